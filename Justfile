@@ -1,0 +1,24 @@
+# agentload recipes: `just --list`
+
+# Run the smoke plan against the embedded reference target (writes reports/smoke-*/)
+smoke:
+    cargo run --release -- run loadplans/smoke.toml
+
+# Run a load plan: `just run loadplans/ramp-up.toml`
+run plan:
+    cargo run --release -- run {{plan}}
+
+# Serve the reference target by hand (needs AGENTLOAD_JWT_SECRET)
+target *args:
+    cargo run --release -- target {{args}}
+
+# The test suite (what CI runs after fmt and clippy)
+test:
+    cargo test
+
+# Everything CI runs
+ci:
+    bash .ci/run
+
+fmt:
+    cargo fmt --all

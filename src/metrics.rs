@@ -1,0 +1,134 @@
+//! Event-level latency histograms (hdrhistogram, microseconds), serializable so reports can be
+//! compared and shards merged.
+
+use base64::Engine;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Highest latency a histogram tracks: one hour, in microseconds. Longer values are clamped.
+const MAX_MICROS: u64 = 3_600_000_000;
+
+/// A latency histogram in microseconds, 3 significant figures.
+#[derive(Debug, Clone)]
+pub struct Latency(Histogram<u64>);
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency(Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("static bounds are valid"))
+    }
+}
+
+impl Latency {
+    pub fn record(&mut self, d: Duration) {
+        let micros = (d.as_micros() as u64).clamp(1, MAX_MICROS);
+        self.0.saturating_record(micros);
+    }
+
+    pub fn add(&mut self, other: &Latency) {
+        // Same bounds everywhere, so adding cannot fail.
+        let _ = self.0.add(&other.0);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.len()
+    }
+
+    /// Percentiles and extremes in milliseconds, for people and reports.
+    pub fn stats(&self) -> LatencyStats {
+        let ms = |micros: u64| micros as f64 / 1000.0;
+        if self.0.is_empty() {
+            return LatencyStats::default();
+        }
+        LatencyStats {
+            count: self.0.len(),
+            min_ms: ms(self.0.min()),
+            mean_ms: self.0.mean() / 1000.0,
+            p50_ms: ms(self.0.value_at_quantile(0.50)),
+            p90_ms: ms(self.0.value_at_quantile(0.90)),
+            p95_ms: ms(self.0.value_at_quantile(0.95)),
+            p99_ms: ms(self.0.value_at_quantile(0.99)),
+            max_ms: ms(self.0.max()),
+        }
+    }
+
+    /// HdrHistogram V2 + deflate, base64: the standard interchange form.
+    pub fn encode(&self) -> String {
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(&self.0, &mut bytes)
+            .expect("serializing into a Vec cannot fail");
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    pub fn decode(text: &str) -> Result<Latency, String> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| e.to_string())?;
+        let h: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| format!("{e:?}"))?;
+        let mut latency = Latency::default();
+        latency.0.add(&h).map_err(|e| format!("{e:?}"))?;
+        Ok(latency)
+    }
+}
+
+/// A histogram as `summary.json` carries it: readable figures plus the encoded histogram.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LatencyStats {
+    pub count: u64,
+    pub min_ms: f64,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SerializedLatency {
+    #[serde(flatten)]
+    pub stats: LatencyStats,
+    /// HdrHistogram V2-deflate, base64 (microseconds).
+    pub histogram: String,
+}
+
+impl From<&Latency> for SerializedLatency {
+    fn from(l: &Latency) -> Self {
+        SerializedLatency {
+            stats: l.stats(),
+            histogram: l.encode(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_true_within_precision() {
+        let mut l = Latency::default();
+        for ms in 1..=100 {
+            l.record(Duration::from_millis(ms));
+        }
+        let s = l.stats();
+        assert_eq!(s.count, 100);
+        assert!((s.p50_ms - 50.0).abs() <= 0.05, "{s:?}");
+        assert!((s.p95_ms - 95.0).abs() <= 0.1, "{s:?}");
+        assert!((s.max_ms - 100.0).abs() <= 0.1, "{s:?}");
+    }
+
+    #[test]
+    fn encoding_round_trips_and_merges() {
+        let mut a = Latency::default();
+        a.record(Duration::from_millis(10));
+        let mut b = Latency::decode(&a.encode()).unwrap();
+        assert_eq!(b.stats(), a.stats());
+        b.add(&a);
+        assert_eq!(b.count(), 2);
+    }
+}

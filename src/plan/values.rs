@@ -1,0 +1,222 @@
+//! Small value types of the plan: durations, percentages, the `target` shorthand.
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use std::fmt;
+use std::time::Duration;
+
+/// A duration written as `"500ms"`, `"30s"`, `"2m"`, `"1h"`, `"1m30s"` or a bare number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Dur(pub Duration);
+
+impl Dur {
+    pub const fn from_secs(s: u64) -> Dur {
+        Dur(Duration::from_secs(s))
+    }
+    pub const fn from_millis(ms: u64) -> Dur {
+        Dur(Duration::from_millis(ms))
+    }
+}
+
+/// Parses `"1m30s"`, `"250ms"`, `"2h"`, `"45"` (seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let bad =
+        || format!("`{text}` is not a duration: write a number with ms, s, m or h, like \"30s\"");
+    if text.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = text.parse::<f64>() {
+        return if secs >= 0.0 && secs.is_finite() {
+            Ok(Duration::from_secs_f64(secs))
+        } else {
+            Err(bad())
+        };
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += Duration::from_secs_f64(number * scale);
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as \"30s\", \"500ms\" or \"2m\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
+                parse_duration(v).map(Dur).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
+                u64::try_from(v)
+                    .map(Dur::from_secs)
+                    .map_err(|_| E::custom("a duration can not be negative"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
+                parse_duration(&v.to_string()).map(Dur).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A percentage written as `"5%"`, `"0.5%"` or a bare number (percent).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Percent(pub f64);
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Percent;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a percentage such as \"5%\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Percent, E> {
+                let n: f64 = v.trim().trim_end_matches('%').trim().parse().map_err(|_| {
+                    E::custom(format!("`{v}` is not a percentage: write it like \"5%\""))
+                })?;
+                self.visit_f64(n)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Percent, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Percent, E> {
+                if (0.0..=100.0).contains(&v) {
+                    Ok(Percent(v))
+                } else {
+                    Err(E::custom(format!("{v}% is outside 0..100")))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A size written as `"10MB"`, `"512KiB"`, `"1.5GB"` or a bare number of bytes.
+/// KB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Bytes(pub f64);
+
+pub fn parse_bytes(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let number: f64 = t[..split]
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size: write it like \"10MB\" or \"512KiB\""))?;
+    let scale = match t[split..].trim() {
+        "" | "B" => 1.0,
+        "KB" | "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        unit => {
+            return Err(format!(
+                "`{text}`: unknown unit `{unit}` (B, KB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    Ok(number * scale)
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Bytes;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size such as \"10MB\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Bytes, E> {
+                parse_bytes(v).map(Bytes).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Bytes, E> {
+                Ok(Bytes(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Bytes, E> {
+                Ok(Bytes(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `target = "embedded"` or a `[target]` table.
+pub fn target_or_embedded<'de, D: Deserializer<'de>>(d: D) -> Result<super::Target, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = super::Target;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("\"embedded\" or a [target] table")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<super::Target, E> {
+            if v == "embedded" {
+                Ok(super::Target {
+                    embedded: true,
+                    ..Default::default()
+                })
+            } else {
+                Err(E::custom(format!(
+                    "`{v}`: write target = \"embedded\", or a [target] table with base_url and ws_url"
+                )))
+            }
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<super::Target, A::Error> {
+            super::Target::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(V)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_bytes("10MB").unwrap(), 10e6);
+        assert_eq!(parse_bytes("512KiB").unwrap(), 524288.0);
+        assert_eq!(parse_bytes("2048").unwrap(), 2048.0);
+        assert!(parse_bytes("10 parsecs").is_err());
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        for bad in ["", "s", "10 parsecs", "-1", "5x"] {
+            assert!(parse_duration(bad).is_err(), "{bad} parsed");
+        }
+    }
+}

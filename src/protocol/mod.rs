@@ -1,0 +1,179 @@
+//! The agent event model and the sequence checker. No I/O: frames in, verdicts out.
+
+mod checker;
+
+pub use checker::{Progress, SequenceChecker, SequenceRules, Violation};
+
+use serde_json::{Map, Value};
+
+/// The five events every agent run must show, in this order.
+pub const REQUIRED: [EventKind; 5] = [
+    EventKind::AgentStarted,
+    EventKind::AgentThinking,
+    EventKind::ToolExecuting,
+    EventKind::ToolCompleted,
+    EventKind::AgentCompleted,
+];
+
+/// What a frame from the platform is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    ConnectionEstablished,
+    AgentStarted,
+    AgentThinking,
+    ToolExecuting,
+    ToolCompleted,
+    AgentCompleted,
+    /// `agent_error`, `error`, `error_message`: ends a run as a failure.
+    Error,
+    /// `pong`, `heartbeat`, anything else: not part of a run.
+    Other(String),
+}
+
+impl EventKind {
+    pub fn from_wire(name: &str) -> EventKind {
+        match name {
+            "connection_established" => EventKind::ConnectionEstablished,
+            "agent_started" => EventKind::AgentStarted,
+            "agent_thinking" => EventKind::AgentThinking,
+            "tool_executing" => EventKind::ToolExecuting,
+            "tool_completed" => EventKind::ToolCompleted,
+            "agent_completed" => EventKind::AgentCompleted,
+            "agent_error" | "error" | "error_message" => EventKind::Error,
+            other => EventKind::Other(other.to_string()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            EventKind::ConnectionEstablished => "connection_established",
+            EventKind::AgentStarted => "agent_started",
+            EventKind::AgentThinking => "agent_thinking",
+            EventKind::ToolExecuting => "tool_executing",
+            EventKind::ToolCompleted => "tool_completed",
+            EventKind::AgentCompleted => "agent_completed",
+            EventKind::Error => "error",
+            EventKind::Other(name) => name,
+        }
+    }
+
+    /// Is this one of the events of an agent run (including its error)?
+    pub fn is_run_event(&self) -> bool {
+        REQUIRED.contains(self) || *self == EventKind::Error
+    }
+}
+
+/// One frame, decoded into a typed event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentEvent {
+    pub kind: EventKind,
+    /// The wire name as sent (e.g. `agent_error` for `EventKind::Error`).
+    pub wire_name: String,
+    pub run_id: Option<String>,
+    /// Details: the `data` object, with top-level fields filled in where `data` lacks them.
+    pub data: Map<String, Value>,
+}
+
+/// A frame that is not an event.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParseError {
+    #[error("frame is not JSON: {0}")]
+    NotJson(String),
+    #[error("frame has no string `type`: {0}")]
+    NoType(String),
+}
+
+impl AgentEvent {
+    /// Decodes a frame in the reference layout: `type` at the top, details in `data`
+    /// (or `payload`), other top-level fields such as `run_id` merged in.
+    pub fn parse(text: &str) -> Result<AgentEvent, ParseError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|_| ParseError::NotJson(excerpt(text)))?;
+        let Value::Object(mut top) = value else {
+            return Err(ParseError::NoType(excerpt(text)));
+        };
+        let wire_name = match top.remove("type") {
+            Some(Value::String(t)) => t,
+            _ => return Err(ParseError::NoType(excerpt(text))),
+        };
+        let mut data = match top.remove("data").or_else(|| top.remove("payload")) {
+            Some(Value::Object(d)) => d,
+            _ => Map::new(),
+        };
+        for (k, v) in top {
+            data.entry(k).or_insert(v);
+        }
+        let run_id = data.get("run_id").and_then(Value::as_str).map(String::from);
+        Ok(AgentEvent {
+            kind: EventKind::from_wire(&wire_name),
+            wire_name,
+            run_id,
+            data,
+        })
+    }
+
+    pub fn str_field(&self, key: &str) -> Option<&str> {
+        self.data.get(key).and_then(Value::as_str)
+    }
+
+    /// A field that is present and not null, empty string, or empty object.
+    pub fn has_value(&self, key: &str) -> bool {
+        match self.data.get(key) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(Value::Object(o)) => !o.is_empty(),
+            Some(_) => true,
+        }
+    }
+}
+
+/// The first 120 characters of a frame, for error messages.
+pub fn excerpt(text: &str) -> String {
+    let mut s: String = text.chars().take(120).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_layout_parses() {
+        let e = AgentEvent::parse(
+            r#"{"type":"agent_thinking","run_id":"r1","seq":2,"data":{"thought":"hmm","step":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.kind, EventKind::AgentThinking);
+        assert_eq!(e.run_id.as_deref(), Some("r1"));
+        assert_eq!(e.str_field("thought"), Some("hmm"));
+        assert_eq!(e.data.get("seq"), Some(&serde_json::json!(2)));
+    }
+
+    #[test]
+    fn error_names_map_to_error() {
+        for name in ["agent_error", "error", "error_message"] {
+            let e = AgentEvent::parse(&format!(r#"{{"type":"{name}"}}"#)).unwrap();
+            assert_eq!(e.kind, EventKind::Error);
+            assert_eq!(e.wire_name, name);
+        }
+    }
+
+    #[test]
+    fn non_events_are_parse_errors() {
+        assert!(matches!(
+            AgentEvent::parse("nope"),
+            Err(ParseError::NotJson(_))
+        ));
+        assert!(matches!(
+            AgentEvent::parse("[1]"),
+            Err(ParseError::NoType(_))
+        ));
+        assert!(matches!(
+            AgentEvent::parse(r#"{"type":3}"#),
+            Err(ParseError::NoType(_))
+        ));
+    }
+}

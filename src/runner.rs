@@ -1,0 +1,365 @@
+//! `agentload run PLAN.toml`: plan → target → Goose → summary → exit code.
+
+use crate::auth::{secret_from_env, Identity, TokenSource};
+use crate::embedded::{random_secret, EmbeddedTarget};
+use crate::errors::{chain, Exit};
+use crate::plan::{AuthMode, Plan};
+use crate::protocol::SequenceRules;
+use crate::sampler::{resource_stats, Sample, Sampler};
+use crate::scenarios::{self, ws::Connector, Context};
+use crate::summary::{Collector, Resources, RuleVerdict, Summary};
+use goose::config::GooseConfiguration;
+use goose::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A setup problem: printed as one line, exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Embedded(#[from] crate::embedded::EmbeddedError),
+    #[error("target unreachable: {url}: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("cannot write the report folder {path}: {message}")]
+    Report { path: PathBuf, message: String },
+    #[error("load test could not run: {0}")]
+    Goose(String),
+}
+
+/// Where the load goes, once resolved.
+struct Resolved {
+    base_url: String,
+    ws_url: String,
+    ca_file: Option<PathBuf>,
+    embedded: Option<EmbeddedTarget>,
+}
+
+/// Runs a plan end to end; prints progress and the verdict; returns the exit code.
+pub async fn run(plan_path: &Path) -> Exit {
+    match run_inner(plan_path).await {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprintln!("error: {}", chain(&e));
+            Exit::Setup
+        }
+    }
+}
+
+async fn run_inner(plan_path: &Path) -> Result<Exit, SetupError> {
+    let plan = Plan::load(plan_path)?;
+    let started_at = chrono::Utc::now();
+    let report_dir = plan.report.dir.join(format!(
+        "{}-{}",
+        plan.name(),
+        started_at.format("%Y%m%d-%H%M%S")
+    ));
+    std::fs::create_dir_all(&report_dir).map_err(|e| SetupError::Report {
+        path: report_dir.clone(),
+        message: e.to_string(),
+    })?;
+
+    let credential = client_credential(&plan)?;
+    let resolved = resolve_target(&plan, &credential, &report_dir).await?;
+    let outcome = load(&plan, &resolved, credential, &report_dir, started_at).await;
+    let target_counters = match &resolved.embedded {
+        Some(_) => fetch_stats(&resolved).await,
+        None => None,
+    };
+    if let Some(child) = resolved.embedded {
+        child.stop().await;
+    }
+    let (mut summary, exit) = outcome?;
+    summary.target_counters = target_counters;
+    write_summary(&report_dir, &summary)?;
+    print_verdict(&summary, &report_dir);
+    Ok(exit)
+}
+
+/// The secret (mint) or bypass key (login) the users present. An embedded target with no
+/// env var set gets a random one, so the smoke plan needs nothing.
+fn client_credential(plan: &Plan) -> Result<String, SetupError> {
+    let (var, what) = match plan.auth.mode {
+        AuthMode::Mint => (&plan.auth.secret_env, "the HS256 JWT secret"),
+        AuthMode::Login => (&plan.auth.bypass_key_env, "the auth bypass key"),
+    };
+    match secret_from_env(var, what) {
+        Ok(v) => Ok(v),
+        Err(_) if plan.target.embedded => Ok(random_secret()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn resolve_target(
+    plan: &Plan,
+    credential: &str,
+    report_dir: &Path,
+) -> Result<Resolved, SetupError> {
+    let t = &plan.target;
+    if !t.embedded {
+        let resolved = Resolved {
+            base_url: t.base_url.clone().unwrap_or_default(),
+            ws_url: t.ws_url.clone().unwrap_or_default(),
+            ca_file: t.ca_file.clone(),
+            embedded: None,
+        };
+        probe(&resolved.ws_url).await?;
+        return Ok(resolved);
+    }
+    // The target validates with its own secret when the plan names one (to test refusals).
+    let target_secret = match &t.secret_env {
+        Some(var) => secret_from_env(var, "the embedded target's JWT secret")?,
+        None if plan.auth.mode == AuthMode::Mint => credential.to_string(),
+        None => random_secret(),
+    };
+    let bypass = match plan.auth.mode {
+        AuthMode::Login => credential.to_string(),
+        AuthMode::Mint => random_secret(),
+    };
+    let ca_out = std::path::absolute(report_dir.join("target-ca.pem"))
+        .unwrap_or_else(|_| report_dir.join("target-ca.pem"));
+    let child = EmbeddedTarget::start(t, &target_secret, &bypass, &ca_out).await?;
+    eprintln!(
+        "agentload: embedded target (pid {}) at {}",
+        child.endpoints.pid, child.endpoints.base_url
+    );
+    Ok(Resolved {
+        base_url: child.endpoints.base_url.clone(),
+        ws_url: child.endpoints.ws_url.clone(),
+        ca_file: child.endpoints.ca_file.clone(),
+        embedded: Some(child),
+    })
+}
+
+/// One TCP connect to the WebSocket host, so a wrong URL fails in a second with one line.
+async fn probe(ws_url: &str) -> Result<(), SetupError> {
+    let unreachable = |message: String| SetupError::Unreachable {
+        url: ws_url.to_string(),
+        message,
+    };
+    let url = url::Url::parse(ws_url).map_err(|e| unreachable(e.to_string()))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| unreachable("no host".into()))?;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| unreachable("no port".into()))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect((host, port)),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Err(_) => Err(unreachable("no answer within 5 s".into())),
+    }
+}
+
+/// Builds the Goose attack, runs it, and collects the summary.
+async fn load(
+    plan: &Plan,
+    resolved: &Resolved,
+    credential: String,
+    report_dir: &Path,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(Summary, Exit), SetupError> {
+    let tls = crate::tls::client_config(resolved.ca_file.as_deref())?;
+    let http = crate::tls::http_client(&tls, plan.scenario.connect_timeout.0)?;
+    let auth_base = plan
+        .target
+        .auth_url
+        .clone()
+        .unwrap_or_else(|| resolved.base_url.clone());
+    let tokens = TokenSource::new(&plan.auth, &auth_base, http, credential);
+    let run_tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
+    if plan.auth.mode == AuthMode::Login {
+        // A refused login is a setup error, not a thousand failed users.
+        tokens
+            .token(&Identity::new(&run_tag, 0, &plan.auth.email_domain))
+            .await?;
+    }
+    let collector = Arc::new(Collector::new(plan.checks.clone()));
+    let ctx = Arc::new(Context {
+        connector: Connector {
+            tls,
+            ws_url: resolved.ws_url.clone(),
+            headers: plan.target.headers.clone().into_iter().collect(),
+            carriers: plan.protocol.token_carriers.clone(),
+            timeout: plan.scenario.connect_timeout.0,
+            wait_for_welcome: plan.protocol.wait_for_welcome,
+        },
+        tokens,
+        collector: collector.clone(),
+        rules: SequenceRules {
+            min_thinking_events: plan.scenario.min_thinking_events,
+            min_thinking_chars: plan.scenario.min_thinking_chars,
+            require_tool: plan.scenario.require_tool,
+        },
+        user_request: plan.scenario.user_request.clone(),
+        run_timeout: plan.scenario.run_timeout.0,
+        run_tag,
+        email_domain: plan.auth.email_domain.clone(),
+    });
+
+    let goose_err = |e: GooseError| SetupError::Goose(goose_error_line(&e));
+    let mut config = GooseConfiguration::default();
+    config.report_file = vec![
+        report_dir.join("goose.html").display().to_string(),
+        report_dir.join("goose.json").display().to_string(),
+    ];
+    let mut attack = GooseAttack::initialize_with_config(config)
+        .map_err(goose_err)?
+        .register_scenario(
+            scenarios::agent_scenario(ctx, plan.scenario.think_time.0).map_err(goose_err)?,
+        )
+        .set_default(GooseDefault::Host, resolved.base_url.as_str())
+        .map_err(goose_err)?
+        .set_default(GooseDefault::TestPlan, plan.goose_test_plan().as_str())
+        .map_err(goose_err)?
+        .set_default(GooseDefault::NoTelnet, true)
+        .map_err(goose_err)?
+        .set_default(GooseDefault::NoThresholdAbort, !plan.sla.abort_on_failure)
+        .map_err(goose_err)?;
+    for rule in plan.sla.goose_rules() {
+        attack = attack
+            .set_default(GooseDefault::Threshold, rule.as_str())
+            .map_err(goose_err)?;
+    }
+
+    let target_pid = target_pid(plan, resolved);
+    let sampler = plan
+        .sampler
+        .enabled
+        .then(|| Sampler::start(target_pid, plan.sampler.interval.0, collector.open_gauge()));
+    let executed = attack.execute().await;
+    let samples = sampler.map(Sampler::stop);
+    let metrics = match executed {
+        Ok(metrics) => metrics,
+        Err(GooseError::ThresholdsFailed { metrics, .. }) => *metrics.0,
+        Err(e) => return Err(goose_err(e)),
+    };
+    let mut summary = collector.snapshot();
+    summary.plan = plan.name();
+    summary.started_at = started_at.to_rfc3339();
+    summary.duration_secs = metrics.duration as f64;
+    summary.target = resolved.ws_url.clone();
+    summary.peak_users = plan.peak_users();
+    summary.resources = samples.map(|samples| resources(plan, target_pid, samples, &summary));
+    summary.sla = metrics
+        .thresholds
+        .iter()
+        .map(|t| RuleVerdict {
+            rule: t.rule.clone(),
+            observed: t.observed.clone(),
+            passed: t.passed,
+            judged_by: "goose".into(),
+        })
+        .collect();
+    let own = crate::sla::judge(&plan.sla, &summary);
+    summary.sla.extend(own);
+    summary.passed = summary.sla.iter().all(|r| r.passed);
+    let exit = if summary.passed {
+        Exit::Pass
+    } else {
+        Exit::SlaFailed
+    };
+    Ok((summary, exit))
+}
+
+/// The target process to sample: the embedded child, or the plan's pid or process name.
+fn target_pid(plan: &Plan, resolved: &Resolved) -> Option<u32> {
+    if let Some(child) = &resolved.embedded {
+        return Some(child.endpoints.pid);
+    }
+    if let Some(pid) = plan.sampler.target_pid {
+        return Some(pid);
+    }
+    let name = plan.sampler.target_process.as_deref()?;
+    let mut sys = sysinfo::System::new();
+    sys.refresh_processes(sysinfo::ProcessesToUpdate::All, true);
+    let found = sys
+        .processes_by_exact_name(name.as_ref())
+        .next()
+        .map(|p| p.pid().as_u32());
+    if found.is_none() {
+        eprintln!("agentload: warning: no process named `{name}` to sample");
+    }
+    found
+}
+
+fn resources(plan: &Plan, target_pid: Option<u32>, samples: Vec<Sample>, s: &Summary) -> Resources {
+    let target = resource_stats(&samples, |x| x.target);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let cpu_ms_per_run = target.as_ref().and_then(|t| {
+        (s.runs.started > 0).then(|| {
+            t.mean_cpu_percent / 100.0 * cores * s.duration_secs * 1000.0 / s.runs.started as f64
+        })
+    });
+    Resources {
+        interval_secs: plan.sampler.interval.0.as_secs_f64(),
+        target_pid,
+        generator: resource_stats(&samples, |x| x.generator),
+        target,
+        target_cpu_ms_per_run: cpu_ms_per_run,
+        samples,
+    }
+}
+
+fn goose_error_line(e: &GooseError) -> String {
+    match e {
+        GooseError::InvalidOption { value, detail, .. } => format!("`{value}`: {detail}"),
+        other => chain(other),
+    }
+}
+
+/// The target's own counters, to set beside ours.
+async fn fetch_stats(resolved: &Resolved) -> Option<serde_json::Value> {
+    let tls = crate::tls::client_config(resolved.ca_file.as_deref()).ok()?;
+    let http = crate::tls::http_client(&tls, Duration::from_secs(5)).ok()?;
+    let url = format!("{}/stats", resolved.base_url.trim_end_matches('/'));
+    http.get(url).send().await.ok()?.json().await.ok()
+}
+
+fn write_summary(dir: &Path, summary: &Summary) -> Result<(), SetupError> {
+    let path = dir.join("summary.json");
+    let text = serde_json::to_string_pretty(summary).expect("the summary serializes");
+    std::fs::write(&path, text).map_err(|e| SetupError::Report {
+        path,
+        message: e.to_string(),
+    })
+}
+
+fn print_verdict(s: &Summary, dir: &Path) {
+    println!();
+    println!(
+        "agentload: {} runs, {} completed, {} failed; {} connects, {} failed",
+        s.runs.started,
+        s.runs.completed,
+        s.runs.failed,
+        s.connections.attempted,
+        s.connections.failed
+    );
+    for (kind, bucket) in &s.failures {
+        println!(
+            "  failure {kind}: {} (e.g. {})",
+            bucket.count, bucket.example
+        );
+    }
+    for rule in &s.sla {
+        let verdict = if rule.passed { "PASS" } else { "FAIL" };
+        println!("  SLA {verdict} {} (observed {})", rule.rule, rule.observed);
+    }
+    println!(
+        "agentload: {} — report in {}",
+        if s.passed { "PASS" } else { "FAIL" },
+        dir.display()
+    );
+}

@@ -1,0 +1,179 @@
+//! Resource sampler: on its own thread, reads RSS and CPU of the generator and the target
+//! process at a fixed interval, with the open connection count at that instant.
+//!
+//! Memory per connection is the least-squares slope of RSS against open connections, so a
+//! ramp up and down measures it without a baseline run.
+
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+/// One process's reading.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct ProcessReading {
+    pub rss_bytes: u64,
+    /// CPU as a share of the whole machine (all cores = 100 %).
+    pub cpu_percent: f64,
+}
+
+/// One sample of every watched process.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    /// Seconds since the sampler started.
+    pub at_secs: f64,
+    pub open_connections: i64,
+    pub generator: Option<ProcessReading>,
+    pub target: Option<ProcessReading>,
+}
+
+/// What the report and the SLA need from the samples of one process.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ResourceStats {
+    pub peak_rss_bytes: u64,
+    pub mean_cpu_percent: f64,
+    pub peak_cpu_percent: f64,
+    /// Slope of RSS against open connections (bytes per connection); `None` when the
+    /// connection count never changed.
+    pub bytes_per_connection: Option<f64>,
+}
+
+/// A running sampler; `stop` returns every sample taken.
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<Vec<Sample>>,
+}
+
+impl Sampler {
+    /// Starts sampling this process and, when given, the target's pid.
+    pub fn start(target_pid: Option<u32>, interval: Duration, open: Arc<AtomicI64>) -> Sampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let me = Pid::from_u32(std::process::id());
+        let target = target_pid.map(Pid::from_u32);
+        let handle = std::thread::Builder::new()
+            .name("agentload-sampler".into())
+            .spawn(move || {
+                let cores = System::new_all().cpus().len().max(1) as f64;
+                let mut sys = System::new();
+                let pids: Vec<Pid> = std::iter::once(me).chain(target).collect();
+                let refresh = |sys: &mut System| {
+                    sys.refresh_processes_specifics(
+                        ProcessesToUpdate::Some(&pids),
+                        true,
+                        ProcessRefreshKind::nothing().with_memory().with_cpu(),
+                    );
+                };
+                let read = |sys: &System, pid: Pid| {
+                    sys.process(pid).map(|p| ProcessReading {
+                        rss_bytes: p.memory(),
+                        cpu_percent: f64::from(p.cpu_usage()) / cores,
+                    })
+                };
+                // CPU usage is a difference between two refreshes: prime the first.
+                refresh(&mut sys);
+                let started = Instant::now();
+                let mut samples = Vec::new();
+                let mut take = |sys: &mut System| {
+                    refresh(sys);
+                    samples.push(Sample {
+                        at_secs: started.elapsed().as_secs_f64(),
+                        open_connections: open.load(Ordering::Relaxed),
+                        generator: read(sys, me),
+                        target: target.and_then(|pid| read(sys, pid)),
+                    });
+                };
+                let mut next = started + interval;
+                while !flag.load(Ordering::Relaxed) {
+                    let now = Instant::now();
+                    if now < next {
+                        std::thread::sleep((next - now).min(Duration::from_millis(50)));
+                        continue;
+                    }
+                    next += interval;
+                    take(&mut sys);
+                }
+                // One last reading at the stop, so even a short run has one.
+                take(&mut sys);
+                samples
+            })
+            .expect("spawning the sampler thread");
+        Sampler { stop, handle }
+    }
+
+    pub fn stop(self) -> Vec<Sample> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap_or_default()
+    }
+}
+
+/// Peak/mean figures and memory per connection for one process's readings.
+pub fn resource_stats(
+    samples: &[Sample],
+    pick: impl Fn(&Sample) -> Option<ProcessReading>,
+) -> Option<ResourceStats> {
+    let points: Vec<(f64, ProcessReading)> = samples
+        .iter()
+        .filter_map(|s| pick(s).map(|r| (s.open_connections as f64, r)))
+        .collect();
+    if points.is_empty() {
+        return None;
+    }
+    let n = points.len() as f64;
+    let xy: Vec<(f64, f64)> = points
+        .iter()
+        .map(|(c, r)| (*c, r.rss_bytes as f64))
+        .collect();
+    Some(ResourceStats {
+        peak_rss_bytes: points.iter().map(|(_, r)| r.rss_bytes).max().unwrap_or(0),
+        mean_cpu_percent: points.iter().map(|(_, r)| r.cpu_percent).sum::<f64>() / n,
+        peak_cpu_percent: points
+            .iter()
+            .map(|(_, r)| r.cpu_percent)
+            .fold(0.0, f64::max),
+        bytes_per_connection: slope(&xy),
+    })
+}
+
+/// Least-squares slope of y against x; `None` when x never varies.
+pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return None;
+    }
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slope_is_least_squares() {
+        let points: Vec<(f64, f64)> = (0..10)
+            .map(|x| (x as f64, 1000.0 + 250.0 * x as f64))
+            .collect();
+        assert!((slope(&points).unwrap() - 250.0).abs() < 1e-9);
+        assert_eq!(slope(&[(3.0, 1.0), (3.0, 5.0)]), None);
+        assert_eq!(slope(&[(3.0, 1.0)]), None);
+    }
+
+    #[test]
+    fn sampler_reads_this_process() {
+        let open = Arc::new(AtomicI64::new(3));
+        let sampler = Sampler::start(None, Duration::from_secs(3600), open);
+        // Stopped at once: the final reading is still taken.
+        let samples = sampler.stop();
+        assert_eq!(samples.len(), 1);
+        let s = &samples[0];
+        assert_eq!(s.open_connections, 3);
+        assert!(s.generator.unwrap().rss_bytes > 1_000_000, "{s:?}");
+        assert!(s.target.is_none());
+    }
+}

@@ -1,0 +1,222 @@
+//! Goose glue: a Goose scenario whose users hold one authenticated WebSocket each and loop
+//! over agent runs, recording connect, first-event and whole-run times as Goose requests.
+
+pub mod ws;
+
+use crate::auth::{Identity, Token, TokenSource};
+use crate::protocol::SequenceRules;
+use crate::summary::{Collector, Failure};
+use goose::prelude::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Goose request names (method `WS`); SLA rules refer to them.
+pub const REQ_CONNECT: &str = "WS connect";
+pub const REQ_FIRST_EVENT: &str = "WS first_event";
+pub const REQ_AGENT_RUN: &str = "WS agent_run";
+
+/// Renew a token this long before it expires.
+const TOKEN_MARGIN: Duration = Duration::from_secs(30);
+
+/// What every simulated user shares.
+pub struct Context {
+    pub connector: ws::Connector,
+    pub tokens: TokenSource,
+    pub collector: Arc<Collector>,
+    pub rules: SequenceRules,
+    pub user_request: String,
+    pub run_timeout: Duration,
+    /// Unique per load test, so users of two runs never share an identity.
+    pub run_tag: String,
+    pub email_domain: String,
+}
+
+/// One user's state, kept in Goose's session data.
+struct Session {
+    identity: Identity,
+    token: Option<Token>,
+    socket: Option<ws::WsStream>,
+    runs: u64,
+}
+
+type Shared = Arc<tokio::sync::Mutex<Session>>;
+
+/// The agent-user scenario: connect on start, agent runs in a loop, close on stop.
+pub fn agent_scenario(ctx: Arc<Context>, think_time: Duration) -> Result<Scenario, GooseError> {
+    let on_start = {
+        let ctx = ctx.clone();
+        let f: TransactionFunction = Arc::new(move |user| {
+            let ctx = ctx.clone();
+            Box::pin(async move {
+                let identity =
+                    Identity::new(&ctx.run_tag, user.weighted_users_index, &ctx.email_domain);
+                let session: Shared = Arc::new(tokio::sync::Mutex::new(Session {
+                    identity,
+                    token: None,
+                    socket: None,
+                    runs: 0,
+                }));
+                user.set_session_data(session.clone());
+                let mut s = session.lock().await;
+                ensure_connected(&ctx, user, &mut s).await
+            })
+        });
+        Transaction::new(f).set_name("connect").set_on_start()
+    };
+    let run = {
+        let ctx = ctx.clone();
+        let f: TransactionFunction = Arc::new(move |user| {
+            let ctx = ctx.clone();
+            Box::pin(async move { agent_run(&ctx, user).await })
+        });
+        Transaction::new(f).set_name("agent_run")
+    };
+    let on_stop = {
+        let ctx = ctx.clone();
+        let f: TransactionFunction = Arc::new(move |user| {
+            let ctx = ctx.clone();
+            Box::pin(async move {
+                let Some(session) = user.get_session_data::<Shared>() else {
+                    return Ok(());
+                };
+                let socket = session.lock().await.socket.take();
+                if let Some(socket) = socket {
+                    ctx.collector.socket_gone();
+                    if ws::close(socket).await {
+                        ctx.collector.closed_cleanly(user.weighted_users_index);
+                    }
+                }
+                Ok(())
+            })
+        });
+        Transaction::new(f).set_name("disconnect").set_on_stop()
+    };
+    Ok(scenario!("agent_user")
+        .set_wait_time(think_time, think_time)?
+        .register_transaction(on_start)
+        .register_transaction(run)
+        .register_transaction(on_stop))
+}
+
+/// Opens the user's socket if it has none, renewing its token when needed; records the
+/// connect as `WS connect`.
+async fn ensure_connected(
+    ctx: &Context,
+    user: &mut GooseUser,
+    s: &mut Session,
+) -> TransactionResult {
+    if s.socket.is_some() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let result = async {
+        if s.token
+            .as_ref()
+            .is_none_or(|t| t.expires_within(TOKEN_MARGIN))
+        {
+            let token = ctx
+                .tokens
+                .token(&s.identity)
+                .await
+                .map_err(|e| Failure::new("auth.token", e.to_string()))?;
+            s.token = Some(token);
+        }
+        let jwt = &s.token.as_ref().expect("token set above").jwt;
+        ctx.connector.connect(jwt).await
+    }
+    .await;
+    let elapsed = started.elapsed();
+    match result {
+        Ok(socket) => {
+            s.socket = Some(socket);
+            ctx.collector
+                .connect_attempted(user.weighted_users_index, elapsed, None);
+            record(user, "connect", elapsed, None).await
+        }
+        Err(failure) => {
+            ctx.collector
+                .connect_attempted(user.weighted_users_index, elapsed, Some(&failure));
+            record(user, "connect", elapsed, Some(&failure)).await
+        }
+    }
+}
+
+async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
+    let session = user
+        .get_session_data::<Shared>()
+        .expect("on_start sets the session")
+        .clone();
+    let mut s = session.lock().await;
+    ensure_connected(ctx, user, &mut s).await?;
+    if s.socket.is_none() {
+        // Connect failed and was recorded; Goose waits think_time before the next try.
+        return Ok(());
+    }
+    s.runs += 1;
+    let run_id = format!("{}-r{}", s.identity.sub, s.runs);
+    let thread_id = format!("{}-thread", s.identity.sub);
+    let socket = s.socket.as_mut().expect("checked above");
+    let result = ws::agent_run(
+        socket,
+        ws::RunSpec {
+            run_id: &run_id,
+            thread_id: &thread_id,
+            user_request: &ctx.user_request,
+            timeout: ctx.run_timeout,
+            rules: &ctx.rules,
+        },
+    )
+    .await;
+    let mut result = result;
+    if let (None, Some(data)) = (&result.outcome.failure, &result.outcome.final_data) {
+        result.outcome.failure = required_check_failure(ctx, data);
+    }
+    if !result.socket_usable {
+        // Drop it: the next run reconnects with a fresh handshake.
+        s.socket = None;
+        ctx.collector.socket_gone();
+    }
+    drop(s);
+    if let Some(first) = result.time_to_first_event {
+        record(user, "first_event", first, None).await?;
+    }
+    let failure = result.outcome.failure.clone();
+    ctx.collector
+        .run_finished(user.weighted_users_index, result.outcome);
+    record(user, "agent_run", result.elapsed, failure.as_ref()).await
+}
+
+/// The first `required` result check the completed run misses, as a failure.
+fn required_check_failure(
+    ctx: &Context,
+    data: &serde_json::Map<String, serde_json::Value>,
+) -> Option<Failure> {
+    ctx.collector.checks().iter().find_map(|check| {
+        let (value, met) = check.evaluate(data);
+        (check.required && !met).then(|| {
+            let seen = value.map_or("nothing".to_string(), |v| v.to_string());
+            Failure::new(
+                "result.check_failed",
+                format!("{}: expected {}, found {seen}", check.name, check.rule()),
+            )
+        })
+    })
+}
+
+async fn record(
+    user: &mut GooseUser,
+    name: &str,
+    elapsed: Duration,
+    failure: Option<&Failure>,
+) -> TransactionResult {
+    let error = failure.map(Failure::to_string);
+    user.record_custom_request_duration(
+        "WS",
+        name,
+        elapsed,
+        failure.is_none(),
+        None,
+        error.as_deref(),
+    )
+    .await
+}

@@ -1,0 +1,60 @@
+//! SLA rules that agentload judges itself, beside Goose's thresholds: result-check shares and
+//! resources. Goose judges latency and error-rate rules; both land in one verdict list.
+
+use crate::plan::Sla;
+use crate::summary::{RuleVerdict, Summary};
+
+/// Judges the rules Goose can not: they need our result model.
+pub fn judge(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
+    let mut verdicts = Vec::new();
+    if let Some(min) = sla.checks_met {
+        for check in &summary.checks {
+            let observed = if check.runs == 0 {
+                "no completed runs".to_string()
+            } else {
+                format!("{:.1}% of {} runs", check.share_met_percent, check.runs)
+            };
+            verdicts.push(RuleVerdict {
+                rule: format!("{} met by >= {}% of runs", check.rule, min.0),
+                observed,
+                passed: check.runs > 0 && check.share_met_percent >= min.0,
+                judged_by: "agentload".into(),
+            });
+        }
+    }
+    let target = summary.resources.as_ref().and_then(|r| r.target.as_ref());
+    if let Some(max) = sla.target_memory_per_connection {
+        let per_conn = target.and_then(|t| t.bytes_per_connection);
+        verdicts.push(RuleVerdict {
+            rule: format!("target memory per connection <= {}", human_bytes(max.0)),
+            observed: per_conn.map_or("no samples (is the target's pid known?)".into(), |b| {
+                format!("{}/connection", human_bytes(b))
+            }),
+            passed: per_conn.is_some_and(|b| b <= max.0),
+            judged_by: "agentload".into(),
+        });
+    }
+    if let Some(max) = sla.target_cpu {
+        let cpu = target.map(|t| t.mean_cpu_percent);
+        verdicts.push(RuleVerdict {
+            rule: format!("target mean CPU <= {}%", max.0),
+            observed: cpu.map_or("no samples (is the target's pid known?)".into(), |c| {
+                format!("{c:.1}%")
+            }),
+            passed: cpu.is_some_and(|c| c <= max.0),
+            judged_by: "agentload".into(),
+        });
+    }
+    verdicts
+}
+
+/// `1.5 MB`, `320 KB`, `12 B` (powers of 1000, as the plan's KB/MB/GB).
+pub fn human_bytes(b: f64) -> String {
+    let (value, unit) = match b.abs() {
+        x if x >= 1e9 => (b / 1e9, "GB"),
+        x if x >= 1e6 => (b / 1e6, "MB"),
+        x if x >= 1e3 => (b / 1e3, "KB"),
+        _ => (b, "B"),
+    };
+    format!("{value:.1} {unit}")
+}

@@ -1,0 +1,162 @@
+//! HTTP routes of the reference target: health, stats, frontend, auth service, WS upgrade.
+
+use super::stats::bump;
+use super::tokens::{self, Refusal};
+use super::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State as Shared};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/", get(frontend))
+        .route("/health", get(|| async { health("backend") }))
+        .route("/auth/health", get(|| async { health("auth") }))
+        .route("/stats", get(stats))
+        .route("/auth/token", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/ws", get(upgrade))
+        .with_state(state)
+}
+
+fn health(service: &str) -> Json<serde_json::Value> {
+    Json(json!({"status": "healthy", "service": service}))
+}
+
+async fn frontend() -> Html<&'static str> {
+    Html(
+        "<!doctype html><html><head><title>agentload reference target</title></head>\
+         <body><h1>agentload reference target</h1><p>Agent backend at /ws, auth at /auth.</p>\
+         </body></html>",
+    )
+}
+
+async fn stats(Shared(state): Shared<Arc<State>>) -> Json<super::TargetStats> {
+    Json(state.counters.snapshot())
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    email: String,
+    sub: Option<String>,
+}
+
+async fn login(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    body: Option<Json<LoginBody>>,
+) -> Response {
+    let Some(expected) = &state.bypass_key else {
+        bump(&state.counters.logins_refused);
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "login disabled: no bypass key configured",
+        );
+    };
+    let given = headers.get("x-bypass-key").and_then(|v| v.to_str().ok());
+    if given != Some(expected.as_str()) {
+        bump(&state.counters.logins_refused);
+        return refuse(StatusCode::UNAUTHORIZED, "bad or missing X-Bypass-Key");
+    }
+    let Some(Json(body)) = body else {
+        bump(&state.counters.logins_refused);
+        return refuse(StatusCode::BAD_REQUEST, "body must be JSON with an email");
+    };
+    let sub = body.sub.unwrap_or_else(|| {
+        format!(
+            "user-{}",
+            body.email.split('@').next().unwrap_or("anonymous")
+        )
+    });
+    issue_pair(&state, &sub, &body.email)
+}
+
+fn issue_pair(state: &State, sub: &str, email: &str) -> Response {
+    bump(&state.counters.tokens_issued);
+    Json(json!({
+        "access_token": state.keys.issue(sub, email, "access"),
+        "refresh_token": state.keys.issue(sub, email, "refresh"),
+        "token_type": "bearer",
+        "expires_in": state.keys.lifetime_secs,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+async fn refresh(Shared(state): Shared<Arc<State>>, body: Option<Json<RefreshBody>>) -> Response {
+    let Some(Json(body)) = body else {
+        bump(&state.counters.logins_refused);
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "body must be JSON with a refresh_token",
+        );
+    };
+    match state.keys.validate(&body.refresh_token, "refresh") {
+        Ok(claims) => {
+            let sub = claims["sub"].as_str().unwrap_or_default().to_string();
+            let email = claims["email"].as_str().unwrap_or_default().to_string();
+            issue_pair(&state, &sub, &email)
+        }
+        Err(e) => {
+            bump(&state.counters.logins_refused);
+            refuse(StatusCode::UNAUTHORIZED, &e.to_string())
+        }
+    }
+}
+
+/// Upgrades only with a valid access token; anything else is refused before the upgrade.
+async fn upgrade(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let offered: Vec<String> = headers
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_string())
+        .collect();
+    let subprotocol = offered.iter().find(|p| p.starts_with("jwt."));
+    let token = bearer
+        .or_else(|| subprotocol.and_then(|p| tokens::from_subprotocol(p)))
+        .or_else(|| query.get("token").cloned());
+    let claims = match token {
+        None => Err(Refusal::Missing),
+        Some(jwt) => state.keys.validate(&jwt, "access"),
+    };
+    let claims = match claims {
+        Ok(c) => c,
+        Err(e) => {
+            bump(&state.counters.auth_rejections);
+            return refuse(StatusCode::UNAUTHORIZED, &e.to_string());
+        }
+    };
+    let user_id = claims["sub"].as_str().unwrap_or_default().to_string();
+    let upgrade = match subprotocol {
+        Some(p) => upgrade.protocols([p.clone()]),
+        None => upgrade,
+    };
+    upgrade.on_upgrade(move |socket| super::ws::serve_socket(state, socket, user_id))
+}

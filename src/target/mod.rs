@@ -1,0 +1,204 @@
+//! `agentload target`: the embedded reference platform. A real server on real sockets (auth
+//! service + agent backend over HTTP/WS, TLS optional) that streams the five agent events, with
+//! ground-truth counters at `/stats`. A test double of the platform, never a mock in the tool.
+
+mod certs;
+mod http;
+mod stats;
+mod tokens;
+mod ws;
+
+pub use stats::TargetStats;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The ready line's prefix on stdout; the JSON after it says where the target listens.
+pub const READY_PREFIX: &str = "AGENTLOAD_TARGET_READY ";
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port; 0 picks a free one (the ready line says which).
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// Serve https/wss with a fresh CA; its certificate goes to --ca-out.
+    #[arg(long)]
+    pub tls: bool,
+    /// Where to write the CA certificate (PEM) clients should trust.
+    #[arg(long)]
+    pub ca_out: Option<PathBuf>,
+    /// Days the TLS certificate is valid from now (negative: already expired).
+    #[arg(long, default_value_t = 30, allow_negative_numbers = true)]
+    pub cert_valid_days: i64,
+    /// Env var holding the HS256 secret tokens are validated with.
+    #[arg(long, default_value = "AGENTLOAD_JWT_SECRET")]
+    pub jwt_secret_env: String,
+    /// Env var holding the test-login bypass key (unset: login refused).
+    #[arg(long, default_value = "AGENTLOAD_BYPASS_KEY")]
+    pub bypass_key_env: String,
+    /// Delay before each agent event, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    pub event_delay_ms: u64,
+    /// agent_thinking events per run.
+    #[arg(long, default_value_t = 2)]
+    pub thinking_steps: u32,
+    /// tool_executing/tool_completed pairs per run.
+    #[arg(long, default_value_t = 1)]
+    pub tool_calls: u32,
+    /// Lifetime of tokens issued by /auth/token and /auth/refresh, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub token_lifetime_secs: u64,
+    /// Exit when stdin closes (a parent process stops its child this way).
+    #[arg(long)]
+    pub exit_on_stdin_eof: bool,
+}
+
+impl Default for TargetArgs {
+    fn default() -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: TargetArgs,
+        }
+        Wrapper::parse_from(["target"]).args
+    }
+}
+
+/// What every handler shares.
+pub(crate) struct State {
+    pub args: TargetArgs,
+    pub keys: tokens::Keys,
+    pub bypass_key: Option<String>,
+    pub counters: stats::Counters,
+}
+
+/// A target listening in this process (tests); `shutdown` stops it.
+pub struct RunningTarget {
+    pub base_url: String,
+    pub ws_url: String,
+    pub ca_file: Option<PathBuf>,
+    state: Arc<State>,
+    handle: axum_server::Handle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningTarget {
+    pub fn stats(&self) -> TargetStats {
+        self.state.counters.snapshot()
+    }
+
+    pub async fn shutdown(self) {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
+        let _ = self.task.await;
+    }
+}
+
+/// Starts listening and returns at once.
+pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
+    let secret = std::env::var(&args.jwt_secret_env)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "set {} (the HS256 secret the target validates tokens with)",
+                args.jwt_secret_env
+            )
+        })?;
+    let bypass_key = std::env::var(&args.bypass_key_env)
+        .ok()
+        .filter(|s| !s.is_empty());
+    let listener = std::net::TcpListener::bind((args.host.as_str(), args.port))
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", args.host, args.port))?;
+    listener.set_nonblocking(true)?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let state = Arc::new(State {
+        keys: tokens::Keys::new(secret.as_bytes(), args.token_lifetime_secs),
+        bypass_key,
+        counters: stats::Counters::default(),
+        args: args.clone(),
+    });
+    let app = http::router(state.clone()).into_make_service();
+    let handle = axum_server::Handle::new();
+    let host = if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    let (scheme, ws_scheme, ca_file, task) = if args.tls {
+        let ca_out = args.ca_out.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("agentload-target-{}-ca.pem", std::process::id()))
+        });
+        let config = certs::server_config(&ca_out, args.cert_valid_days)?;
+        let server = axum_server::from_tcp_rustls(
+            listener,
+            axum_server::tls_rustls::RustlsConfig::from_config(config),
+        )
+        .handle(handle.clone());
+        (
+            "https",
+            "wss",
+            Some(ca_out),
+            tokio::spawn(server.serve(app)),
+        )
+    } else {
+        let server = axum_server::from_tcp(listener).handle(handle.clone());
+        ("http", "ws", None, tokio::spawn(server.serve(app)))
+    };
+    Ok(RunningTarget {
+        base_url: format!("{scheme}://{host}:{}", addr.port()),
+        ws_url: format!("{ws_scheme}://{host}:{}/ws", addr.port()),
+        ca_file,
+        state,
+        handle,
+        task,
+    })
+}
+
+/// Serves until Ctrl-C, SIGTERM, or stdin EOF with `--exit-on-stdin-eof`; prints the ready line.
+pub async fn serve(args: TargetArgs) -> anyhow::Result<()> {
+    let stdin_eof = args.exit_on_stdin_eof;
+    let target = start(args).await?;
+    let ready = serde_json::json!({
+        "base_url": target.base_url,
+        "ws_url": target.ws_url,
+        "ca_file": target.ca_file,
+        "pid": std::process::id(),
+    });
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{READY_PREFIX}{ready}")?;
+        out.flush()?;
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let eof = async {
+        if stdin_eof {
+            use tokio::io::AsyncReadExt;
+            let mut buf = [0u8; 256];
+            let mut stdin = tokio::io::stdin();
+            while let Ok(n) = stdin.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = eof => {}
+    }
+    target.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,52 @@
+//! Ground-truth counters of the reference target, served at `/stats`. Atomics only.
+
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub connections_open: AtomicU64,
+    pub connections_total: AtomicU64,
+    pub runs_started: AtomicU64,
+    pub runs_completed: AtomicU64,
+    pub runs_abandoned: AtomicU64,
+    pub events_sent: AtomicU64,
+    pub auth_rejections: AtomicU64,
+    pub tokens_issued: AtomicU64,
+    pub logins_refused: AtomicU64,
+}
+
+/// A snapshot of the counters, as `/stats` answers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TargetStats {
+    pub connections_open: u64,
+    pub connections_total: u64,
+    pub runs_started: u64,
+    pub runs_completed: u64,
+    pub runs_abandoned: u64,
+    pub events_sent: u64,
+    pub auth_rejections: u64,
+    pub tokens_issued: u64,
+    pub logins_refused: u64,
+}
+
+pub fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Counters {
+    pub fn snapshot(&self) -> TargetStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        TargetStats {
+            connections_open: get(&self.connections_open),
+            connections_total: get(&self.connections_total),
+            runs_started: get(&self.runs_started),
+            runs_completed: get(&self.runs_completed),
+            runs_abandoned: get(&self.runs_abandoned),
+            events_sent: get(&self.events_sent),
+            auth_rejections: get(&self.auth_rejections),
+            tokens_issued: get(&self.tokens_issued),
+            logins_refused: get(&self.logins_refused),
+        }
+    }
+}

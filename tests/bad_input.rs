@@ -1,0 +1,86 @@
+//! Bad input gets exit code 2 and one readable line, never a panic.
+
+mod common;
+
+use common::*;
+
+fn assert_one_clean_line(out: &RunOutput) {
+    assert_eq!(out.code, 2, "{}", out.explain());
+    assert!(!out.stderr.contains("panicked"), "{}", out.explain());
+    assert!(!out.stderr.contains("RUST_BACKTRACE"), "{}", out.explain());
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", out.explain());
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.toml");
+    std::fs::write(
+        &path,
+        "target = \"embedded\"\n\n[[stages]]\nusers = 2\nduration = \"1s\"\nramp = \"fast\"\n",
+    )
+    .unwrap();
+    let out = run_plan_file(dir.path(), &path, &[]);
+    assert_one_clean_line(&out);
+    let expected = format!(
+        "error: {}:6: stages.ramp: unknown field `ramp`",
+        path.display()
+    );
+    assert!(out.stderr.contains(&expected), "{}", out.explain());
+}
+
+#[test]
+fn missing_plan_file_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_plan_file(dir.path(), &dir.path().join("nope.toml"), &[]);
+    assert_one_clean_line(&out);
+    assert!(
+        out.stderr.contains("nope.toml: cannot read the load plan"),
+        "{}",
+        out.explain()
+    );
+}
+
+#[test]
+fn unreachable_target_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Bind then drop a listener: nothing listens on that port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let plan = format!(
+        "[target]\nbase_url = \"https://127.0.0.1:{port}\"\nws_url = \"wss://127.0.0.1:{port}/ws\"\n\
+         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[[stages]]\nusers = 1\nduration = \"1s\"\n"
+    );
+    let out = run_plan(dir.path(), &plan, &[("IT_CLIENT_SECRET", SECRET)]);
+    assert_one_clean_line(&out);
+    assert!(
+        out.stderr.contains(&format!(
+            "error: target unreachable: wss://127.0.0.1:{port}/ws"
+        )),
+        "{}",
+        out.explain()
+    );
+}
+
+#[test]
+fn missing_secret_env_var_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = "[target]\nbase_url = \"https://127.0.0.1:9\"\nws_url = \"wss://127.0.0.1:9/ws\"\n\
+                [auth]\nsecret_env = \"IT_SURELY_UNSET_SECRET\"\n[[stages]]\nusers = 1\nduration = \"1s\"\n";
+    let out = run_plan(dir.path(), plan, &[]);
+    assert_one_clean_line(&out);
+    assert!(
+        out.stderr
+            .contains("env var IT_SURELY_UNSET_SECRET is not set"),
+        "{}",
+        out.explain()
+    );
+}

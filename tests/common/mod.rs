@@ -1,0 +1,157 @@
+//! Helpers for integration tests: the real `agentload` binary, the real reference target as a
+//! child process on an ephemeral loopback port, and plans written to a temp dir.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_agentload");
+
+/// A secret long enough for any check; tests pass it through env vars of child processes only.
+pub const SECRET: &str = "it-secret-0123456789abcdef0123456789abcdef";
+
+pub struct TargetProc {
+    pub base_url: String,
+    pub ws_url: String,
+    pub ca_file: PathBuf,
+    child: Child,
+}
+
+impl TargetProc {
+    /// Starts `agentload target --port 0 --tls` with `extra` flags; secret and bypass key
+    /// through env vars.
+    pub fn start(dir: &Path, extra: &[&str]) -> TargetProc {
+        let ca = dir.join("target-ca.pem");
+        let mut child = Command::new(BIN)
+            .args(["target", "--port", "0", "--tls", "--exit-on-stdin-eof"])
+            .arg("--ca-out")
+            .arg(&ca)
+            .args(["--jwt-secret-env", "IT_TARGET_SECRET"])
+            .args(["--bypass-key-env", "IT_TARGET_BYPASS"])
+            .args(extra)
+            .env("IT_TARGET_SECRET", SECRET)
+            .env("IT_TARGET_BYPASS", "it-bypass-key")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the target");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let ready: Value = loop {
+            let line = lines
+                .next()
+                .expect("the target exits before it is ready")
+                .unwrap();
+            if let Some(json) = line.strip_prefix("AGENTLOAD_TARGET_READY ") {
+                break serde_json::from_str(json).unwrap();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        TargetProc {
+            base_url: ready["base_url"].as_str().unwrap().to_string(),
+            ws_url: ready["ws_url"].as_str().unwrap().to_string(),
+            ca_file: ca,
+            child,
+        }
+    }
+
+    /// The target's own counters, from `GET /stats`, trusting only the target's CA.
+    pub fn stats(&self) -> Value {
+        let tls = agentload::tls::client_config(Some(&self.ca_file)).unwrap();
+        let http = agentload::tls::http_client(&tls, Duration::from_secs(5)).unwrap();
+        let url = format!("{}/stats", self.base_url);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async { http.get(url).send().await.unwrap().json().await.unwrap() })
+    }
+
+    /// Polls `/stats` until `done` holds (bounded at 10 s); returns the last counters.
+    pub fn stats_until(&self, done: impl Fn(&Value) -> bool) -> Value {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let stats = self.stats();
+            if done(&stats) || Instant::now() > until {
+                return stats;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for TargetProc {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct RunOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub report_dir: Option<PathBuf>,
+    pub summary: Option<Value>,
+}
+
+/// Writes `plan` to `dir/plan.toml` (reports under `dir/reports`) and runs it.
+pub fn run_plan(dir: &Path, plan: &str, env: &[(&str, &str)]) -> RunOutput {
+    let plan = format!(
+        "{plan}\n[report]\ndir = \"{}\"\n",
+        dir.join("reports").display()
+    );
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, plan).unwrap();
+    run_plan_file(dir, &path, env)
+}
+
+pub fn run_plan_file(dir: &Path, path: &Path, env: &[(&str, &str)]) -> RunOutput {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("run")
+        .arg(path)
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run agentload");
+    let report_dir = std::fs::read_dir(dir.join("reports"))
+        .ok()
+        .and_then(|mut entries| entries.next())
+        .map(|e| e.unwrap().path());
+    let summary = report_dir
+        .as_ref()
+        .and_then(|d| std::fs::read(d.join("summary.json")).ok())
+        .map(|bytes| serde_json::from_slice(&bytes).unwrap());
+    RunOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        report_dir,
+        summary,
+    }
+}
+
+impl RunOutput {
+    pub fn summary(&self) -> &Value {
+        self.summary.as_ref().unwrap_or_else(|| {
+            panic!(
+                "no summary.json\nstdout:\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    pub fn explain(&self) -> String {
+        format!(
+            "exit {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}

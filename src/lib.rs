@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod checks;
+pub mod collector;
 pub mod embedded;
 pub mod errors;
 pub mod metrics;

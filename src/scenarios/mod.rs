@@ -5,7 +5,8 @@ pub mod ws;
 
 use crate::auth::{Identity, Token, TokenSource};
 use crate::protocol::SequenceRules;
-use crate::summary::{Collector, Failure};
+use crate::collector::Collector;
+use crate::summary::Failure;
 use goose::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -25,6 +25,30 @@ struct Shard {
     from_start: BTreeMap<String, Latency>,
     gap_before: BTreeMap<String, Latency>,
     checks: Vec<(CheckSummary, Vec<f64>)>,
+    /// Every run's end: for the timeline and for windows (capacity steps).
+    log: Vec<RunRecord>,
+}
+
+/// One run as the timeline needs it: 12 bytes.
+#[derive(Debug, Clone, Copy)]
+struct RunRecord {
+    /// When the run ended, seconds since the collector was made.
+    ended_secs: f32,
+    elapsed_ms: f32,
+    ok: bool,
+}
+
+/// What happened in a time window: the figures an SLA step is judged on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowStats {
+    pub runs: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub error_rate_percent: f64,
+    pub runs_per_sec: f64,
 }
 
 /// Collects outcomes from every user while the load runs.
@@ -33,6 +57,7 @@ pub struct Collector {
     checks: Vec<ResultCheck>,
     /// Sockets open right now (the sampler reads it).
     open: Arc<AtomicI64>,
+    started: std::time::Instant,
 }
 
 impl Default for Collector {
@@ -62,6 +87,7 @@ impl Collector {
             shards: (0..SHARDS).map(|_| Mutex::new(blank.clone())).collect(),
             checks,
             open: Arc::new(AtomicI64::new(0)),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -82,8 +108,14 @@ impl Collector {
 
     /// Records a finished run of user `user`.
     pub fn run_finished(&self, user: usize, outcome: RunOutcome) {
+        let ended_secs = self.started.elapsed().as_secs_f32();
         let mut shard = self.shard(user);
         let sh = &mut *shard;
+        sh.log.push(RunRecord {
+            ended_secs,
+            elapsed_ms: outcome.elapsed.as_secs_f32() * 1000.0,
+            ok: outcome.failure.is_none(),
+        });
         let s = &mut sh.counts;
         s.runs.started += 1;
         match &outcome.failure {
@@ -168,6 +200,9 @@ impl Collector {
             merge(&mut total, &sh, i == 0);
         }
         let mut s = total.counts;
+        let (bucket, timeline) = timeline(&total.log);
+        s.timeline_bucket_secs = bucket;
+        s.timeline = timeline;
         if s.funnel.is_empty() {
             s.funnel = REQUIRED.iter().map(|k| (k.name().to_string(), 0)).collect();
         }
@@ -202,6 +237,27 @@ impl Collector {
             })
             .collect();
         s
+    }
+
+    /// Seconds since the collector was made (the load test's clock).
+    pub fn now_secs(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Runs that ended in `[from, to)` seconds: counts, run-time percentiles of completed
+    /// runs, error rate.
+    pub fn window(&self, from: f64, to: f64) -> WindowStats {
+        let mut records = Vec::new();
+        for shard in &self.shards {
+            let sh = shard.lock().unwrap_or_else(|p| p.into_inner());
+            records.extend(
+                sh.log
+                    .iter()
+                    .filter(|r| (from..to).contains(&f64::from(r.ended_secs)))
+                    .copied(),
+            );
+        }
+        window_stats(&records, to - from)
     }
 
     fn shard(&self, user: usize) -> MutexGuard<'_, Shard> {
@@ -248,6 +304,7 @@ fn merge(total: &mut Shard, sh: &Shard, first: bool) {
     for (k, l) in &sh.gap_before {
         total.gap_before.entry(k.clone()).or_default().add(l);
     }
+    total.log.extend_from_slice(&sh.log);
     if first {
         total.checks = sh.checks.clone();
     } else {
@@ -258,6 +315,68 @@ fn merge(total: &mut Shard, sh: &Shard, first: bool) {
             tv.extend_from_slice(sv);
         }
     }
+}
+
+fn window_stats(records: &[RunRecord], seconds: f64) -> WindowStats {
+    let mut times: Vec<f64> = records
+        .iter()
+        .filter(|r| r.ok)
+        .map(|r| f64::from(r.elapsed_ms))
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        (!times.is_empty()).then(|| times[((times.len() - 1) as f64 * q).round() as usize])
+    };
+    let runs = records.len() as u64;
+    let completed = times.len() as u64;
+    WindowStats {
+        runs,
+        completed,
+        failed: runs - completed,
+        p50_ms: at(0.50),
+        p95_ms: at(0.95),
+        p99_ms: at(0.99),
+        error_rate_percent: if runs == 0 {
+            0.0
+        } else {
+            100.0 * (runs - completed) as f64 / runs as f64
+        },
+        runs_per_sec: if seconds > 0.0 {
+            runs as f64 / seconds
+        } else {
+            0.0
+        },
+    }
+}
+
+/// Per-bucket throughput and run-time percentiles; buckets of 1 s, wider for long runs so
+/// the timeline keeps at most ~300 points.
+fn timeline(log: &[RunRecord]) -> (f64, Vec<TimelinePoint>) {
+    let end = log.iter().map(|r| r.ended_secs).fold(0.0f32, f32::max) as f64;
+    let bucket = (end / 300.0).ceil().max(1.0);
+    let buckets = (end / bucket).floor() as usize + 1;
+    let mut grouped: Vec<Vec<RunRecord>> =
+        vec![Vec::new(); if log.is_empty() { 0 } else { buckets }];
+    for r in log {
+        grouped[(f64::from(r.ended_secs) / bucket) as usize].push(*r);
+    }
+    let points = grouped
+        .iter()
+        .enumerate()
+        .map(|(i, records)| {
+            let w = window_stats(records, bucket);
+            TimelinePoint {
+                at_secs: i as f64 * bucket,
+                runs_completed: w.completed,
+                runs_failed: w.failed,
+                runs_per_sec: w.runs_per_sec,
+                p50_ms: w.p50_ms,
+                p95_ms: w.p95_ms,
+                p99_ms: w.p99_ms,
+            }
+        })
+        .collect();
+    (bucket, points)
 }
 
 fn value_stats(values: &mut [f64]) -> Option<ValueStats> {
@@ -373,5 +492,36 @@ mod tests {
             (values.min, values.p50, values.max),
             (4000.0, 6000.0, 9000.0)
         );
+    }
+
+    #[test]
+    fn windows_and_timeline_count_every_run() {
+        let c = Collector::default();
+        for (user, ms, ok) in [(0, 100, true), (1, 300, true), (2, 200, false)] {
+            c.run_finished(
+                user,
+                RunOutcome {
+                    failure: (!ok).then(|| Failure::new("transport.timeout", "x")),
+                    events: BTreeMap::new(),
+                    reached: BTreeSet::new(),
+                    timeline: vec![],
+                    elapsed: Duration::from_millis(ms),
+                    final_data: None,
+                },
+            );
+        }
+        let w = c.window(0.0, c.now_secs() + 1.0);
+        assert_eq!((w.runs, w.completed, w.failed), (3, 2, 1));
+        assert_eq!(w.p95_ms, Some(300.0));
+        assert!((w.error_rate_percent - 33.33).abs() < 0.01);
+        assert_eq!(c.window(1e6, 2e6).runs, 0);
+        let s = c.snapshot();
+        let total: u64 = s
+            .timeline
+            .iter()
+            .map(|p| p.runs_completed + p.runs_failed)
+            .sum();
+        assert_eq!(total, 3);
+        assert_eq!(s.timeline_bucket_secs, 1.0);
     }
 }

@@ -60,6 +60,8 @@ impl EmbeddedTarget {
             .arg(target.thinking_steps.to_string())
             .arg("--tool-calls")
             .arg(target.tool_calls.to_string())
+            .arg("--ballast-kb-per-connection")
+            .arg(target.ballast_kb_per_connection.to_string())
             .env(SECRET_VAR, jwt_secret)
             .env(BYPASS_VAR, bypass_key)
             .stdin(Stdio::piped())

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod metrics;
 pub mod plan;
 pub mod protocol;
+pub mod report;
 pub mod runner;
 pub mod sampler;
 pub mod scenarios;

@@ -22,6 +22,9 @@ enum Command {
     Run {
         /// The load plan (TOML), e.g. loadplans/smoke.toml
         plan: PathBuf,
+        /// Serve Goose's live dashboard while the test runs (http://127.0.0.1:5118)
+        #[arg(long)]
+        dashboard: bool,
     },
     /// Serve the embedded reference target (auth service + agent backend)
     Target(agentload::target::TargetArgs),
@@ -39,7 +42,10 @@ fn main() {
     };
     let exit = runtime.block_on(async {
         match cli.command {
-            Command::Run { plan } => agentload::runner::run(&plan).await,
+            Command::Run { plan, dashboard } => {
+                let options = agentload::runner::RunOptions { dashboard };
+                agentload::runner::run(&plan, &options).await
+            }
             Command::Target(args) => match agentload::target::serve(args).await {
                 Ok(()) => Exit::Pass,
                 Err(e) => {

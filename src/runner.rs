@@ -1,13 +1,13 @@
 //! `agentload run PLAN.toml`: plan → target → Goose → summary → exit code.
 
 use crate::auth::{secret_from_env, Identity, TokenSource};
+use crate::collector::Collector;
 use crate::embedded::{random_secret, EmbeddedTarget};
 use crate::errors::{chain, Exit};
 use crate::plan::{AuthMode, Plan};
 use crate::protocol::SequenceRules;
 use crate::sampler::{resource_stats, Sample, Sampler};
 use crate::scenarios::{self, ws::Connector, Context};
-use crate::collector::Collector;
 use crate::summary::{Resources, RuleVerdict, Summary};
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
@@ -42,9 +42,16 @@ struct Resolved {
     embedded: Option<EmbeddedTarget>,
 }
 
+/// Command-line options of `run` beside the plan.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Goose's live dashboard while the test runs.
+    pub dashboard: bool,
+}
+
 /// Runs a plan end to end; prints progress and the verdict; returns the exit code.
-pub async fn run(plan_path: &Path) -> Exit {
-    match run_inner(plan_path).await {
+pub async fn run(plan_path: &Path, options: &RunOptions) -> Exit {
+    match run_inner(plan_path, options).await {
         Ok(exit) => exit,
         Err(e) => {
             eprintln!("error: {}", chain(&e));
@@ -53,7 +60,7 @@ pub async fn run(plan_path: &Path) -> Exit {
     }
 }
 
-async fn run_inner(plan_path: &Path) -> Result<Exit, SetupError> {
+async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, SetupError> {
     let plan = Plan::load(plan_path)?;
     let started_at = chrono::Utc::now();
     let report_dir = plan.report.dir.join(format!(
@@ -68,7 +75,15 @@ async fn run_inner(plan_path: &Path) -> Result<Exit, SetupError> {
 
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &report_dir).await?;
-    let outcome = load(&plan, &resolved, credential, &report_dir, started_at).await;
+    let outcome = load(
+        &plan,
+        &resolved,
+        credential,
+        &report_dir,
+        started_at,
+        options,
+    )
+    .await;
     let target_counters = match &resolved.embedded {
         Some(_) => fetch_stats(&resolved).await,
         None => None,
@@ -79,6 +94,10 @@ async fn run_inner(plan_path: &Path) -> Result<Exit, SetupError> {
     let (mut summary, exit) = outcome?;
     summary.target_counters = target_counters;
     write_summary(&report_dir, &summary)?;
+    crate::report::write(&report_dir, &summary).map_err(|e| SetupError::Report {
+        path: report_dir.join("index.html"),
+        message: e.to_string(),
+    })?;
     print_verdict(&summary, &report_dir);
     Ok(exit)
 }
@@ -171,6 +190,7 @@ async fn load(
     credential: String,
     report_dir: &Path,
     started_at: chrono::DateTime<chrono::Utc>,
+    options: &RunOptions,
 ) -> Result<(Summary, Exit), SetupError> {
     let tls = crate::tls::client_config(resolved.ca_file.as_deref())?;
     let http = crate::tls::http_client(&tls, plan.scenario.connect_timeout.0)?;
@@ -226,6 +246,8 @@ async fn load(
         .set_default(GooseDefault::TestPlan, plan.goose_test_plan().as_str())
         .map_err(goose_err)?
         .set_default(GooseDefault::NoTelnet, true)
+        .map_err(goose_err)?
+        .set_default(GooseDefault::Dashboard, options.dashboard)
         .map_err(goose_err)?
         .set_default(GooseDefault::NoThresholdAbort, !plan.sla.abort_on_failure)
         .map_err(goose_err)?;

@@ -109,7 +109,10 @@ impl Sampler {
     }
 }
 
-/// Peak/mean figures and memory per connection for one process's readings.
+/// Peak/mean figures and memory per connection for one process's readings. Memory per
+/// connection is fitted on the samples up to the first peak of open connections: allocators
+/// rarely give freed memory back to the OS, so a ramp down says little about what a
+/// connection costs.
 pub fn resource_stats(
     samples: &[Sample],
     pick: impl Fn(&Sample) -> Option<ProcessReading>,
@@ -122,7 +125,9 @@ pub fn resource_stats(
         return None;
     }
     let n = points.len() as f64;
-    let xy: Vec<(f64, f64)> = points
+    let peak = points.iter().map(|(c, _)| *c).fold(f64::MIN, f64::max);
+    let ramp_up = points.iter().position(|(c, _)| *c >= peak).unwrap_or(0) + 1;
+    let xy: Vec<(f64, f64)> = points[..ramp_up]
         .iter()
         .map(|(c, r)| (*c, r.rss_bytes as f64))
         .collect();
@@ -162,6 +167,30 @@ mod tests {
         assert!((slope(&points).unwrap() - 250.0).abs() < 1e-9);
         assert_eq!(slope(&[(3.0, 1.0), (3.0, 5.0)]), None);
         assert_eq!(slope(&[(3.0, 1.0)]), None);
+    }
+
+    #[test]
+    fn memory_per_connection_uses_the_ramp_up() {
+        let sample = |open: i64, mb: u64| Sample {
+            open_connections: open,
+            target: Some(ProcessReading {
+                rss_bytes: mb * 1_000_000,
+                cpu_percent: 10.0,
+            }),
+            ..Default::default()
+        };
+        // Up 0→4 at 2 MB each, then down with memory kept (as allocators do).
+        let samples: Vec<Sample> = [(0, 10), (1, 12), (4, 18), (2, 18), (0, 18)]
+            .iter()
+            .map(|&(o, mb)| sample(o, mb))
+            .collect();
+        let stats = resource_stats(&samples, |s| s.target).unwrap();
+        assert!(
+            (stats.bytes_per_connection.unwrap() - 2e6).abs() < 1.0,
+            "{stats:?}"
+        );
+        assert_eq!(stats.peak_rss_bytes, 18_000_000);
+        assert!((stats.mean_cpu_percent - 10.0).abs() < 1e-9);
     }
 
     #[test]

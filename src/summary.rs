@@ -107,6 +107,10 @@ pub struct Summary {
     /// How many runs reached each of the five required events, in order.
     pub funnel: Vec<(String, u64)>,
     pub latency: LatencySection,
+    /// Width of a timeline bucket, seconds.
+    pub timeline_bucket_secs: f64,
+    /// Throughput and run-time percentiles over time (by when runs ended).
+    pub timeline: Vec<TimelinePoint>,
     /// Result checks: share of completed runs meeting each, and the values seen.
     pub checks: Vec<CheckSummary>,
     pub sla: Vec<RuleVerdict>,
@@ -114,6 +118,17 @@ pub struct Summary {
     /// The target's own counters at the end (`/stats`), when it has them.
     pub target_counters: Option<serde_json::Value>,
     pub passed: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TimelinePoint {
+    pub at_secs: f64,
+    pub runs_completed: u64,
+    pub runs_failed: u64,
+    pub runs_per_sec: f64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
 }
 
 /// Latency histograms, all in one place.

@@ -92,6 +92,9 @@ pub struct Target {
     /// Embedded target only: tool_executing/tool_completed pairs per run.
     #[serde(default = "one")]
     pub tool_calls: u32,
+    /// Embedded target only: resident memory each connection holds, in KiB (a known cost).
+    #[serde(default)]
+    pub ballast_kb_per_connection: usize,
     /// Embedded target only: env var holding the secret the target validates tokens with
     /// (defaults to the client's `auth.secret_env`).
     pub secret_env: Option<String>,

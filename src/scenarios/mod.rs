@@ -4,8 +4,8 @@
 pub mod ws;
 
 use crate::auth::{Identity, Token, TokenSource};
-use crate::protocol::SequenceRules;
 use crate::collector::Collector;
+use crate::protocol::SequenceRules;
 use crate::summary::Failure;
 use goose::prelude::*;
 use std::sync::Arc;

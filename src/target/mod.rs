@@ -53,6 +53,10 @@ pub struct TargetArgs {
     /// Lifetime of tokens issued by /auth/token and /auth/refresh, in seconds.
     #[arg(long, default_value_t = 900)]
     pub token_lifetime_secs: u64,
+    /// Memory each open connection holds (resident, written), in KiB: a known per-connection
+    /// cost for checking the sampler's memory-per-connection figure.
+    #[arg(long, default_value_t = 0)]
+    pub ballast_kb_per_connection: usize,
     /// Exit when stdin closes (a parent process stops its child this way).
     #[arg(long)]
     pub exit_on_stdin_eof: bool,

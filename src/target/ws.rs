@@ -38,6 +38,8 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, user_id: String)
     let counters = &state.counters;
     counters.connections_open.fetch_add(1, Ordering::Relaxed);
     bump(&counters.connections_total);
+    // Written, not zeroed, so the pages are resident.
+    let ballast = vec![0xA5u8; state.args.ballast_kb_per_connection * 1024];
     let connection_id = format!("conn-{}", NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed));
     let (sink, mut stream) = socket.split();
     let sink: Sink = Arc::new(Mutex::new(sink));
@@ -101,6 +103,7 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, user_id: String)
         .runs_abandoned
         .fetch_add(in_flight.load(Ordering::Relaxed), Ordering::Relaxed);
     let _ = sink.lock().await.close().await;
+    drop(std::hint::black_box(ballast));
     counters.connections_open.fetch_sub(1, Ordering::Relaxed);
 }
 

@@ -59,6 +59,10 @@ impl TargetProc {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The target's own counters, from `GET /stats`, trusting only the target's CA.
     pub fn stats(&self) -> Value {
         let tls = agentload::tls::client_config(Some(&self.ca_file)).unwrap();

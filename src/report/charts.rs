@@ -1,0 +1,108 @@
+//! Charts as inline SVG, drawn with plotters (no fonts or scripts needed to view them).
+
+use plotters::prelude::*;
+
+/// One line of a chart.
+pub struct Series {
+    pub name: String,
+    pub color: RGBColor,
+    pub points: Vec<(f64, f64)>,
+}
+
+pub const BLUE: RGBColor = RGBColor(31, 119, 180);
+pub const ORANGE: RGBColor = RGBColor(255, 127, 14);
+pub const GREEN: RGBColor = RGBColor(44, 160, 44);
+pub const RED: RGBColor = RGBColor(214, 39, 40);
+pub const PURPLE: RGBColor = RGBColor(148, 103, 189);
+
+/// A line chart of `series` against x, as an SVG document string; empty series are skipped.
+pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> String {
+    let mut svg = String::new();
+    let drawn = draw(&mut svg, title, x_desc, y_desc, series);
+    if drawn.is_err() || series.iter().all(|s| s.points.is_empty()) {
+        return format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"60\">\
+             <text x=\"10\" y=\"35\" font-family=\"sans-serif\" font-size=\"14\">{}: no data</text></svg>",
+            escape(title)
+        );
+    }
+    svg
+}
+
+fn draw(
+    out: &mut String,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let all = series.iter().flat_map(|s| s.points.iter());
+    let (mut x_max, mut y_max) = (1e-9f64, 1e-9f64);
+    for (x, y) in all {
+        x_max = x_max.max(*x);
+        y_max = y_max.max(*y);
+    }
+    let root = SVGBackend::with_string(out, (760, 300)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..x_max * 1.02, 0f64..y_max * 1.1)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for s in series.iter().filter(|s| !s.points.is_empty()) {
+        let color = s.color;
+        chart
+            .draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                color.stroke_width(2),
+            ))?
+            .label(s.name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_svg_with_title_and_legend() {
+        let svg = line_chart(
+            "Run time",
+            "seconds",
+            "ms",
+            &[Series {
+                name: "p95".into(),
+                color: BLUE,
+                points: vec![(0.0, 10.0), (1.0, 20.0)],
+            }],
+        );
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(svg.contains("Run time") && svg.contains("p95"));
+        let empty = line_chart("Nothing", "s", "ms", &[]);
+        assert!(empty.contains("Nothing: no data"));
+    }
+}

@@ -1,0 +1,214 @@
+//! `index.html`: one self-contained report file rendered from the `Summary` (minijinja
+//! template, plotters SVG charts inline, no scripts, no CDN), beside Goose's own report.
+
+mod charts;
+
+use crate::summary::Summary;
+use charts::{line_chart, Series, BLUE, GREEN, ORANGE, PURPLE, RED};
+use minijinja::{context, Environment};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+const TEMPLATE: &str = include_str!("index.html.j2");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot render the report: {0}")]
+    Render(String),
+    #[error("cannot write {path}: {message}")]
+    Write { path: PathBuf, message: String },
+}
+
+/// A row of the per-event latency table.
+#[derive(Serialize)]
+struct EventRow {
+    event: String,
+    count: u64,
+    from_start: Option<crate::metrics::LatencyStats>,
+    gap_before: Option<crate::metrics::LatencyStats>,
+}
+
+/// Renders the report to a string.
+pub fn render(summary: &Summary) -> Result<String, ReportError> {
+    let mut env = Environment::new();
+    env.add_template("index.html", TEMPLATE)
+        .map_err(|e| ReportError::Render(e.to_string()))?;
+    let template = env
+        .get_template("index.html")
+        .map_err(|e| ReportError::Render(e.to_string()))?;
+    template
+        .render(context! {
+            s => summary,
+            events => event_rows(summary),
+            funnel_total => summary.runs.started,
+            charts => charts(summary),
+            human_bytes => minijinja::Value::from_function(|b: f64| crate::sla::human_bytes(b)),
+        })
+        .map_err(|e| ReportError::Render(format!("{e:#}")))
+}
+
+/// Writes `index.html` into the run's folder.
+pub fn write(dir: &Path, summary: &Summary) -> Result<PathBuf, ReportError> {
+    let html = render(summary)?;
+    let path = dir.join("index.html");
+    std::fs::write(&path, html).map_err(|e| ReportError::Write {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(path)
+}
+
+/// Events in the order of the agent sequence, then any others.
+fn event_rows(s: &Summary) -> Vec<EventRow> {
+    let order = |name: &str| {
+        crate::protocol::REQUIRED
+            .iter()
+            .position(|k| k.name() == name)
+            .unwrap_or(99)
+    };
+    let mut names: Vec<&String> = s.latency.from_start.keys().collect();
+    names.sort_by_key(|n| (order(n), (*n).clone()));
+    names
+        .into_iter()
+        .map(|name| EventRow {
+            event: name.clone(),
+            count: s.events.get(name).copied().unwrap_or(0),
+            from_start: s.latency.from_start.get(name).map(|l| l.stats.clone()),
+            gap_before: s.latency.gap_before.get(name).map(|l| l.stats.clone()),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct Charts {
+    throughput: String,
+    latency: String,
+    gaps: String,
+    memory: String,
+    cpu: String,
+}
+
+fn charts(s: &Summary) -> Charts {
+    let series = |name: &str, color, points: Vec<(f64, f64)>| Series {
+        name: name.into(),
+        color,
+        points,
+    };
+    let tl = &s.timeline;
+    let pick = |f: fn(&crate::summary::TimelinePoint) -> Option<f64>| -> Vec<(f64, f64)> {
+        tl.iter()
+            .filter_map(|p| f(p).map(|v| (p.at_secs, v)))
+            .collect()
+    };
+    let samples = s
+        .resources
+        .as_ref()
+        .map(|r| r.samples.as_slice())
+        .unwrap_or(&[]);
+    let open: Vec<(f64, f64)> = samples
+        .iter()
+        .map(|x| (x.at_secs, x.open_connections as f64))
+        .collect();
+    let throughput = line_chart(
+        "Throughput and active users",
+        "seconds",
+        "runs/s · open connections",
+        &[
+            series(
+                "runs/s",
+                BLUE,
+                tl.iter().map(|p| (p.at_secs, p.runs_per_sec)).collect(),
+            ),
+            series(
+                "failed runs/s",
+                RED,
+                tl.iter()
+                    .map(|p| {
+                        (
+                            p.at_secs,
+                            p.runs_failed as f64 / s.timeline_bucket_secs.max(1.0),
+                        )
+                    })
+                    .collect(),
+            ),
+            series("open connections", GREEN, open),
+        ],
+    );
+    let latency = line_chart(
+        "Agent run time percentiles over time",
+        "seconds",
+        "ms",
+        &[
+            series("p50", GREEN, pick(|p| p.p50_ms)),
+            series("p95", ORANGE, pick(|p| p.p95_ms)),
+            series("p99", RED, pick(|p| p.p99_ms)),
+        ],
+    );
+    let rows = event_rows(s);
+    let gap_series = |name: &str, color, f: fn(&crate::metrics::LatencyStats) -> f64| {
+        let points = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.gap_before.as_ref().map(|g| (i as f64 + 1.0, f(g))))
+            .collect();
+        series(name, color, points)
+    };
+    let gaps = line_chart(
+        "Gap before each event (x: event position in the sequence table)",
+        "event #",
+        "ms",
+        &[
+            gap_series("p50", GREEN, |g| g.p50_ms),
+            gap_series("p95", ORANGE, |g| g.p95_ms),
+            gap_series("max", RED, |g| g.max_ms),
+        ],
+    );
+    let rss = |pick: fn(&crate::sampler::Sample) -> Option<crate::sampler::ProcessReading>| {
+        samples
+            .iter()
+            .filter_map(|x| pick(x).map(|r| (x.at_secs, r.rss_bytes as f64 / 1e6)))
+            .collect()
+    };
+    let cpu = |pick: fn(&crate::sampler::Sample) -> Option<crate::sampler::ProcessReading>| {
+        samples
+            .iter()
+            .filter_map(|x| pick(x).map(|r| (x.at_secs, r.cpu_percent)))
+            .collect()
+    };
+    Charts {
+        throughput,
+        latency,
+        gaps,
+        memory: line_chart(
+            "Resident memory",
+            "seconds",
+            "MB",
+            &[
+                series("generator", BLUE, rss(|x| x.generator)),
+                series("target", PURPLE, rss(|x| x.target)),
+            ],
+        ),
+        cpu: line_chart(
+            "CPU (share of the whole machine)",
+            "seconds",
+            "%",
+            &[
+                series("generator", BLUE, cpu(|x| x.generator)),
+                series("target", PURPLE, cpu(|x| x.target)),
+            ],
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_an_empty_summary() {
+        let html = render(&Summary::default()).unwrap();
+        assert!(html.contains("<!doctype html>"));
+        assert!(!html.contains("http://") || html.contains("http://www.w3.org/2000/svg"));
+        assert!(!html.contains("<script"), "no scripts, no CDN");
+    }
+}

@@ -59,6 +59,8 @@ pub struct Claims {
 pub struct Token {
     pub jwt: String,
     pub expires_at: SystemTime,
+    /// Login mode: what the refresh endpoint takes.
+    pub refresh_token: Option<String>,
 }
 
 impl Token {
@@ -99,6 +101,7 @@ pub fn mint(secret: &[u8], identity: &Identity, auth: &Auth) -> Result<Token, Au
     Ok(Token {
         jwt,
         expires_at: UNIX_EPOCH + Duration::from_secs(exp),
+        refresh_token: None,
     })
 }
 
@@ -135,6 +138,7 @@ enum SourceKind {
 
 struct Login {
     url: String,
+    refresh_url: String,
     bypass_key: String,
     http: reqwest::Client,
 }
@@ -142,6 +146,7 @@ struct Login {
 #[derive(Deserialize)]
 struct LoginReply {
     access_token: String,
+    refresh_token: Option<String>,
 }
 
 impl TokenSource {
@@ -159,6 +164,11 @@ impl TokenSource {
             },
             AuthMode::Login => SourceKind::Login(Login {
                 url: format!("{}{}", auth_base_url.trim_end_matches('/'), auth.login_path),
+                refresh_url: format!(
+                    "{}{}",
+                    auth_base_url.trim_end_matches('/'),
+                    auth.refresh_path
+                ),
                 bypass_key: credential,
                 http,
             }),
@@ -177,23 +187,48 @@ impl TokenSource {
         }
     }
 
+    /// A renewed token: the refresh endpoint with the old token's refresh token (login), or a
+    /// new signature (mint).
+    pub async fn renew(&self, identity: &Identity, old: &Token) -> Result<Token, AuthError> {
+        match (&self.kind, &old.refresh_token) {
+            (SourceKind::Login(login), Some(refresh)) => {
+                let request = login
+                    .http
+                    .post(&login.refresh_url)
+                    .json(&serde_json::json!({ "refresh_token": refresh }));
+                self.token_reply(&login.refresh_url, request).await
+            }
+            _ => self.token(identity).await,
+        }
+    }
+
     async fn login(&self, login: &Login, identity: &Identity) -> Result<Token, AuthError> {
-        let failed = |message: String| AuthError::LoginFailed {
-            url: login.url.clone(),
-            message,
-        };
-        let reply = login
+        let request = login
             .http
             .post(&login.url)
             .header(self.auth.bypass_header.as_str(), &login.bypass_key)
-            .json(&serde_json::json!({ "email": identity.email, "sub": identity.sub }))
+            .json(&serde_json::json!({ "email": identity.email, "sub": identity.sub }));
+        self.token_reply(&login.url, request).await
+    }
+
+    /// Sends a login or refresh request and reads the token pair from the reply.
+    async fn token_reply(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Token, AuthError> {
+        let failed = |message: String| AuthError::LoginFailed {
+            url: url.to_string(),
+            message,
+        };
+        let reply = request
             .send()
             .await
             .map_err(|e| failed(crate::errors::chain(&e)))?;
         let status = reply.status();
         if !status.is_success() {
             return Err(AuthError::LoginRefused {
-                url: login.url.clone(),
+                url: url.to_string(),
                 status: status.as_u16(),
             });
         }
@@ -207,6 +242,7 @@ impl TokenSource {
         Ok(Token {
             jwt: body.access_token,
             expires_at: UNIX_EPOCH + Duration::from_secs(exp),
+            refresh_token: body.refresh_token,
         })
     }
 }

@@ -215,7 +215,7 @@ async fn load(
             headers: plan.target.headers.clone().into_iter().collect(),
             carriers: plan.protocol.token_carriers.clone(),
             timeout: plan.scenario.connect_timeout.0,
-            wait_for_welcome: plan.protocol.wait_for_welcome,
+            profile: Arc::new(plan.protocol.resolve()),
         },
         tokens,
         collector: collector.clone(),
@@ -226,6 +226,8 @@ async fn load(
         },
         user_request: plan.scenario.user_request.clone(),
         run_timeout: plan.scenario.run_timeout.0,
+        think_time: plan.scenario.think_time.0,
+        refresh_before: plan.auth.refresh.then_some(plan.auth.refresh_before.0),
         run_tag,
         email_domain: plan.auth.email_domain.clone(),
     });

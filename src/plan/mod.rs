@@ -4,12 +4,14 @@
 //! without reading the source. Nothing downstream reads TOML again.
 
 mod locate;
+mod protocol;
 mod values;
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use protocol::{Carrier, HandshakePlan, Protocol};
 pub use values::{Bytes, Dur, Percent};
 
 /// A load plan that failed to read, parse or validate.
@@ -140,31 +142,15 @@ pub struct Auth {
     /// Login: header that carries the bypass key.
     #[serde(default = "default_bypass_header")]
     pub bypass_header: String,
-}
-
-/// How the token travels on the WebSocket upgrade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Carrier {
-    /// `Authorization: Bearer <jwt>`.
-    Header,
-    /// `Sec-WebSocket-Protocol: jwt.<base64url(jwt)>`.
-    Subprotocol,
-    /// `?token=<jwt>`.
-    Query,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Protocol {
-    /// Built-in profile; only `reference` for now.
-    #[serde(default = "default_profile")]
-    pub profile: String,
-    #[serde(default = "default_carriers")]
-    pub token_carriers: Vec<Carrier>,
-    /// Wait for `connection_established` before the first run.
+    /// Renew tokens before they expire and hand the new one to the open socket.
     #[serde(default = "yes")]
-    pub wait_for_welcome: bool,
+    pub refresh: bool,
+    /// How long before expiry to renew.
+    #[serde(default = "default_refresh_before")]
+    pub refresh_before: Dur,
+    /// Login: the refresh endpoint (`{"refresh_token": …}`); mint mode re-mints.
+    #[serde(default = "default_refresh_path")]
+    pub refresh_path: String,
 }
 
 /// What each simulated user does, and how its runs are judged.
@@ -344,6 +330,13 @@ impl Plan {
         if self.sampler.interval.0 < std::time::Duration::from_millis(100) {
             return bad("sampler", "interval", "must be at least 100ms");
         }
+        if self.auth.refresh && self.auth.refresh_before >= self.auth.lifetime {
+            return bad(
+                "auth",
+                "refresh_before",
+                "must be shorter than auth.lifetime, or every token is renewed at once",
+            );
+        }
         if self.scenario.run_timeout.0.is_zero() {
             return bad("scenario", "run_timeout", "must be more than 0");
         }
@@ -428,11 +421,6 @@ impl Default for Auth {
         toml::from_str("").expect("defaults")
     }
 }
-impl Default for Protocol {
-    fn default() -> Self {
-        toml::from_str("").expect("defaults")
-    }
-}
 impl Default for Scenario {
     fn default() -> Self {
         toml::from_str("").expect("defaults")
@@ -479,14 +467,14 @@ fn default_login_path() -> String {
 fn default_bypass_env() -> String {
     "AGENTLOAD_BYPASS_KEY".into()
 }
+fn default_refresh_before() -> Dur {
+    Dur::from_secs(30)
+}
+fn default_refresh_path() -> String {
+    "/auth/refresh".into()
+}
 fn default_bypass_header() -> String {
     "X-Bypass-Key".into()
-}
-fn default_profile() -> String {
-    "reference".into()
-}
-fn default_carriers() -> Vec<Carrier> {
-    vec![Carrier::Header]
 }
 fn default_user_request() -> String {
     "Analyze our cloud infrastructure spend and find cost optimizations".into()

@@ -106,10 +106,19 @@ pub struct SequenceChecker {
     reached: BTreeSet<EventKind>,
 }
 
-const THOUGHT_FIELDS: [&str; 4] = ["thought", "content", "message", "text"];
+// Field fallbacks, as the platform's own CLI reads them (netra-protocol.md §5).
+const THOUGHT_FIELDS: [&str; 6] = [
+    "thought",
+    "reasoning",
+    "thinking",
+    "content",
+    "message",
+    "text",
+];
 const TOOL_NAME_FIELDS: [&str; 2] = ["tool_name", "tool"];
-const PARAM_FIELDS: [&str; 3] = ["parameters", "tool_args", "args"];
+const PARAM_FIELDS: [&str; 4] = ["parameters", "tool_args", "args", "input"];
 const RESULT_FIELDS: [&str; 3] = ["result", "results", "output"];
+const COMPLETION_FIELDS: [&str; 5] = ["result", "final_response", "response", "content", "results"];
 const ERROR_FIELDS: [&str; 4] = ["message", "error", "error_message", "detail"];
 
 impl SequenceChecker {
@@ -253,7 +262,7 @@ impl SequenceChecker {
             });
         }
         let status = require(event, &["status"], "status")?;
-        require(event, &RESULT_FIELDS, "result")?;
+        require(event, &COMPLETION_FIELDS, "result")?;
         if matches!(status.as_str(), "error" | "failed" | "failure") {
             let message = first_str(event, &ERROR_FIELDS).unwrap_or(&status);
             return Err(Violation::AgentError {

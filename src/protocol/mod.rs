@@ -1,8 +1,10 @@
 //! The agent event model and the sequence checker. No I/O: frames in, verdicts out.
 
 mod checker;
+pub mod profile;
 
 pub use checker::{Progress, SequenceChecker, SequenceRules, Violation};
+pub use profile::Profile;
 
 use serde_json::{Map, Value};
 
@@ -39,7 +41,9 @@ impl EventKind {
             "tool_executing" => EventKind::ToolExecuting,
             "tool_completed" => EventKind::ToolCompleted,
             "agent_completed" => EventKind::AgentCompleted,
-            "agent_error" | "error" | "error_message" => EventKind::Error,
+            "agent_error" | "error" | "error_message" | "agent_death" | "agent_timeout_failure" => {
+                EventKind::Error
+            }
             other => EventKind::Other(other.to_string()),
         }
     }
@@ -84,28 +88,39 @@ pub enum ParseError {
 }
 
 impl AgentEvent {
-    /// Decodes a frame in the reference layout: `type` at the top, details in `data`
-    /// (or `payload`), other top-level fields such as `run_id` merged in.
+    /// Decodes a frame in the reference layout.
     pub fn parse(text: &str) -> Result<AgentEvent, ParseError> {
+        thread_local! {
+            static REFERENCE: Profile = Profile::builtin("reference").expect("built in");
+        }
+        REFERENCE.with(|p| AgentEvent::parse_with(text, p))
+    }
+
+    /// Decodes a frame as `profile` says: the name (unwrapped from wrapper types, aliased),
+    /// and the details merged root < `data` < `payload` (or the profile's merge order).
+    pub fn parse_with(text: &str, profile: &Profile) -> Result<AgentEvent, ParseError> {
         let value: Value =
             serde_json::from_str(text).map_err(|_| ParseError::NotJson(excerpt(text)))?;
-        let Value::Object(mut top) = value else {
+        let Value::Object(root) = value else {
             return Err(ParseError::NoType(excerpt(text)));
         };
-        let wire_name = match top.remove("type") {
-            Some(Value::String(t)) => t,
-            _ => return Err(ParseError::NoType(excerpt(text))),
-        };
-        let mut data = match top.remove("data").or_else(|| top.remove("payload")) {
-            Some(Value::Object(d)) => d,
-            _ => Map::new(),
-        };
-        for (k, v) in top {
-            data.entry(k).or_insert(v);
+        let wire_name = profile
+            .event_name(&root)
+            .ok_or_else(|| ParseError::NoType(excerpt(text)))?;
+        let mut data = profile.merged_data(&root);
+        for key in ["type", "data", "payload"] {
+            if !matches!(data.get(key), Some(Value::String(_))) || key == "type" {
+                data.remove(key);
+            }
         }
         let run_id = data.get("run_id").and_then(Value::as_str).map(String::from);
+        let kind = if profile.is_error(&wire_name) {
+            EventKind::Error
+        } else {
+            EventKind::from_wire(&wire_name)
+        };
         Ok(AgentEvent {
-            kind: EventKind::from_wire(&wire_name),
+            kind,
             wire_name,
             run_id,
             data,
@@ -135,6 +150,9 @@ pub fn excerpt(text: &str) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod netra_layouts;
 
 #[cfg(test)]
 mod tests {

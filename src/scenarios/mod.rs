@@ -1,6 +1,7 @@
 //! Goose glue: a Goose scenario whose users hold one authenticated WebSocket each and loop
 //! over agent runs, recording connect, first-event and whole-run times as Goose requests.
 
+pub mod run;
 pub mod ws;
 
 use crate::auth::{Identity, Token, TokenSource};
@@ -16,9 +17,6 @@ pub const REQ_CONNECT: &str = "WS connect";
 pub const REQ_FIRST_EVENT: &str = "WS first_event";
 pub const REQ_AGENT_RUN: &str = "WS agent_run";
 
-/// Renew a token this long before it expires.
-const TOKEN_MARGIN: Duration = Duration::from_secs(30);
-
 /// What every simulated user shares.
 pub struct Context {
     pub connector: ws::Connector,
@@ -27,6 +25,9 @@ pub struct Context {
     pub rules: SequenceRules,
     pub user_request: String,
     pub run_timeout: Duration,
+    pub think_time: Duration,
+    /// Renew tokens this long before expiry (`None`: never renew on an open socket).
+    pub refresh_before: Option<Duration>,
     /// Unique per load test, so users of two runs never share an identity.
     pub run_tag: String,
     pub email_domain: String,
@@ -37,6 +38,11 @@ struct Session {
     identity: Identity,
     token: Option<Token>,
     socket: Option<ws::WsStream>,
+    /// What the server's welcome and handshake said.
+    server_user_id: Option<String>,
+    server_thread_id: Option<String>,
+    /// A secret-shaped marker this user sends with every run (isolation checks).
+    canary: String,
     runs: u64,
 }
 
@@ -55,6 +61,9 @@ pub fn agent_scenario(ctx: Arc<Context>, think_time: Duration) -> Result<Scenari
                     identity,
                     token: None,
                     socket: None,
+                    server_user_id: None,
+                    server_thread_id: None,
+                    canary: format!("sk-agentload-{:024x}", rand::random::<u128>() >> 32),
                     runs: 0,
                 }));
                 user.set_session_data(session.clone());
@@ -111,10 +120,8 @@ async fn ensure_connected(
     }
     let started = Instant::now();
     let result = async {
-        if s.token
-            .as_ref()
-            .is_none_or(|t| t.expires_within(TOKEN_MARGIN))
-        {
+        let margin = ctx.refresh_before.unwrap_or_default() + ctx.think_time;
+        if s.token.as_ref().is_none_or(|t| t.expires_within(margin)) {
             let token = ctx
                 .tokens
                 .token(&s.identity)
@@ -128,8 +135,10 @@ async fn ensure_connected(
     .await;
     let elapsed = started.elapsed();
     match result {
-        Ok(socket) => {
-            s.socket = Some(socket);
+        Ok(connected) => {
+            s.socket = Some(connected.ws);
+            s.server_user_id = connected.user_id;
+            s.server_thread_id = connected.thread_id;
             ctx.collector
                 .connect_attempted(user.weighted_users_index, elapsed, None);
             record(user, "connect", elapsed, None).await
@@ -147,28 +156,66 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         .get_session_data::<Shared>()
         .expect("on_start sets the session")
         .clone();
-    let mut s = session.lock().await;
-    ensure_connected(ctx, user, &mut s).await?;
+    let mut guard = session.lock().await;
+    ensure_connected(ctx, user, &mut guard).await?;
+    let s = &mut *guard;
     if s.socket.is_none() {
         // Connect failed and was recorded; Goose waits think_time before the next try.
         return Ok(());
     }
     s.runs += 1;
     let run_id = format!("{}-r{}", s.identity.sub, s.runs);
-    let thread_id = format!("{}-thread", s.identity.sub);
+    let thread_id = s
+        .server_thread_id
+        .clone()
+        .unwrap_or_else(|| format!("{}-thread", s.identity.sub));
     let socket = s.socket.as_mut().expect("checked above");
-    let result = ws::agent_run(
-        socket,
-        ws::RunSpec {
-            run_id: &run_id,
-            thread_id: &thread_id,
-            user_request: &ctx.user_request,
-            timeout: ctx.run_timeout,
-            rules: &ctx.rules,
+    let mut refresher = match (ctx.refresh_before, s.token.as_mut()) {
+        (Some(before), Some(token)) => Some(run::Refresher {
+            tokens: &ctx.tokens,
+            identity: &s.identity,
+            token,
+            before,
+            message: &ctx.connector.profile.refresh_message,
+        }),
+        _ => None,
+    };
+    // Renew first if the token would lapse during the idle time before the next run.
+    let mut early = None;
+    if let Some(r) = refresher.as_mut() {
+        let lapses = r.token.expires_within(r.before + ctx.think_time);
+        if lapses {
+            early = r.renew(socket).await.err();
+        }
+    }
+    let mut result = match early {
+        Some(failure) => run::RunResult {
+            outcome: crate::summary::RunOutcome {
+                failure: Some(failure),
+                events: Default::default(),
+                reached: Default::default(),
+                timeline: Vec::new(),
+                elapsed: Duration::ZERO,
+                final_data: None,
+            },
+            time_to_first_event: None,
+            elapsed: Duration::ZERO,
+            socket_usable: false,
         },
-    )
-    .await;
-    let mut result = result;
+        None => {
+            let spec = run::RunSpec {
+                profile: &ctx.connector.profile,
+                run_id: &run_id,
+                thread_id: &thread_id,
+                user_id: &s.identity.sub,
+                canary: &s.canary,
+                user_request: &ctx.user_request,
+                timeout: ctx.run_timeout,
+                rules: &ctx.rules,
+            };
+            run::agent_run(socket, spec, refresher).await
+        }
+    };
     if let (None, Some(data)) = (&result.outcome.failure, &result.outcome.final_data) {
         result.outcome.failure = required_check_failure(ctx, data);
     }
@@ -177,7 +224,7 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         s.socket = None;
         ctx.collector.socket_gone();
     }
-    drop(s);
+    drop(guard);
     if let Some(first) = result.time_to_first_event {
         record(user, "first_event", first, None).await?;
     }

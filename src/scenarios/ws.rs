@@ -1,13 +1,13 @@
 //! The WebSocket side of a simulated user: connect with a token, run one agent, close.
 
 use crate::plan::Carrier;
-use crate::protocol::{AgentEvent, EventKind, Progress, SequenceChecker, SequenceRules};
-use crate::summary::{Failure, RunOutcome};
+use crate::protocol::profile::fill;
+use crate::protocol::{AgentEvent, EventKind, Profile};
+use crate::summary::Failure;
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -23,19 +23,28 @@ pub struct Connector {
     pub headers: Vec<(String, String)>,
     pub carriers: Vec<Carrier>,
     pub timeout: Duration,
-    pub wait_for_welcome: bool,
+    pub profile: Arc<Profile>,
+}
+
+/// An open, welcomed socket and what the server said about the session.
+pub struct Connected {
+    pub ws: WsStream,
+    /// The user id the server's welcome names (to spot every user mapped to one id).
+    pub user_id: Option<String>,
+    /// The thread id a handshake assigned, when the profile has one.
+    pub thread_id: Option<String>,
 }
 
 impl Connector {
-    /// Opens a socket carrying `jwt`; waits for `connection_established` when asked to.
-    /// Connect time runs from before the TCP connect to the end of the handshake.
-    pub async fn connect(&self, jwt: &str) -> Result<WsStream, Failure> {
+    /// Opens a socket carrying `jwt`, then waits for the profile's welcome and handshake.
+    /// Connect time runs from before the TCP connect to the end of all that.
+    pub async fn connect(&self, jwt: &str) -> Result<Connected, Failure> {
         let request = self.request(jwt)?;
         let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
         let deadline = tokio::time::Instant::now() + self.timeout;
         let connecting =
             tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector));
-        let (mut ws, _response) = match tokio::time::timeout_at(deadline, connecting).await {
+        let (ws, _response) = match tokio::time::timeout_at(deadline, connecting).await {
             Err(_) => {
                 return Err(Failure::new(
                     "connect.timeout",
@@ -45,44 +54,92 @@ impl Connector {
             Ok(Err(e)) => return Err(classify_connect_error(e)),
             Ok(Ok(pair)) => pair,
         };
-        if self.wait_for_welcome {
-            loop {
-                match tokio::time::timeout_at(deadline, ws.next()).await {
-                    Err(_) => {
-                        return Err(Failure::new(
-                            "connect.no_welcome",
-                            "no connection_established after the handshake",
-                        ))
-                    }
-                    Ok(Some(Ok(Message::Text(text)))) => {
-                        if let Ok(e) = AgentEvent::parse(&text) {
-                            match e.kind {
-                                EventKind::ConnectionEstablished => break,
-                                EventKind::Error => {
-                                    return Err(Failure::new(
-                                        "auth.refused",
-                                        format!(
-                                            "error before welcome: {}",
-                                            crate::protocol::excerpt(&text)
-                                        ),
-                                    ))
-                                }
-                                _ => {}
-                            }
-                        }
-                    }
-                    Ok(Some(Ok(_))) => {}
-                    Ok(Some(Err(e))) => return Err(Failure::new("transport.error", e.to_string())),
-                    Ok(None) => {
-                        return Err(Failure::new(
-                            "transport.closed",
-                            "socket closed before connection_established",
-                        ))
-                    }
+        let mut connected = Connected {
+            ws,
+            user_id: None,
+            thread_id: None,
+        };
+        self.greet(&mut connected, deadline).await?;
+        Ok(connected)
+    }
+
+    /// Reads frames until the welcome (and the handshake's message, if any) have arrived;
+    /// answers the handshake.
+    async fn greet(
+        &self,
+        c: &mut Connected,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), Failure> {
+        let p = &self.profile;
+        let handshake = p.handshake.as_ref();
+        let deadline = match handshake {
+            Some(h) => {
+                deadline.max(tokio::time::Instant::now() + Duration::from_millis(h.timeout_ms))
+            }
+            None => deadline,
+        };
+        let mut need_welcome = p.welcome.is_some();
+        let mut need_handshake = handshake.is_some();
+        let mut need_complete = false;
+        while need_welcome || need_handshake || need_complete {
+            let text = match tokio::time::timeout_at(deadline, c.ws.next()).await {
+                Err(_) => {
+                    let missing = if need_welcome {
+                        p.welcome.clone().unwrap_or_default()
+                    } else if need_handshake {
+                        handshake.map(|h| h.wait_for.clone()).unwrap_or_default()
+                    } else {
+                        handshake
+                            .and_then(|h| h.complete.clone())
+                            .unwrap_or_default()
+                    };
+                    return Err(Failure::new(
+                        "connect.no_welcome",
+                        format!("no {missing} after the upgrade"),
+                    ));
                 }
+                Ok(Some(Ok(Message::Text(text)))) => text,
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(e))) => return Err(Failure::new("transport.error", e.to_string())),
+                Ok(None) => {
+                    return Err(Failure::new(
+                        "transport.closed",
+                        "socket closed before the welcome",
+                    ))
+                }
+            };
+            let Ok(e) = AgentEvent::parse_with(&text, p) else {
+                continue;
+            };
+            if e.kind == EventKind::Error {
+                return Err(Failure::new(
+                    "auth.refused",
+                    format!(
+                        "error before the welcome: {}",
+                        crate::protocol::excerpt(&text)
+                    ),
+                ));
+            }
+            if Some(&e.wire_name) == p.welcome.as_ref() {
+                need_welcome = false;
+                c.user_id = e.str_field("user_id").map(String::from);
+            }
+            if let Some(h) = handshake.filter(|h| h.wait_for == e.wire_name) {
+                need_handshake = false;
+                c.thread_id = e.str_field("thread_id").map(String::from);
+                if let Some(reply) = &h.reply {
+                    let thread = c.thread_id.clone().unwrap_or_default();
+                    let reply = fill(reply, &[("thread_id", &thread)]);
+                    c.ws.send(Message::text(reply.to_string()))
+                        .await
+                        .map_err(|e| Failure::new("transport.error", e.to_string()))?;
+                }
+                need_complete = h.complete.is_some();
+            } else if handshake.and_then(|h| h.complete.as_ref()) == Some(&e.wire_name) {
+                need_complete = false;
             }
         }
-        Ok(ws)
+        Ok(())
     }
 
     fn request(
@@ -132,134 +189,6 @@ fn classify_connect_error(e: WsError) -> Failure {
         WsError::Tls(e) => Failure::new("tls.failed", e.to_string()),
         WsError::Io(e) => Failure::new("connect.failed", e.to_string()),
         other => Failure::new("connect.failed", other.to_string()),
-    }
-}
-
-/// One agent run to perform.
-pub struct RunSpec<'a> {
-    pub run_id: &'a str,
-    pub thread_id: &'a str,
-    pub user_request: &'a str,
-    pub timeout: Duration,
-    pub rules: &'a SequenceRules,
-}
-
-/// What a run measured.
-pub struct RunResult {
-    pub outcome: RunOutcome,
-    /// From the start message's send to the run's first event.
-    pub time_to_first_event: Option<Duration>,
-    /// From the start message's send to the verdict.
-    pub elapsed: Duration,
-    /// False when the socket can not be trusted for another run (closed, timed out).
-    pub socket_usable: bool,
-}
-
-/// Starts a run and reads until `agent_completed`, an error, a violation or the timeout.
-pub async fn agent_run(ws: &mut WsStream, spec: RunSpec<'_>) -> RunResult {
-    let start = serde_json::json!({
-        "type": "start_agent",
-        "payload": {
-            "user_request": spec.user_request,
-            "run_id": spec.run_id,
-            "thread_id": spec.thread_id,
-        }
-    });
-    let mut checker = SequenceChecker::new(spec.rules.clone());
-    let mut events: BTreeMap<String, u64> = BTreeMap::new();
-    let mut timeline: Vec<(String, Duration)> = Vec::new();
-    let mut final_data = None;
-    let mut time_to_first_event = None;
-    // Latency starts when the start message is handed to the socket.
-    let sent_at = Instant::now();
-    let deadline = tokio::time::Instant::from_std(sent_at) + spec.timeout;
-    let verdict: Result<(), (Failure, bool)> = async {
-        ws.send(Message::text(start.to_string()))
-            .await
-            .map_err(|e| (Failure::new("transport.error", e.to_string()), false))?;
-        loop {
-            let frame = match tokio::time::timeout_at(deadline, ws.next()).await {
-                Err(_) => {
-                    let last = checker
-                        .reached()
-                        .iter()
-                        .next_back()
-                        .map(|k| k.name().to_string())
-                        .unwrap_or_else(|| "none".into());
-                    return Err((
-                        Failure::new(
-                            "transport.timeout",
-                            format!(
-                                "no agent_completed within {:?} (furthest event: {last})",
-                                spec.timeout
-                            ),
-                        ),
-                        false,
-                    ));
-                }
-                Ok(None) | Ok(Some(Ok(Message::Close(_)))) => {
-                    return Err((
-                        Failure::new("transport.closed", "socket closed mid-run"),
-                        false,
-                    ))
-                }
-                Ok(Some(Err(e))) => {
-                    return Err((Failure::new("transport.error", e.to_string()), false))
-                }
-                Ok(Some(Ok(Message::Text(text)))) => text,
-                Ok(Some(Ok(_))) => continue,
-            };
-            let Ok(event) = AgentEvent::parse(&frame) else {
-                return Err((
-                    Failure::new(
-                        "protocol.bad_frame",
-                        format!("not an event: {}", crate::protocol::excerpt(&frame)),
-                    ),
-                    true,
-                ));
-            };
-            if !event.kind.is_run_event() {
-                continue;
-            }
-            if event.run_id.as_deref().is_some_and(|id| id != spec.run_id) {
-                // Another run's event on this socket: not ours to judge here.
-                continue;
-            }
-            let at = sent_at.elapsed();
-            time_to_first_event.get_or_insert(at);
-            timeline.push((event.wire_name.clone(), at));
-            *events.entry(event.wire_name.clone()).or_default() += 1;
-            match checker.observe(&event) {
-                Progress::Completed => {
-                    final_data = Some(event.data);
-                    return Ok(());
-                }
-                Progress::Failed(v) => {
-                    return Err((Failure::new(v.kind(), v.to_string()), true));
-                }
-                Progress::Continue | Progress::Ignored => {}
-            }
-        }
-    }
-    .await;
-    let elapsed = sent_at.elapsed();
-    let reached: BTreeSet<EventKind> = checker.reached().clone();
-    let (failure, socket_usable) = match verdict {
-        Ok(()) => (None, true),
-        Err((failure, usable)) => (Some(failure), usable),
-    };
-    RunResult {
-        outcome: RunOutcome {
-            failure,
-            events,
-            reached,
-            timeline,
-            elapsed,
-            final_data,
-        },
-        time_to_first_event,
-        elapsed,
-        socket_usable,
     }
 }
 

@@ -153,10 +153,13 @@ async fn upgrade(
             return refuse(StatusCode::UNAUTHORIZED, &e.to_string());
         }
     };
-    let user_id = claims["sub"].as_str().unwrap_or_default().to_string();
+    let session = super::ws::Session {
+        user_id: claims["sub"].as_str().unwrap_or_default().to_string(),
+        expires_at: claims["exp"].as_u64().unwrap_or(u64::MAX / 2),
+    };
     let upgrade = match subprotocol {
         Some(p) => upgrade.protocols([p.clone()]),
         None => upgrade,
     };
-    upgrade.on_upgrade(move |socket| super::ws::serve_socket(state, socket, user_id))
+    upgrade.on_upgrade(move |socket| super::ws::serve_socket(state, socket, session))
 }

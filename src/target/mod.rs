@@ -4,10 +4,12 @@
 
 mod certs;
 mod http;
+mod layouts;
 mod stats;
 mod tokens;
 mod ws;
 
+pub use layouts::TargetProfile;
 pub use stats::TargetStats;
 
 use std::net::SocketAddr;
@@ -41,6 +43,12 @@ pub struct TargetArgs {
     /// Env var holding the test-login bypass key (unset: login refused).
     #[arg(long, default_value = "AGENTLOAD_BYPASS_KEY")]
     pub bypass_key_env: String,
+    /// Wire dialect: `reference`, or `netra` (the real platform's layouts and messages).
+    #[arg(long, value_enum, default_value = "reference")]
+    pub profile: TargetProfile,
+    /// Keep sockets open after their token lapses (by default the target closes them, 1008).
+    #[arg(long)]
+    pub ignore_token_expiry: bool,
     /// Delay before each agent event, in milliseconds.
     #[arg(long, default_value_t = 200)]
     pub event_delay_ms: u64,

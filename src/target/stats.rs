@@ -14,6 +14,8 @@ pub struct Counters {
     pub auth_rejections: AtomicU64,
     pub tokens_issued: AtomicU64,
     pub logins_refused: AtomicU64,
+    pub tokens_refreshed: AtomicU64,
+    pub tokens_expired: AtomicU64,
 }
 
 /// A snapshot of the counters, as `/stats` answers.
@@ -28,6 +30,10 @@ pub struct TargetStats {
     pub auth_rejections: u64,
     pub tokens_issued: u64,
     pub logins_refused: u64,
+    /// Tokens handed to an open socket with `token_refresh`.
+    pub tokens_refreshed: u64,
+    /// Sockets closed because their token lapsed.
+    pub tokens_expired: u64,
 }
 
 pub fn bump(counter: &AtomicU64) {
@@ -47,6 +53,8 @@ impl Counters {
             auth_rejections: get(&self.auth_rejections),
             tokens_issued: get(&self.tokens_issued),
             logins_refused: get(&self.logins_refused),
+            tokens_refreshed: get(&self.tokens_refreshed),
+            tokens_expired: get(&self.tokens_expired),
         }
     }
 }

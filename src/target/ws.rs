@@ -1,7 +1,9 @@
 //! The agent backend's WebSocket: welcome, `start_agent` → the five-event stream, `ping`.
 
+use super::layouts::{self, Ids};
 use super::stats::bump;
 use super::State;
+use axum::extract::ws::{close_code, CloseFrame};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
@@ -15,6 +17,14 @@ use tokio::task::JoinSet;
 type Sink = Arc<Mutex<SplitSink<WebSocket, Message>>>;
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+/// When a token with this `exp` lapses, on the tokio clock.
+fn expiry_instant(exp: u64) -> tokio::time::Instant {
+    // Clamp far-future expiries so the addition can not overflow.
+    let left = std::time::UNIX_EPOCH + Duration::from_secs(exp.min(4_000_000_000));
+    let left = left.duration_since(SystemTime::now()).unwrap_or_default();
+    tokio::time::Instant::now() + left
+}
 
 fn now() -> f64 {
     SystemTime::now()
@@ -32,10 +42,21 @@ async fn send(sink: &Sink, frame: Value) -> bool {
         .is_ok()
 }
 
-/// Runs one connection until the client closes it; every run it started ends as completed or
-/// abandoned in the counters.
-pub async fn serve_socket(state: Arc<State>, socket: WebSocket, user_id: String) {
+/// The authenticated user of a socket and until when its token holds.
+pub struct Session {
+    pub user_id: String,
+    pub expires_at: u64,
+}
+
+/// Runs one connection until the client closes it (or its token lapses); every run it started
+/// ends as completed or abandoned in the counters.
+pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session) {
     let counters = &state.counters;
+    let profile = state.args.profile;
+    let Session {
+        user_id,
+        mut expires_at,
+    } = session;
     counters.connections_open.fetch_add(1, Ordering::Relaxed);
     bump(&counters.connections_total);
     // Written, not zeroed, so the pages are resident.
@@ -45,56 +66,71 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, user_id: String)
     let sink: Sink = Arc::new(Mutex::new(sink));
     let in_flight = Arc::new(AtomicU64::new(0));
     let mut runs = JoinSet::new();
-    let welcome = json!({
-        "type": "connection_established",
-        "data": {"connection_id": connection_id, "user_id": user_id},
-        "timestamp": now(),
-    });
-    if send(&sink, welcome).await {
-        while let Some(Ok(message)) = stream.next().await {
-            // Reap finished runs so a long-lived socket does not pile them up.
-            while runs.try_join_next().is_some() {}
-            let text = match message {
-                Message::Text(t) => t.to_string(),
-                Message::Close(_) => break,
-                _ => continue,
-            };
-            let parsed: Option<Value> = serde_json::from_str(&text).ok();
-            let kind = parsed
-                .as_ref()
-                .and_then(|v| v.get("type"))
+    let welcome = layouts::welcome(profile, &connection_id, &user_id);
+    let mut open = send(&sink, welcome).await;
+    while open {
+        let expiry = expiry_instant(expires_at);
+        let message = tokio::select! {
+            m = stream.next() => m,
+            _ = tokio::time::sleep_until(expiry), if !state.args.ignore_token_expiry => {
+                // The token lapsed on an open socket: say so, close with 1008 (policy).
+                bump(&counters.tokens_expired);
+                let error = json!({"type": "error", "data": {"code": "TOKEN_EXPIRED", "message": "token expired"}});
+                send(&sink, error).await;
+                let close = CloseFrame { code: close_code::POLICY, reason: "token expired".into() };
+                let _ = sink.lock().await.send(Message::Close(Some(close))).await;
+                break;
+            }
+        };
+        let Some(Ok(message)) = message else { break };
+        // Reap finished runs so a long-lived socket does not pile them up.
+        while runs.try_join_next().is_some() {}
+        let text = match message {
+            Message::Text(t) => t.to_string(),
+            Message::Close(_) => break,
+            _ => continue,
+        };
+        let parsed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let kind = parsed.get("type").and_then(Value::as_str).unwrap_or("");
+        if kind == "ping" {
+            open = send(&sink, json!({"type": "pong", "timestamp": now()})).await;
+        } else if kind == "token_refresh" {
+            let token = parsed
+                .pointer("/payload/token")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            match kind {
-                "ping" => {
-                    send(&sink, json!({"type": "pong", "timestamp": now()})).await;
+            let reply = match state.keys.validate(token, "access") {
+                Ok(claims) if claims["sub"].as_str() == Some(user_id.as_str()) => {
+                    bump(&counters.tokens_refreshed);
+                    expires_at = claims["exp"].as_u64().unwrap_or(expires_at);
+                    json!({"type": "token_refreshed", "data": {"expires_at": expires_at}})
                 }
-                "start_agent" => {
-                    let payload = parsed
-                        .as_ref()
-                        .and_then(|v| v.get("payload"))
-                        .cloned()
-                        .unwrap_or(Value::Null);
-                    bump(&counters.runs_started);
-                    in_flight.fetch_add(1, Ordering::Relaxed);
-                    let run = AgentRun {
-                        state: state.clone(),
-                        sink: sink.clone(),
-                        user_id: user_id.clone(),
-                        payload,
-                        in_flight: in_flight.clone(),
-                    };
-                    runs.spawn(run.stream());
+                Ok(_) => {
+                    json!({"type": "token_refresh_failed", "data": {"message": "token is for another user"}})
                 }
-                other => {
-                    let message = format!("unknown message type: {other}");
-                    send(
-                        &sink,
-                        json!({"type": "error", "data": {"message": message}}),
-                    )
-                    .await;
+                Err(e) => {
+                    json!({"type": "token_refresh_failed", "data": {"message": e.to_string()}})
                 }
-            }
+            };
+            open = send(&sink, reply).await;
+        } else if let Some(payload) = layouts::start_payload(profile, &parsed) {
+            bump(&counters.runs_started);
+            in_flight.fetch_add(1, Ordering::Relaxed);
+            let run = AgentRun {
+                state: state.clone(),
+                sink: sink.clone(),
+                user_id: user_id.clone(),
+                payload: Value::Object(payload),
+                in_flight: in_flight.clone(),
+            };
+            runs.spawn(run.stream());
+        } else {
+            let message = format!("unknown message type: {kind}");
+            open = send(
+                &sink,
+                json!({"type": "error", "data": {"message": message}}),
+            )
+            .await;
         }
     }
     // The client is gone: stop its runs; those that had not completed are abandoned.
@@ -137,12 +173,17 @@ impl AgentRun {
             args.tool_calls,
         );
         let delay = Duration::from_millis(args.event_delay_ms);
+        let ids = Ids {
+            run_id: &run_id,
+            thread_id: &thread_id,
+            user_id: &self.user_id,
+        };
+        let mut seen: std::collections::HashMap<&str, u32> = Default::default();
         for (seq, (kind, data)) in events.into_iter().enumerate() {
             tokio::time::sleep(delay).await;
-            let frame = json!({
-                "type": kind, "run_id": run_id, "thread_id": thread_id,
-                "user_id": self.user_id, "seq": seq + 1, "timestamp": now(), "data": data,
-            });
+            let nth = seen.entry(kind).or_default();
+            *nth += 1;
+            let frame = layouts::event(args.profile, kind, seq + 1, *nth, &ids, data);
             if !send(&self.sink, frame).await {
                 return; // Counted as abandoned when the connection ends.
             }

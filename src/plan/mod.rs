@@ -308,12 +308,12 @@ impl Plan {
                 (_, None) => return bad("target", "ws_url", "missing: set the WebSocket URL"),
             }
         }
-        if self.protocol.profile != "reference" {
+        if crate::protocol::Profile::builtin(&self.protocol.profile).is_none() {
             return bad(
                 "protocol",
                 "profile",
                 &format!(
-                    "unknown profile `{}`: use \"reference\"",
+                    "unknown profile `{}`: use \"reference\" or \"netra\"",
                     self.protocol.profile
                 ),
             );

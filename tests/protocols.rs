@@ -1,0 +1,187 @@
+//! Real platforms' dialects and the token lifecycle, end to end against the reference target.
+
+mod common;
+
+use common::*;
+
+fn plan(t: &TargetProc, auth: &str, protocol: &str, hold: &str) -> String {
+    format!(
+        r#"
+name = "proto"
+[target]
+base_url = "{base}"
+ws_url = "{ws}"
+ca_file = "{ca}"
+[auth]
+{auth}
+[protocol]
+{protocol}
+[scenario]
+think_time = "100ms"
+[[stages]]
+users = 3
+duration = "1s"
+[[stages]]
+users = 3
+duration = "{hold}"
+"#,
+        base = t.base_url,
+        ws = t.ws_url,
+        ca = t.ca_file.display()
+    )
+}
+
+const MINT: &str = "secret_env = \"IT_CLIENT_SECRET\"";
+
+fn no_failures(out: &RunOutput) {
+    assert_eq!(out.code, 0, "{}", out.explain());
+    let s = out.summary();
+    assert_eq!(s["runs"]["failed"], 0, "{s}");
+    assert_eq!(s["connections"]["failed"], 0, "{s}");
+    assert!(s["runs"]["completed"].as_u64().unwrap() > 0, "{s}");
+}
+
+#[test]
+fn netra_profile_runs_a_full_smoke_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(dir.path(), &["--profile", "netra", "--event-delay-ms", "5"]);
+    let out = run_plan(
+        dir.path(),
+        &plan(
+            &t,
+            MINT,
+            "profile = \"netra\"\ntoken_carriers = [\"header\", \"subprotocol\"]",
+            "3s",
+        ),
+        &[("IT_CLIENT_SECRET", SECRET)],
+    );
+    no_failures(&out);
+    let s = out.summary();
+    let stats = t.stats_until(|st| st["connections_open"] == 0);
+    assert_eq!(stats["runs_completed"], s["runs"]["completed"], "{stats}");
+    // Every layout was decoded into the five events.
+    for (name, count) in s["funnel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (&p[0], &p[1]))
+    {
+        assert_eq!(count, &s["runs"]["completed"], "{name}");
+    }
+}
+
+#[test]
+fn the_reference_profile_does_not_understand_netra() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(dir.path(), &["--profile", "netra", "--event-delay-ms", "5"]);
+    // The netra target takes start_agent, but wraps events in layouts the reference profile
+    // does not unwrap: the sequence checker must notice, not pass the runs.
+    let out = run_plan(
+        dir.path(),
+        &plan(&t, MINT, "profile = \"reference\"", "2s"),
+        &[("IT_CLIENT_SECRET", SECRET)],
+    );
+    assert_eq!(out.code, 0, "no SLA set: {}", out.explain());
+    let s = out.summary();
+    assert_eq!(s["runs"]["completed"], 0, "{s}");
+    assert!(s["runs"]["failed"].as_u64().unwrap() > 0, "{s}");
+}
+
+#[test]
+fn each_token_carrier_authenticates() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(dir.path(), &["--event-delay-ms", "5"]);
+    for carrier in ["header", "subprotocol", "query"] {
+        let sub = dir.path().join(carrier);
+        std::fs::create_dir_all(&sub).unwrap();
+        let protocol = format!("token_carriers = [\"{carrier}\"]");
+        let out = run_plan(
+            &sub,
+            &plan(&t, MINT, &protocol, "1s"),
+            &[("IT_CLIENT_SECRET", SECRET)],
+        );
+        no_failures(&out);
+    }
+    assert_eq!(t.stats()["auth_rejections"], 0);
+}
+
+#[test]
+fn short_tokens_are_refreshed_without_dropping_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(dir.path(), &["--event-delay-ms", "20"]);
+    let auth = format!("{MINT}\nlifetime = \"5s\"\nrefresh_before = \"2s\"");
+    let out = run_plan(
+        dir.path(),
+        &plan(&t, &auth, "", "20s"),
+        &[("IT_CLIENT_SECRET", SECRET)],
+    );
+    no_failures(&out);
+    let stats = t.stats_until(|st| st["connections_open"] == 0);
+    assert!(
+        stats["tokens_refreshed"].as_u64().unwrap() >= 3 * 4,
+        "{stats}"
+    );
+    assert_eq!(stats["tokens_expired"], 0, "{stats}");
+    assert_eq!(stats["runs_completed"], out.summary()["runs"]["completed"]);
+}
+
+#[test]
+fn without_refresh_expired_tokens_cut_runs_as_auth_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(dir.path(), &["--event-delay-ms", "20"]);
+    let auth = format!("{MINT}\nlifetime = \"5s\"\nrefresh = false");
+    let out = run_plan(
+        dir.path(),
+        &plan(&t, &auth, "", "20s"),
+        &[("IT_CLIENT_SECRET", SECRET)],
+    );
+    let s = out.summary();
+    let expired = s["failures"]["auth.token_expired"]["count"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(expired > 0, "{s}");
+    let stats = t.stats_until(|st| st["connections_open"] == 0);
+    // Each lapsed socket cut exactly one run attempt (mid-run, or the next start on it), which
+    // counts as an auth failure and is not retried silently; completed runs match.
+    assert_eq!(
+        expired,
+        stats["tokens_expired"].as_u64().unwrap(),
+        "{stats}"
+    );
+    assert_eq!(stats["runs_completed"], s["runs"]["completed"], "{stats}");
+}
+
+#[test]
+fn login_mode_logs_in_and_refreshes_through_the_auth_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(
+        dir.path(),
+        &["--event-delay-ms", "20", "--token-lifetime-secs", "5"],
+    );
+    let auth = "mode = \"login\"\nbypass_key_env = \"IT_BYPASS\"\nrefresh_before = \"2s\"\nlifetime = \"5s\"";
+    let out = run_plan(
+        dir.path(),
+        &plan(&t, auth, "", "8s"),
+        &[("IT_BYPASS", "it-bypass-key")],
+    );
+    no_failures(&out);
+    let stats = t.stats_until(|st| st["connections_open"] == 0);
+    // 3 logins (+1 probe) and refreshes through /auth/refresh, each issuing a pair.
+    assert!(stats["tokens_issued"].as_u64().unwrap() > 4, "{stats}");
+    assert!(stats["tokens_refreshed"].as_u64().unwrap() > 0, "{stats}");
+    assert_eq!(stats["logins_refused"], 0, "{stats}");
+
+    std::fs::create_dir_all(dir.path().join("bad")).unwrap();
+    let bad = run_plan(
+        &dir.path().join("bad"),
+        &plan(&t, auth, "", "1s"),
+        &[("IT_BYPASS", "wrong")],
+    );
+    assert_eq!(bad.code, 2, "{}", bad.explain());
+    assert!(
+        bad.stderr.contains("refused: HTTP 401"),
+        "{}",
+        bad.explain()
+    );
+    assert!(!bad.stderr.contains("wrong"), "the key is never printed");
+}

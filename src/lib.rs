@@ -19,3 +19,4 @@ pub mod sla;
 pub mod summary;
 pub mod target;
 pub mod tls;
+pub mod token_cli;

@@ -28,6 +28,26 @@ enum Command {
     },
     /// Serve the embedded reference target (auth service + agent backend)
     Target(agentload::target::TargetArgs),
+    /// Mint or inspect a JWT as a plan's users get it (secrets are never printed)
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print the token user N of PLAN would present (mint or login, as the plan says)
+    Mint {
+        plan: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        user: usize,
+    },
+    /// Print a token's header, claims and expiry; verify it with the secret in an env var
+    Inspect {
+        jwt: String,
+        /// Env var holding the HS256 secret to verify the signature with
+        #[arg(long)]
+        secret_env: Option<String>,
+    },
 }
 
 fn main() {
@@ -45,6 +65,12 @@ fn main() {
             Command::Run { plan, dashboard } => {
                 let options = agentload::runner::RunOptions { dashboard };
                 agentload::runner::run(&plan, &options).await
+            }
+            Command::Token(TokenCommand::Mint { plan, user }) => {
+                agentload::token_cli::mint(&plan, user).await
+            }
+            Command::Token(TokenCommand::Inspect { jwt, secret_env }) => {
+                agentload::token_cli::inspect(&jwt, secret_env.as_deref())
             }
             Command::Target(args) => match agentload::target::serve(args).await {
                 Ok(()) => Exit::Pass,

@@ -84,3 +84,39 @@ fn missing_secret_env_var_names_the_variable() {
         out.explain()
     );
 }
+
+#[test]
+fn every_shipped_plan_parses() {
+    for entry in std::fs::read_dir("loadplans").unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The staging plan reads its addresses from env vars; give it some.
+        let text = text
+            .replace("${STAGING_BASE_URL}", "https://staging.example.com")
+            .replace("${STAGING_WS_URL}", "wss://staging.example.com/ws")
+            .replace("${STAGING_AUTH_URL}", "https://auth.staging.example.com");
+        if let Err(e) = agentload::plan::Plan::parse(&text, &path) {
+            panic!("{e}");
+        }
+    }
+}
+
+#[test]
+fn unset_env_var_in_a_url_names_the_variable_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_plan_file(
+        dir.path(),
+        std::path::Path::new("loadplans/staging.toml")
+            .canonicalize()
+            .unwrap()
+            .as_path(),
+        &[],
+    );
+    assert_one_clean_line(&out);
+    assert!(
+        out.stderr
+            .contains("target.base_url: env var STAGING_BASE_URL is not set"),
+        "{}",
+        out.explain()
+    );
+}

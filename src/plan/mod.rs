@@ -256,7 +256,8 @@ impl Plan {
             }
         })?;
         plan.source = path.to_path_buf();
-        plan.validate()
+        plan.expand_env()
+            .and_then(|()| plan.validate())
             .map_err(|(table, key, message)| PlanError::Invalid {
                 file: path.display().to_string(),
                 line: locate::key_line(text, &table, &key),
@@ -278,6 +279,31 @@ impl Plan {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "plan".into())
         })
+    }
+
+    /// Replaces `${NAME}` in the target's URLs, CA file and headers with env var values, so a
+    /// staging plan can be committed without its addresses.
+    fn expand_env(&mut self) -> Result<(), (String, String, String)> {
+        let t = &mut self.target;
+        let fields: [(&str, &mut Option<String>); 3] = [
+            ("base_url", &mut t.base_url),
+            ("ws_url", &mut t.ws_url),
+            ("auth_url", &mut t.auth_url),
+        ];
+        for (key, value) in fields {
+            if let Some(v) = value {
+                *v = values::expand_env(v).map_err(|m| ("target".into(), key.into(), m))?;
+            }
+        }
+        if let Some(ca) = &t.ca_file {
+            let expanded = values::expand_env(&ca.to_string_lossy())
+                .map_err(|m| ("target".into(), "ca_file".into(), m))?;
+            t.ca_file = Some(PathBuf::from(expanded));
+        }
+        for (name, v) in t.headers.iter_mut() {
+            *v = values::expand_env(v).map_err(|m| ("target.headers".into(), name.clone(), m))?;
+        }
+        Ok(())
     }
 
     /// Checks what serde cannot: (table, key, message) of the first problem.

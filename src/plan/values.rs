@@ -169,6 +169,26 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
+/// Replaces each `${NAME}` with the env var's value; an unset one is an error naming it.
+pub fn expand_env(text: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("`{text}`: `${{` without a closing `}}`"))?;
+        let name = &after[..end];
+        let value = std::env::var(name)
+            .map_err(|_| format!("env var {name} is not set (the plan reads it as ${{{name}}})"))?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// `target = "embedded"` or a `[target]` table.
 pub fn target_or_embedded<'de, D: Deserializer<'de>>(d: D) -> Result<super::Target, D::Error> {
     struct V;
@@ -199,6 +219,22 @@ pub fn target_or_embedded<'de, D: Deserializer<'de>>(d: D) -> Result<super::Targ
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_vars_expand() {
+        assert_eq!(
+            expand_env("https://x.test/ws").unwrap(),
+            "https://x.test/ws"
+        );
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(expand_env("a${PATH}b").unwrap(), format!("a{path}b"));
+        let err = expand_env("${AGENTLOAD_SURELY_UNSET_URL}/ws").unwrap_err();
+        assert!(
+            err.contains("env var AGENTLOAD_SURELY_UNSET_URL is not set"),
+            "{err}"
+        );
+        assert!(expand_env("${OPEN").is_err());
+    }
 
     #[test]
     fn sizes_parse() {

@@ -163,18 +163,17 @@ fn charts(s: &Summary) -> Charts {
             gap_series("max", RED, |g| g.max_ms),
         ],
     );
-    let rss = |pick: fn(&crate::sampler::Sample) -> Option<crate::sampler::ProcessReading>| {
+    type Reading = crate::sampler::ProcessReading;
+    // One process's readings over time, as one figure of each reading.
+    let over_time = |process: fn(&crate::sampler::Sample) -> Option<Reading>,
+                     figure: fn(&Reading) -> f64| {
         samples
             .iter()
-            .filter_map(|x| pick(x).map(|r| (x.at_secs, r.rss_bytes as f64 / 1e6)))
-            .collect()
+            .filter_map(|x| process(x).map(|r| (x.at_secs, figure(&r))))
+            .collect::<Vec<_>>()
     };
-    let cpu = |pick: fn(&crate::sampler::Sample) -> Option<crate::sampler::ProcessReading>| {
-        samples
-            .iter()
-            .filter_map(|x| pick(x).map(|r| (x.at_secs, r.cpu_percent)))
-            .collect()
-    };
+    let rss = |process| over_time(process, |r| r.rss_bytes as f64 / 1e6);
+    let cpu = |process| over_time(process, |r| r.cpu_percent);
     Charts {
         throughput,
         latency,

@@ -71,6 +71,35 @@ fn netra_profile_runs_a_full_smoke_plan() {
 }
 
 #[test]
+fn the_handshake_is_answered_and_its_thread_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(
+        dir.path(),
+        &["--profile", "netra", "--handshake", "--event-delay-ms", "5"],
+    );
+    let handshake =
+        "profile = \"netra\"\n[protocol.handshake]\nwait_for = \"handshake_response\"\n\
+                     reply = { type = \"handshake_acknowledged\", thread_id = \"{{thread_id}}\" }\n\
+                     complete = \"handshake_complete\"\ntimeout = \"5s\"";
+    let out = run_plan(
+        dir.path(),
+        &plan(&t, MINT, handshake, "2s"),
+        &[("IT_CLIENT_SECRET", SECRET)],
+    );
+    no_failures(&out);
+
+    // Without the handshake the target refuses to start runs.
+    let sub = dir.path().join("no-handshake");
+    std::fs::create_dir_all(&sub).unwrap();
+    let out = run_plan(
+        &sub,
+        &plan(&t, MINT, "profile = \"netra\"", "2s"),
+        &[("IT_CLIENT_SECRET", SECRET)],
+    );
+    assert_eq!(out.summary()["runs"]["completed"], 0, "{}", out.explain());
+}
+
+#[test]
 fn the_reference_profile_does_not_understand_netra() {
     let dir = tempfile::tempdir().unwrap();
     let t = TargetProc::start(dir.path(), &["--profile", "netra", "--event-delay-ms", "5"]);

@@ -46,6 +46,10 @@ pub struct TargetArgs {
     /// Wire dialect: `reference`, or `netra` (the real platform's layouts and messages).
     #[arg(long, value_enum, default_value = "reference")]
     pub profile: TargetProfile,
+    /// Start each socket with a handshake: send `handshake_response` with a thread id, take
+    /// nothing before `handshake_acknowledged` names it, answer `handshake_complete`.
+    #[arg(long)]
+    pub handshake: bool,
     /// Keep sockets open after their token lapses (by default the target closes them, 1008).
     #[arg(long)]
     pub ignore_token_expiry: bool,

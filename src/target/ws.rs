@@ -68,6 +68,14 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
     let mut runs = JoinSet::new();
     let welcome = layouts::welcome(profile, &connection_id, &user_id);
     let mut open = send(&sink, welcome).await;
+    // The Oct-2025 handshake: the server names the thread; runs wait for the acknowledgement.
+    let handshake_thread = format!("thread-{connection_id}");
+    let mut awaiting_ack = state.args.handshake;
+    if awaiting_ack && open {
+        let offer = json!({"type": "handshake_response", "thread_id": handshake_thread,
+                           "run_id": null, "timestamp": now(), "message": "handshake"});
+        open = send(&sink, offer).await;
+    }
     while open {
         let expiry = expiry_instant(expires_at);
         let message = tokio::select! {
@@ -92,7 +100,18 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
         };
         let parsed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let kind = parsed.get("type").and_then(Value::as_str).unwrap_or("");
-        if kind == "ping" {
+        if awaiting_ack {
+            // Nothing but the acknowledgement (with the offered thread) is taken before it.
+            let thread = parsed.get("thread_id").and_then(Value::as_str);
+            let reply =
+                if kind == "handshake_acknowledged" && thread == Some(handshake_thread.as_str()) {
+                    awaiting_ack = false;
+                    json!({"type": "handshake_complete", "timestamp": now()})
+                } else {
+                    json!({"type": "error", "data": {"message": "handshake not acknowledged"}})
+                };
+            open = send(&sink, reply).await;
+        } else if kind == "ping" {
             open = send(&sink, json!({"type": "pong", "timestamp": now()})).await;
         } else if kind == "token_refresh" {
             let token = parsed

@@ -105,6 +105,36 @@ pub fn mint(secret: &[u8], identity: &Identity, auth: &Auth) -> Result<Token, Au
     })
 }
 
+/// A token that must be refused: expired (mint mode only: it needs the real secret) or signed
+/// with a secret nobody holds. `None` when this mode can not make that kind.
+pub fn forge(
+    auth: &Auth,
+    secret: Option<&[u8]>,
+    identity: &Identity,
+    expired: bool,
+) -> Option<String> {
+    let mut claims_auth = auth.clone();
+    claims_auth.lifetime = crate::plan::Dur::from_secs(60);
+    let token = if expired {
+        let secret = secret?;
+        let now = now_secs();
+        let claims = serde_json::json!({
+            "sub": identity.sub, "email": identity.email, "iat": now - 3600, "exp": now - 600,
+            "token_type": "access", "permissions": auth.permissions,
+        });
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .ok()?
+    } else {
+        let stranger = format!("not-the-secret-{:032x}", rand::random::<u128>());
+        mint(stranger.as_bytes(), identity, &claims_auth).ok()?.jwt
+    };
+    Some(token)
+}
+
 /// The payload of a JWT, decoded without checking its signature (for `exp` and inspection).
 pub fn unverified_claims(jwt: &str) -> Option<serde_json::Value> {
     let payload = jwt.split('.').nth(1)?;
@@ -176,6 +206,14 @@ impl TokenSource {
         TokenSource {
             auth: auth.clone(),
             kind,
+        }
+    }
+
+    /// The HS256 secret, in mint mode.
+    pub fn mint_secret(&self) -> Option<&[u8]> {
+        match &self.kind {
+            SourceKind::Mint { secret } => Some(secret),
+            SourceKind::Login(_) => None,
         }
     }
 

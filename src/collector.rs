@@ -188,6 +188,11 @@ impl Collector {
         }
     }
 
+    /// A failure that belongs to no run or connect (an isolation leak, a security probe).
+    pub fn note_failure(&self, user: usize, failure: &Failure) {
+        add_failure(&mut self.shard(user).counts.failures, failure);
+    }
+
     pub fn closed_cleanly(&self, user: usize) {
         self.shard(user).counts.connections.closed_cleanly += 1;
     }

@@ -22,6 +22,46 @@ pub fn judge(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
             });
         }
     }
+    if let Some(iso) = &summary.isolation {
+        // Zero tolerance, whatever the plan says: these are critical.
+        let observed = match iso.examples.first() {
+            None => "none".to_string(),
+            Some(e) => format!(
+                "{} (e.g. user {} received user {}'s data: {})",
+                iso.violations, e.receiver, e.owner, e.excerpt
+            ),
+        };
+        verdicts.push(RuleVerdict {
+            rule: "no cross-user data (isolation violations = 0)".into(),
+            observed,
+            passed: iso.violations == 0,
+            judged_by: "agentload".into(),
+        });
+        if iso.users_welcomed >= 2 {
+            verdicts.push(RuleVerdict {
+                rule: "users are told apart (no suspected auth bypass)".into(),
+                observed: match &iso.suspected_auth_bypass {
+                    Some(id) => format!("all {} users were given user id {id}", iso.users_welcomed),
+                    None => format!("{} distinct user ids", iso.distinct_user_ids),
+                },
+                passed: iso.suspected_auth_bypass.is_none(),
+                judged_by: "agentload".into(),
+            });
+        }
+    }
+    if let Some(sec) = &summary.security {
+        let accepted: u64 = sec.accepted.values().sum();
+        verdicts.push(RuleVerdict {
+            rule: "bad tokens are refused (expired, bad signature, missing)".into(),
+            observed: if accepted == 0 {
+                format!("{} of {} refused", sec.refused, sec.probes)
+            } else {
+                format!("ACCEPTED {accepted}: {:?}", sec.accepted)
+            },
+            passed: accepted == 0 && sec.probes > 0,
+            judged_by: "agentload".into(),
+        });
+    }
     let target = summary.resources.as_ref().and_then(|r| r.target.as_ref());
     if let Some(max) = sla.target_memory_per_connection {
         let per_conn = target.and_then(|t| t.bytes_per_connection);

@@ -115,6 +115,8 @@ pub struct Summary {
     pub checks: Vec<CheckSummary>,
     pub sla: Vec<RuleVerdict>,
     pub resources: Option<Resources>,
+    pub isolation: Option<crate::scenarios::isolation::IsolationSummary>,
+    pub security: Option<crate::scenarios::security::SecuritySummary>,
     /// The target's own counters at the end (`/stats`), when it has them.
     pub target_counters: Option<serde_json::Value>,
     pub passed: bool,

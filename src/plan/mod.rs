@@ -57,6 +57,8 @@ pub struct Plan {
     #[serde(default)]
     pub sampler: SamplerPlan,
     #[serde(default)]
+    pub security: SecurityPlan,
+    #[serde(default)]
     pub report: Report,
     /// Where the plan was read from (not a TOML key).
     #[serde(skip)]
@@ -209,6 +211,16 @@ pub struct Sla {
     pub target_cpu: Option<Percent>,
 }
 
+/// Security probes under load.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityPlan {
+    /// Share of connects preceded by a probe with a bad token (expired, bad signature,
+    /// missing, in rotation), e.g. `0.1`. The target must refuse each.
+    #[serde(default)]
+    pub bad_token_share: f64,
+}
+
 /// The resource sampler: RSS and CPU of the generator and the target process.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -352,6 +364,9 @@ impl Plan {
         }
         if self.stages.iter().all(|s| s.users == 0) {
             return bad("stages", "users", "no stage starts a user");
+        }
+        if !(0.0..=1.0).contains(&self.security.bad_token_share) {
+            return bad("security", "bad_token_share", "must be between 0 and 1");
         }
         if self.sampler.interval.0 < std::time::Duration::from_millis(100) {
             return bad("sampler", "interval", "must be at least 100ms");

@@ -1,7 +1,9 @@
 //! Goose glue: a Goose scenario whose users hold one authenticated WebSocket each and loop
 //! over agent runs, recording connect, first-event and whole-run times as Goose requests.
 
+pub mod isolation;
 pub mod run;
+pub mod security;
 pub mod ws;
 
 use crate::auth::{Identity, Token, TokenSource};
@@ -26,8 +28,11 @@ pub struct Context {
     pub user_request: String,
     pub run_timeout: Duration,
     pub think_time: Duration,
+    pub auth: crate::plan::Auth,
     /// Renew tokens this long before expiry (`None`: never renew on an open socket).
     pub refresh_before: Option<Duration>,
+    pub isolation: Arc<isolation::Isolation>,
+    pub security: Arc<security::Security>,
     /// Unique per load test, so users of two runs never share an identity.
     pub run_tag: String,
     pub email_domain: String,
@@ -63,7 +68,7 @@ pub fn agent_scenario(ctx: Arc<Context>, think_time: Duration) -> Result<Scenari
                     socket: None,
                     server_user_id: None,
                     server_thread_id: None,
-                    canary: format!("sk-agentload-{:024x}", rand::random::<u128>() >> 32),
+                    canary: ctx.isolation.canary(user.weighted_users_index),
                     runs: 0,
                 }));
                 user.set_session_data(session.clone());
@@ -136,6 +141,9 @@ async fn ensure_connected(
     let elapsed = started.elapsed();
     match result {
         Ok(connected) => {
+            if let Some(id) = &connected.user_id {
+                ctx.isolation.welcomed(user.weighted_users_index, id);
+            }
             s.socket = Some(connected.ws);
             s.server_user_id = connected.user_id;
             s.server_thread_id = connected.thread_id;
@@ -151,12 +159,57 @@ async fn ensure_connected(
     }
 }
 
+/// Presents a bad token; the target must refuse it. Recorded as `WS bad_token`: a success when
+/// refused, a critical failure when accepted.
+async fn probe_bad_token(
+    ctx: &Context,
+    user: &mut GooseUser,
+    s: &Session,
+    kind: security::BadToken,
+) -> TransactionResult {
+    use security::BadToken;
+    let secret = ctx.tokens.mint_secret();
+    let jwt = match kind {
+        BadToken::Missing => None,
+        BadToken::Expired => crate::auth::forge(&ctx.auth, secret, &s.identity, true),
+        BadToken::BadSignature => crate::auth::forge(&ctx.auth, secret, &s.identity, false),
+    };
+    if jwt.is_none() && kind != BadToken::Missing {
+        return Ok(()); // Login mode can not forge an expired token.
+    }
+    let started = Instant::now();
+    let outcome = ctx.connector.connect_with(jwt.as_deref()).await;
+    let elapsed = started.elapsed();
+    let refused = match outcome {
+        Err(f) => f.kind == "auth.refused",
+        Ok(connected) => {
+            let _ = ws::close(connected.ws).await;
+            false
+        }
+    };
+    ctx.security.record(kind, refused);
+    if refused {
+        return record(user, "bad_token", elapsed, None).await;
+    }
+    let failure = Failure::new(
+        format!("security.bad_token_accepted.{}", kind.name()),
+        format!("the target accepted a {} token", kind.name()),
+    );
+    ctx.collector
+        .note_failure(user.weighted_users_index, &failure);
+    record(user, "bad_token", elapsed, Some(&failure)).await
+}
+
 async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
     let session = user
         .get_session_data::<Shared>()
         .expect("on_start sets the session")
         .clone();
     let mut guard = session.lock().await;
+    // A share of iterations first probe the target with a bad token on a separate socket.
+    if let Some(kind) = ctx.security.draw() {
+        probe_bad_token(ctx, user, &guard, kind).await?;
+    }
     ensure_connected(ctx, user, &mut guard).await?;
     let s = &mut *guard;
     if s.socket.is_none() {
@@ -201,6 +254,7 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
             time_to_first_event: None,
             elapsed: Duration::ZERO,
             socket_usable: false,
+            leaks: Vec::new(),
         },
         None => {
             let spec = run::RunSpec {
@@ -212,6 +266,8 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
                 user_request: &ctx.user_request,
                 timeout: ctx.run_timeout,
                 rules: &ctx.rules,
+                isolation: &ctx.isolation,
+                user_index: user.weighted_users_index,
             };
             run::agent_run(socket, spec, refresher).await
         }
@@ -225,6 +281,14 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         ctx.collector.socket_gone();
     }
     drop(guard);
+    for owner in &result.leaks {
+        let leak = Failure::new(
+            "isolation.leak",
+            format!("received a frame carrying user {owner}'s data"),
+        );
+        ctx.collector.note_failure(user.weighted_users_index, &leak);
+        record(user, "isolation", Duration::ZERO, Some(&leak)).await?;
+    }
     if let Some(first) = result.time_to_first_event {
         record(user, "first_event", first, None).await?;
     }

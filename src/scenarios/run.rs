@@ -22,6 +22,8 @@ pub struct RunSpec<'a> {
     pub user_request: &'a str,
     pub timeout: Duration,
     pub rules: &'a SequenceRules,
+    pub isolation: &'a super::isolation::Isolation,
+    pub user_index: usize,
 }
 
 /// What a run measured.
@@ -33,6 +35,8 @@ pub struct RunResult {
     pub elapsed: Duration,
     /// False when the socket can not be trusted for another run (closed, timed out).
     pub socket_usable: bool,
+    /// Owners of other users' data seen on this socket during the run.
+    pub leaks: Vec<usize>,
 }
 
 /// Renews a user's token before it expires and hands it to the open socket.
@@ -106,6 +110,7 @@ pub async fn agent_run(
     let mut time_to_first_event = None;
     let mut run_id = spec.run_id.to_string();
     let mut adopted = !spec.profile.server_assigns_run_id;
+    let mut leaks = Vec::new();
     // Latency starts when the start message is handed to the socket.
     let sent_at = Instant::now();
     let deadline = tokio::time::Instant::from_std(sent_at) + spec.timeout;
@@ -154,6 +159,11 @@ pub async fn agent_run(
                 Ok(Some(Ok(Message::Text(text)))) => text,
                 Ok(Some(Ok(_))) => continue,
             };
+            // Isolation first: a frame with another user's data is a violation, whatever it is.
+            if let Some(owner) = spec.isolation.check(spec.user_index, &frame) {
+                leaks.push(owner);
+                continue;
+            }
             let Ok(event) = AgentEvent::parse_with(&frame, spec.profile) else {
                 let message = format!("not an event: {}", crate::protocol::excerpt(&frame));
                 return Err((Failure::new("protocol.bad_frame", message), true));
@@ -216,5 +226,6 @@ pub async fn agent_run(
         time_to_first_event,
         elapsed,
         socket_usable,
+        leaks,
     }
 }

@@ -39,6 +39,11 @@ impl Connector {
     /// Opens a socket carrying `jwt`, then waits for the profile's welcome and handshake.
     /// Connect time runs from before the TCP connect to the end of all that.
     pub async fn connect(&self, jwt: &str) -> Result<Connected, Failure> {
+        self.connect_with(Some(jwt)).await
+    }
+
+    /// As `connect`; `None` presents no token at all (a security probe).
+    pub async fn connect_with(&self, jwt: Option<&str>) -> Result<Connected, Failure> {
         let request = self.request(jwt)?;
         let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
         let deadline = tokio::time::Instant::now() + self.timeout;
@@ -144,11 +149,13 @@ impl Connector {
 
     fn request(
         &self,
-        jwt: &str,
+        jwt: Option<&str>,
     ) -> Result<tokio_tungstenite::tungstenite::http::Request<()>, Failure> {
         let bad = |m: String| Failure::new("setup.request", m);
         let mut url = url::Url::parse(&self.ws_url).map_err(|e| bad(e.to_string()))?;
-        if self.carriers.contains(&Carrier::Query) {
+        let carries = |c: Carrier| jwt.is_some() && self.carriers.contains(&c);
+        let jwt = jwt.unwrap_or_default();
+        if carries(Carrier::Query) {
             url.query_pairs_mut().append_pair("token", jwt);
         }
         let mut request = url
@@ -163,10 +170,10 @@ impl Connector {
                 .map_err(|_| bad(format!("bad header name {name}")))?;
             headers.insert(name, value(v)?);
         }
-        if self.carriers.contains(&Carrier::Header) {
+        if carries(Carrier::Header) {
             headers.insert("authorization", value(&format!("Bearer {jwt}"))?);
         }
-        if self.carriers.contains(&Carrier::Subprotocol) {
+        if carries(Carrier::Subprotocol) {
             let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(jwt);
             headers.insert("sec-websocket-protocol", value(&format!("jwt.{encoded}"))?);
         }

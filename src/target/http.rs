@@ -17,8 +17,14 @@ use std::sync::Arc;
 pub fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/", get(frontend))
-        .route("/health", get(|| async { health("backend") }))
-        .route("/auth/health", get(|| async { health("auth") }))
+        .route(
+            "/health",
+            get(|s: Shared<Arc<State>>| async move { health(&s, "backend") }),
+        )
+        .route(
+            "/auth/health",
+            get(|s: Shared<Arc<State>>| async move { health(&s, "auth") }),
+        )
         .route("/stats", get(stats))
         .route("/auth/token", post(login))
         .route("/auth/refresh", post(refresh))
@@ -26,8 +32,11 @@ pub fn router(state: Arc<State>) -> Router {
         .with_state(state)
 }
 
-fn health(service: &str) -> Json<serde_json::Value> {
-    Json(json!({"status": "healthy", "service": service}))
+fn health(state: &State, service: &str) -> Response {
+    if state.args.faults.http_5xx(&state.counters.faults) {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "injected 503");
+    }
+    Json(json!({"status": "healthy", "service": service})).into_response()
 }
 
 async fn frontend() -> Html<&'static str> {
@@ -57,6 +66,9 @@ async fn login(
     headers: HeaderMap,
     body: Option<Json<LoginBody>>,
 ) -> Response {
+    if state.args.faults.http_5xx(&state.counters.faults) {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "injected 503");
+    }
     let Some(expected) = &state.bypass_key else {
         bump(&state.counters.logins_refused);
         return refuse(
@@ -99,6 +111,9 @@ struct RefreshBody {
 }
 
 async fn refresh(Shared(state): Shared<Arc<State>>, body: Option<Json<RefreshBody>>) -> Response {
+    if state.args.faults.http_5xx(&state.counters.faults) {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "injected 503");
+    }
     let Some(Json(body)) = body else {
         bump(&state.counters.logins_refused);
         return refuse(
@@ -142,19 +157,33 @@ async fn upgrade(
     let token = bearer
         .or_else(|| subprotocol.and_then(|p| tokens::from_subprotocol(p)))
         .or_else(|| query.get("token").cloned());
-    let claims = match token {
+    let claims = match &token {
         None => Err(Refusal::Missing),
-        Some(jwt) => state.keys.validate(&jwt, "access"),
+        Some(jwt) => state.keys.validate(jwt, "access"),
     };
-    let claims = match claims {
-        Ok(c) => c,
-        Err(e) => {
+    let claims = match (claims, state.args.faults.accept_bad_tokens) {
+        (Ok(c), _) => c,
+        (Err(_), true) => {
+            // The auth bypass fault: take the token's word for who this is, or nobody.
+            bump(&state.counters.faults.bad_token_accepted);
+            let unverified = token.as_deref().and_then(crate::auth::unverified_claims);
+            let sub = unverified
+                .as_ref()
+                .and_then(|c| c["sub"].as_str())
+                .unwrap_or("anonymous");
+            json!({"sub": sub, "exp": u64::MAX / 2})
+        }
+        (Err(e), false) => {
             bump(&state.counters.auth_rejections);
             return refuse(StatusCode::UNAUTHORIZED, &e.to_string());
         }
     };
+    let user_id = match &state.args.faults.single_user_id {
+        Some(one) => one.clone(),
+        None => claims["sub"].as_str().unwrap_or_default().to_string(),
+    };
     let session = super::ws::Session {
-        user_id: claims["sub"].as_str().unwrap_or_default().to_string(),
+        user_id,
         expires_at: claims["exp"].as_u64().unwrap_or(u64::MAX / 2),
     };
     let upgrade = match subprotocol {

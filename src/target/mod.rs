@@ -3,6 +3,7 @@
 //! ground-truth counters at `/stats`. A test double of the platform, never a mock in the tool.
 
 mod certs;
+pub mod faults;
 mod http;
 mod layouts;
 mod stats;
@@ -69,6 +70,8 @@ pub struct TargetArgs {
     /// cost for checking the sampler's memory-per-connection figure.
     #[arg(long, default_value_t = 0)]
     pub ballast_kb_per_connection: usize,
+    #[command(flatten)]
+    pub faults: faults::Faults,
     /// Exit when stdin closes (a parent process stops its child this way).
     #[arg(long)]
     pub exit_on_stdin_eof: bool,
@@ -92,6 +95,7 @@ pub(crate) struct State {
     pub keys: tokens::Keys,
     pub bypass_key: Option<String>,
     pub counters: stats::Counters,
+    pub registry: faults::Registry,
 }
 
 /// A target listening in this process (tests); `shutdown` stops it.
@@ -137,6 +141,7 @@ pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
         keys: tokens::Keys::new(secret.as_bytes(), args.token_lifetime_secs),
         bypass_key,
         counters: stats::Counters::default(),
+        registry: faults::Registry::default(),
         args: args.clone(),
     });
     let app = http::router(state.clone()).into_make_service();

@@ -16,6 +16,11 @@ pub struct Counters {
     pub logins_refused: AtomicU64,
     pub tokens_refreshed: AtomicU64,
     pub tokens_expired: AtomicU64,
+    /// Runs ended by an injected agent_error.
+    pub runs_errored: AtomicU64,
+    /// Completed runs whose events were reordered or trimmed on purpose.
+    pub runs_completed_faulty: AtomicU64,
+    pub faults: super::faults::FaultCounters,
 }
 
 /// A snapshot of the counters, as `/stats` answers.
@@ -34,6 +39,10 @@ pub struct TargetStats {
     pub tokens_refreshed: u64,
     /// Sockets closed because their token lapsed.
     pub tokens_expired: u64,
+    pub runs_errored: u64,
+    pub runs_completed_faulty: u64,
+    /// Faults injected, by kind.
+    pub faults: super::faults::FaultStats,
 }
 
 pub fn bump(counter: &AtomicU64) {
@@ -55,6 +64,9 @@ impl Counters {
             logins_refused: get(&self.logins_refused),
             tokens_refreshed: get(&self.tokens_refreshed),
             tokens_expired: get(&self.tokens_expired),
+            runs_errored: get(&self.runs_errored),
+            runs_completed_faulty: get(&self.runs_completed_faulty),
+            faults: self.faults.snapshot(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The agent backend's WebSocket: welcome, `start_agent` → the five-event stream, `ping`.
 
+use super::faults::{self, RunFault};
 use super::layouts::{self, Ids};
 use super::stats::bump;
 use super::State;
@@ -14,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
-type Sink = Arc<Mutex<SplitSink<WebSocket, Message>>>;
+pub type Sink = Arc<Mutex<SplitSink<WebSocket, Message>>>;
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
@@ -61,9 +62,16 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
     bump(&counters.connections_total);
     // Written, not zeroed, so the pages are resident.
     let ballast = vec![0xA5u8; state.args.ballast_kb_per_connection * 1024];
-    let connection_id = format!("conn-{}", NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed));
+    let connection_number = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    let connection_id = format!("conn-{connection_number}");
     let (sink, mut stream) = socket.split();
     let sink: Sink = Arc::new(Mutex::new(sink));
+    state
+        .registry
+        .add(connection_number, &user_id, sink.clone());
+    // A run with the drop fault pulls this: the socket goes without a close frame.
+    let kill = Arc::new(tokio::sync::Notify::new());
+    let mut dropped = false;
     let in_flight = Arc::new(AtomicU64::new(0));
     let mut runs = JoinSet::new();
     let welcome = layouts::welcome(profile, &connection_id, &user_id);
@@ -80,6 +88,10 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
         let expiry = expiry_instant(expires_at);
         let message = tokio::select! {
             m = stream.next() => m,
+            _ = kill.notified() => {
+                dropped = true;
+                break;
+            }
             _ = tokio::time::sleep_until(expiry), if !state.args.ignore_token_expiry => {
                 // The token lapsed on an open socket: say so, close with 1008 (policy).
                 bump(&counters.tokens_expired);
@@ -141,6 +153,7 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
                 user_id: user_id.clone(),
                 payload: Value::Object(payload),
                 in_flight: in_flight.clone(),
+                kill: kill.clone(),
             };
             runs.spawn(run.stream());
         } else {
@@ -157,7 +170,10 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
     counters
         .runs_abandoned
         .fetch_add(in_flight.load(Ordering::Relaxed), Ordering::Relaxed);
-    let _ = sink.lock().await.close().await;
+    state.registry.remove(connection_number);
+    if !dropped {
+        let _ = sink.lock().await.close().await;
+    }
     drop(std::hint::black_box(ballast));
     counters.connections_open.fetch_sub(1, Ordering::Relaxed);
 }
@@ -168,6 +184,7 @@ struct AgentRun {
     user_id: String,
     payload: Value,
     in_flight: Arc<AtomicU64>,
+    kill: Arc<tokio::sync::Notify>,
 }
 
 impl AgentRun {
@@ -184,13 +201,20 @@ impl AgentRun {
         let thread_id = field("thread_id").unwrap_or_else(|| format!("thread-{run_id}"));
         let request = field("user_request").unwrap_or_else(|| "optimize costs".into());
         let args = &self.state.args;
-        let events = script(
+        let mut events = script(
             &run_id,
             &self.user_id,
             &request,
             args.thinking_steps,
             args.tool_calls,
         );
+        if let (Some(canary), Some((_, started))) = (field("canary"), events.first_mut()) {
+            // Echo the user's canary as a platform echoes a user's data back to that user.
+            started["canary"] = Value::String(canary);
+        }
+        let counters = &self.state.counters;
+        let fault = args.faults.pick(&counters.faults);
+        faults::apply(fault, &mut events);
         let delay = Duration::from_millis(args.event_delay_ms);
         let ids = Ids {
             run_id: &run_id,
@@ -200,15 +224,45 @@ impl AgentRun {
         let mut seen: std::collections::HashMap<&str, u32> = Default::default();
         for (seq, (kind, data)) in events.into_iter().enumerate() {
             tokio::time::sleep(delay).await;
+            if seq == 2 {
+                match fault {
+                    Some(RunFault::Drop) => {
+                        self.kill.notify_one();
+                        return; // Abandoned: counted when the connection ends.
+                    }
+                    Some(RunFault::Stall) => std::future::pending::<()>().await,
+                    Some(RunFault::Error) => {
+                        let error = json!({"type": "agent_error", "run_id": run_id,
+                            "data": {"message": "injected failure: the agent crashed", "run_id": run_id}});
+                        if send(&self.sink, error).await {
+                            bump(&counters.events_sent);
+                            bump(&counters.runs_errored);
+                            self.in_flight.fetch_sub(1, Ordering::Relaxed);
+                        }
+                        return;
+                    }
+                    _ => {}
+                }
+            }
             let nth = seen.entry(kind).or_default();
             *nth += 1;
             let frame = layouts::event(args.profile, kind, seq + 1, *nth, &ids, data);
+            if args.faults.leak_now() {
+                if let Some(other) = self.state.registry.other_than(&self.user_id) {
+                    if send(&other, frame.clone()).await {
+                        bump(&counters.faults.leak);
+                    }
+                }
+            }
             if !send(&self.sink, frame).await {
                 return; // Counted as abandoned when the connection ends.
             }
             bump(&self.state.counters.events_sent);
         }
         bump(&self.state.counters.runs_completed);
+        if matches!(fault, Some(RunFault::Reorder | RunFault::Omit)) {
+            bump(&self.state.counters.runs_completed_faulty);
+        }
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -188,6 +188,11 @@ impl Collector {
         }
     }
 
+    /// A run was picked up again on a new socket.
+    pub fn resumed(&self, user: usize) {
+        self.shard(user).counts.runs.resumed += 1;
+    }
+
     /// A failure that belongs to no run or connect (an isolation leak, a security probe).
     pub fn note_failure(&self, user: usize, failure: &Failure) {
         add_failure(&mut self.shard(user).counts.failures, failure);
@@ -278,6 +283,7 @@ fn merge(total: &mut Shard, sh: &Shard, first: bool) {
     t.runs.started += s.runs.started;
     t.runs.completed += s.runs.completed;
     t.runs.failed += s.runs.failed;
+    t.runs.resumed += s.runs.resumed;
     t.connections.attempted += s.connections.attempted;
     t.connections.established += s.connections.established;
     t.connections.failed += s.connections.failed;
@@ -452,7 +458,8 @@ mod tests {
             RunCounts {
                 started: 2,
                 completed: 1,
-                failed: 1
+                failed: 1,
+                resumed: 0
             }
         );
         assert_eq!(s.events["agent_thinking"], 3);

@@ -243,6 +243,8 @@ async fn load(
         isolation: isolation.clone(),
         security: security.clone(),
         auth: plan.auth.clone(),
+        resume: plan.scenario.resume,
+        drop_after_events: plan.scenario.drop_after_events,
         run_tag,
         email_domain: plan.auth.email_domain.clone(),
     });

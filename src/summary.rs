@@ -52,6 +52,9 @@ pub struct RunCounts {
     pub started: u64,
     pub completed: u64,
     pub failed: u64,
+    /// Reconnect-and-resume rounds (a run may need more than one).
+    #[serde(default)]
+    pub resumed: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -27,9 +27,14 @@ fn run_with_timeout(
     let mut all = vec!["--event-delay-ms", "5"];
     all.extend_from_slice(flags);
     let t = TargetProc::start(dir.path(), &all);
+    // Scenario keys in `extra` join the plan's [scenario] table.
+    let (scenario, extra) = match extra.strip_prefix("[scenario]\n") {
+        Some(keys) => (keys, ""),
+        None => ("", extra),
+    };
     let plan = format!(
         "name = \"faults\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
-         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"50ms\"\nrun_timeout = \"{run_timeout}\"\n\
+         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"50ms\"\nrun_timeout = \"{run_timeout}\"\n{scenario}\
          [[stages]]\nusers = {users}\nduration = \"1s\"\n[[stages]]\nusers = {users}\nduration = \"{hold}\"\n{extra}\n",
         t.base_url,
         t.ws_url,
@@ -99,19 +104,56 @@ fn without_faults_every_detector_is_silent() {
 }
 
 #[test]
-fn dropped_sockets_are_counted_and_users_reconnect() {
+fn dropped_sockets_are_resumed_without_losing_an_event() {
     let f = run_against(&["--drop-rate", "0.3"], 3, "3s", "");
-    let seen = failures(&f, "transport.closed") + failures(&f, "transport.error");
-    assert!(fault(&f, "drop") > 0);
-    assert_eq!(seen, fault(&f, "drop"), "{}", f.out.summary());
+    let s = f.out.summary();
+    let drops = fault(&f, "drop");
+    assert!(drops > 0);
+    assert_eq!(
+        s["failures"],
+        serde_json::json!({}),
+        "every dropped run resumed: {s}"
+    );
+    assert_eq!(s["runs"]["resumed"], f.stats["resumes"], "{}", f.stats);
+    assert_eq!(s["runs"]["resumed"].as_u64().unwrap(), drops, "{}", f.stats);
     assert!(
-        f.out.summary()["connections"]["established"]
-            .as_u64()
-            .unwrap()
-            > 3,
+        s["connections"]["established"].as_u64().unwrap() > 3,
         "users reconnected"
     );
     outcomes_add_up(&f);
+}
+
+#[test]
+fn without_resume_on_the_target_a_drop_is_not_resumable() {
+    let f = run_against(&["--drop-rate", "0.3", "--no-resume"], 3, "3s", "");
+    let drops = fault(&f, "drop");
+    assert!(drops > 0);
+    assert_eq!(
+        failures(&f, "reconnect.not_resumable"),
+        drops,
+        "{}",
+        f.out.summary()
+    );
+    assert_eq!(
+        f.out.summary()["runs"]["completed"],
+        f.stats["runs_completed"]
+    );
+}
+
+#[test]
+fn a_client_that_drops_its_socket_mid_run_resumes_every_run() {
+    let f = run_against(&[], 3, "2s", "[scenario]\ndrop_after_events = 3\n");
+    let s = f.out.summary();
+    assert_eq!(f.out.code, 0, "{}", f.out.explain());
+    let completed = s["runs"]["completed"].as_u64().unwrap();
+    assert!(completed > 0);
+    assert_eq!(s["runs"]["failed"], 0, "no lost or duplicated events: {s}");
+    assert_eq!(s["runs"]["resumed"].as_u64().unwrap(), completed);
+    assert_eq!(f.stats["resumes"].as_u64().unwrap(), completed);
+    // Every one of the five events reached every run, across two sockets.
+    for pair in s["funnel"].as_array().unwrap() {
+        assert_eq!(pair[1].as_u64().unwrap(), completed, "{pair}");
+    }
 }
 
 #[test]

@@ -175,6 +175,13 @@ pub struct Scenario {
     pub min_thinking_chars: usize,
     #[serde(default = "yes")]
     pub require_tool: bool,
+    /// When the socket goes mid-run, reconnect and `resume` from the last event seen (the
+    /// protocol's events must carry `seq`).
+    #[serde(default = "yes")]
+    pub resume: bool,
+    /// Drop our own socket after this many events of each run, then resume (0: never).
+    #[serde(default)]
+    pub drop_after_events: usize,
 }
 
 /// One step of the ramp: reach `users` over `duration` (equal users = hold).

@@ -29,6 +29,10 @@ pub struct Context {
     pub run_timeout: Duration,
     pub think_time: Duration,
     pub auth: crate::plan::Auth,
+    /// Reconnect and resume a run whose socket went mid-run.
+    pub resume: bool,
+    /// Drop our own socket after this many events of each run (0: never).
+    pub drop_after_events: usize,
     /// Renew tokens this long before expiry (`None`: never renew on an open socket).
     pub refresh_before: Option<Duration>,
     pub isolation: Arc<isolation::Isolation>,
@@ -222,56 +226,45 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         .server_thread_id
         .clone()
         .unwrap_or_else(|| format!("{}-thread", s.identity.sub));
-    let socket = s.socket.as_mut().expect("checked above");
-    let mut refresher = match (ctx.refresh_before, s.token.as_mut()) {
-        (Some(before), Some(token)) => Some(run::Refresher {
-            tokens: &ctx.tokens,
-            identity: &s.identity,
-            token,
-            before,
-            message: &ctx.connector.profile.refresh_message,
-        }),
-        _ => None,
-    };
+    let (sub, canary) = (s.identity.sub.clone(), s.canary.clone());
     // Renew first if the token would lapse during the idle time before the next run.
-    let mut early = None;
-    if let Some(r) = refresher.as_mut() {
-        let lapses = r.token.expires_within(r.before + ctx.think_time);
-        if lapses {
-            early = r.renew(socket).await.err();
-        }
+    if let Some(failure) = renew_if_lapsing(ctx, s).await {
+        s.socket = None;
+        ctx.collector.socket_gone();
+        let result = run::Run::new(run_spec(ctx, user, &run_id, &thread_id, &sub, &canary))
+            .finish(Err((failure, false)));
+        drop(guard);
+        return finish_run(ctx, user, result).await;
     }
-    let mut result = match early {
-        Some(failure) => run::RunResult {
-            outcome: crate::summary::RunOutcome {
-                failure: Some(failure),
-                events: Default::default(),
-                reached: Default::default(),
-                timeline: Vec::new(),
-                elapsed: Duration::ZERO,
-                final_data: None,
-            },
-            time_to_first_event: None,
-            elapsed: Duration::ZERO,
-            socket_usable: false,
-            leaks: Vec::new(),
-        },
-        None => {
-            let spec = run::RunSpec {
-                profile: &ctx.connector.profile,
-                run_id: &run_id,
-                thread_id: &thread_id,
-                user_id: &s.identity.sub,
-                canary: &s.canary,
-                user_request: &ctx.user_request,
-                timeout: ctx.run_timeout,
-                rules: &ctx.rules,
-                isolation: &ctx.isolation,
-                user_index: user.weighted_users_index,
-            };
-            run::agent_run(socket, spec, refresher).await
-        }
+    let mut run = run::Run::new(run_spec(ctx, user, &run_id, &thread_id, &sub, &canary));
+    let mut step = {
+        let socket = s.socket.as_mut().expect("checked above");
+        run.start(socket, refresher(ctx, &s.identity, s.token.as_mut()))
+            .await
     };
+    // Reconnect and resume as long as the socket goes mid-run (a few times at most).
+    let mut resumes = 0;
+    let verdict = loop {
+        let failure = match step {
+            run::Step::Done(verdict) => break verdict,
+            run::Step::Interrupted(failure) => failure,
+        };
+        s.socket = None;
+        ctx.collector.socket_gone();
+        if resumes == MAX_RESUMES {
+            break Err((failure, false));
+        }
+        resumes += 1;
+        ensure_connected(ctx, user, s).await?;
+        let Some(socket) = s.socket.as_mut() else {
+            break Err((failure, false));
+        };
+        ctx.collector.resumed(user.weighted_users_index);
+        step = run
+            .resume(socket, refresher(ctx, &s.identity, s.token.as_mut()))
+            .await;
+    };
+    let mut result = run.finish(verdict);
     if let (None, Some(data)) = (&result.outcome.failure, &result.outcome.final_data) {
         result.outcome.failure = required_check_failure(ctx, data);
     }
@@ -281,6 +274,66 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         ctx.collector.socket_gone();
     }
     drop(guard);
+    finish_run(ctx, user, result).await
+}
+
+/// Most reconnect-and-resume rounds for one run.
+const MAX_RESUMES: u32 = 3;
+
+fn run_spec<'a>(
+    ctx: &'a Context,
+    user: &GooseUser,
+    run_id: &'a str,
+    thread_id: &'a str,
+    sub: &'a str,
+    canary: &'a str,
+) -> run::RunSpec<'a> {
+    run::RunSpec {
+        profile: &ctx.connector.profile,
+        run_id,
+        thread_id,
+        user_id: sub,
+        canary,
+        user_request: &ctx.user_request,
+        timeout: ctx.run_timeout,
+        rules: &ctx.rules,
+        isolation: &ctx.isolation,
+        user_index: user.weighted_users_index,
+        resume: ctx.resume,
+        drop_after_events: ctx.drop_after_events,
+    }
+}
+
+fn refresher<'a>(
+    ctx: &'a Context,
+    identity: &'a Identity,
+    token: Option<&'a mut Token>,
+) -> Option<run::Refresher<'a>> {
+    Some(run::Refresher {
+        tokens: &ctx.tokens,
+        identity,
+        token: token?,
+        before: ctx.refresh_before?,
+        message: &ctx.connector.profile.refresh_message,
+    })
+}
+
+/// Renews the token on the open socket when it would lapse before the next run ends idling.
+async fn renew_if_lapsing(ctx: &Context, s: &mut Session) -> Option<Failure> {
+    let socket = s.socket.as_mut()?;
+    let mut r = refresher(ctx, &s.identity, s.token.as_mut())?;
+    if r.token.expires_within(r.before + ctx.think_time) {
+        return r.renew(socket).await.err();
+    }
+    None
+}
+
+/// Records a finished run: leaks, first event, the run itself.
+async fn finish_run(
+    ctx: &Context,
+    user: &mut GooseUser,
+    result: run::RunResult,
+) -> TransactionResult {
     for owner in &result.leaks {
         let leak = Failure::new(
             "isolation.leak",

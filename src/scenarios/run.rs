@@ -7,7 +7,7 @@ use crate::protocol::profile::fill;
 use crate::protocol::{AgentEvent, EventKind, Profile, Progress, SequenceChecker, SequenceRules};
 use crate::summary::{Failure, RunOutcome};
 use futures_util::{SinkExt, StreamExt};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -24,6 +24,10 @@ pub struct RunSpec<'a> {
     pub rules: &'a SequenceRules,
     pub isolation: &'a super::isolation::Isolation,
     pub user_index: usize,
+    /// Reconnect and `resume` when the socket goes mid-run.
+    pub resume: bool,
+    /// Drop our own socket after this many events of the run, then resume (0: never).
+    pub drop_after_events: usize,
 }
 
 /// What a run measured.
@@ -82,56 +86,116 @@ fn error_failure(event: &AgentEvent, violation_text: String) -> Failure {
         .unwrap_or("");
     match code {
         "TOKEN_EXPIRED" => Failure::new("auth.token_expired", violation_text),
+        "RESUME_UNSUPPORTED" | "RESUME_UNKNOWN_RUN" => {
+            Failure::new("reconnect.not_resumable", violation_text)
+        }
         "AUTH_FAILED" => Failure::new("auth.refused", violation_text),
         _ => Failure::new("agent.error", violation_text),
     }
 }
 
-/// Starts a run and reads until `agent_completed`, an error, a violation or the timeout.
-pub async fn agent_run(
-    ws: &mut WsStream,
-    spec: RunSpec<'_>,
-    mut refresher: Option<Refresher<'_>>,
-) -> RunResult {
-    let start = fill(
-        &spec.profile.start_message,
-        &[
-            ("user_request", spec.user_request),
-            ("run_id", spec.run_id),
-            ("thread_id", spec.thread_id),
-            ("canary", spec.canary),
-            ("user_id", spec.user_id),
-        ],
-    );
-    let mut checker = SequenceChecker::new(spec.rules.clone());
-    let mut events: BTreeMap<String, u64> = BTreeMap::new();
-    let mut timeline: Vec<(String, Duration)> = Vec::new();
-    let mut final_data = None;
-    let mut time_to_first_event = None;
-    let mut run_id = spec.run_id.to_string();
-    let mut adopted = !spec.profile.server_assigns_run_id;
-    let mut leaks = Vec::new();
-    // Latency starts when the start message is handed to the socket.
-    let sent_at = Instant::now();
-    let deadline = tokio::time::Instant::from_std(sent_at) + spec.timeout;
-    let verdict: Result<(), (Failure, bool)> = async {
-        ws.send(Message::text(start.to_string()))
-            .await
-            .map_err(|e| (Failure::new("transport.error", e.to_string()), false))?;
+/// Where a run stands after reading from one socket.
+pub enum Step {
+    /// The run has its verdict (`Err`: failure, and whether the socket is still usable).
+    Done(Result<(), (Failure, bool)>),
+    /// The socket went mid-run (or we dropped it on purpose): reconnect and `resume`.
+    Interrupted(Failure),
+}
+
+/// One run, possibly across several sockets: the checker and the timings survive a reconnect.
+pub struct Run<'a> {
+    spec: RunSpec<'a>,
+    checker: SequenceChecker,
+    events: BTreeMap<String, u64>,
+    timeline: Vec<(String, Duration)>,
+    final_data: Option<serde_json::Map<String, serde_json::Value>>,
+    time_to_first_event: Option<Duration>,
+    run_id: String,
+    adopted: bool,
+    leaks: Vec<usize>,
+    last_seq: Option<u64>,
+    resumed: bool,
+    dropped_on_purpose: bool,
+    sent_at: Instant,
+    deadline: tokio::time::Instant,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(spec: RunSpec<'a>) -> Run<'a> {
+        let sent_at = Instant::now();
+        Run {
+            checker: SequenceChecker::new(spec.rules.clone()),
+            events: BTreeMap::new(),
+            timeline: Vec::new(),
+            final_data: None,
+            time_to_first_event: None,
+            run_id: spec.run_id.to_string(),
+            adopted: !spec.profile.server_assigns_run_id,
+            leaks: Vec::new(),
+            last_seq: None,
+            resumed: false,
+            dropped_on_purpose: false,
+            deadline: tokio::time::Instant::from_std(sent_at) + spec.timeout,
+            sent_at,
+            spec,
+        }
+    }
+
+    /// Sends the start message and reads. Latency starts when it is handed to the socket.
+    pub async fn start(&mut self, ws: &mut WsStream, refresher: Option<Refresher<'_>>) -> Step {
+        let spec = &self.spec;
+        let start = fill(
+            &spec.profile.start_message,
+            &[
+                ("user_request", spec.user_request),
+                ("run_id", spec.run_id),
+                ("thread_id", spec.thread_id),
+                ("canary", spec.canary),
+                ("user_id", spec.user_id),
+            ],
+        );
+        self.sent_at = Instant::now();
+        self.deadline = tokio::time::Instant::from_std(self.sent_at) + spec.timeout;
+        if let Err(e) = ws.send(Message::text(start.to_string())).await {
+            return Step::Done(Err((Failure::new("transport.error", e.to_string()), false)));
+        }
+        self.read(ws, refresher).await
+    }
+
+    /// Asks a new socket for the rest of the run, after the last `seq` seen.
+    pub async fn resume(&mut self, ws: &mut WsStream, refresher: Option<Refresher<'_>>) -> Step {
+        self.resumed = true;
+        let resume = serde_json::json!({"type": "resume", "payload": {
+            "run_id": self.run_id, "after_seq": self.last_seq.unwrap_or(0)}});
+        if let Err(e) = ws.send(Message::text(resume.to_string())).await {
+            return Step::Done(Err((Failure::new("transport.error", e.to_string()), false)));
+        }
+        self.read(ws, refresher).await
+    }
+
+    /// Whether an interruption can be resumed: the user wants it and events carry `seq`.
+    pub fn resumable(&self) -> bool {
+        self.spec.resume && self.last_seq.is_some()
+    }
+
+    async fn read(&mut self, ws: &mut WsStream, mut refresher: Option<Refresher<'_>>) -> Step {
         loop {
             let due = refresher.as_ref().map(Refresher::due);
             let next = tokio::select! {
-                frame = tokio::time::timeout_at(deadline, ws.next()) => frame,
-                _ = tokio::time::sleep_until(due.unwrap_or(deadline)), if due.is_some() => {
+                frame = tokio::time::timeout_at(self.deadline, ws.next()) => frame,
+                _ = tokio::time::sleep_until(due.unwrap_or(self.deadline)), if due.is_some() => {
                     if let Some(r) = refresher.as_mut() {
-                        r.renew(ws).await.map_err(|f| (f, false))?;
+                        if let Err(f) = r.renew(ws).await {
+                            return Step::Done(Err((f, false)));
+                        }
                     }
                     continue;
                 }
             };
             let frame = match next {
                 Err(_) => {
-                    let last = checker
+                    let last = self
+                        .checker
                         .reached()
                         .iter()
                         .next_back()
@@ -139,93 +203,143 @@ pub async fn agent_run(
                         .unwrap_or_else(|| "none".into());
                     let message = format!(
                         "no agent_completed within {:?} (furthest event: {last})",
-                        spec.timeout
+                        self.spec.timeout
                     );
-                    return Err((Failure::new("transport.timeout", message), false));
+                    return Step::Done(Err((Failure::new("transport.timeout", message), false)));
                 }
                 Ok(Some(Ok(Message::Close(Some(close))))) if close.code == CloseCode::Policy => {
                     let message = format!("closed by the server: {}", close.reason);
-                    return Err((Failure::new("auth.token_expired", message), false));
+                    return Step::Done(Err((Failure::new("auth.token_expired", message), false)));
                 }
                 Ok(None) | Ok(Some(Ok(Message::Close(_)))) => {
-                    return Err((
-                        Failure::new("transport.closed", "socket closed mid-run"),
-                        false,
-                    ))
+                    return self
+                        .interrupted(Failure::new("transport.closed", "socket closed mid-run"));
                 }
                 Ok(Some(Err(e))) => {
-                    return Err((Failure::new("transport.error", e.to_string()), false))
+                    return self.interrupted(Failure::new("transport.error", e.to_string()));
                 }
                 Ok(Some(Ok(Message::Text(text)))) => text,
                 Ok(Some(Ok(_))) => continue,
             };
-            // Isolation first: a frame with another user's data is a violation, whatever it is.
-            if let Some(owner) = spec.isolation.check(spec.user_index, &frame) {
-                leaks.push(owner);
-                continue;
+            if let Some(step) = self.frame(&frame) {
+                return step;
             }
-            let Ok(event) = AgentEvent::parse_with(&frame, spec.profile) else {
-                let message = format!("not an event: {}", crate::protocol::excerpt(&frame));
-                return Err((Failure::new("protocol.bad_frame", message), true));
-            };
-            if event.wire_name == "token_refresh_failed" {
-                let message = crate::protocol::excerpt(&frame);
-                return Err((Failure::new("auth.refresh_failed", message), false));
-            }
-            if !event.kind.is_run_event() {
-                continue;
-            }
-            match event.run_id.as_deref() {
-                Some(id) if id != run_id && !adopted && event.kind != EventKind::Error => {
-                    // The server named the run itself: the first run event says how.
-                    run_id = id.to_string();
-                }
-                // Another run's event on this socket: not ours to judge here.
-                Some(id) if id != run_id => continue,
-                _ => {}
-            }
-            adopted = true;
-            let at = sent_at.elapsed();
-            time_to_first_event.get_or_insert(at);
-            timeline.push((event.wire_name.clone(), at));
-            *events.entry(event.wire_name.clone()).or_default() += 1;
-            match checker.observe(&event) {
-                Progress::Completed => {
-                    final_data = Some(event.data);
-                    return Ok(());
-                }
-                Progress::Failed(v) => {
-                    let failure = if event.kind == EventKind::Error {
-                        error_failure(&event, v.to_string())
-                    } else {
-                        Failure::new(v.kind(), v.to_string())
-                    };
-                    let usable = !failure.kind.starts_with("auth.");
-                    return Err((failure, usable));
-                }
-                Progress::Continue | Progress::Ignored => {}
+            let wanted = self.spec.drop_after_events;
+            if wanted > 0 && !self.dropped_on_purpose && self.timeline.len() >= wanted {
+                self.dropped_on_purpose = true;
+                return Step::Interrupted(Failure::new(
+                    "reconnect.client_drop",
+                    format!("dropped the socket after {wanted} events"),
+                ));
             }
         }
     }
-    .await;
-    let elapsed = sent_at.elapsed();
-    let reached: BTreeSet<EventKind> = checker.reached().clone();
-    let (failure, socket_usable) = match verdict {
-        Ok(()) => (None, true),
-        Err((failure, usable)) => (Some(failure), usable),
-    };
-    RunResult {
-        outcome: RunOutcome {
-            failure,
-            events,
-            reached,
-            timeline,
+
+    fn interrupted(&self, failure: Failure) -> Step {
+        if self.resumable() {
+            Step::Interrupted(failure)
+        } else {
+            Step::Done(Err((failure, false)))
+        }
+    }
+
+    /// Judges one frame; `Some` when the run has its verdict.
+    fn frame(&mut self, frame: &str) -> Option<Step> {
+        let spec = &self.spec;
+        // Isolation first: a frame with another user's data is a violation, whatever it is.
+        if let Some(owner) = spec.isolation.check(spec.user_index, frame) {
+            self.leaks.push(owner);
+            return None;
+        }
+        let Ok(event) = AgentEvent::parse_with(frame, spec.profile) else {
+            let message = format!("not an event: {}", crate::protocol::excerpt(frame));
+            return Some(Step::Done(Err((
+                Failure::new("protocol.bad_frame", message),
+                true,
+            ))));
+        };
+        if event.wire_name == "token_refresh_failed" {
+            let message = crate::protocol::excerpt(frame);
+            return Some(Step::Done(Err((
+                Failure::new("auth.refresh_failed", message),
+                false,
+            ))));
+        }
+        if !event.kind.is_run_event() {
+            return None;
+        }
+        match event.run_id.as_deref() {
+            Some(id) if id != self.run_id && !self.adopted && event.kind != EventKind::Error => {
+                // The server named the run itself: the first run event says how.
+                self.run_id = id.to_string();
+            }
+            // Another run's event on this socket: not ours to judge here.
+            Some(id) if id != self.run_id => return None,
+            _ => {}
+        }
+        self.adopted = true;
+        if let Some(seq) = event.data.get("seq").and_then(serde_json::Value::as_u64) {
+            let prefix = if self.resumed {
+                "reconnect"
+            } else {
+                "sequence"
+            };
+            match self.last_seq {
+                Some(last) if seq <= last => {
+                    let message = format!("event seq {seq} arrived again (last seen {last})");
+                    let kind = format!("{prefix}.duplicate_events");
+                    return Some(Step::Done(Err((Failure::new(kind, message), true))));
+                }
+                Some(last) if seq > last + 1 => {
+                    let message = format!("events {}..{} never arrived", last + 1, seq - 1);
+                    let kind = format!("{prefix}.lost_events");
+                    return Some(Step::Done(Err((Failure::new(kind, message), true))));
+                }
+                _ => self.last_seq = Some(seq),
+            }
+        }
+        let at = self.sent_at.elapsed();
+        self.time_to_first_event.get_or_insert(at);
+        self.timeline.push((event.wire_name.clone(), at));
+        *self.events.entry(event.wire_name.clone()).or_default() += 1;
+        match self.checker.observe(&event) {
+            Progress::Completed => {
+                self.final_data = Some(event.data);
+                Some(Step::Done(Ok(())))
+            }
+            Progress::Failed(v) => {
+                let failure = if event.kind == EventKind::Error {
+                    error_failure(&event, v.to_string())
+                } else {
+                    Failure::new(v.kind(), v.to_string())
+                };
+                let usable = !failure.kind.starts_with("auth.");
+                Some(Step::Done(Err((failure, usable))))
+            }
+            Progress::Continue | Progress::Ignored => None,
+        }
+    }
+
+    /// The run's result once it has its verdict.
+    pub fn finish(self, verdict: Result<(), (Failure, bool)>) -> RunResult {
+        let elapsed = self.sent_at.elapsed();
+        let (failure, socket_usable) = match verdict {
+            Ok(()) => (None, true),
+            Err((failure, usable)) => (Some(failure), usable),
+        };
+        RunResult {
+            outcome: RunOutcome {
+                failure,
+                events: self.events,
+                reached: self.checker.reached().clone(),
+                timeline: self.timeline,
+                elapsed,
+                final_data: self.final_data,
+            },
+            time_to_first_event: self.time_to_first_event,
             elapsed,
-            final_data,
-        },
-        time_to_first_event,
-        elapsed,
-        socket_usable,
-        leaks,
+            socket_usable,
+            leaks: self.leaks,
+        }
     }
 }

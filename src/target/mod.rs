@@ -2,10 +2,12 @@
 //! service + agent backend over HTTP/WS, TLS optional) that streams the five agent events, with
 //! ground-truth counters at `/stats`. A test double of the platform, never a mock in the tool.
 
+mod agent;
 mod certs;
 pub mod faults;
 mod http;
 mod layouts;
+mod runs;
 mod stats;
 mod tokens;
 mod ws;
@@ -51,6 +53,9 @@ pub struct TargetArgs {
     /// nothing before `handshake_acknowledged` names it, answer `handshake_complete`.
     #[arg(long)]
     pub handshake: bool,
+    /// Refuse `resume`: a run whose socket went away is abandoned at once.
+    #[arg(long)]
+    pub no_resume: bool,
     /// Keep sockets open after their token lapses (by default the target closes them, 1008).
     #[arg(long)]
     pub ignore_token_expiry: bool,
@@ -96,6 +101,7 @@ pub(crate) struct State {
     pub bypass_key: Option<String>,
     pub counters: stats::Counters,
     pub registry: faults::Registry,
+    pub runs: runs::Runs,
 }
 
 /// A target listening in this process (tests); `shutdown` stops it.
@@ -142,6 +148,7 @@ pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
         bypass_key,
         counters: stats::Counters::default(),
         registry: faults::Registry::default(),
+        runs: runs::Runs::default(),
         args: args.clone(),
     });
     let app = http::router(state.clone()).into_make_service();

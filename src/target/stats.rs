@@ -20,6 +20,7 @@ pub struct Counters {
     pub runs_errored: AtomicU64,
     /// Completed runs whose events were reordered or trimmed on purpose.
     pub runs_completed_faulty: AtomicU64,
+    pub resumes: AtomicU64,
     pub faults: super::faults::FaultCounters,
 }
 
@@ -41,6 +42,8 @@ pub struct TargetStats {
     pub tokens_expired: u64,
     pub runs_errored: u64,
     pub runs_completed_faulty: u64,
+    /// Runs picked up again on a new socket.
+    pub resumes: u64,
     /// Faults injected, by kind.
     pub faults: super::faults::FaultStats,
 }
@@ -66,6 +69,7 @@ impl Counters {
             tokens_expired: get(&self.tokens_expired),
             runs_errored: get(&self.runs_errored),
             runs_completed_faulty: get(&self.runs_completed_faulty),
+            resumes: get(&self.resumes),
             faults: self.faults.snapshot(),
         }
     }

@@ -1,7 +1,8 @@
 //! The agent backend's WebSocket: welcome, `start_agent` → the five-event stream, `ping`.
 
-use super::faults::{self, RunFault};
-use super::layouts::{self, Ids};
+use super::agent::{new_run_id, AgentRun};
+use super::layouts;
+use super::runs::RunSlot;
 use super::stats::bump;
 use super::State;
 use axum::extract::ws::{close_code, CloseFrame};
@@ -13,7 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
-use tokio::task::JoinSet;
 
 pub type Sink = Arc<Mutex<SplitSink<WebSocket, Message>>>;
 
@@ -35,10 +35,14 @@ fn now() -> f64 {
 }
 
 /// Sends one frame; false when the socket is gone.
-async fn send(sink: &Sink, frame: Value) -> bool {
+pub async fn send(sink: &Sink, frame: Value) -> bool {
+    send_text(sink, frame.to_string()).await
+}
+
+pub async fn send_text(sink: &Sink, frame: String) -> bool {
     sink.lock()
         .await
-        .send(Message::Text(frame.to_string().into()))
+        .send(Message::Text(frame.into()))
         .await
         .is_ok()
 }
@@ -72,8 +76,8 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
     // A run with the drop fault pulls this: the socket goes without a close frame.
     let kill = Arc::new(tokio::sync::Notify::new());
     let mut dropped = false;
-    let in_flight = Arc::new(AtomicU64::new(0));
-    let mut runs = JoinSet::new();
+    // Runs this socket carries; each is detached (kept for a resume) when the socket goes.
+    let mut slots: Vec<Arc<RunSlot>> = Vec::new();
     let welcome = layouts::welcome(profile, &connection_id, &user_id);
     let mut open = send(&sink, welcome).await;
     // The Oct-2025 handshake: the server names the thread; runs wait for the acknowledgement.
@@ -103,8 +107,8 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
             }
         };
         let Some(Ok(message)) = message else { break };
-        // Reap finished runs so a long-lived socket does not pile them up.
-        while runs.try_join_next().is_some() {}
+        // Forget runs that are over, so a long-lived socket does not pile them up.
+        slots.retain(|slot| Arc::strong_count(slot) > 1);
         let text = match message {
             Message::Text(t) => t.to_string(),
             Message::Close(_) => break,
@@ -144,18 +148,51 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
                 }
             };
             open = send(&sink, reply).await;
-        } else if let Some(payload) = layouts::start_payload(profile, &parsed) {
+        } else if kind == "resume" {
+            let run_id = parsed
+                .pointer("/payload/run_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let after = parsed
+                .pointer("/payload/after_seq")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            let slot = state.runs.get(run_id).filter(|s| s.user_id == user_id);
+            match slot {
+                _ if state.args.no_resume => {
+                    let message = "resume not supported";
+                    open = send(&sink, json!({"type": "error", "data": {"code": "RESUME_UNSUPPORTED", "message": message}})).await;
+                }
+                None => {
+                    let message = format!("no run {run_id} of this user to resume");
+                    open = send(&sink, json!({"type": "error", "data": {"code": "RESUME_UNKNOWN_RUN", "message": message}})).await;
+                }
+                Some(slot) => {
+                    bump(&counters.resumes);
+                    slot.attach(sink.clone(), after).await;
+                    slots.push(slot);
+                }
+            }
+        } else if let Some(mut payload) = layouts::start_payload(profile, &parsed) {
             bump(&counters.runs_started);
-            in_flight.fetch_add(1, Ordering::Relaxed);
+            let run_id = payload
+                .get("run_id")
+                .and_then(Value::as_str)
+                .map(String::from)
+                .unwrap_or_else(new_run_id);
+            payload.insert("run_id".into(), Value::String(run_id.clone()));
+            let slot = RunSlot::new(&user_id, sink.clone());
+            state.runs.insert(&run_id, slot.clone());
+            slots.push(slot.clone());
             let run = AgentRun {
                 state: state.clone(),
-                sink: sink.clone(),
+                slot,
                 user_id: user_id.clone(),
+                run_id,
                 payload: Value::Object(payload),
-                in_flight: in_flight.clone(),
                 kill: kill.clone(),
             };
-            runs.spawn(run.stream());
+            tokio::spawn(run.stream());
         } else {
             let message = format!("unknown message type: {kind}");
             open = send(
@@ -165,160 +202,14 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
             .await;
         }
     }
-    // The client is gone: stop its runs; those that had not completed are abandoned.
-    runs.shutdown().await;
-    counters
-        .runs_abandoned
-        .fetch_add(in_flight.load(Ordering::Relaxed), Ordering::Relaxed);
+    // The client is gone: its runs go on without this socket, resumable for a while.
+    for slot in &slots {
+        slot.detach(&sink);
+    }
     state.registry.remove(connection_number);
     if !dropped {
         let _ = sink.lock().await.close().await;
     }
     drop(std::hint::black_box(ballast));
     counters.connections_open.fetch_sub(1, Ordering::Relaxed);
-}
-
-struct AgentRun {
-    state: Arc<State>,
-    sink: Sink,
-    user_id: String,
-    payload: Value,
-    in_flight: Arc<AtomicU64>,
-    kill: Arc<tokio::sync::Notify>,
-}
-
-impl AgentRun {
-    /// Streams the run's events with the configured delay before each.
-    async fn stream(self) {
-        let field = |k: &str| {
-            self.payload
-                .get(k)
-                .and_then(Value::as_str)
-                .map(String::from)
-        };
-        let run_id =
-            field("run_id").unwrap_or_else(|| format!("run-{:08x}", rand::random::<u32>()));
-        let thread_id = field("thread_id").unwrap_or_else(|| format!("thread-{run_id}"));
-        let request = field("user_request").unwrap_or_else(|| "optimize costs".into());
-        let args = &self.state.args;
-        let mut events = script(
-            &run_id,
-            &self.user_id,
-            &request,
-            args.thinking_steps,
-            args.tool_calls,
-        );
-        if let (Some(canary), Some((_, started))) = (field("canary"), events.first_mut()) {
-            // Echo the user's canary as a platform echoes a user's data back to that user.
-            started["canary"] = Value::String(canary);
-        }
-        let counters = &self.state.counters;
-        let fault = args.faults.pick(&counters.faults);
-        faults::apply(fault, &mut events);
-        let delay = Duration::from_millis(args.event_delay_ms);
-        let ids = Ids {
-            run_id: &run_id,
-            thread_id: &thread_id,
-            user_id: &self.user_id,
-        };
-        let mut seen: std::collections::HashMap<&str, u32> = Default::default();
-        for (seq, (kind, data)) in events.into_iter().enumerate() {
-            tokio::time::sleep(delay).await;
-            if seq == 2 {
-                match fault {
-                    Some(RunFault::Drop) => {
-                        self.kill.notify_one();
-                        return; // Abandoned: counted when the connection ends.
-                    }
-                    Some(RunFault::Stall) => std::future::pending::<()>().await,
-                    Some(RunFault::Error) => {
-                        let error = json!({"type": "agent_error", "run_id": run_id,
-                            "data": {"message": "injected failure: the agent crashed", "run_id": run_id}});
-                        if send(&self.sink, error).await {
-                            bump(&counters.events_sent);
-                            bump(&counters.runs_errored);
-                            self.in_flight.fetch_sub(1, Ordering::Relaxed);
-                        }
-                        return;
-                    }
-                    _ => {}
-                }
-            }
-            let nth = seen.entry(kind).or_default();
-            *nth += 1;
-            let frame = layouts::event(args.profile, kind, seq + 1, *nth, &ids, data);
-            if args.faults.leak_now() {
-                if let Some(other) = self.state.registry.other_than(&self.user_id) {
-                    if send(&other, frame.clone()).await {
-                        bump(&counters.faults.leak);
-                    }
-                }
-            }
-            if !send(&self.sink, frame).await {
-                return; // Counted as abandoned when the connection ends.
-            }
-            bump(&self.state.counters.events_sent);
-        }
-        bump(&self.state.counters.runs_completed);
-        if matches!(fault, Some(RunFault::Reorder | RunFault::Omit)) {
-            bump(&self.state.counters.runs_completed_faulty);
-        }
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// The events of one run, in order: started, thinking × n, (executing, completed) × k, completed.
-fn script(
-    run_id: &str,
-    user: &str,
-    request: &str,
-    thinking: u32,
-    tools: u32,
-) -> Vec<(&'static str, Value)> {
-    // Figures vary per run but stay in the seed's healthy ranges.
-    let seed = run_id
-        .bytes()
-        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
-    let pick = |lo: f64, hi: f64, salt: u64| {
-        let x = (seed.wrapping_mul(6364136223846793005).wrapping_add(salt) >> 33) % 10_000;
-        lo + (hi - lo) * x as f64 / 10_000.0
-    };
-    let savings = (pick(6000.0, 20000.0, 1) * 100.0).round() / 100.0;
-    let roi = (pick(160.0, 400.0, 2) * 10.0).round() / 10.0;
-    let efficiency = (pick(22.0, 45.0, 3) * 10.0).round() / 10.0;
-    let mut events = vec![(
-        "agent_started",
-        json!({"agent_name": "cost_optimizer", "run_id": run_id, "user_id": user}),
-    )];
-    for step in 1..=thinking {
-        let thought = format!(
-            "Step {step}: examining the request \"{request}\" — reviewing spend by service, \
-             usage patterns and commitments to find the largest savings levers (pass {step})."
-        );
-        events.push(("agent_thinking", json!({"thought": thought, "step": step})));
-    }
-    for k in 1..=tools {
-        let id = format!("{run_id}-tool-{k}");
-        events.push((
-            "tool_executing",
-            json!({"tool_name": "cost_analyzer", "tool_call_id": id,
-                   "parameters": {"scope": "compute", "period_days": 30}}),
-        ));
-        events.push((
-            "tool_completed",
-            json!({"tool_name": "cost_analyzer", "tool_call_id": id,
-                   "result": {"monthly_savings": savings, "roi_percent": roi,
-                              "efficiency_gain_percent": efficiency,
-                              "recommendations": ["right-size idle instances",
-                                                  "buy reserved capacity for steady load"]}}),
-        ));
-    }
-    events.push((
-        "agent_completed",
-        json!({"status": "success",
-               "result": {"summary": format!("Found ${savings:.0}/month in savings for: {request}"),
-                          "monthly_savings": savings, "roi_percent": roi,
-                          "efficiency_gain_percent": efficiency}}),
-    ));
-    events
 }

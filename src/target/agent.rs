@@ -1,0 +1,200 @@
+//! One agent run of the reference target: its script of events, the faults it may carry, and
+//! delivery through its run slot (so a dropped client can resume it).
+
+use super::faults::{self, RunFault};
+use super::layouts::{self, Ids};
+use super::runs::{Delivery, RunSlot};
+use super::stats::bump;
+use super::ws::send;
+use super::State;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a run whose socket went away waits for a resume before it is abandoned.
+const RESUME_WINDOW: Duration = Duration::from_secs(30);
+
+pub struct AgentRun {
+    pub state: Arc<State>,
+    pub slot: Arc<RunSlot>,
+    pub user_id: String,
+    pub run_id: String,
+    pub payload: Value,
+    /// Pulled by the drop fault: the connection goes without a close frame.
+    pub kill: Arc<tokio::sync::Notify>,
+}
+
+impl AgentRun {
+    /// Streams the run's events with the configured delay before each, then settles its
+    /// outcome in the counters: completed, errored or abandoned, exactly one.
+    pub async fn stream(self) {
+        let counters = &self.state.counters;
+        let outcome = self.events().await;
+        match outcome {
+            Outcome::Completed { faulty } => {
+                bump(&counters.runs_completed);
+                if faulty {
+                    bump(&counters.runs_completed_faulty);
+                }
+            }
+            Outcome::Errored => bump(&counters.runs_errored),
+            Outcome::Abandoned => bump(&counters.runs_abandoned),
+        }
+        // Keep the run's frames a while: a client whose socket died while the last frames were
+        // in flight can still resume and get them.
+        let (state, run_id) = (self.state.clone(), self.run_id.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(RESUME_WINDOW).await;
+            state.runs.remove(&run_id);
+        });
+    }
+
+    async fn events(&self) -> Outcome {
+        let field = |k: &str| {
+            self.payload
+                .get(k)
+                .and_then(Value::as_str)
+                .map(String::from)
+        };
+        let run_id = &self.run_id;
+        let thread_id = field("thread_id").unwrap_or_else(|| format!("thread-{run_id}"));
+        let request = field("user_request").unwrap_or_else(|| "optimize costs".into());
+        let args = &self.state.args;
+        let counters = &self.state.counters;
+        let mut events = script(
+            run_id,
+            &self.user_id,
+            &request,
+            args.thinking_steps,
+            args.tool_calls,
+        );
+        if let (Some(canary), Some((_, started))) = (field("canary"), events.first_mut()) {
+            // Echo the user's canary as a platform echoes a user's data back to that user.
+            started["canary"] = Value::String(canary);
+        }
+        let fault = args.faults.pick(&counters.faults);
+        faults::apply(fault, &mut events);
+        let delay = Duration::from_millis(args.event_delay_ms);
+        let ids = Ids {
+            run_id,
+            thread_id: &thread_id,
+            user_id: &self.user_id,
+        };
+        let mut seen: std::collections::HashMap<&str, u32> = Default::default();
+        for (index, (kind, data)) in events.into_iter().enumerate() {
+            tokio::time::sleep(delay).await;
+            if index == 2 {
+                match fault {
+                    // The run goes on without its socket, resumable.
+                    Some(RunFault::Drop) => self.kill.notify_one(),
+                    Some(RunFault::Stall) => {
+                        while self.slot.has_socket() {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        return Outcome::Abandoned;
+                    }
+                    Some(RunFault::Error) => {
+                        let error = json!({"type": "agent_error", "run_id": run_id,
+                            "data": {"message": "injected failure: the agent crashed", "run_id": run_id}});
+                        if self.slot.deliver(0, error.to_string()).await == Delivery::Sent {
+                            bump(&counters.events_sent);
+                        }
+                        return Outcome::Errored;
+                    }
+                    _ => {}
+                }
+            }
+            let nth = seen.entry(kind).or_default();
+            *nth += 1;
+            let seq = index as u64 + 1;
+            let frame = layouts::event(args.profile, kind, seq as usize, *nth, &ids, data);
+            if args.faults.leak_now() {
+                if let Some(other) = self.state.registry.other_than(&self.user_id) {
+                    if send(&other, frame.clone()).await {
+                        bump(&counters.faults.leak);
+                    }
+                }
+            }
+            match self.slot.deliver(seq, frame.to_string()).await {
+                Delivery::Sent => bump(&counters.events_sent),
+                // Buffered: a resume replays it, or the run is abandoned.
+                Delivery::Buffered if args.no_resume => return Outcome::Abandoned,
+                Delivery::Buffered => {
+                    if !self.slot.wait_for_socket(RESUME_WINDOW).await {
+                        return Outcome::Abandoned;
+                    }
+                }
+            }
+        }
+        Outcome::Completed {
+            faulty: matches!(fault, Some(RunFault::Reorder | RunFault::Omit)),
+        }
+    }
+}
+
+enum Outcome {
+    Completed { faulty: bool },
+    Errored,
+    Abandoned,
+}
+
+/// A fresh run id when the client names none.
+pub fn new_run_id() -> String {
+    format!("run-{:08x}", rand::random::<u32>())
+}
+
+/// The events of one run, in order: started, thinking × n, (executing, completed) × k, completed.
+fn script(
+    run_id: &str,
+    user: &str,
+    request: &str,
+    thinking: u32,
+    tools: u32,
+) -> Vec<(&'static str, Value)> {
+    // Figures vary per run but stay in the seed's healthy ranges.
+    let seed = run_id
+        .bytes()
+        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+    let pick = |lo: f64, hi: f64, salt: u64| {
+        let x = (seed.wrapping_mul(6364136223846793005).wrapping_add(salt) >> 33) % 10_000;
+        lo + (hi - lo) * x as f64 / 10_000.0
+    };
+    let savings = (pick(6000.0, 20000.0, 1) * 100.0).round() / 100.0;
+    let roi = (pick(160.0, 400.0, 2) * 10.0).round() / 10.0;
+    let efficiency = (pick(22.0, 45.0, 3) * 10.0).round() / 10.0;
+    let mut events = vec![(
+        "agent_started",
+        json!({"agent_name": "cost_optimizer", "run_id": run_id, "user_id": user}),
+    )];
+    for step in 1..=thinking {
+        let thought = format!(
+            "Step {step}: examining the request \"{request}\" — reviewing spend by service, \
+             usage patterns and commitments to find the largest savings levers (pass {step})."
+        );
+        events.push(("agent_thinking", json!({"thought": thought, "step": step})));
+    }
+    for k in 1..=tools {
+        let id = format!("{run_id}-tool-{k}");
+        events.push((
+            "tool_executing",
+            json!({"tool_name": "cost_analyzer", "tool_call_id": id,
+                   "parameters": {"scope": "compute", "period_days": 30}}),
+        ));
+        events.push((
+            "tool_completed",
+            json!({"tool_name": "cost_analyzer", "tool_call_id": id,
+                   "result": {"monthly_savings": savings, "roi_percent": roi,
+                              "efficiency_gain_percent": efficiency,
+                              "recommendations": ["right-size idle instances",
+                                                  "buy reserved capacity for steady load"]}}),
+        ));
+    }
+    events.push((
+        "agent_completed",
+        json!({"status": "success",
+               "result": {"summary": format!("Found ${savings:.0}/month in savings for: {request}"),
+                          "monthly_savings": savings, "roi_percent": roi,
+                          "efficiency_gain_percent": efficiency}}),
+    ));
+    events
+}

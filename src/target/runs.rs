@@ -1,0 +1,127 @@
+//! Runs that outlive a socket: each run's frames are buffered with their `seq`, so a client
+//! that reconnects can `resume` from the last seq it saw and lose nothing.
+
+use super::ws::{send_text, Sink};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One run's delivery state.
+pub struct RunSlot {
+    pub user_id: String,
+    sink: Mutex<Option<Sink>>,
+    buffer: Mutex<Vec<(u64, String)>>,
+    attached: tokio::sync::Notify,
+}
+
+/// What became of a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// No socket took it; it waits in the buffer for a resume.
+    Buffered,
+}
+
+impl RunSlot {
+    pub fn new(user_id: &str, sink: Sink) -> Arc<RunSlot> {
+        Arc::new(RunSlot {
+            user_id: user_id.to_string(),
+            sink: Mutex::new(Some(sink)),
+            buffer: Mutex::new(Vec::new()),
+            attached: tokio::sync::Notify::new(),
+        })
+    }
+
+    fn current(&self) -> Option<Sink> {
+        self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn has_socket(&self) -> bool {
+        self.current().is_some()
+    }
+
+    /// Buffers the frame and sends it on the run's socket, if it has one.
+    pub async fn deliver(&self, seq: u64, frame: String) -> Delivery {
+        self.buffer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((seq, frame.clone()));
+        let Some(sink) = self.current() else {
+            return Delivery::Buffered;
+        };
+        if send_text(&sink, frame).await {
+            Delivery::Sent
+        } else {
+            self.detach(&sink);
+            Delivery::Buffered
+        }
+    }
+
+    /// The socket `sink` is gone: the run keeps going without it.
+    pub fn detach(&self, sink: &Sink) {
+        let mut current = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, sink)) {
+            *current = None;
+        }
+    }
+
+    /// A resumed socket: replays every buffered frame after `after_seq`, then carries on.
+    pub async fn attach(&self, sink: Sink, after_seq: u64) -> u64 {
+        let replay: Vec<String> = self
+            .buffer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(seq, _)| *seq > after_seq)
+            .map(|(_, frame)| frame.clone())
+            .collect();
+        let mut replayed = 0;
+        for frame in replay {
+            if send_text(&sink, frame).await {
+                replayed += 1;
+            }
+        }
+        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+        self.attached.notify_waiters();
+        replayed
+    }
+
+    /// Waits up to `window` for a resume; true when a socket is back.
+    pub async fn wait_for_socket(&self, window: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + window;
+        while !self.has_socket() {
+            let notified = self.attached.notified();
+            if self.has_socket() {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.has_socket();
+            }
+        }
+        true
+    }
+}
+
+/// Runs in flight, by run id.
+#[derive(Default)]
+pub struct Runs {
+    live: Mutex<HashMap<String, Arc<RunSlot>>>,
+}
+
+impl Runs {
+    pub fn insert(&self, run_id: &str, slot: Arc<RunSlot>) {
+        self.lock().insert(run_id.to_string(), slot);
+    }
+
+    pub fn get(&self, run_id: &str) -> Option<Arc<RunSlot>> {
+        self.lock().get(run_id).cloned()
+    }
+
+    pub fn remove(&self, run_id: &str) {
+        self.lock().remove(run_id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<RunSlot>>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -265,6 +265,13 @@ fn a_leak_of_one_event_in_a_thousand_is_caught_in_a_200_user_run() {
     assert_eq!(f.out.code, 1, "zero tolerance fails the run");
     let example = &s["isolation"]["examples"][0];
     assert_ne!(example["receiver"], example["owner"]);
+    // The report shows the offending event.
+    let html =
+        std::fs::read_to_string(f.out.report_dir.as_ref().unwrap().join("index.html")).unwrap();
+    assert!(
+        html.contains("offending event") && html.contains("<code>"),
+        "no leak table in the report"
+    );
 }
 
 #[test]

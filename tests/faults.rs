@@ -9,6 +9,8 @@ use serde_json::Value;
 struct Faulty {
     out: RunOutput,
     stats: Value,
+    /// Keeps the report folder until the test ends.
+    _dir: tempfile::TempDir,
 }
 
 fn run_against(flags: &[&str], users: usize, hold: &str, extra: &str) -> Faulty {
@@ -42,7 +44,11 @@ fn run_with_timeout(
     );
     let out = run_plan(dir.path(), &plan, &[("IT_CLIENT_SECRET", SECRET)]);
     let stats = t.stats_until(|s| s["connections_open"] == 0);
-    Faulty { out, stats }
+    Faulty {
+        out,
+        stats,
+        _dir: dir,
+    }
 }
 
 fn failures(f: &Faulty, kind: &str) -> u64 {

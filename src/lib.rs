@@ -10,6 +10,7 @@ pub mod embedded;
 pub mod errors;
 pub mod metrics;
 pub mod plan;
+pub mod preflight;
 pub mod protocol;
 pub mod report;
 pub mod runner;

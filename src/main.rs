@@ -25,9 +25,17 @@ enum Command {
         /// Serve Goose's live dashboard while the test runs (http://127.0.0.1:5118)
         #[arg(long)]
         dashboard: bool,
+        /// Validate the deployment first (health, auth, TLS, CORS, env, one run); stop on a failure
+        #[arg(long)]
+        preflight: bool,
+    },
+    /// Validate a deployment before loading it: health, auth, TLS, CORS, env vars, one run
+    Preflight {
+        /// The load plan (TOML) naming the deployment
+        plan: PathBuf,
     },
     /// Serve the embedded reference target (auth service + agent backend)
-    Target(agentload::target::TargetArgs),
+    Target(Box<agentload::target::TargetArgs>),
     /// Mint or inspect a JWT as a plan's users get it (secrets are never printed)
     #[command(subcommand)]
     Token(TokenCommand),
@@ -62,17 +70,25 @@ fn main() {
     };
     let exit = runtime.block_on(async {
         match cli.command {
-            Command::Run { plan, dashboard } => {
-                let options = agentload::runner::RunOptions { dashboard };
+            Command::Run {
+                plan,
+                dashboard,
+                preflight,
+            } => {
+                let options = agentload::runner::RunOptions {
+                    dashboard,
+                    preflight,
+                };
                 agentload::runner::run(&plan, &options).await
             }
+            Command::Preflight { plan } => agentload::preflight::run(&plan).await,
             Command::Token(TokenCommand::Mint { plan, user }) => {
                 agentload::token_cli::mint(&plan, user).await
             }
             Command::Token(TokenCommand::Inspect { jwt, secret_env }) => {
                 agentload::token_cli::inspect(&jwt, secret_env.as_deref())
             }
-            Command::Target(args) => match agentload::target::serve(args).await {
+            Command::Target(args) => match agentload::target::serve(*args).await {
                 Ok(()) => Exit::Pass,
                 Err(e) => {
                     eprintln!("error: {e:#}");

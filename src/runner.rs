@@ -35,11 +35,48 @@ pub enum SetupError {
 }
 
 /// Where the load goes, once resolved.
-struct Resolved {
-    base_url: String,
-    ws_url: String,
-    ca_file: Option<PathBuf>,
-    embedded: Option<EmbeddedTarget>,
+pub(crate) struct Resolved {
+    pub base_url: String,
+    pub ws_url: String,
+    pub ca_file: Option<PathBuf>,
+    pub embedded: Option<EmbeddedTarget>,
+}
+
+/// The clients a plan's users (and preflight) talk to the target with.
+pub(crate) struct Clients {
+    pub http: reqwest::Client,
+    pub tokens: TokenSource,
+    pub connector: Connector,
+}
+
+impl Clients {
+    pub fn new(
+        plan: &Plan,
+        resolved: &Resolved,
+        credential: String,
+    ) -> Result<Clients, SetupError> {
+        let tls = crate::tls::client_config(resolved.ca_file.as_deref())?;
+        let http = crate::tls::http_client(&tls, plan.scenario.connect_timeout.0)?;
+        let auth_base = plan
+            .target
+            .auth_url
+            .clone()
+            .unwrap_or_else(|| resolved.base_url.clone());
+        let tokens = TokenSource::new(&plan.auth, &auth_base, http.clone(), credential);
+        let connector = Connector {
+            tls,
+            ws_url: resolved.ws_url.clone(),
+            headers: plan.target.headers.clone().into_iter().collect(),
+            carriers: plan.protocol.token_carriers.clone(),
+            timeout: plan.scenario.connect_timeout.0,
+            profile: Arc::new(plan.protocol.resolve()),
+        };
+        Ok(Clients {
+            http,
+            tokens,
+            connector,
+        })
+    }
 }
 
 /// Command-line options of `run` beside the plan.
@@ -47,6 +84,8 @@ struct Resolved {
 pub struct RunOptions {
     /// Goose's live dashboard while the test runs.
     pub dashboard: bool,
+    /// Validate the deployment first; a failing check stops the run before any load.
+    pub preflight: bool,
 }
 
 /// Runs a plan end to end; prints progress and the verdict; returns the exit code.
@@ -75,15 +114,41 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
 
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &report_dir).await?;
-    let outcome = load(
-        &plan,
-        &resolved,
-        credential,
-        &report_dir,
-        started_at,
-        options,
-    )
-    .await;
+    let preflight = match options.preflight {
+        true => Some(crate::preflight::checks(&plan, &resolved, &credential).await),
+        false => None,
+    };
+    let preflight = match preflight {
+        Some(Ok(report)) => {
+            print!("{}", report.table());
+            Some(report)
+        }
+        Some(Err(e)) => return Err(e),
+        None => None,
+    };
+    let blocked = preflight
+        .as_ref()
+        .is_some_and(|p| p.verdict() == crate::preflight::Verdict::Fail);
+    let outcome = if blocked {
+        eprintln!("agentload: preflight failed: no load was sent");
+        let summary = Summary {
+            plan: plan.name(),
+            started_at: started_at.to_rfc3339(),
+            target: resolved.ws_url.clone(),
+            ..Summary::default()
+        };
+        Ok((summary, Exit::SlaFailed))
+    } else {
+        load(
+            &plan,
+            &resolved,
+            credential,
+            &report_dir,
+            started_at,
+            options,
+        )
+        .await
+    };
     let target_counters = match &resolved.embedded {
         Some(_) => fetch_stats(&resolved).await,
         None => None,
@@ -93,6 +158,7 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
     }
     let (mut summary, exit) = outcome?;
     summary.target_counters = target_counters;
+    summary.preflight = preflight;
     write_summary(&report_dir, &summary)?;
     crate::report::write(&report_dir, &summary).map_err(|e| SetupError::Report {
         path: report_dir.join("index.html"),
@@ -104,7 +170,7 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
 
 /// The secret (mint) or bypass key (login) the users present. An embedded target with no
 /// env var set gets a random one, so the smoke plan needs nothing.
-fn client_credential(plan: &Plan) -> Result<String, SetupError> {
+pub(crate) fn client_credential(plan: &Plan) -> Result<String, SetupError> {
     let (var, what) = match plan.auth.mode {
         AuthMode::Mint => (&plan.auth.secret_env, "the HS256 JWT secret"),
         AuthMode::Login => (&plan.auth.bypass_key_env, "the auth bypass key"),
@@ -116,7 +182,7 @@ fn client_credential(plan: &Plan) -> Result<String, SetupError> {
     }
 }
 
-async fn resolve_target(
+pub(crate) async fn resolve_target(
     plan: &Plan,
     credential: &str,
     report_dir: &Path,
@@ -192,14 +258,9 @@ async fn load(
     started_at: chrono::DateTime<chrono::Utc>,
     options: &RunOptions,
 ) -> Result<(Summary, Exit), SetupError> {
-    let tls = crate::tls::client_config(resolved.ca_file.as_deref())?;
-    let http = crate::tls::http_client(&tls, plan.scenario.connect_timeout.0)?;
-    let auth_base = plan
-        .target
-        .auth_url
-        .clone()
-        .unwrap_or_else(|| resolved.base_url.clone());
-    let tokens = TokenSource::new(&plan.auth, &auth_base, http, credential);
+    let Clients {
+        tokens, connector, ..
+    } = Clients::new(plan, resolved, credential)?;
     let run_tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
     if plan.auth.mode == AuthMode::Login {
         // A refused login is a setup error, not a thousand failed users.
@@ -221,14 +282,7 @@ async fn load(
         plan.security.bad_token_share,
     ));
     let ctx = Arc::new(Context {
-        connector: Connector {
-            tls,
-            ws_url: resolved.ws_url.clone(),
-            headers: plan.target.headers.clone().into_iter().collect(),
-            carriers: plan.protocol.token_carriers.clone(),
-            timeout: plan.scenario.connect_timeout.0,
-            profile: Arc::new(plan.protocol.resolve()),
-        },
+        connector,
         tokens,
         collector: collector.clone(),
         rules: SequenceRules {

@@ -120,6 +120,8 @@ pub struct Summary {
     pub resources: Option<Resources>,
     pub isolation: Option<crate::scenarios::isolation::IsolationSummary>,
     pub security: Option<crate::scenarios::security::SecuritySummary>,
+    /// The preflight checks, when the run began with them (`run --preflight`).
+    pub preflight: Option<crate::preflight::PreflightReport>,
     /// The target's own counters at the end (`/stats`), when it has them.
     pub target_counters: Option<serde_json::Value>,
     pub passed: bool,

@@ -4,6 +4,7 @@
 //! without reading the source. Nothing downstream reads TOML again.
 
 mod locate;
+mod preflight;
 mod protocol;
 mod values;
 
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use preflight::{EnvRule, PreflightPlan};
 pub use protocol::{Carrier, HandshakePlan, Protocol};
 pub use values::{Bytes, Dur, Percent};
 
@@ -58,6 +60,8 @@ pub struct Plan {
     pub sampler: SamplerPlan,
     #[serde(default)]
     pub security: SecurityPlan,
+    #[serde(default)]
+    pub preflight: PreflightPlan,
     #[serde(default)]
     pub report: Report,
     /// Where the plan was read from (not a TOML key).

@@ -11,7 +11,11 @@ use time::{Duration, OffsetDateTime};
 
 /// Makes a CA and a leaf valid `valid_days` from now (negative: already expired), writes the CA
 /// PEM to `ca_out`, and returns the server config.
-pub fn server_config(ca_out: &Path, valid_days: i64) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+pub fn server_config(
+    ca_out: &Path,
+    valid_days: i64,
+    hostname: Option<&str>,
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
     crate::tls::install_provider();
     let now = OffsetDateTime::now_utc();
 
@@ -25,11 +29,15 @@ pub fn server_config(ca_out: &Path, valid_days: i64) -> anyhow::Result<Arc<rustl
     ca_params.not_after = now + Duration::days(365);
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
-    let mut leaf = CertificateParams::new(vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ])?;
+    let names = match hostname {
+        Some(name) => vec![name.to_string()],
+        None => vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ],
+    };
+    let mut leaf = CertificateParams::new(names)?;
     leaf.distinguished_name
         .push(DnType::CommonName, "agentload reference target");
     leaf.key_usages = vec![

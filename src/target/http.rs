@@ -29,7 +29,56 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/auth/token", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/ws", get(upgrade))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors))
         .with_state(state)
+}
+
+/// CORS for the frontend origins `--cors-origin` allows: preflights answered with the allowed
+/// methods, headers and credentials; any other origin gets no CORS headers at all.
+async fn cors(
+    Shared(state): Shared<Arc<State>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let origin = request
+        .headers()
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let allowed = origin
+        .as_ref()
+        .filter(|o| state.args.cors_origin.iter().any(|a| a == *o));
+    let preflight = request.method() == axum::http::Method::OPTIONS;
+    let mut response = if preflight {
+        let status = if allowed.is_some() {
+            StatusCode::NO_CONTENT
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        status.into_response()
+    } else {
+        next.run(request).await
+    };
+    if let Some(origin) = allowed {
+        let headers = response.headers_mut();
+        let mut set = |name: &'static str, value: &str| {
+            if let Ok(v) = value.parse() {
+                headers.insert(name, v);
+            }
+        };
+        set("access-control-allow-origin", origin);
+        set("access-control-allow-credentials", "true");
+        set("vary", "Origin");
+        if preflight {
+            set("access-control-allow-methods", "GET, POST, OPTIONS");
+            set(
+                "access-control-allow-headers",
+                "Authorization, Content-Type",
+            );
+            set("access-control-max-age", "600");
+        }
+    }
+    response
 }
 
 fn health(state: &State, service: &str) -> Response {

@@ -38,8 +38,14 @@ pub struct TargetArgs {
     #[arg(long)]
     pub ca_out: Option<PathBuf>,
     /// Days the TLS certificate is valid from now (negative: already expired).
-    #[arg(long, default_value_t = 30, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 90, allow_negative_numbers = true)]
     pub cert_valid_days: i64,
+    /// Hostname the TLS certificate is for (default: localhost, 127.0.0.1, ::1).
+    #[arg(long)]
+    pub cert_hostname: Option<String>,
+    /// Frontend origin allowed by CORS (repeatable).
+    #[arg(long, default_value = "http://localhost:3000")]
+    pub cors_origin: Vec<String>,
     /// Env var holding the HS256 secret tokens are validated with.
     #[arg(long, default_value = "AGENTLOAD_JWT_SECRET")]
     pub jwt_secret_env: String,
@@ -162,7 +168,8 @@ pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
         let ca_out = args.ca_out.clone().unwrap_or_else(|| {
             std::env::temp_dir().join(format!("agentload-target-{}-ca.pem", std::process::id()))
         });
-        let config = certs::server_config(&ca_out, args.cert_valid_days)?;
+        let config =
+            certs::server_config(&ca_out, args.cert_valid_days, args.cert_hostname.as_deref())?;
         let server = axum_server::from_tcp_rustls(
             listener,
             axum_server::tls_rustls::RustlsConfig::from_config(config),

@@ -68,6 +68,9 @@ impl EmbeddedTarget {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
+        if let Some(n) = target.max_concurrent_runs {
+            cmd.arg("--max-concurrent-runs").arg(n.to_string());
+        }
         if target.tls {
             cmd.arg("--tls").arg("--ca-out").arg(ca_out);
         }

@@ -4,6 +4,7 @@
 //! reference platform the tests and the smoke plan run against.
 
 pub mod auth;
+pub mod capacity;
 pub mod checks;
 pub mod collector;
 pub mod embedded;

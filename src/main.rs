@@ -34,6 +34,11 @@ enum Command {
         /// The load plan (TOML) naming the deployment
         plan: PathBuf,
     },
+    /// Find how many users the deployment holds within the SLA (stepped search, projection)
+    Capacity {
+        /// The load plan (TOML) with a [capacity] section
+        plan: PathBuf,
+    },
     /// Serve the embedded reference target (auth service + agent backend)
     Target(Box<agentload::target::TargetArgs>),
     /// Mint or inspect a JWT as a plan's users get it (secrets are never printed)
@@ -81,6 +86,7 @@ fn main() {
                 };
                 agentload::runner::run(&plan, &options).await
             }
+            Command::Capacity { plan } => agentload::capacity::run(&plan).await,
             Command::Preflight { plan } => agentload::preflight::run(&plan).await,
             Command::Token(TokenCommand::Mint { plan, user }) => {
                 agentload::token_cli::mint(&plan, user).await

@@ -148,6 +148,7 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
             options,
         )
         .await
+        .map(|l| (l.summary, l.exit))
     };
     let target_counters = match &resolved.embedded {
         Some(_) => fetch_stats(&resolved).await,
@@ -250,14 +251,22 @@ async fn probe(ws_url: &str) -> Result<(), SetupError> {
 }
 
 /// Builds the Goose attack, runs it, and collects the summary.
-async fn load(
+/// One load test's results, with the collector for windows of it.
+pub(crate) struct Loaded {
+    pub summary: Summary,
+    pub exit: Exit,
+    pub collector: Arc<Collector>,
+}
+
+/// Builds the Goose attack for `plan`'s stages, runs it against `resolved`, and collects.
+pub(crate) async fn load(
     plan: &Plan,
     resolved: &Resolved,
     credential: String,
     report_dir: &Path,
     started_at: chrono::DateTime<chrono::Utc>,
     options: &RunOptions,
-) -> Result<(Summary, Exit), SetupError> {
+) -> Result<Loaded, SetupError> {
     let Clients {
         tokens, connector, ..
     } = Clients::new(plan, resolved, credential)?;
@@ -369,7 +378,11 @@ async fn load(
     } else {
         Exit::SlaFailed
     };
-    Ok((summary, exit))
+    Ok(Loaded {
+        summary,
+        exit,
+        collector,
+    })
 }
 
 /// The target process to sample: the embedded child, or the plan's pid or process name.

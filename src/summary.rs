@@ -122,6 +122,8 @@ pub struct Summary {
     pub security: Option<crate::scenarios::security::SecuritySummary>,
     /// The preflight checks, when the run began with them (`run --preflight`).
     pub preflight: Option<crate::preflight::PreflightReport>,
+    /// The capacity search, for `agentload capacity`.
+    pub capacity: Option<crate::capacity::CapacityReport>,
     /// The target's own counters at the end (`/stats`), when it has them.
     pub target_counters: Option<serde_json::Value>,
     pub passed: bool,

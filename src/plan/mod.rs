@@ -3,6 +3,7 @@
 //! Every error names the file, the line and the key, so a performance engineer can fix a plan
 //! without reading the source. Nothing downstream reads TOML again.
 
+mod capacity;
 mod locate;
 mod preflight;
 mod protocol;
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use capacity::CapacityPlan;
 pub use preflight::{EnvRule, PreflightPlan};
 pub use protocol::{Carrier, HandshakePlan, Protocol};
 pub use values::{Bytes, Dur, Percent};
@@ -63,6 +65,8 @@ pub struct Plan {
     #[serde(default)]
     pub preflight: PreflightPlan,
     #[serde(default)]
+    pub capacity: CapacityPlan,
+    #[serde(default)]
     pub report: Report,
     /// Where the plan was read from (not a TOML key).
     #[serde(skip)]
@@ -103,6 +107,8 @@ pub struct Target {
     /// Embedded target only: resident memory each connection holds, in KiB (a known cost).
     #[serde(default)]
     pub ballast_kb_per_connection: usize,
+    /// Embedded target only: at most this many runs stream at once (a capacity limit).
+    pub max_concurrent_runs: Option<usize>,
     /// Embedded target only: env var holding the secret the target validates tokens with
     /// (defaults to the client's `auth.secret_env`).
     pub secret_env: Option<String>,
@@ -375,6 +381,9 @@ impl Plan {
         }
         if self.stages.iter().all(|s| s.users == 0) {
             return bad("stages", "users", "no stage starts a user");
+        }
+        if let Some((key, message)) = self.capacity.problem() {
+            return bad("capacity", key, message);
         }
         if !(0.0..=1.0).contains(&self.security.bad_token_share) {
             return bad("security", "bad_token_share", "must be between 0 and 1");

@@ -86,6 +86,8 @@ struct Charts {
     gaps: String,
     memory: String,
     cpu: String,
+    capacity_latency: String,
+    capacity_throughput: String,
 }
 
 fn charts(s: &Summary) -> Charts {
@@ -174,7 +176,10 @@ fn charts(s: &Summary) -> Charts {
     };
     let rss = |process| over_time(process, |r| r.rss_bytes as f64 / 1e6);
     let cpu = |process| over_time(process, |r| r.cpu_percent);
+    let (capacity_latency, capacity_throughput) = capacity_charts(s);
     Charts {
+        capacity_latency,
+        capacity_throughput,
         throughput,
         latency,
         gaps,
@@ -197,6 +202,83 @@ fn charts(s: &Summary) -> Charts {
             ],
         ),
     }
+}
+
+/// Capacity: figures against users per step, with the limit marked as a vertical line.
+fn capacity_charts(s: &Summary) -> (String, String) {
+    let Some(cap) = &s.capacity else {
+        return (String::new(), String::new());
+    };
+    let per_step = |f: fn(&crate::capacity::StepResult) -> Option<f64>| -> Vec<(f64, f64)> {
+        cap.steps
+            .iter()
+            .filter_map(|st| f(st).map(|v| (st.users as f64, v)))
+            .collect()
+    };
+    let limit_line = |points: &[Vec<(f64, f64)>]| {
+        let top = points.iter().flatten().map(|p| p.1).fold(0.0, f64::max);
+        cap.max_users
+            .filter(|_| !cap.no_limit_up_to_ceiling)
+            .map(|m| vec![(m as f64, 0.0), (m as f64, top)])
+            .unwrap_or_default()
+    };
+    let p95 = per_step(|st| st.p95_ms);
+    let p99 = per_step(|st| st.p99_ms);
+    let limit = limit_line(&[p95.clone(), p99.clone()]);
+    let latency = line_chart(
+        "Agent run time against users (vertical line: the limit)",
+        "users",
+        "ms",
+        &[
+            Series {
+                name: "p95".into(),
+                color: ORANGE,
+                points: p95,
+            },
+            Series {
+                name: "p99".into(),
+                color: RED,
+                points: p99,
+            },
+            Series {
+                name: "limit".into(),
+                color: PURPLE,
+                points: limit,
+            },
+        ],
+    );
+    let rps = per_step(|st| Some(st.runs_per_sec));
+    let errors = per_step(|st| Some(st.error_rate_percent));
+    let cpu = per_step(|st| st.target_cpu_percent);
+    let limit = limit_line(&[rps.clone(), errors.clone(), cpu.clone()]);
+    let throughput = line_chart(
+        "Throughput, error rate and target CPU against users",
+        "users",
+        "runs/s · % ",
+        &[
+            Series {
+                name: "runs/s".into(),
+                color: BLUE,
+                points: rps,
+            },
+            Series {
+                name: "error %".into(),
+                color: RED,
+                points: errors,
+            },
+            Series {
+                name: "target CPU %".into(),
+                color: GREEN,
+                points: cpu,
+            },
+            Series {
+                name: "limit".into(),
+                color: PURPLE,
+                points: limit,
+            },
+        ],
+    );
+    (latency, throughput)
 }
 
 #[cfg(test)]

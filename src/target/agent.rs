@@ -72,6 +72,11 @@ impl AgentRun {
             // Echo the user's canary as a platform echoes a user's data back to that user.
             started["canary"] = Value::String(canary);
         }
+        // Beyond the capacity knob, a run waits for a slot before its first event.
+        let _permit = match &self.state.run_permits {
+            Some(permits) => permits.clone().acquire_owned().await.ok(),
+            None => None,
+        };
         let fault = args.faults.pick(&counters.faults);
         faults::apply(fault, &mut events);
         let delay = Duration::from_millis(args.event_delay_ms);

@@ -59,6 +59,10 @@ pub struct TargetArgs {
     /// nothing before `handshake_acknowledged` names it, answer `handshake_complete`.
     #[arg(long)]
     pub handshake: bool,
+    /// Capacity: at most N runs stream at once across all sockets; more wait their turn, so
+    /// run time grows with load beyond N.
+    #[arg(long)]
+    pub max_concurrent_runs: Option<usize>,
     /// Refuse `resume`: a run whose socket went away is abandoned at once.
     #[arg(long)]
     pub no_resume: bool,
@@ -108,6 +112,7 @@ pub(crate) struct State {
     pub counters: stats::Counters,
     pub registry: faults::Registry,
     pub runs: runs::Runs,
+    pub run_permits: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// A target listening in this process (tests); `shutdown` stops it.
@@ -155,6 +160,9 @@ pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
         counters: stats::Counters::default(),
         registry: faults::Registry::default(),
         runs: runs::Runs::default(),
+        run_permits: args
+            .max_concurrent_runs
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
         args: args.clone(),
     });
     let app = http::router(state.clone()).into_make_service();

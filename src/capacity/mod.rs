@@ -1,0 +1,197 @@
+//! `agentload capacity PLAN.toml`: a stepped search for the most users the deployment holds
+//! within the SLA, judged per step on that step's own hold window; the limiting rule; a
+//! projection for an enterprise's user count.
+
+mod search;
+
+pub use search::{CapacityReport, Projection, StepResult};
+
+use crate::errors::{chain, Exit};
+use crate::plan::{Dur, Plan, Sla, Stage};
+use crate::runner::{client_credential, load, resolve_target, Resolved, RunOptions, SetupError};
+use crate::summary::{RuleVerdict, Summary};
+use std::path::Path;
+
+/// `agentload capacity PLAN`: prints each step and the conclusion, writes `capacity.json`
+/// and `index.html`.
+pub async fn run(plan_path: &Path) -> Exit {
+    match run_inner(plan_path).await {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprintln!("error: {}", chain(&e));
+            Exit::Setup
+        }
+    }
+}
+
+async fn run_inner(plan_path: &Path) -> Result<Exit, SetupError> {
+    let plan = Plan::load(plan_path)?;
+    let started_at = chrono::Utc::now();
+    let dir = plan.report.dir.join(format!(
+        "{}-capacity-{}",
+        plan.name(),
+        started_at.format("%Y%m%d-%H%M%S")
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| SetupError::Report {
+        path: dir.clone(),
+        message: e.to_string(),
+    })?;
+    let credential = client_credential(&plan)?;
+    let resolved = resolve_target(&plan, &credential, &dir).await?;
+    let found = search::search(&plan.capacity, &plan.sla, async |users| {
+        let step = measure(&plan, &resolved, &credential, &dir, users).await?;
+        println!("{}", step_line(&step));
+        Ok::<_, SetupError>(step)
+    })
+    .await;
+    if let Some(child) = resolved.embedded {
+        child.stop().await;
+    }
+    let mut report = found?;
+    // Each step was judged as it ran; print the table once more, in user order.
+    println!(
+        "\n{:>6} {:>6} {:>9} {:>9} {:>7} {:>8} {:>8}  verdict",
+        "users", "runs", "p95 ms", "p99 ms", "err %", "runs/s", "tgt CPU"
+    );
+    for step in &report.steps {
+        println!("{}", step_line(step));
+    }
+    println!("\nagentload capacity: {}", report.conclusion);
+    report.steps.sort_by_key(|s| s.users);
+    let json = serde_json::to_string_pretty(&report).expect("the report serializes");
+    let path = dir.join("capacity.json");
+    std::fs::write(&path, json).map_err(|e| SetupError::Report {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let summary = Summary {
+        plan: plan.name(),
+        started_at: started_at.to_rfc3339(),
+        target: resolved.ws_url.clone(),
+        peak_users: report.steps.iter().map(|s| s.users).max().unwrap_or(0),
+        sla: vec![RuleVerdict {
+            rule: "capacity search".into(),
+            observed: report.conclusion.clone(),
+            passed: true,
+            judged_by: "agentload".into(),
+        }],
+        passed: true,
+        capacity: Some(report),
+        ..Summary::default()
+    };
+    crate::report::write(&dir, &summary).map_err(|e| SetupError::Report {
+        path: dir.join("index.html"),
+        message: e.to_string(),
+    })?;
+    println!("agentload capacity: report in {}", dir.display());
+    Ok(Exit::Pass)
+}
+
+/// One step: ramp to `users`, hold, and read the hold window's own figures.
+async fn measure(
+    plan: &Plan,
+    resolved: &Resolved,
+    credential: &str,
+    dir: &Path,
+    users: usize,
+) -> Result<StepResult, SetupError> {
+    let cap = &plan.capacity;
+    let mut step_plan = plan.clone();
+    step_plan.stages = vec![
+        Stage {
+            users,
+            duration: cap.step_ramp,
+        },
+        Stage {
+            users,
+            duration: cap.step_hold,
+        },
+        Stage {
+            users: 0,
+            duration: Dur::from_secs(0),
+        },
+    ];
+    // Rules are judged here, per step; Goose judges none.
+    step_plan.sla = Sla::default();
+    let step_dir = dir.join(format!("step-{users:05}-users"));
+    std::fs::create_dir_all(&step_dir).map_err(|e| SetupError::Report {
+        path: step_dir.clone(),
+        message: e.to_string(),
+    })?;
+    let loaded = load(
+        &step_plan,
+        resolved,
+        credential.to_string(),
+        &step_dir,
+        chrono::Utc::now(),
+        &RunOptions::default(),
+    )
+    .await?;
+    let from = cap.step_ramp.0.as_secs_f64().ceil();
+    let to = from + cap.step_hold.0.as_secs_f64();
+    let w = loaded.collector.window(from, to);
+    let samples: Vec<_> = loaded
+        .summary
+        .resources
+        .as_ref()
+        .map(|r| r.samples.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| (from..=to).contains(&s.at_secs))
+        .collect();
+    let mean = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
+    Ok(StepResult {
+        users,
+        runs: w.runs,
+        completed: w.completed,
+        error_rate_percent: w.error_rate_percent,
+        runs_per_sec: w.runs_per_sec,
+        mean_ms: w.mean_ms,
+        p50_ms: w.p50_ms,
+        p95_ms: w.p95_ms,
+        p99_ms: w.p99_ms,
+        target_cpu_percent: mean(
+            samples
+                .iter()
+                .filter_map(|s| s.target.map(|t| t.cpu_percent))
+                .collect(),
+        ),
+        target_rss_bytes: samples
+            .iter()
+            .filter_map(|s| s.target.map(|t| t.rss_bytes))
+            .max(),
+        generator_cpu_percent: mean(
+            samples
+                .iter()
+                .filter_map(|s| s.generator.map(|g| g.cpu_percent))
+                .collect(),
+        ),
+        ..Default::default()
+    })
+}
+
+fn step_line(s: &StepResult) -> String {
+    let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+    let verdict = match (&s.failed_rule, s.runs) {
+        (Some(rule), _) => format!("FAIL {rule}"),
+        (None, 0) => "(not judged yet)".to_string(),
+        (None, _) if s.passed => "PASS".to_string(),
+        (None, _) => "measured".to_string(),
+    };
+    format!(
+        "{:>6} {:>6} {:>9} {:>9} {:>7.2} {:>8.1} {:>8}  {verdict}{}",
+        s.users,
+        s.runs,
+        ms(s.p95_ms),
+        ms(s.p99_ms),
+        s.error_rate_percent,
+        s.runs_per_sec,
+        s.target_cpu_percent
+            .map_or("-".into(), |c| format!("{c:.1}%")),
+        if s.generator_saturated {
+            " (generator busy)"
+        } else {
+            ""
+        }
+    )
+}

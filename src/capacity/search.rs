@@ -1,0 +1,209 @@
+//! The pure part of capacity planning: judge a step, search the steps, project. No I/O.
+
+use crate::plan::{CapacityPlan, Sla};
+use serde::{Deserialize, Serialize};
+
+/// A step's own figures, from its hold window only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    pub users: usize,
+    pub runs: u64,
+    pub completed: u64,
+    pub error_rate_percent: f64,
+    pub runs_per_sec: f64,
+    pub mean_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub target_cpu_percent: Option<f64>,
+    pub target_rss_bytes: Option<u64>,
+    pub generator_cpu_percent: Option<f64>,
+    pub passed: bool,
+    /// The first SLA rule this step broke, and what was observed.
+    pub failed_rule: Option<String>,
+    /// The generator itself was busy (CPU over 80 %): the step may measure the generator.
+    pub generator_saturated: bool,
+}
+
+/// Generator CPU above which a step's figures may be the generator's, not the target's.
+pub const GENERATOR_CPU_LIMIT: f64 = 80.0;
+
+/// Judges a step against the plan's SLA, rule by rule, from the step's own figures.
+pub fn judge(sla: &Sla, step: &mut StepResult) {
+    let ms = |d: &Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
+    let mut rules: Vec<(String, Option<f64>, Option<f64>)> = vec![
+        ("agent run avg".into(), ms(&sla.agent_run_avg), step.mean_ms),
+        ("agent run p95".into(), ms(&sla.agent_run_p95), step.p95_ms),
+        ("agent run p99".into(), ms(&sla.agent_run_p99), step.p99_ms),
+    ];
+    rules.push((
+        "error rate".into(),
+        sla.error_rate.map(|p| p.0),
+        Some(step.error_rate_percent),
+    ));
+    rules.push((
+        "target CPU".into(),
+        sla.target_cpu.map(|p| p.0),
+        step.target_cpu_percent,
+    ));
+    step.generator_saturated = step
+        .generator_cpu_percent
+        .is_some_and(|c| c > GENERATOR_CPU_LIMIT);
+    if step.completed == 0 {
+        step.passed = false;
+        step.failed_rule = Some("no completed runs in the hold".into());
+        return;
+    }
+    for (name, limit, observed) in rules {
+        let Some(limit) = limit else { continue };
+        match observed {
+            Some(v) if v <= limit => {}
+            Some(v) => {
+                step.passed = false;
+                step.failed_rule = Some(format!("{name}: {v:.1} > {limit:.1}"));
+                return;
+            }
+            None => {
+                step.passed = false;
+                step.failed_rule = Some(format!("{name}: no samples"));
+                return;
+            }
+        }
+    }
+    step.passed = true;
+    step.failed_rule = None;
+}
+
+/// What the search found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CapacityReport {
+    pub steps: Vec<StepResult>,
+    /// Most users that held every rule; `None` when even the first step failed.
+    pub max_users: Option<usize>,
+    /// The first failing step's users (the knee lies between `max_users` and this).
+    pub first_failing_users: Option<usize>,
+    /// The rule that broke first: the limiting factor.
+    pub limiting_rule: Option<String>,
+    pub ceiling: usize,
+    /// True when every step up to the ceiling held.
+    pub no_limit_up_to_ceiling: bool,
+    pub headroom_percent: f64,
+    pub projection: Option<Projection>,
+    /// Steps where the generator's CPU passed 80 %.
+    pub generator_saturated_steps: Vec<usize>,
+    /// One sentence for people.
+    pub conclusion: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Projection {
+    pub users: usize,
+    /// Deployments like this one needed (at most this many when no limit was found).
+    pub instances: u64,
+    pub at_most: bool,
+}
+
+/// Runs steps up the ladder until one fails or the ceiling, then bisects to the resolution.
+pub async fn search<E>(
+    plan: &CapacityPlan,
+    sla: &Sla,
+    mut run_step: impl AsyncFnMut(usize) -> Result<StepResult, E>,
+) -> Result<CapacityReport, E> {
+    let mut report = CapacityReport {
+        ceiling: plan.ceiling,
+        headroom_percent: plan.headroom.0,
+        ..Default::default()
+    };
+    let mut last_pass: Option<usize> = None;
+    let mut first_fail: Option<StepResult> = None;
+    for users in plan.ladder() {
+        let mut step = run_step(users).await?;
+        judge(sla, &mut step);
+        report.steps.push(step.clone());
+        if step.passed {
+            last_pass = Some(users);
+        } else {
+            first_fail = Some(step);
+            break;
+        }
+    }
+    if let Some(mut fail) = first_fail.clone() {
+        let mut low = last_pass.unwrap_or(0);
+        while fail.users - low > plan.resolution && fail.users - low > 1 {
+            let mid = low + (fail.users - low) / 2;
+            let mut step = run_step(mid).await?;
+            judge(sla, &mut step);
+            report.steps.push(step.clone());
+            if step.passed {
+                low = mid;
+                last_pass = Some(mid);
+            } else {
+                fail = step;
+            }
+        }
+        first_fail = Some(fail);
+    }
+    report.max_users = last_pass;
+    report.first_failing_users = first_fail.as_ref().map(|s| s.users);
+    report.limiting_rule = first_fail.as_ref().and_then(|s| s.failed_rule.clone());
+    report.no_limit_up_to_ceiling = first_fail.is_none();
+    report.generator_saturated_steps = report
+        .steps
+        .iter()
+        .filter(|s| s.generator_saturated)
+        .map(|s| s.users)
+        .collect();
+    report.projection = plan.projection_users.and_then(|users| {
+        project(
+            users,
+            report.max_users?,
+            plan.headroom.0,
+            report.no_limit_up_to_ceiling,
+        )
+    });
+    report.steps.sort_by_key(|s| s.users);
+    report.conclusion = conclusion(&report);
+    Ok(report)
+}
+
+/// Deployments needed for `users` when one holds `max_users` with `headroom` percent kept free.
+pub fn project(users: usize, max_users: usize, headroom: f64, at_most: bool) -> Option<Projection> {
+    let usable = max_users as f64 * (1.0 - headroom / 100.0);
+    (usable > 0.0).then(|| Projection {
+        users,
+        instances: (users as f64 / usable).ceil() as u64,
+        at_most,
+    })
+}
+
+fn conclusion(r: &CapacityReport) -> String {
+    let mut text = match (r.max_users, &r.limiting_rule) {
+        _ if r.no_limit_up_to_ceiling => format!(
+            "No limit found up to the ceiling of {} users: every SLA rule held at every step.",
+            r.ceiling
+        ),
+        (Some(max), Some(rule)) => format!(
+            "This deployment holds {max} concurrent users within the SLA; at {} users {rule} broke first.",
+            r.first_failing_users.unwrap_or(max)
+        ),
+        (None, Some(rule)) => format!("Even the first step failed: {rule}."),
+        _ => "No step ran.".to_string(),
+    };
+    if let Some(p) = &r.projection {
+        let bound = if p.at_most { "at most " } else { "" };
+        text.push_str(&format!(
+            " {} concurrent users need {bound}{} instance(s) of this deployment with {}% headroom.",
+            p.users, p.instances, r.headroom_percent
+        ));
+    }
+    if !r.generator_saturated_steps.is_empty() {
+        text.push_str(&format!(
+            " Warning: the generator's CPU passed 80% at {:?} users; those steps may measure the generator, not the target.",
+            r.generator_saturated_steps
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;

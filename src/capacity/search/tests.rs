@@ -1,0 +1,112 @@
+use super::*;
+
+fn plan(text: &str) -> CapacityPlan {
+    toml::from_str(text).unwrap()
+}
+
+fn sla_p95(ms: u64) -> Sla {
+    toml::from_str(&format!("agent_run_p95 = \"{ms}ms\"\nerror_rate = \"5%\"")).unwrap()
+}
+
+/// A fake deployment: run time 100 ms up to `limit` users, then grows with load.
+fn step(users: usize, limit: usize) -> StepResult {
+    let p95 = if users <= limit {
+        100.0
+    } else {
+        100.0 * users as f64 / limit as f64
+    };
+    StepResult {
+        users,
+        runs: 100,
+        completed: 100,
+        mean_ms: Some(p95 * 0.8),
+        p50_ms: Some(p95 * 0.8),
+        p95_ms: Some(p95),
+        p99_ms: Some(p95 * 1.1),
+        ..Default::default()
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn ladder_is_geometric_up_to_the_ceiling() {
+    assert_eq!(plan("ceiling = 64").ladder(), vec![2, 4, 8, 16, 32, 64]);
+    assert_eq!(
+        plan("start_users = 3\nceiling = 20").ladder(),
+        vec![3, 6, 12, 20]
+    );
+    assert_eq!(
+        plan("steps = [5, 10, 50]\nceiling = 20").ladder(),
+        vec![5, 10]
+    );
+}
+
+#[test]
+fn finds_the_limit_within_the_resolution_and_names_the_rule() {
+    let p = plan("start_users = 2\nceiling = 64\nresolution = 1");
+    let mut tried = Vec::new();
+    let report = block_on(search(&p, &sla_p95(150), async |users| {
+        tried.push(users);
+        Ok::<_, ()>(step(users, 13))
+    }))
+    .unwrap();
+    // 100 ms × users/13 passes 150 ms above 19 users.
+    assert_eq!(report.max_users, Some(19), "tried {tried:?}");
+    assert_eq!(report.first_failing_users, Some(20));
+    assert!(report
+        .limiting_rule
+        .as_deref()
+        .unwrap()
+        .starts_with("agent run p95"));
+    assert!(!report.no_limit_up_to_ceiling);
+    assert!(
+        report.conclusion.contains("holds 19 concurrent users"),
+        "{}",
+        report.conclusion
+    );
+}
+
+#[test]
+fn no_limit_up_to_the_ceiling_is_never_a_made_up_limit() {
+    let p = plan("ceiling = 16\nprojection_users = 2000");
+    let report = block_on(search(&p, &sla_p95(500), async |users| {
+        Ok::<_, ()>(step(users, 1000))
+    }))
+    .unwrap();
+    assert!(report.no_limit_up_to_ceiling);
+    assert_eq!(report.max_users, Some(16));
+    assert_eq!(report.limiting_rule, None);
+    assert!(report
+        .conclusion
+        .starts_with("No limit found up to the ceiling of 16 users"));
+    let projection = report.projection.unwrap();
+    assert!(projection.at_most);
+    assert_eq!(projection.instances, 157); // 2000 / (16 × 0.8)
+}
+
+#[test]
+fn projection_keeps_headroom() {
+    let p = project(2000, 500, 20.0, false).unwrap();
+    assert_eq!(p.instances, 5); // 500 × 0.8 = 400 per instance
+    assert_eq!(project(10, 0, 20.0, false), None);
+}
+
+#[test]
+fn a_step_without_completed_runs_fails_and_a_busy_generator_is_flagged() {
+    let mut s = StepResult {
+        users: 4,
+        ..Default::default()
+    };
+    judge(&sla_p95(100), &mut s);
+    assert!(!s.passed);
+    let mut busy = step(4, 100);
+    busy.generator_cpu_percent = Some(95.0);
+    judge(&sla_p95(1000), &mut busy);
+    assert!(busy.passed && busy.generator_saturated);
+}

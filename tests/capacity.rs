@@ -1,0 +1,81 @@
+//! `agentload capacity` against the reference target with a known capacity knob.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::process::Command;
+
+fn capacity(flags: &[&str], sla: &str, capacity: &str) -> (i32, String, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec!["--event-delay-ms", "50"];
+    all.extend_from_slice(flags);
+    let t = TargetProc::start(dir.path(), &all);
+    let plan = format!(
+        "name = \"cap\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
+         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"20ms\"\n\
+         [[stages]]\nusers = 1\nduration = \"1s\"\n[sla]\n{sla}\n[capacity]\n{capacity}\n\
+         [sampler]\ntarget_pid = {}\n[report]\ndir = \"{}\"\n",
+        t.base_url,
+        t.ws_url,
+        t.ca_file.display(),
+        t.pid(),
+        dir.path().join("r").display()
+    );
+    let path = dir.path().join("cap.toml");
+    std::fs::write(&path, plan).unwrap();
+    let out = Command::new(BIN)
+        .arg("capacity")
+        .arg(&path)
+        .env("IT_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report = std::fs::read_dir(dir.path().join("r"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(report.join("capacity.json")).unwrap()).unwrap();
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    (out.status.code().unwrap_or(-1), stdout, json, html)
+}
+
+#[test]
+fn finds_the_targets_concurrency_limit_and_names_run_time() {
+    // Unloaded, a run takes ~310 ms (6 events 50 ms apart). Beyond 6 users the target's 6
+    // slots are shared, so run time grows as users/6 × 310 ms: 350 ms breaks above 6 users.
+    let (code, stdout, report, html) = capacity(
+        &["--max-concurrent-runs", "6"],
+        "agent_run_p95 = \"350ms\"\nerror_rate = \"1%\"",
+        "start_users = 2\nstep_ramp = \"1s\"\nstep_hold = \"4s\"\nceiling = 32\nresolution = 1\nprojection_users = 2000",
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let max = report["max_users"].as_u64().expect("a limit") as i64;
+    assert!((max - 6).abs() <= 1, "found {max}, knob 6\n{stdout}");
+    let rule = report["limiting_rule"].as_str().unwrap();
+    assert!(rule.starts_with("agent run p95"), "{rule}");
+    assert_eq!(report["no_limit_up_to_ceiling"], false);
+    let instances = report["projection"]["instances"].as_u64().unwrap();
+    assert_eq!(instances, (2000.0 / (max as f64 * 0.8)).ceil() as u64);
+    assert!(stdout.contains("concurrent users need"), "{stdout}");
+    assert!(html.contains("id=\"capacity\""));
+}
+
+#[test]
+fn an_sla_that_holds_to_the_ceiling_reports_no_limit() {
+    let (code, stdout, report, _) = capacity(
+        &[],
+        "agent_run_p95 = \"5s\"",
+        "start_users = 1\nstep_ramp = \"1s\"\nstep_hold = \"2s\"\nceiling = 4",
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(report["no_limit_up_to_ceiling"], true);
+    assert_eq!(report["limiting_rule"], Value::Null);
+    assert!(
+        stdout.contains("No limit found up to the ceiling of 4 users"),
+        "{stdout}"
+    );
+}

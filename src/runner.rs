@@ -90,28 +90,44 @@ pub struct RunOptions {
 
 /// Runs a plan end to end; prints progress and the verdict; returns the exit code.
 pub async fn run(plan_path: &Path, options: &RunOptions) -> Exit {
-    match run_inner(plan_path, options).await {
-        Ok(exit) => exit,
-        Err(e) => {
-            eprintln!("error: {}", chain(&e));
-            Exit::Setup
-        }
-    }
+    exit_code(run_inner(plan_path, options).await)
+}
+
+/// A command's exit code; a setup error is printed as one line (exit 2).
+pub(crate) fn exit_code(result: Result<Exit, SetupError>) -> Exit {
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {}", chain(&e));
+        Exit::Setup
+    })
+}
+
+/// Makes `reports/<plan>[-<kind>]-<timestamp>/`.
+pub(crate) fn report_folder(
+    plan: &Plan,
+    kind: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<PathBuf, SetupError> {
+    let kind = if kind.is_empty() {
+        String::new()
+    } else {
+        format!("-{kind}")
+    };
+    let dir = plan.report.dir.join(format!(
+        "{}{kind}-{}",
+        plan.name(),
+        at.format("%Y%m%d-%H%M%S")
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| SetupError::Report {
+        path: dir.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(dir)
 }
 
 async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, SetupError> {
     let plan = Plan::load(plan_path)?;
     let started_at = chrono::Utc::now();
-    let report_dir = plan.report.dir.join(format!(
-        "{}-{}",
-        plan.name(),
-        started_at.format("%Y%m%d-%H%M%S")
-    ));
-    std::fs::create_dir_all(&report_dir).map_err(|e| SetupError::Report {
-        path: report_dir.clone(),
-        message: e.to_string(),
-    })?;
-
+    let report_dir = report_folder(&plan, "", started_at)?;
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &report_dir).await?;
     let preflight = match options.preflight {

@@ -6,7 +6,7 @@ mod search;
 
 pub use search::{CapacityReport, Projection, StepResult};
 
-use crate::errors::{chain, Exit};
+use crate::errors::Exit;
 use crate::plan::{Dur, Plan, Sla, Stage};
 use crate::runner::{client_credential, load, resolve_target, Resolved, RunOptions, SetupError};
 use crate::summary::{RuleVerdict, Summary};
@@ -15,27 +15,13 @@ use std::path::Path;
 /// `agentload capacity PLAN`: prints each step and the conclusion, writes `capacity.json`
 /// and `index.html`.
 pub async fn run(plan_path: &Path) -> Exit {
-    match run_inner(plan_path).await {
-        Ok(exit) => exit,
-        Err(e) => {
-            eprintln!("error: {}", chain(&e));
-            Exit::Setup
-        }
-    }
+    crate::runner::exit_code(run_inner(plan_path).await)
 }
 
 async fn run_inner(plan_path: &Path) -> Result<Exit, SetupError> {
     let plan = Plan::load(plan_path)?;
     let started_at = chrono::Utc::now();
-    let dir = plan.report.dir.join(format!(
-        "{}-capacity-{}",
-        plan.name(),
-        started_at.format("%Y%m%d-%H%M%S")
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| SetupError::Report {
-        path: dir.clone(),
-        message: e.to_string(),
-    })?;
+    let dir = crate::runner::report_folder(&plan, "capacity", started_at)?;
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &dir).await?;
     let found = search::search(&plan.capacity, &plan.sla, async |users| {

@@ -4,7 +4,7 @@
 mod checks;
 mod tls_check;
 
-use crate::errors::{chain, Exit};
+use crate::errors::Exit;
 use crate::plan::Plan;
 use crate::runner::{client_credential, resolve_target, Clients, SetupError};
 use serde::{Deserialize, Serialize};
@@ -98,26 +98,12 @@ pub(crate) async fn checks(
 
 /// `agentload preflight PLAN`: prints the table, writes `preflight.json`, returns the exit code.
 pub async fn run(plan_path: &Path) -> Exit {
-    match run_inner(plan_path).await {
-        Ok(exit) => exit,
-        Err(e) => {
-            eprintln!("error: {}", chain(&e));
-            Exit::Setup
-        }
-    }
+    crate::runner::exit_code(run_inner(plan_path).await)
 }
 
 async fn run_inner(plan_path: &Path) -> Result<Exit, SetupError> {
     let plan = Plan::load(plan_path)?;
-    let dir = plan.report.dir.join(format!(
-        "{}-preflight-{}",
-        plan.name(),
-        chrono::Utc::now().format("%Y%m%d-%H%M%S")
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| SetupError::Report {
-        path: dir.clone(),
-        message: e.to_string(),
-    })?;
+    let dir = crate::runner::report_folder(&plan, "preflight", chrono::Utc::now())?;
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &dir).await?;
     let report = checks(&plan, &resolved, &credential).await;

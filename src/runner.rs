@@ -324,6 +324,7 @@ pub(crate) async fn load(
         auth: plan.auth.clone(),
         resume: plan.scenario.resume,
         drop_after_events: plan.scenario.drop_after_events,
+        stop_on_leak: plan.scenario.stop_on_leak,
         run_tag,
         email_domain: plan.auth.email_domain.clone(),
     });

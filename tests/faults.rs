@@ -311,3 +311,23 @@ fn auth_service_5xx_are_counted_as_token_failures() {
         .unwrap()
         .contains("503"));
 }
+
+#[test]
+fn stop_on_leak_stops_the_load_test_at_the_first_violation() {
+    let f = run_against(
+        &["--leak-rate", "0.05"],
+        6,
+        "30s",
+        "[scenario]\nstop_on_leak = true\n",
+    );
+    assert_eq!(f.out.code, 1, "{}", f.out.explain());
+    assert!(
+        f.out
+            .stdout
+            .contains("Killswitch triggered: isolation violation"),
+        "{}",
+        f.out.explain()
+    );
+    let violations = f.out.summary()["isolation"]["violations"].as_u64().unwrap();
+    assert!(violations >= 1);
+}

@@ -26,8 +26,12 @@ async fn run_inner(plan_path: &Path) -> Result<Exit, SetupError> {
     let resolved = resolve_target(&plan, &credential, &dir).await?;
     let found = search::search(&plan.capacity, &plan.sla, async |users| {
         let step = measure(&plan, &resolved, &credential, &dir, users).await?;
+        // Ctrl-C stops the step's Goose run; it also ends the search, keeping what was measured.
+        if goose::is_killswitch_triggered() {
+            return Ok(None);
+        }
         println!("{}", step_line(&step));
-        Ok::<_, SetupError>(step)
+        Ok::<_, SetupError>(Some(step))
     })
     .await;
     if let Some(child) = resolved.embedded {

@@ -91,6 +91,9 @@ pub struct CapacityReport {
     pub projection: Option<Projection>,
     /// Steps where the generator's CPU passed 80 %.
     pub generator_saturated_steps: Vec<usize>,
+    /// The search was stopped (Ctrl-C) before it had its answer.
+    #[serde(default)]
+    pub interrupted: bool,
     /// One sentence for people.
     pub conclusion: String,
 }
@@ -104,10 +107,11 @@ pub struct Projection {
 }
 
 /// Runs steps up the ladder until one fails or the ceiling, then bisects to the resolution.
+/// `run_step` returns `None` to stop the search (Ctrl-C): the report keeps what was measured.
 pub async fn search<E>(
     plan: &CapacityPlan,
     sla: &Sla,
-    mut run_step: impl AsyncFnMut(usize) -> Result<StepResult, E>,
+    mut run_step: impl AsyncFnMut(usize) -> Result<Option<StepResult>, E>,
 ) -> Result<CapacityReport, E> {
     let mut report = CapacityReport {
         ceiling: plan.ceiling,
@@ -117,7 +121,10 @@ pub async fn search<E>(
     let mut last_pass: Option<usize> = None;
     let mut first_fail: Option<StepResult> = None;
     for users in plan.ladder() {
-        let mut step = run_step(users).await?;
+        let Some(mut step) = run_step(users).await? else {
+            report.interrupted = true;
+            break;
+        };
         judge(sla, &mut step);
         report.steps.push(step.clone());
         if step.passed {
@@ -129,9 +136,12 @@ pub async fn search<E>(
     }
     if let Some(mut fail) = first_fail.clone() {
         let mut low = last_pass.unwrap_or(0);
-        while fail.users - low > plan.resolution && fail.users - low > 1 {
+        while fail.users - low > plan.resolution && fail.users - low > 1 && !report.interrupted {
             let mid = low + (fail.users - low) / 2;
-            let mut step = run_step(mid).await?;
+            let Some(mut step) = run_step(mid).await? else {
+                report.interrupted = true;
+                break;
+            };
             judge(sla, &mut step);
             report.steps.push(step.clone());
             if step.passed {
@@ -146,7 +156,7 @@ pub async fn search<E>(
     report.max_users = last_pass;
     report.first_failing_users = first_fail.as_ref().map(|s| s.users);
     report.limiting_rule = first_fail.as_ref().and_then(|s| s.failed_rule.clone());
-    report.no_limit_up_to_ceiling = first_fail.is_none();
+    report.no_limit_up_to_ceiling = first_fail.is_none() && !report.interrupted;
     report.generator_saturated_steps = report
         .steps
         .iter()
@@ -178,6 +188,11 @@ pub fn project(users: usize, max_users: usize, headroom: f64, at_most: bool) -> 
 
 fn conclusion(r: &CapacityReport) -> String {
     let mut text = match (r.max_users, &r.limiting_rule) {
+        _ if r.interrupted => format!(
+            "Interrupted after {} step(s): at least {} users held, no limit established.",
+            r.steps.len(),
+            r.max_users.unwrap_or(0)
+        ),
         _ if r.no_limit_up_to_ceiling => format!(
             "No limit found up to the ceiling of {} users: every SLA rule held at every step.",
             r.ceiling

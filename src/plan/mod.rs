@@ -192,6 +192,9 @@ pub struct Scenario {
     /// Drop our own socket after this many events of each run, then resume (0: never).
     #[serde(default)]
     pub drop_after_events: usize,
+    /// Stop the whole load test at the first isolation violation (Goose's killswitch).
+    #[serde(default)]
+    pub stop_on_leak: bool,
 }
 
 /// One step of the ramp: reach `users` over `duration` (equal users = hold).

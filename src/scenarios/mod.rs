@@ -33,6 +33,8 @@ pub struct Context {
     pub resume: bool,
     /// Drop our own socket after this many events of each run (0: never).
     pub drop_after_events: usize,
+    /// Stop the load test at the first isolation violation.
+    pub stop_on_leak: bool,
     /// Renew tokens this long before expiry (`None`: never renew on an open socket).
     pub refresh_before: Option<Duration>,
     pub isolation: Arc<isolation::Isolation>,
@@ -341,6 +343,9 @@ async fn finish_run(
         );
         ctx.collector.note_failure(user.weighted_users_index, &leak);
         record(user, "isolation", Duration::ZERO, Some(&leak)).await?;
+        if ctx.stop_on_leak {
+            goose::trigger_killswitch(&format!("isolation violation: {}", leak.message));
+        }
     }
     if let Some(first) = result.time_to_first_event {
         record(user, "first_event", first, None).await?;

@@ -53,7 +53,7 @@ fn finds_the_limit_within_the_resolution_and_names_the_rule() {
     let mut tried = Vec::new();
     let report = block_on(search(&p, &sla_p95(150), async |users| {
         tried.push(users);
-        Ok::<_, ()>(step(users, 13))
+        Ok::<_, ()>(Some(step(users, 13)))
     }))
     .unwrap();
     // 100 ms × users/13 passes 150 ms above 19 users.
@@ -76,7 +76,7 @@ fn finds_the_limit_within_the_resolution_and_names_the_rule() {
 fn no_limit_up_to_the_ceiling_is_never_a_made_up_limit() {
     let p = plan("ceiling = 16\nprojection_users = 2000");
     let report = block_on(search(&p, &sla_p95(500), async |users| {
-        Ok::<_, ()>(step(users, 1000))
+        Ok::<_, ()>(Some(step(users, 1000)))
     }))
     .unwrap();
     assert!(report.no_limit_up_to_ceiling);
@@ -109,4 +109,22 @@ fn a_step_without_completed_runs_fails_and_a_busy_generator_is_flagged() {
     busy.generator_cpu_percent = Some(95.0);
     judge(&sla_p95(1000), &mut busy);
     assert!(busy.passed && busy.generator_saturated);
+}
+
+#[test]
+fn an_interrupted_search_keeps_its_steps_and_claims_no_limit() {
+    let p = plan("ceiling = 64");
+    let report = block_on(search(&p, &sla_p95(150), async |users| {
+        Ok::<_, ()>((users < 8).then(|| step(users, 100)))
+    }))
+    .unwrap();
+    assert!(report.interrupted);
+    assert_eq!(report.steps.len(), 2);
+    assert_eq!(report.max_users, Some(4));
+    assert!(!report.no_limit_up_to_ceiling);
+    assert!(
+        report.conclusion.starts_with("Interrupted after 2 step(s)"),
+        "{}",
+        report.conclusion
+    );
 }

@@ -28,9 +28,11 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The identity of user `index` in the run tagged `run_tag`.
+    /// The identity of user `index` in the run tagged `run_tag`: `u<index>-al<tag>`. The user
+    /// number comes first, so ids differ within their first 8 characters (a platform that
+    /// shortens ids to 8 characters still tells users apart up to a million users).
     pub fn new(run_tag: &str, index: usize, email_domain: &str) -> Identity {
-        let sub = format!("agentload-{run_tag}-u{index}");
+        let sub = format!("u{index}-al{run_tag}");
         Identity {
             email: format!("{sub}@{email_domain}"),
             sub,
@@ -61,6 +63,8 @@ pub struct Token {
     pub expires_at: SystemTime,
     /// Login mode: what the refresh endpoint takes.
     pub refresh_token: Option<String>,
+    /// The token's `sub`: the user id the platform should give this user.
+    pub subject: Option<String>,
 }
 
 impl Token {
@@ -102,6 +106,7 @@ pub fn mint(secret: &[u8], identity: &Identity, auth: &Auth) -> Result<Token, Au
         jwt,
         expires_at: UNIX_EPOCH + Duration::from_secs(exp),
         refresh_token: None,
+        subject: Some(identity.sub.clone()),
     })
 }
 
@@ -274,13 +279,20 @@ impl TokenSource {
             .json()
             .await
             .map_err(|e| failed(format!("reply has no access_token: {e}")))?;
-        let exp = unverified_claims(&body.access_token)
+        let claims = unverified_claims(&body.access_token);
+        let exp = claims
+            .as_ref()
             .and_then(|c| c.get("exp").and_then(serde_json::Value::as_u64))
             .ok_or_else(|| failed("the access token has no exp claim".into()))?;
+        let subject = claims
+            .as_ref()
+            .and_then(|c| c.get("sub").and_then(serde_json::Value::as_str))
+            .map(String::from);
         Ok(Token {
             jwt: body.access_token,
             expires_at: UNIX_EPOCH + Duration::from_secs(exp),
             refresh_token: body.refresh_token,
+            subject,
         })
     }
 }
@@ -295,8 +307,8 @@ mod tests {
         let id = Identity::new("abc", 7, "example.test");
         let token = mint(b"0123456789abcdef0123456789abcdef", &id, &auth).unwrap();
         let claims = unverified_claims(&token.jwt).unwrap();
-        assert_eq!(claims["sub"], "agentload-abc-u7");
-        assert_eq!(claims["email"], "agentload-abc-u7@example.test");
+        assert_eq!(claims["sub"], "u7-alabc");
+        assert_eq!(claims["email"], "u7-alabc@example.test");
         assert_eq!(claims["token_type"], "access");
         let mut validation = jsonwebtoken::Validation::new(Algorithm::HS256);
         validation.validate_aud = false;

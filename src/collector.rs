@@ -199,6 +199,13 @@ impl Collector {
         add_failure(&mut self.shard(user).counts.failures, failure);
     }
 
+    /// Frames of finished runs read off `user`'s socket and set aside.
+    pub fn stale_frames(&self, user: usize, frames: u64) {
+        if frames > 0 {
+            self.shard(user).counts.stale_frames += frames;
+        }
+    }
+
     pub fn closed_cleanly(&self, user: usize) {
         self.shard(user).counts.connections.closed_cleanly += 1;
     }
@@ -285,6 +292,7 @@ fn merge(total: &mut Shard, sh: &Shard, first: bool) {
     t.runs.completed += s.runs.completed;
     t.runs.failed += s.runs.failed;
     t.runs.resumed += s.runs.resumed;
+    t.stale_frames += s.stale_frames;
     t.connections.attempted += s.connections.attempted;
     t.connections.established += s.connections.established;
     t.connections.failed += s.connections.failed;

@@ -287,21 +287,23 @@ pub(crate) async fn load(
         tokens, connector, ..
     } = Clients::new(plan, resolved, credential)?;
     let run_tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
+    let collector = Arc::new(Collector::new(plan.checks.clone()));
     if plan.auth.mode == AuthMode::Login {
         // A refused login is a setup error, not a thousand failed users.
         match tokens
             .token(&Identity::new(&run_tag, 0, &plan.auth.email_domain))
             .await
         {
-            // A server error may pass; the load test will count how often it happens.
-            Err(crate::auth::AuthError::LoginRefused { status, .. }) if status >= 500 => {
+            // A server error may pass; it is counted like any user's failed token fetch.
+            Err(e @ crate::auth::AuthError::LoginRefused { status, .. }) if status >= 500 => {
                 eprintln!("agentload: warning: the login probe got HTTP {status}");
+                let failure = crate::summary::Failure::new("auth.token", e.to_string());
+                collector.note_failure(0, &failure);
             }
             Err(e) => return Err(e.into()),
             Ok(_) => {}
         }
     }
-    let collector = Arc::new(Collector::new(plan.checks.clone()));
     let isolation = Arc::new(crate::scenarios::isolation::Isolation::new(&run_tag));
     let security = Arc::new(crate::scenarios::security::Security::new(
         plan.security.bad_token_share,
@@ -369,6 +371,11 @@ pub(crate) async fn load(
         Err(e) => return Err(goose_err(e)),
     };
     let mut summary = collector.snapshot();
+    let (goose_ok, goose_failed) = metrics.requests.values().fold((0, 0), |(ok, failed), r| {
+        (ok + r.success_count, failed + r.fail_count)
+    });
+    summary.goose_error_rate_percent = (goose_ok + goose_failed > 0)
+        .then(|| 100.0 * goose_failed as f64 / (goose_ok + goose_failed) as f64);
     summary.plan = plan.name();
     summary.started_at = started_at.to_rfc3339();
     summary.duration_secs = metrics.duration as f64;

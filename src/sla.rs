@@ -1,5 +1,6 @@
-//! SLA rules that agentload judges itself, beside Goose's thresholds: result-check shares and
-//! resources. Goose judges latency and error-rate rules; both land in one verdict list.
+//! SLA rules that agentload judges itself, beside Goose's thresholds: the error rate (failed
+//! runs and connects over attempted ones), result-check shares, detectors and resources.
+//! Goose judges latency rules; both land in one verdict list.
 
 use crate::plan::Sla;
 use crate::summary::{RuleVerdict, Summary};
@@ -7,6 +8,19 @@ use crate::summary::{RuleVerdict, Summary};
 /// Judges the rules Goose can not: they need our result model.
 pub fn judge(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
     let mut verdicts = Vec::new();
+    if let Some(max) = sla.error_rate {
+        let rate = summary.error_rate_percent();
+        let (r, c) = (&summary.runs, &summary.connections);
+        verdicts.push(RuleVerdict {
+            rule: format!("error rate <= {}% (failed runs + connects)", max.0),
+            observed: format!(
+                "{rate:.2}% ({} of {} runs, {} of {} connects failed)",
+                r.failed, r.started, c.failed, c.attempted
+            ),
+            passed: rate <= max.0,
+            judged_by: "agentload".into(),
+        });
+    }
     if let Some(min) = sla.checks_met {
         for check in &summary.checks {
             let observed = if check.runs == 0 {

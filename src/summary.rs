@@ -107,6 +107,14 @@ pub struct Summary {
     pub failures: BTreeMap<String, FailureBucket>,
     /// Events received, by wire name.
     pub events: BTreeMap<String, u64>,
+    /// Run events read after their run's verdict (the rest of a failed run, a late copy of
+    /// an earlier run's event) and set aside: never charged to another run.
+    #[serde(default)]
+    pub stale_frames: u64,
+    /// Goose's own error rate: over every Goose request (connects, first events, runs,
+    /// probes), shown for reference. The plan's `error_rate` is judged on runs and connects.
+    #[serde(default)]
+    pub goose_error_rate_percent: Option<f64>,
     /// How many runs reached each of the five required events, in order.
     pub funnel: Vec<(String, u64)>,
     pub latency: LatencySection,
@@ -127,6 +135,18 @@ pub struct Summary {
     /// The target's own counters at the end (`/stats`), when it has them.
     pub target_counters: Option<serde_json::Value>,
     pub passed: bool,
+}
+
+impl Summary {
+    /// Failed runs and failed connects over attempted runs and connects, in percent: what
+    /// the plan's `error_rate` rule judges.
+    pub fn error_rate_percent(&self) -> f64 {
+        let attempts = self.runs.started + self.connections.attempted;
+        if attempts == 0 {
+            return 0.0;
+        }
+        100.0 * (self.runs.failed + self.connections.failed) as f64 / attempts as f64
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -90,8 +90,9 @@ fn sla_becomes_goose_rules() {
         vec![
             "avg<=20000ms for WS connect",
             "p95<=45000ms for WS agent_run",
-            "error-rate<=5%",
             "p99<2s for WS first_event"
-        ]
+        ],
+        "error_rate is judged by agentload on runs and connects, not by Goose"
     );
+    assert_eq!(plan.sla.error_rate.map(|p| p.0), Some(5.0));
 }

@@ -394,6 +394,8 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
         user_index: 1,
         resume: false,
         drop_after_events: 0,
+        retired: &[],
+        token_expires_at: None,
     });
     let verdict = match run.start(&mut connected.ws, None).await {
         Step::Done(v) => v,

@@ -127,6 +127,26 @@ impl AgentEvent {
         })
     }
 
+    /// Whether this event ends a run (its completion or an error).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.kind, EventKind::AgentCompleted | EventKind::Error)
+    }
+
+    /// A hash of what the event says, leaving out what a re-sent copy changes (`attempt`,
+    /// `timestamp`): two events with one fingerprint are one event delivered twice.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.wire_name.hash(&mut h);
+        for (k, v) in &self.data {
+            if k != "attempt" && k != "timestamp" {
+                k.hash(&mut h);
+                hash_value(v, &mut h);
+            }
+        }
+        h.finish()
+    }
+
     pub fn str_field(&self, key: &str) -> Option<&str> {
         self.data.get(key).and_then(Value::as_str)
     }
@@ -138,6 +158,26 @@ impl AgentEvent {
             Some(Value::String(s)) => !s.trim().is_empty(),
             Some(Value::Object(o)) => !o.is_empty(),
             Some(_) => true,
+        }
+    }
+}
+
+fn hash_value(v: &Value, h: &mut impl std::hash::Hasher) {
+    use std::hash::Hash;
+    match v {
+        Value::Null => 0u8.hash(h),
+        Value::Bool(b) => b.hash(h),
+        Value::Number(n) => n.to_string().hash(h),
+        Value::String(s) => s.hash(h),
+        Value::Array(items) => {
+            items.len().hash(h);
+            items.iter().for_each(|i| hash_value(i, h));
+        }
+        Value::Object(o) => {
+            for (k, v) in o {
+                k.hash(h);
+                hash_value(v, h);
+            }
         }
     }
 }
@@ -177,6 +217,25 @@ mod tests {
             assert_eq!(e.kind, EventKind::Error);
             assert_eq!(e.wire_name, name);
         }
+    }
+
+    #[test]
+    fn a_resent_copy_has_the_same_fingerprint() {
+        let first = AgentEvent::parse(
+            r#"{"type":"agent_thinking","run_id":"r1","timestamp":1.0,"data":{"thought":"a"}}"#,
+        )
+        .unwrap();
+        let again = AgentEvent::parse(
+            r#"{"type":"agent_thinking","run_id":"r1","timestamp":2.5,"attempt":2,"data":{"thought":"a"}}"#,
+        )
+        .unwrap();
+        let other = AgentEvent::parse(
+            r#"{"type":"agent_thinking","run_id":"r1","timestamp":1.0,"data":{"thought":"b"}}"#,
+        )
+        .unwrap();
+        assert_eq!(first.fingerprint(), again.fingerprint());
+        assert_ne!(first.fingerprint(), other.fingerprint());
+        assert!(!first.is_terminal());
     }
 
     #[test]

@@ -30,7 +30,10 @@ fn every_layout_of_agent_started_is_the_same_event() {
     );
     let d =
         parse(json!({"type":"agent_started","payload":{"agent_name":"supervisor","run_id":"r1"}}));
-    for e in [&a, &b, &c, &d] {
+    // E: the event name at the root of a system_message, details in payload (the newest CLI).
+    let e = parse(json!({"type":"system_message","event":"agent_started",
+                         "payload":{"agent_name":"supervisor","run_id":"r1"}}));
+    for e in [&a, &b, &c, &d, &e] {
         assert_eq!(e.kind, EventKind::AgentStarted, "{e:?}");
         assert_eq!(e.run_id.as_deref(), Some("r1"));
         assert_eq!(e.str_field("agent_name"), Some("supervisor"));

@@ -90,12 +90,14 @@ impl Profile {
         }
     }
 
-    /// The wire name of a frame, unwrapped (`system_message` + `data.event` → the event).
+    /// The wire name of a frame, unwrapped (`system_message` + `data.event`, `data.type` or a
+    /// root `event` → the event).
     pub fn event_name(&self, root: &Map<String, Value>) -> Option<String> {
         let outer = lookup(root, &self.type_path)?.as_str()?.to_string();
         let name = if self.wrappers.contains(&outer) {
             let data = root.get("data").and_then(Value::as_object);
             data.and_then(|d| d.get("event").or_else(|| d.get("type")))
+                .or_else(|| root.get("event"))
                 .and_then(Value::as_str)
                 .map(String::from)
                 .unwrap_or(outer)

@@ -1,6 +1,9 @@
 //! Isolation: every frame a user receives is scanned for another user's identity — its
 //! canary (a secret-shaped marker sent with each run), its user id or its run ids, all of which
 //! carry the load test's tag and the user's number. Zero tolerance: one hit is a violation.
+//!
+//! User ids are `u<n>-al<tag>` (see `auth::Identity`), run ids `u<n>-al<tag>-r<k>`, canaries
+//! `sk-<tag>u<n>x<random>`.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,19 +33,45 @@ pub struct IsolationSummary {
     pub suspected_auth_bypass: Option<String>,
 }
 
+/// What the server's welcome called a user, and who the user is (the token's `sub`).
+#[derive(Debug, Clone)]
+struct Welcome {
+    given: String,
+    expected: Option<String>,
+}
+
+impl Welcome {
+    /// Whether the id the server gave can be this user's own: equal, or the platform's
+    /// shortened form (`abcdefgh...`) of it.
+    fn consistent(&self) -> bool {
+        let Some(expected) = &self.expected else {
+            return false;
+        };
+        match shortened_stem(&self.given) {
+            Some(stem) => !stem.is_empty() && expected.starts_with(stem),
+            None => self.given == *expected,
+        }
+    }
+}
+
+/// The visible part of an id the server shortened with an ellipsis, if it did.
+fn shortened_stem(id: &str) -> Option<&str> {
+    id.strip_suffix("...").or_else(|| id.strip_suffix('…'))
+}
+
 /// Shared by every user of a load test.
 pub struct Isolation {
-    user_prefix: String,
+    user_marker: String,
     canary_prefix: String,
     violations: AtomicU64,
     examples: Mutex<Vec<LeakExample>>,
-    welcome_ids: Mutex<BTreeMap<usize, String>>,
+    welcome_ids: Mutex<BTreeMap<usize, Welcome>>,
 }
 
 impl Isolation {
     pub fn new(run_tag: &str) -> Isolation {
         Isolation {
-            user_prefix: format!("agentload-{run_tag}-u"),
+            user_marker: format!("-al{run_tag}"),
             canary_prefix: format!("sk-{run_tag}u"),
             violations: AtomicU64::new(0),
             examples: Mutex::new(Vec::new()),
@@ -61,9 +90,8 @@ impl Isolation {
 
     /// The first other user whose identity `frame` carries.
     pub fn foreign_owner(&self, me: usize, frame: &str) -> Option<usize> {
-        [&self.user_prefix, &self.canary_prefix]
-            .into_iter()
-            .flat_map(|prefix| numbers_after(frame, prefix))
+        numbers_before(frame, &self.user_marker)
+            .chain(numbers_after(frame, &self.canary_prefix))
             .find(|owner| *owner != me)
     }
 
@@ -82,20 +110,29 @@ impl Isolation {
         Some(owner)
     }
 
-    /// Notes the user id the server's welcome gave `user`.
-    pub fn welcomed(&self, user: usize, user_id: &str) {
+    /// Notes the user id the server's welcome gave `user`, and the id the user's token names
+    /// (`expected`, when known).
+    pub fn welcomed(&self, user: usize, user_id: &str, expected: Option<&str>) {
+        let welcome = Welcome {
+            given: user_id.to_string(),
+            expected: expected.map(String::from),
+        };
         self.welcome_ids
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(user, user_id.to_string());
+            .insert(user, welcome);
     }
 
     pub fn summary(&self) -> IsolationSummary {
         let ids = self.welcome_ids.lock().unwrap_or_else(|p| p.into_inner());
-        let mut distinct: Vec<&String> = ids.values().collect();
+        let mut distinct: Vec<&String> = ids.values().map(|w| &w.given).collect();
         distinct.sort();
         distinct.dedup();
-        let bypass = (ids.len() >= 2 && distinct.len() == 1).then(|| distinct[0].clone());
+        // Every user given one id is a bypass unless that id can be each user's own (a
+        // platform that shortens ids may show users whose ids share a prefix as one).
+        let all_own = ids.values().all(Welcome::consistent);
+        let bypass =
+            (ids.len() >= 2 && distinct.len() == 1 && !all_own).then(|| distinct[0].clone());
         IsolationSummary {
             violations: self.violations.load(Ordering::Relaxed),
             examples: self
@@ -108,6 +145,19 @@ impl Isolation {
             suspected_auth_bypass: bypass,
         }
     }
+}
+
+/// Every user number written as `u<n>` right before `marker` in `text`.
+fn numbers_before<'a>(text: &'a str, marker: &'a str) -> impl Iterator<Item = usize> + 'a {
+    text.match_indices(marker).filter_map(move |(at, _)| {
+        let head = &text[..at];
+        let digits = head.len() - head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let number = &head[head.len() - digits..];
+        let before = head[..head.len() - digits].chars().next_back();
+        (digits > 0 && before == Some('u'))
+            .then(|| number.parse().ok())
+            .flatten()
+    })
 }
 
 /// Every number written right after `prefix` in `text`.
@@ -128,10 +178,10 @@ mod tests {
     #[test]
     fn finds_other_users_ids_and_canaries_only() {
         let iso = Isolation::new("abc123");
-        let mine = r#"{"run_id":"agentload-abc123-u7-r3","user_id":"agentload-abc123-u7"}"#;
+        let mine = r#"{"run_id":"u7-alabc123-r3","user_id":"u7-alabc123"}"#;
         assert_eq!(iso.check(7, mine), None);
         // u70 is not u7: numbers are read whole.
-        let other = r#"{"run_id":"agentload-abc123-u70-r1"}"#;
+        let other = r#"{"run_id":"u70-alabc123-r1"}"#;
         assert_eq!(iso.check(7, other), Some(70));
         let canary = iso.canary(12);
         assert!(canary.starts_with("sk-abc123u12x"));
@@ -140,7 +190,7 @@ mod tests {
             Some(12)
         );
         // Another load test's ids are not this one's users.
-        assert_eq!(iso.check(7, r#"{"user_id":"agentload-ffffff-u9"}"#), None);
+        assert_eq!(iso.check(7, r#"{"user_id":"u9-alffffff"}"#), None);
         let s = iso.summary();
         assert_eq!(s.violations, 2);
         assert_eq!(s.examples[0].owner, 70);
@@ -149,18 +199,50 @@ mod tests {
     #[test]
     fn one_id_for_every_user_is_a_suspected_bypass() {
         let iso = Isolation::new("t");
-        iso.welcomed(0, "demo-user-001");
+        iso.welcomed(0, "demo-user-001", Some("u0-alt"));
         assert_eq!(
             iso.summary().suspected_auth_bypass,
             None,
             "one user proves nothing"
         );
-        iso.welcomed(1, "demo-user-001");
+        iso.welcomed(1, "demo-user-001", Some("u1-alt"));
         assert_eq!(
             iso.summary().suspected_auth_bypass.as_deref(),
             Some("demo-user-001")
         );
-        iso.welcomed(2, "someone-else");
+        iso.welcomed(2, "someone-else", Some("u2-alt"));
         assert_eq!(iso.summary().suspected_auth_bypass, None);
+    }
+
+    #[test]
+    fn shortened_ids_are_compared_as_far_as_they_go() {
+        // The platform cuts ids to 8 characters plus `...`.
+        let iso = Isolation::new("abc123");
+        iso.welcomed(0, "u0-alabc...", Some("u0-alabc123"));
+        iso.welcomed(1, "u1-alabc...", Some("u1-alabc123"));
+        let s = iso.summary();
+        assert_eq!(s.suspected_auth_bypass, None);
+        assert_eq!(s.distinct_user_ids, 2);
+        // Users whose own ids share the shown prefix may look alike: not a bypass.
+        let iso = Isolation::new("t");
+        iso.welcomed(0, "e2e-u100...", Some("e2e-u100-alt"));
+        iso.welcomed(1, "e2e-u100...", Some("e2e-u1000-alt"));
+        assert_eq!(iso.summary().suspected_auth_bypass, None);
+        // One shortened id that is nobody's own, for everyone: a bypass.
+        let iso = Isolation::new("t");
+        iso.welcomed(0, "demo-use...", Some("u0-alt"));
+        iso.welcomed(1, "demo-use...", Some("u1-alt"));
+        assert_eq!(
+            iso.summary().suspected_auth_bypass.as_deref(),
+            Some("demo-use...")
+        );
+    }
+
+    #[test]
+    fn user_numbers_are_read_before_the_marker() {
+        assert_eq!(
+            numbers_before("x u12-alt y u3-alt zu-alt 9-alt", "-alt").collect::<Vec<_>>(),
+            vec![12, 3]
+        );
     }
 }

@@ -55,7 +55,12 @@ struct Session {
     /// A secret-shaped marker this user sends with every run (isolation checks).
     canary: String,
     runs: u64,
+    /// Ids of this user's last runs: their late frames are set aside, not judged.
+    retired: std::collections::VecDeque<String>,
 }
+
+/// How many finished runs' ids a user remembers.
+const RETIRED_RUN_IDS: usize = 16;
 
 type Shared = Arc<tokio::sync::Mutex<Session>>;
 
@@ -76,6 +81,7 @@ pub fn agent_scenario(ctx: Arc<Context>, think_time: Duration) -> Result<Scenari
                     server_thread_id: None,
                     canary: ctx.isolation.canary(user.weighted_users_index),
                     runs: 0,
+                    retired: Default::default(),
                 }));
                 user.set_session_data(session.clone());
                 let mut s = session.lock().await;
@@ -148,7 +154,9 @@ async fn ensure_connected(
     match result {
         Ok(connected) => {
             if let Some(id) = &connected.user_id {
-                ctx.isolation.welcomed(user.weighted_users_index, id);
+                let expected = s.token.as_ref().and_then(|t| t.subject.as_deref());
+                ctx.isolation
+                    .welcomed(user.weighted_users_index, id, expected);
             }
             s.socket = Some(connected.ws);
             s.server_user_id = connected.user_id;
@@ -216,6 +224,15 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
     if let Some(kind) = ctx.security.draw() {
         probe_bad_token(ctx, user, &guard, kind).await?;
     }
+    settle_idle_socket(ctx, user, &mut guard).await?;
+    // Renew first if the token would lapse during the idle time before the next run.
+    if let Some(failure) = renew_if_lapsing(ctx, &mut guard).await {
+        // No start message was sent: not a run, but a failure to count.
+        drop_socket(ctx, &mut guard);
+        ctx.collector
+            .note_failure(user.weighted_users_index, &failure);
+        record(user, "token_refresh", Duration::ZERO, Some(&failure)).await?;
+    }
     ensure_connected(ctx, user, &mut guard).await?;
     let s = &mut *guard;
     if s.socket.is_none() {
@@ -229,16 +246,17 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         .clone()
         .unwrap_or_else(|| format!("{}-thread", s.identity.sub));
     let (sub, canary) = (s.identity.sub.clone(), s.canary.clone());
-    // Renew first if the token would lapse during the idle time before the next run.
-    if let Some(failure) = renew_if_lapsing(ctx, s).await {
-        s.socket = None;
-        ctx.collector.socket_gone();
-        let result = run::Run::new(run_spec(ctx, user, &run_id, &thread_id, &sub, &canary))
-            .finish(Err((failure, false)));
-        drop(guard);
-        return finish_run(ctx, user, result).await;
-    }
-    let mut run = run::Run::new(run_spec(ctx, user, &run_id, &thread_id, &sub, &canary));
+    let retired: Vec<String> = s.retired.iter().cloned().collect();
+    let expires_at = s.token.as_ref().map(|t| t.expires_at);
+    let spec = || RunIds {
+        run_id: &run_id,
+        thread_id: &thread_id,
+        sub: &sub,
+        canary: &canary,
+        retired: &retired,
+        token_expires_at: expires_at,
+    };
+    let mut run = run::Run::new(run_spec(ctx, user, spec()));
     let mut step = {
         let socket = s.socket.as_mut().expect("checked above");
         run.start(socket, refresher(ctx, &s.identity, s.token.as_mut()))
@@ -251,8 +269,7 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
             run::Step::Done(verdict) => break verdict,
             run::Step::Interrupted(failure) => failure,
         };
-        s.socket = None;
-        ctx.collector.socket_gone();
+        drop_socket(ctx, s);
         if resumes == MAX_RESUMES {
             break Err((failure, false));
         }
@@ -272,30 +289,75 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
     }
     if !result.socket_usable {
         // Drop it: the next run reconnects with a fresh handshake.
-        s.socket = None;
-        ctx.collector.socket_gone();
+        drop_socket(ctx, s);
+    }
+    for id in result.run_ids.drain(..) {
+        if s.retired.len() == RETIRED_RUN_IDS {
+            s.retired.pop_front();
+        }
+        s.retired.push_back(id);
     }
     drop(guard);
     finish_run(ctx, user, result).await
 }
 
-/// Most reconnect-and-resume rounds for one run.
-const MAX_RESUMES: u32 = 3;
+/// Before a run: sets aside late frames of earlier runs waiting on the socket, and notices a
+/// socket the server cut while the user was idle (counted when it is an auth failure, e.g. a
+/// lapsed token), so no start message goes to a closed socket.
+async fn settle_idle_socket(
+    ctx: &Context,
+    user: &mut GooseUser,
+    s: &mut Session,
+) -> TransactionResult {
+    let Some(socket) = s.socket.as_mut() else {
+        return Ok(());
+    };
+    let index = user.weighted_users_index;
+    let idle = run::drain_idle(
+        socket,
+        &ctx.connector.profile,
+        &ctx.isolation,
+        index,
+        s.token.as_ref().map(|t| t.expires_at),
+    );
+    ctx.collector.stale_frames(index, idle.stale_frames);
+    record_leaks(ctx, user, &idle.leaks).await?;
+    if let Some(cut) = idle.cut {
+        drop_socket(ctx, s);
+        if let Some(failure) = cut {
+            ctx.collector.note_failure(index, &failure);
+            record(user, "session", Duration::ZERO, Some(&failure)).await?;
+        }
+    }
+    Ok(())
+}
 
-fn run_spec<'a>(
-    ctx: &'a Context,
-    user: &GooseUser,
+fn drop_socket(ctx: &Context, s: &mut Session) {
+    if s.socket.take().is_some() {
+        ctx.collector.socket_gone();
+    }
+}
+
+/// The per-run names a run spec needs.
+struct RunIds<'a> {
     run_id: &'a str,
     thread_id: &'a str,
     sub: &'a str,
     canary: &'a str,
-) -> run::RunSpec<'a> {
+    retired: &'a [String],
+    token_expires_at: Option<std::time::SystemTime>,
+}
+
+/// Most reconnect-and-resume rounds for one run.
+const MAX_RESUMES: u32 = 3;
+
+fn run_spec<'a>(ctx: &'a Context, user: &GooseUser, ids: RunIds<'a>) -> run::RunSpec<'a> {
     run::RunSpec {
         profile: &ctx.connector.profile,
-        run_id,
-        thread_id,
-        user_id: sub,
-        canary,
+        run_id: ids.run_id,
+        thread_id: ids.thread_id,
+        user_id: ids.sub,
+        canary: ids.canary,
         user_request: &ctx.user_request,
         timeout: ctx.run_timeout,
         rules: &ctx.rules,
@@ -303,6 +365,8 @@ fn run_spec<'a>(
         user_index: user.weighted_users_index,
         resume: ctx.resume,
         drop_after_events: ctx.drop_after_events,
+        retired: ids.retired,
+        token_expires_at: ids.token_expires_at,
     }
 }
 
@@ -336,7 +400,21 @@ async fn finish_run(
     user: &mut GooseUser,
     result: run::RunResult,
 ) -> TransactionResult {
-    for owner in &result.leaks {
+    record_leaks(ctx, user, &result.leaks).await?;
+    ctx.collector
+        .stale_frames(user.weighted_users_index, result.stale_frames);
+    if let Some(first) = result.time_to_first_event {
+        record(user, "first_event", first, None).await?;
+    }
+    let failure = result.outcome.failure.clone();
+    ctx.collector
+        .run_finished(user.weighted_users_index, result.outcome);
+    record(user, "agent_run", result.elapsed, failure.as_ref()).await
+}
+
+/// Records frames carrying other users' data (zero tolerance).
+async fn record_leaks(ctx: &Context, user: &mut GooseUser, owners: &[usize]) -> TransactionResult {
+    for owner in owners {
         let leak = Failure::new(
             "isolation.leak",
             format!("received a frame carrying user {owner}'s data"),
@@ -347,13 +425,7 @@ async fn finish_run(
             goose::trigger_killswitch(&format!("isolation violation: {}", leak.message));
         }
     }
-    if let Some(first) = result.time_to_first_event {
-        record(user, "first_event", first, None).await?;
-    }
-    let failure = result.outcome.failure.clone();
-    ctx.collector
-        .run_finished(user.weighted_users_index, result.outcome);
-    record(user, "agent_run", result.elapsed, failure.as_ref()).await
+    Ok(())
 }
 
 /// The first `required` result check the completed run misses, as a failure.

@@ -28,6 +28,10 @@ pub struct RunSpec<'a> {
     pub resume: bool,
     /// Drop our own socket after this many events of the run, then resume (0: never).
     pub drop_after_events: usize,
+    /// Run ids of this user's earlier runs: their late frames are stale, not this run's.
+    pub retired: &'a [String],
+    /// When the user's token lapses: an auth error after it is a token expiry.
+    pub token_expires_at: Option<SystemTime>,
 }
 
 /// What a run measured.
@@ -41,6 +45,10 @@ pub struct RunResult {
     pub socket_usable: bool,
     /// Owners of other users' data seen on this socket during the run.
     pub leaks: Vec<usize>,
+    /// Frames of earlier runs (or of this run after its verdict) read and set aside.
+    pub stale_frames: u64,
+    /// The ids this run went by (ours, and the server's if it named the run itself).
+    pub run_ids: Vec<String>,
 }
 
 /// Renews a user's token before it expires and hands it to the open socket.
@@ -79,17 +87,34 @@ impl Refresher<'_> {
 }
 
 /// Sorts an error event: an expired or refused token is an auth failure, not an agent error.
-fn error_failure(event: &AgentEvent, violation_text: String) -> Failure {
+/// An auth error after the token's expiry (or saying so) is the token lapsing.
+pub fn error_failure(
+    event: &AgentEvent,
+    violation_text: String,
+    token_expires_at: Option<SystemTime>,
+) -> Failure {
     let code = event
         .str_field("code")
         .or_else(|| event.str_field("error_code"))
-        .unwrap_or("");
-    match code {
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    let says_expired = ["message", "error_message", "error", "detail"]
+        .iter()
+        .filter_map(|k| event.str_field(k))
+        .any(|m| m.to_ascii_lowercase().contains("expired"));
+    let lapsed = token_expires_at.is_some_and(|at| at <= SystemTime::now());
+    match code.as_str() {
         "TOKEN_EXPIRED" => Failure::new("auth.token_expired", violation_text),
         "RESUME_UNSUPPORTED" | "RESUME_UNKNOWN_RUN" => {
             Failure::new("reconnect.not_resumable", violation_text)
         }
-        "AUTH_FAILED" => Failure::new("auth.refused", violation_text),
+        "AUTH_FAILED" | "AUTHENTICATION_FAILED" | "UNAUTHORIZED" | "TOKEN_INVALID" => {
+            if says_expired || lapsed {
+                Failure::new("auth.token_expired", violation_text)
+            } else {
+                Failure::new("auth.refused", violation_text)
+            }
+        }
         _ => Failure::new("agent.error", violation_text),
     }
 }
@@ -118,6 +143,14 @@ pub struct Run<'a> {
     dropped_on_purpose: bool,
     sent_at: Instant,
     deadline: tokio::time::Instant,
+    /// What each event of the run said, to spot one delivered twice.
+    fingerprints: Vec<u64>,
+    stale_frames: u64,
+    /// Set once the run failed before its last event: the verdict and when it came. The rest
+    /// of the run's frames are read off the socket (drained) so the next run starts clean.
+    draining: Option<(Failure, Duration)>,
+    /// Whether the last event judged ended the run (completion or error).
+    last_was_terminal: bool,
 }
 
 impl<'a> Run<'a> {
@@ -135,6 +168,10 @@ impl<'a> Run<'a> {
             last_seq: None,
             resumed: false,
             dropped_on_purpose: false,
+            fingerprints: Vec::new(),
+            stale_frames: 0,
+            draining: None,
+            last_was_terminal: false,
             deadline: tokio::time::Instant::from_std(sent_at) + spec.timeout,
             sent_at,
             spec,
@@ -173,11 +210,6 @@ impl<'a> Run<'a> {
         self.read(ws, refresher).await
     }
 
-    /// Whether an interruption can be resumed: the user wants it and events carry `seq`.
-    pub fn resumable(&self) -> bool {
-        self.spec.resume && self.last_seq.is_some()
-    }
-
     async fn read(&mut self, ws: &mut WsStream, mut refresher: Option<Refresher<'_>>) -> Step {
         loop {
             let due = refresher.as_ref().map(Refresher::due);
@@ -186,7 +218,7 @@ impl<'a> Run<'a> {
                 _ = tokio::time::sleep_until(due.unwrap_or(self.deadline)), if due.is_some() => {
                     if let Some(r) = refresher.as_mut() {
                         if let Err(f) = r.renew(ws).await {
-                            return Step::Done(Err((f, false)));
+                            return self.done(f, false);
                         }
                     }
                     continue;
@@ -205,11 +237,11 @@ impl<'a> Run<'a> {
                         "no agent_completed within {:?} (furthest event: {last})",
                         self.spec.timeout
                     );
-                    return Step::Done(Err((Failure::new("transport.timeout", message), false)));
+                    return self.done(Failure::new("transport.timeout", message), false);
                 }
                 Ok(Some(Ok(Message::Close(Some(close))))) if close.code == CloseCode::Policy => {
                     let message = format!("closed by the server: {}", close.reason);
-                    return Step::Done(Err((Failure::new("auth.token_expired", message), false)));
+                    return self.done(Failure::new("auth.token_expired", message), false);
                 }
                 Ok(None) | Ok(Some(Ok(Message::Close(_)))) => {
                     return self
@@ -221,8 +253,20 @@ impl<'a> Run<'a> {
                 Ok(Some(Ok(Message::Text(text)))) => text,
                 Ok(Some(Ok(_))) => continue,
             };
-            if let Some(step) = self.frame(&frame) {
-                return step;
+            if self.draining.is_some() {
+                if self.drain(&frame) {
+                    return self.done_draining(true);
+                }
+                continue;
+            }
+            match self.frame(&frame) {
+                // A verdict before the run's last event: read the rest of the run first.
+                Some(Step::Done(Err((failure, true)))) if !self.last_was_terminal => {
+                    self.draining = Some((failure, self.sent_at.elapsed()));
+                    continue;
+                }
+                Some(step) => return step,
+                None => {}
             }
             let wanted = self.spec.drop_after_events;
             if wanted > 0 && !self.dropped_on_purpose && self.timeline.len() >= wanted {
@@ -235,16 +279,62 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn interrupted(&self, failure: Failure) -> Step {
-        if self.resumable() {
-            Step::Interrupted(failure)
-        } else {
-            Step::Done(Err((failure, false)))
+    /// The verdict `failure`; a failure found earlier (while draining) comes first.
+    fn done(&mut self, failure: Failure, usable: bool) -> Step {
+        match self.draining.is_some() {
+            true => self.done_draining(usable),
+            false => Step::Done(Err((failure, usable))),
         }
+    }
+
+    fn done_draining(&mut self, usable: bool) -> Step {
+        let (failure, _) = self.draining.clone().expect("draining");
+        Step::Done(Err((failure, usable)))
+    }
+
+    /// A frame read after the run's verdict: set aside as stale (still scanned for other
+    /// users' data). True once the run's last event has gone by.
+    fn drain(&mut self, frame: &str) -> bool {
+        let spec = &self.spec;
+        if let Some(owner) = spec.isolation.check(spec.user_index, frame) {
+            self.leaks.push(owner);
+            return false;
+        }
+        let Ok(event) = AgentEvent::parse_with(frame, spec.profile) else {
+            return false;
+        };
+        if !event.kind.is_run_event() {
+            return false;
+        }
+        self.stale_frames += 1;
+        let ours = event.run_id.as_deref().is_none_or(|id| id == self.run_id);
+        ours && event.is_terminal()
+    }
+
+    fn interrupted(&mut self, failure: Failure) -> Step {
+        if self.draining.is_some() {
+            return self.done_draining(false);
+        }
+        if !self.spec.resume {
+            return Step::Done(Err((failure, false)));
+        }
+        if self.last_seq.is_none() {
+            // Nothing to resume from: the run's events carry no `seq`.
+            let message = format!(
+                "{}; the run can not be resumed (its events carry no seq)",
+                failure.message
+            );
+            return Step::Done(Err((
+                Failure::new("reconnect.not_resumable", message),
+                false,
+            )));
+        }
+        Step::Interrupted(failure)
     }
 
     /// Judges one frame; `Some` when the run has its verdict.
     fn frame(&mut self, frame: &str) -> Option<Step> {
+        self.last_was_terminal = false;
         let spec = &self.spec;
         // Isolation first: a frame with another user's data is a violation, whatever it is.
         if let Some(owner) = spec.isolation.check(spec.user_index, frame) {
@@ -265,25 +355,65 @@ impl<'a> Run<'a> {
                 false,
             ))));
         }
+        if self.resumed
+            && event.wire_name == "ack"
+            && event.str_field("received_type") == Some("resume")
+        {
+            // The platform acknowledges message types it does not handle: no resume here.
+            let message = format!(
+                "the server acknowledged resume without resuming: {}",
+                crate::protocol::excerpt(frame)
+            );
+            return Some(Step::Done(Err((
+                Failure::new("reconnect.not_resumable", message),
+                false,
+            ))));
+        }
         if !event.kind.is_run_event() {
             return None;
         }
-        match event.run_id.as_deref() {
-            Some(id) if id != self.run_id && !self.adopted && event.kind != EventKind::Error => {
+        if let Some(id) = event.run_id.as_deref() {
+            if spec.retired.iter().any(|r| r == id) {
+                // A late frame of an earlier run of this user: not this run's to judge.
+                self.stale_frames += 1;
+                return None;
+            }
+            if id != self.run_id {
+                if self.adopted || event.kind == EventKind::Error {
+                    let message = format!(
+                        "an event of run {id} arrived during run {}: {}",
+                        self.run_id,
+                        crate::protocol::excerpt(frame)
+                    );
+                    self.last_was_terminal = event.is_terminal();
+                    return Some(Step::Done(Err((
+                        Failure::new("sequence.foreign_run", message),
+                        true,
+                    ))));
+                }
                 // The server named the run itself: the first run event says how.
                 self.run_id = id.to_string();
             }
-            // Another run's event on this socket: not ours to judge here.
-            Some(id) if id != self.run_id => return None,
-            _ => {}
         }
         self.adopted = true;
+        self.last_was_terminal = event.is_terminal();
+        let prefix = if self.resumed {
+            "reconnect"
+        } else {
+            "sequence"
+        };
+        let fingerprint = event.fingerprint();
+        if self.fingerprints.contains(&fingerprint) {
+            let message = format!(
+                "{} arrived twice: {}",
+                event.wire_name,
+                crate::protocol::excerpt(frame)
+            );
+            let kind = format!("{prefix}.duplicate_events");
+            return Some(Step::Done(Err((Failure::new(kind, message), true))));
+        }
+        self.fingerprints.push(fingerprint);
         if let Some(seq) = event.data.get("seq").and_then(serde_json::Value::as_u64) {
-            let prefix = if self.resumed {
-                "reconnect"
-            } else {
-                "sequence"
-            };
             match self.last_seq {
                 Some(last) if seq <= last => {
                     let message = format!("event seq {seq} arrived again (last seen {last})");
@@ -309,7 +439,7 @@ impl<'a> Run<'a> {
             }
             Progress::Failed(v) => {
                 let failure = if event.kind == EventKind::Error {
-                    error_failure(&event, v.to_string())
+                    error_failure(&event, v.to_string(), spec.token_expires_at)
                 } else {
                     Failure::new(v.kind(), v.to_string())
                 };
@@ -322,7 +452,15 @@ impl<'a> Run<'a> {
 
     /// The run's result once it has its verdict.
     pub fn finish(self, verdict: Result<(), (Failure, bool)>) -> RunResult {
-        let elapsed = self.sent_at.elapsed();
+        // A run that failed before its end was timed at its verdict, not after the drain.
+        let elapsed = match &self.draining {
+            Some((_, at)) => *at,
+            None => self.sent_at.elapsed(),
+        };
+        let mut run_ids = vec![self.spec.run_id.to_string()];
+        if self.run_id != self.spec.run_id {
+            run_ids.push(self.run_id.clone());
+        }
         let (failure, socket_usable) = match verdict {
             Ok(()) => (None, true),
             Err((failure, usable)) => (Some(failure), usable),
@@ -340,6 +478,71 @@ impl<'a> Run<'a> {
             elapsed,
             socket_usable,
             leaks: self.leaks,
+            stale_frames: self.stale_frames,
+            run_ids,
         }
     }
+}
+
+/// What was waiting on a socket between two runs.
+#[derive(Debug, Default)]
+pub struct Idle {
+    /// Run events of earlier runs, set aside.
+    pub stale_frames: u64,
+    /// Owners of other users' data among them.
+    pub leaks: Vec<usize>,
+    /// The socket is gone (or going): why, when it is a failure to count (a lapsed token).
+    pub cut: Option<Option<Failure>>,
+}
+
+/// Reads whatever already arrived on the socket before the next run starts, without waiting:
+/// late frames of earlier runs, and a server's cut of an idle socket (an auth error, a close).
+/// A start message must not be sent on a socket the server has already closed: the server
+/// would never act on it, and it is no run.
+pub fn drain_idle(
+    ws: &mut WsStream,
+    profile: &Profile,
+    isolation: &super::isolation::Isolation,
+    user_index: usize,
+    token_expires_at: Option<SystemTime>,
+) -> Idle {
+    use futures_util::FutureExt;
+    let mut idle = Idle::default();
+    while let Some(next) = ws.next().now_or_never() {
+        let text = match next {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(Some(close)))) if close.code == CloseCode::Policy => {
+                let failure = Failure::new(
+                    "auth.token_expired",
+                    format!("closed by the server between runs: {}", close.reason),
+                );
+                idle.cut = Some(Some(failure));
+                return idle;
+            }
+            None | Some(Ok(Message::Close(_))) | Some(Err(_)) => {
+                idle.cut = Some(None);
+                return idle;
+            }
+            Some(Ok(_)) => continue,
+        };
+        if let Some(owner) = isolation.check(user_index, &text) {
+            idle.leaks.push(owner);
+            continue;
+        }
+        let Ok(event) = AgentEvent::parse_with(&text, profile) else {
+            continue;
+        };
+        if event.kind == EventKind::Error && event.run_id.is_none() {
+            let failure = error_failure(&event, crate::protocol::excerpt(&text), token_expires_at);
+            if failure.kind.starts_with("auth.") {
+                // The server is cutting this socket; its close follows.
+                idle.cut = Some(Some(failure));
+                return idle;
+            }
+        }
+        if event.kind.is_run_event() {
+            idle.stale_frames += 1;
+        }
+    }
+    idle
 }

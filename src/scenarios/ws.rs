@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -104,6 +105,12 @@ impl Connector {
                     ));
                 }
                 Ok(Some(Ok(Message::Text(text)))) => text,
+                Ok(Some(Ok(Message::Close(Some(close))))) if close.code == CloseCode::Policy => {
+                    return Err(Failure::new(
+                        "auth.refused",
+                        format!("closed before the welcome: {}", close.reason),
+                    ))
+                }
                 Ok(Some(Ok(_))) => continue,
                 Ok(Some(Err(e))) => return Err(Failure::new("transport.error", e.to_string())),
                 Ok(None) => {

@@ -113,6 +113,18 @@ impl AgentRun {
             *nth += 1;
             let seq = index as u64 + 1;
             let frame = layouts::event(args.profile, kind, seq as usize, *nth, &ids, data);
+            // The duplicate fault: the first thought goes out twice (the platform's emitter
+            // retrying a send marks the copy `attempt: 2`).
+            let copy = (fault == Some(RunFault::Duplicate)
+                && kind == "agent_thinking"
+                && *nth == 1)
+                .then(|| {
+                    let mut copy = frame.clone();
+                    if args.profile == layouts::TargetProfile::Netra {
+                        copy["attempt"] = json!(2);
+                    }
+                    copy
+                });
             if args.faults.leak_now() {
                 if let Some(other) = self.state.registry.other_than(&self.user_id) {
                     if send(&other, frame.clone()).await {
@@ -120,19 +132,28 @@ impl AgentRun {
                     }
                 }
             }
-            match self.slot.deliver(seq, frame.to_string()).await {
-                Delivery::Sent => bump(&counters.events_sent),
-                // Buffered: a resume replays it, or the run is abandoned.
-                Delivery::Buffered if args.no_resume => return Outcome::Abandoned,
-                Delivery::Buffered => {
-                    if !self.slot.wait_for_socket(RESUME_WINDOW).await {
-                        return Outcome::Abandoned;
+            for frame in std::iter::once(frame).chain(copy) {
+                match self.slot.deliver(seq, frame.to_string()).await {
+                    Delivery::Sent => bump(&counters.events_sent),
+                    // Buffered: a resume replays it, or the run is abandoned.
+                    Delivery::Buffered if args.no_resume => return Outcome::Abandoned,
+                    Delivery::Buffered => {
+                        if !self.slot.wait_for_socket(RESUME_WINDOW).await {
+                            return Outcome::Abandoned;
+                        }
                     }
                 }
             }
+            // Frames that are no agent events come between them, as on the platform.
+            if let Some(extra) = layouts::interlude(args.profile, kind, &ids) {
+                self.slot.send_aside(extra.to_string()).await;
+            }
         }
         Outcome::Completed {
-            faulty: matches!(fault, Some(RunFault::Reorder | RunFault::Omit)),
+            faulty: matches!(
+                fault,
+                Some(RunFault::Reorder | RunFault::Omit | RunFault::Duplicate)
+            ),
         }
     }
 }

@@ -24,6 +24,10 @@ pub struct Faults {
     /// Per run: send agent_error mid-run instead of finishing.
     #[arg(long, default_value_t = 0.0)]
     pub error_rate: f64,
+    /// Per run: deliver one agent_thinking twice (netra: the copy says `"attempt": 2`, as the
+    /// platform's emitter does when it retries a send).
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicate_rate: f64,
     /// Per request: answer 503 on /health, /auth/health, /auth/token, /auth/refresh.
     #[arg(long = "http-5xx-rate", default_value_t = 0.0)]
     pub http_5xx_rate: f64,
@@ -46,6 +50,7 @@ pub enum RunFault {
     Reorder,
     Omit,
     Error,
+    Duplicate,
 }
 
 /// Faults injected, by kind: the ground truth detections are checked against.
@@ -56,6 +61,7 @@ pub struct FaultCounters {
     pub reorder: AtomicU64,
     pub omit: AtomicU64,
     pub error: AtomicU64,
+    pub duplicate: AtomicU64,
     pub http_5xx: AtomicU64,
     pub leak: AtomicU64,
     pub bad_token_accepted: AtomicU64,
@@ -68,6 +74,8 @@ pub struct FaultStats {
     pub reorder: u64,
     pub omit: u64,
     pub error: u64,
+    #[serde(default)]
+    pub duplicate: u64,
     pub http_5xx: u64,
     pub leak: u64,
     pub bad_token_accepted: u64,
@@ -82,6 +90,7 @@ impl FaultCounters {
             reorder: get(&self.reorder),
             omit: get(&self.omit),
             error: get(&self.error),
+            duplicate: get(&self.duplicate),
             http_5xx: get(&self.http_5xx),
             leak: get(&self.leak),
             bad_token_accepted: get(&self.bad_token_accepted),
@@ -102,6 +111,11 @@ impl Faults {
             (self.reorder_rate, RunFault::Reorder, &counters.reorder),
             (self.omit_rate, RunFault::Omit, &counters.omit),
             (self.error_rate, RunFault::Error, &counters.error),
+            (
+                self.duplicate_rate,
+                RunFault::Duplicate,
+                &counters.duplicate,
+            ),
         ];
         options.into_iter().find_map(|(rate, fault, counter)| {
             roll(rate).then(|| {

@@ -224,6 +224,15 @@ async fn upgrade(
         }
         (Err(e), false) => {
             bump(&state.counters.auth_rejections);
+            if state.args.profile == super::TargetProfile::Netra {
+                let upgrade = match subprotocol {
+                    Some(p) => upgrade.protocols([p.clone()]),
+                    None => upgrade,
+                };
+                let reason = e.to_string();
+                return upgrade
+                    .on_upgrade(move |socket| super::ws::refuse_socket(state, socket, reason));
+            }
             return refuse(StatusCode::UNAUTHORIZED, &e.to_string());
         }
     };

@@ -32,9 +32,10 @@ pub fn welcome(profile: TargetProfile, connection_id: &str, user_id: &str) -> Va
             "data": {"connection_id": connection_id, "user_id": user_id},
             "timestamp": epoch(),
         }),
+        // The platform shows only the first 8 characters of the user id.
         TargetProfile::Netra => json!({
             "type": "connection_established",
-            "data": {"mode": "main", "user_id": user_id, "connection_id": connection_id,
+            "data": {"mode": "main", "user_id": shorten(user_id), "connection_id": connection_id,
                      "golden_path_events": ["agent_started", "agent_thinking", "tool_executing",
                                             "tool_completed", "agent_completed"],
                      "timestamp": iso_now()},
@@ -43,23 +44,70 @@ pub fn welcome(profile: TargetProfile, connection_id: &str, user_id: &str) -> Va
     }
 }
 
+/// A user id as the platform's welcome shows it: 8 characters and `...`.
+fn shorten(user_id: &str) -> String {
+    match user_id.char_indices().nth(8) {
+        Some((cut, _)) => format!("{}...", &user_id[..cut]),
+        None => user_id.to_string(),
+    }
+}
+
+/// An error frame: `error` with a code in `data` (reference), or the platform's
+/// `error_message` with `error_code` at the root (netra).
+pub fn error(profile: TargetProfile, code: &str, message: &str) -> Value {
+    match profile {
+        TargetProfile::Reference => {
+            json!({"type": "error", "data": {"code": code, "message": message}})
+        }
+        TargetProfile::Netra => json!({
+            "type": "error_message", "error_code": code, "error_message": message,
+            "details": {}, "timestamp": epoch(), "recovery_suggestions": null,
+        }),
+    }
+}
+
+/// What the platform sends between agent events that is no agent event (netra only):
+/// heartbeats, progress and partial results.
+pub fn interlude(profile: TargetProfile, after: &str, ids: &Ids) -> Option<Value> {
+    if profile == TargetProfile::Reference {
+        return None;
+    }
+    let frame = match after {
+        "agent_started" => json!({"type": "agent_update", "run_id": ids.run_id,
+            "data": {"status": "running", "message": "supervisor picked the cost agent"}}),
+        "agent_thinking" => json!({"type": "heartbeat",
+            "data": {"connection_id": "main", "timestamp": epoch(), "stats": {}}, "timestamp": epoch()}),
+        "tool_executing" => json!({"type": "progress_update", "run_id": ids.run_id,
+            "data": {"progress_data": {"percent": 50, "message": "tool running"}}}),
+        "tool_completed" => json!({"type": "partial_result", "run_id": ids.run_id,
+            "data": {"content": "first figures are in"}}),
+        _ => return None,
+    };
+    Some(frame)
+}
+
 /// A client message that starts a run, as its payload (with `user_request` filled in).
 pub fn start_payload(profile: TargetProfile, message: &Value) -> Option<Map<String, Value>> {
     let kind = message.get("type")?.as_str()?;
-    let payload = match message.get("payload") {
-        Some(Value::Object(p)) => p.clone(),
+    let mut payload = match (message.get("payload"), message.get("data")) {
+        (Some(Value::Object(p)), _) => p.clone(),
+        // `execute_agent` carries its details in `data`, beside `agent_type` at the root.
+        (_, Some(Value::Object(d))) if kind == "execute_agent" => {
+            let mut p = message.as_object()?.clone();
+            p.extend(d.clone());
+            p
+        }
         // The platform uses a message without `payload` as its own payload.
         _ => message.as_object()?.clone(),
     };
-    let mut payload = payload;
     let text = |keys: &[&str]| {
         keys.iter()
             .find_map(|k| payload.get(*k).and_then(Value::as_str).map(String::from))
     };
     let request = match (profile, kind) {
         (_, "start_agent") => text(&["user_request"]),
-        (TargetProfile::Netra, "user_message" | "chat" | "message") => {
-            text(&["content", "message", "text", "user_request"])
+        (TargetProfile::Netra, "user_message" | "chat" | "message" | "execute_agent") => {
+            text(&["content", "message", "text", "user_request", "query"])
         }
         _ => return None,
     };
@@ -108,7 +156,11 @@ pub fn event(
             "timestamp": epoch(), "server_id": null, "correlation_id": null,
         }),
         // D: details in `payload`.
-        ("agent_thinking", n) if n % 2 == 0 => json!({"type": kind, "payload": data}),
+        ("agent_thinking", n) if n % 3 == 2 => json!({"type": kind, "payload": data}),
+        // E: a system_message with the event's name at the root (the newest CLI reads it).
+        ("agent_thinking", n) if n % 3 == 0 => {
+            json!({"type": "system_message", "event": kind, "payload": data})
+        }
         // B: flattened at the root by the emitter.
         _ => {
             let mut root = json!({"type": kind, "timestamp": epoch(), "critical": true});

@@ -57,6 +57,14 @@ impl RunSlot {
         }
     }
 
+    /// Sends a frame that is no agent event on the run's socket, if it has one; never buffered
+    /// for a resume.
+    pub async fn send_aside(&self, frame: String) {
+        if let Some(sink) = self.current() {
+            send_text(&sink, frame).await;
+        }
+    }
+
     /// The socket `sink` is gone: the run keeps going without it.
     pub fn detach(&self, sink: &Sink) {
         let mut current = self.sink.lock().unwrap_or_else(|p| p.into_inner());

@@ -47,6 +47,21 @@ pub async fn send_text(sink: &Sink, frame: String) -> bool {
         .is_ok()
 }
 
+/// The platform's refusal of a bad token: it accepts the upgrade, says `AUTH_FAILED`, and
+/// closes with 1008 (policy).
+pub async fn refuse_socket(state: Arc<State>, socket: WebSocket, reason: String) {
+    let (sink, _stream) = socket.split();
+    let sink: Sink = Arc::new(Mutex::new(sink));
+    let error = layouts::error(state.args.profile, "AUTH_FAILED", &reason);
+    if send(&sink, error).await {
+        let close = CloseFrame {
+            code: close_code::POLICY,
+            reason: "Authentication failed".into(),
+        };
+        let _ = sink.lock().await.send(Message::Close(Some(close))).await;
+    }
+}
+
 /// The authenticated user of a socket and until when its token holds.
 pub struct Session {
     pub user_id: String,
@@ -97,9 +112,13 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
                 break;
             }
             _ = tokio::time::sleep_until(expiry), if !state.args.ignore_token_expiry => {
-                // The token lapsed on an open socket: say so, close with 1008 (policy).
+                // The token lapsed on an open socket: say so, close with 1008 (policy). The
+                // platform says it with its generic auth failure.
                 bump(&counters.tokens_expired);
-                let error = json!({"type": "error", "data": {"code": "TOKEN_EXPIRED", "message": "token expired"}});
+                let error = match profile {
+                    layouts::TargetProfile::Reference => layouts::error(profile, "TOKEN_EXPIRED", "token expired"),
+                    layouts::TargetProfile::Netra => layouts::error(profile, "AUTH_FAILED", "Token expired"),
+                };
                 send(&sink, error).await;
                 let close = CloseFrame { code: close_code::POLICY, reason: "token expired".into() };
                 let _ = sink.lock().await.send(Message::Close(Some(close))).await;
@@ -159,6 +178,14 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
                 .unwrap_or(0);
             let slot = state.runs.get(run_id).filter(|s| s.user_id == user_id);
             match slot {
+                // The platform has no resume: it acknowledges what it does not handle.
+                _ if state.args.no_resume && profile == layouts::TargetProfile::Netra => {
+                    open = send(
+                        &sink,
+                        json!({"type": "ack", "received_type": kind, "timestamp": now()}),
+                    )
+                    .await;
+                }
                 _ if state.args.no_resume => {
                     let message = "resume not supported";
                     open = send(&sink, json!({"type": "error", "data": {"code": "RESUME_UNSUPPORTED", "message": message}})).await;
@@ -193,6 +220,13 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
                 kill: kill.clone(),
             };
             tokio::spawn(run.stream());
+        } else if profile == layouts::TargetProfile::Netra {
+            // The platform acknowledges message types it does not handle.
+            open = send(
+                &sink,
+                json!({"type": "ack", "received_type": kind, "timestamp": now()}),
+            )
+            .await;
         } else {
             let message = format!("unknown message type: {kind}");
             open = send(

@@ -101,12 +101,37 @@ pub(crate) fn exit_code(result: Result<Exit, SetupError>) -> Exit {
     })
 }
 
+/// A report folder being filled. Dropped with nothing of value in it (a setup error before
+/// any figure was written), it is removed, so a failed start leaves no empty folder behind.
+pub(crate) struct ReportFolder(PathBuf);
+
+impl std::ops::Deref for ReportFolder {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ReportFolder {
+    fn drop(&mut self) {
+        // The embedded target's CA alone is no report.
+        let worth_keeping = std::fs::read_dir(&self.0).map_or(true, |entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name() != std::ffi::OsStr::new("target-ca.pem"))
+        });
+        if !worth_keeping {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 /// Makes `reports/<plan>[-<kind>]-<timestamp>/`.
 pub(crate) fn report_folder(
     plan: &Plan,
     kind: &str,
     at: chrono::DateTime<chrono::Utc>,
-) -> Result<PathBuf, SetupError> {
+) -> Result<ReportFolder, SetupError> {
     let kind = if kind.is_empty() {
         String::new()
     } else {
@@ -121,7 +146,7 @@ pub(crate) fn report_folder(
         path: dir.clone(),
         message: e.to_string(),
     })?;
-    Ok(dir)
+    Ok(ReportFolder(dir))
 }
 
 async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, SetupError> {
@@ -487,6 +512,15 @@ fn print_verdict(s: &Summary, dir: &Path) {
             "  failure {kind}: {} (e.g. {})",
             bucket.count, bucket.example
         );
+    }
+    if s.stale_frames > 0 {
+        println!(
+            "  {} frames of finished runs set aside (stale_frames)",
+            s.stale_frames
+        );
+    }
+    if let Some(rate) = s.goose_error_rate_percent {
+        println!("  Goose error-rate over all its requests (not judged): {rate:.2}%");
     }
     for rule in &s.sla {
         let verdict = if rule.passed { "PASS" } else { "FAIL" };

@@ -68,6 +68,7 @@ fn unreachable_target_is_one_line() {
         "{}",
         out.explain()
     );
+    assert_no_report_left(dir.path());
 }
 
 #[test]
@@ -83,6 +84,15 @@ fn missing_secret_env_var_names_the_variable() {
         "{}",
         out.explain()
     );
+    assert_no_report_left(dir.path());
+}
+
+/// A setup error writes no figures, so it leaves no (empty) report folder behind.
+fn assert_no_report_left(dir: &std::path::Path) {
+    let left: Vec<_> = std::fs::read_dir(dir.join("reports"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]

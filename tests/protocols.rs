@@ -44,7 +44,18 @@ fn no_failures(out: &RunOutput) {
 #[test]
 fn netra_profile_runs_a_full_smoke_plan() {
     let dir = tempfile::tempdir().unwrap();
-    let t = TargetProc::start(dir.path(), &["--profile", "netra", "--event-delay-ms", "5"]);
+    // Three thoughts per run: layouts B, D and E (a system_message named at its root).
+    let t = TargetProc::start(
+        dir.path(),
+        &[
+            "--profile",
+            "netra",
+            "--event-delay-ms",
+            "5",
+            "--thinking-steps",
+            "3",
+        ],
+    );
     let out = run_plan(
         dir.path(),
         &plan(
@@ -59,6 +70,16 @@ fn netra_profile_runs_a_full_smoke_plan() {
     let s = out.summary();
     let stats = t.stats_until(|st| st["connections_open"] == 0);
     assert_eq!(stats["runs_completed"], s["runs"]["completed"], "{stats}");
+    assert_eq!(stats["runs_started"], s["runs"]["started"], "{stats}");
+    let thoughts = s["events"]["agent_thinking"].as_u64().unwrap();
+    assert_eq!(
+        thoughts,
+        3 * s["runs"]["completed"].as_u64().unwrap(),
+        "{s}"
+    );
+    // Heartbeats, progress and partial results came between the events, and were no events.
+    assert_eq!(s["stale_frames"], 0, "{s}");
+    assert_eq!(s["isolation"]["distinct_user_ids"], 3, "{s}");
     // Every layout was decoded into the five events.
     for (name, count) in s["funnel"]
         .as_array()
@@ -156,12 +177,25 @@ fn short_tokens_are_refreshed_without_dropping_a_run() {
 
 #[test]
 fn without_refresh_expired_tokens_cut_runs_as_auth_failures() {
+    expired_tokens_are_auth_failures("reference");
+}
+
+#[test]
+fn netra_token_lapse_is_an_auth_failure_not_an_agent_error() {
+    // The platform says `error_message` AUTH_FAILED, then closes with 1008.
+    expired_tokens_are_auth_failures("netra");
+}
+
+fn expired_tokens_are_auth_failures(profile: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let t = TargetProc::start(dir.path(), &["--event-delay-ms", "20"]);
+    let t = TargetProc::start(
+        dir.path(),
+        &["--event-delay-ms", "20", "--profile", profile],
+    );
     let auth = format!("{MINT}\nlifetime = \"5s\"\nrefresh = false");
     let out = run_plan(
         dir.path(),
-        &plan(&t, &auth, "", "20s"),
+        &plan(&t, &auth, &format!("profile = \"{profile}\""), "20s"),
         &[("IT_CLIENT_SECRET", SECRET)],
     );
     let s = out.summary();
@@ -170,14 +204,59 @@ fn without_refresh_expired_tokens_cut_runs_as_auth_failures() {
         .unwrap_or(0);
     assert!(expired > 0, "{s}");
     let stats = t.stats_until(|st| st["connections_open"] == 0);
-    // Each lapsed socket cut exactly one run attempt (mid-run, or the next start on it), which
-    // counts as an auth failure and is not retried silently; completed runs match.
+    // Each lapsed socket is one auth failure: a run it cut, or an idle socket it closed (no
+    // start is sent on that one, so it is no run); completed and started runs match.
     assert_eq!(
         expired,
         stats["tokens_expired"].as_u64().unwrap(),
+        "{s}\n{stats}"
+    );
+    assert_eq!(s["failures"]["agent.error"], serde_json::Value::Null, "{s}");
+    assert_eq!(stats["runs_completed"], s["runs"]["completed"], "{stats}");
+    assert_eq!(stats["runs_started"], s["runs"]["started"], "{stats}");
+}
+
+#[test]
+fn the_source_suites_execute_agent_message_starts_netra_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(dir.path(), &["--profile", "netra", "--event-delay-ms", "5"]);
+    let protocol = "profile = \"netra\"\nstart_message = { type = \"execute_agent\", \
+                    agent_type = \"cost_optimizer\", data = { message = \"{{user_request}}\", \
+                    run_id = \"{{run_id}}\", thread_id = \"{{thread_id}}\", canary = \"{{canary}}\" } }";
+    let out = run_plan(
+        dir.path(),
+        &plan(&t, MINT, protocol, "2s"),
+        &[("IT_CLIENT_SECRET", SECRET)],
+    );
+    no_failures(&out);
+    let stats = t.stats_until(|st| st["connections_open"] == 0);
+    assert_eq!(stats["runs_completed"], out.summary()["runs"]["completed"]);
+}
+
+#[test]
+fn a_netra_target_refuses_bad_tokens_after_the_upgrade() {
+    // The platform accepts the upgrade, sends AUTH_FAILED and closes with 1008: one
+    // readable refusal, counted as auth.refused against the target's own count.
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(dir.path(), &["--profile", "netra", "--event-delay-ms", "5"]);
+    let out = run_plan(
+        dir.path(),
+        &plan(&t, MINT, "profile = \"netra\"", "1s"),
+        &[(
+            "IT_CLIENT_SECRET",
+            "a-different-secret-0123456789abcdef012345",
+        )],
+    );
+    let s = out.summary();
+    let refused = s["failures"]["auth.refused"]["count"].as_u64().unwrap_or(0);
+    assert!(refused > 0, "{s}");
+    let stats = t.stats_until(|st| st["connections_open"] == 0);
+    assert_eq!(
+        refused,
+        stats["auth_rejections"].as_u64().unwrap(),
         "{stats}"
     );
-    assert_eq!(stats["runs_completed"], s["runs"]["completed"], "{stats}");
+    assert_eq!(s["runs"]["started"], 0, "{s}");
 }
 
 #[test]

@@ -313,29 +313,49 @@ impl Plan {
         })
     }
 
-    /// Replaces `${NAME}` in the target's URLs, CA file and headers with env var values, so a
-    /// staging plan can be committed without its addresses.
+    /// Replaces `${NAME}` with env var values in every URL and path the plan names (target,
+    /// auth paths, preflight URLs, the report folder), so a staging plan can be committed
+    /// without its addresses. An unset variable is an error naming the key.
     fn expand_env(&mut self) -> Result<(), (String, String, String)> {
+        let expand = |table: &str, key: &str, v: &mut String| {
+            *v = values::expand_env(v).map_err(|m| (table.to_string(), key.to_string(), m))?;
+            Ok::<(), (String, String, String)>(())
+        };
+        let expand_path = |table: &str, key: &str, p: &mut PathBuf| {
+            let mut text = p.to_string_lossy().into_owned();
+            expand(table, key, &mut text)?;
+            *p = PathBuf::from(text);
+            Ok::<(), (String, String, String)>(())
+        };
         let t = &mut self.target;
-        let fields: [(&str, &mut Option<String>); 3] = [
+        for (key, value) in [
             ("base_url", &mut t.base_url),
             ("ws_url", &mut t.ws_url),
             ("auth_url", &mut t.auth_url),
-        ];
-        for (key, value) in fields {
+        ] {
             if let Some(v) = value {
-                *v = values::expand_env(v).map_err(|m| ("target".into(), key.into(), m))?;
+                expand("target", key, v)?;
             }
         }
-        if let Some(ca) = &t.ca_file {
-            let expanded = values::expand_env(&ca.to_string_lossy())
-                .map_err(|m| ("target".into(), "ca_file".into(), m))?;
-            t.ca_file = Some(PathBuf::from(expanded));
+        if let Some(ca) = &mut t.ca_file {
+            expand_path("target", "ca_file", ca)?;
         }
         for (name, v) in t.headers.iter_mut() {
-            *v = values::expand_env(v).map_err(|m| ("target.headers".into(), name.clone(), m))?;
+            expand("target.headers", name, v)?;
         }
-        Ok(())
+        expand("auth", "login_path", &mut self.auth.login_path)?;
+        expand("auth", "refresh_path", &mut self.auth.refresh_path)?;
+        let pf = &mut self.preflight;
+        if let Some(url) = &mut pf.frontend_url {
+            expand("preflight", "frontend_url", url)?;
+        }
+        expand("preflight", "frontend_origin", &mut pf.frontend_origin)?;
+        expand("preflight", "backend_health", &mut pf.backend_health)?;
+        expand("preflight", "auth_health", &mut pf.auth_health)?;
+        for endpoint in pf.endpoints.iter_mut() {
+            expand("preflight", "endpoints", endpoint)?;
+        }
+        expand_path("report", "dir", &mut self.report.dir)
     }
 
     /// Checks what serde cannot: (table, key, message) of the first problem.

@@ -96,3 +96,24 @@ fn sla_becomes_goose_rules() {
     );
     assert_eq!(plan.sla.error_rate.map(|p| p.0), Some(5.0));
 }
+
+#[test]
+fn env_vars_expand_in_every_path_and_url() {
+    // PATH is set wherever tests run; its value stands in for a folder.
+    let path = std::env::var("PATH").unwrap();
+    let text = format!(
+        "{MINIMAL}\n[report]\ndir = \"${{PATH}}/reports\"\n[preflight]\nendpoints = [\"${{PATH}}/x\"]\n"
+    );
+    let plan = parse(&text).unwrap();
+    assert_eq!(
+        plan.report.dir,
+        std::path::PathBuf::from(format!("{path}/reports"))
+    );
+    assert_eq!(plan.preflight.endpoints, vec![format!("{path}/x")]);
+    let text = format!("{MINIMAL}\n[report]\ndir = \"${{AGENTLOAD_SURELY_UNSET_DIR}}\"\n");
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("report.dir") && err.contains("AGENTLOAD_SURELY_UNSET_DIR"),
+        "{err}"
+    );
+}

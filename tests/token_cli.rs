@@ -29,7 +29,7 @@ fn mint_then_inspect_verifies_and_never_prints_the_secret() {
         claims.contains("\"iss\": \"netra-auth-service\""),
         "{claims}"
     );
-    assert!(claims.contains("-u7@"), "{claims}");
+    assert!(claims.contains("\"sub\": \"u7-al"), "{claims}");
 
     let inspect = |secret: &str| {
         Command::new(BIN)

@@ -1,24 +1,24 @@
 //! agentload: load tests for AI-agent platforms that stream agent events over WebSocket.
 //!
-//! The data flows plan → scenarios (on Goose) → summary → report; `target` is the embedded
-//! reference platform the tests and the smoke plan run against.
+//! Layers, top to bottom; each imports only from layers below it (ARCHITECTURE.md):
+//! - `commands`: `run`, `capacity`, `preflight`, `token` — thin wiring of the layers below;
+//! - `engine`: Goose glue and the WebSocket client, auth, protocol and sequence checker,
+//!   collector, sampler, preflight checks; and `report`, which renders the result model;
+//! - `plan` (the parsed, validated load plan) and `model` (the result model: `summary.json`
+//!   and every type a report shows), plain data;
+//! - `wire` and `errors`: what everything shares.
+//!
+//! `reference` is the embedded reference platform (`agentload target`), a separate tree that
+//! imports nothing of the client side but `wire`.
 
-pub mod auth;
-pub mod capacity;
-pub mod checks;
-pub mod collector;
-pub mod embedded;
+pub mod commands;
+pub mod engine;
 pub mod errors;
-pub mod metrics;
+pub mod model;
 pub mod plan;
-pub mod preflight;
-pub mod protocol;
+pub mod reference;
 pub mod report;
-pub mod runner;
-pub mod sampler;
-pub mod scenarios;
-pub mod sla;
-pub mod summary;
-pub mod target;
-pub mod tls;
-pub mod token_cli;
+pub mod wire;
+
+// Paths the integration tests and the README's examples use.
+pub use engine::tls;

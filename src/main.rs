@@ -40,7 +40,7 @@ enum Command {
         plan: PathBuf,
     },
     /// Serve the embedded reference target (auth service + agent backend)
-    Target(Box<agentload::target::TargetArgs>),
+    Target(Box<agentload::reference::TargetArgs>),
     /// Mint or inspect a JWT as a plan's users get it (secrets are never printed)
     #[command(subcommand)]
     Token(TokenCommand),
@@ -65,7 +65,7 @@ enum TokenCommand {
 
 fn main() {
     let cli = Cli::parse();
-    agentload::tls::install_provider();
+    agentload::wire::install_tls_provider();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -80,21 +80,21 @@ fn main() {
                 dashboard,
                 preflight,
             } => {
-                let options = agentload::runner::RunOptions {
+                let options = agentload::commands::run::RunOptions {
                     dashboard,
                     preflight,
                 };
-                agentload::runner::run(&plan, &options).await
+                agentload::commands::run::run(&plan, &options).await
             }
-            Command::Capacity { plan } => agentload::capacity::run(&plan).await,
-            Command::Preflight { plan } => agentload::preflight::run(&plan).await,
+            Command::Capacity { plan } => agentload::commands::capacity::run(&plan).await,
+            Command::Preflight { plan } => agentload::commands::preflight::run(&plan).await,
             Command::Token(TokenCommand::Mint { plan, user }) => {
-                agentload::token_cli::mint(&plan, user).await
+                agentload::commands::token::mint(&plan, user).await
             }
             Command::Token(TokenCommand::Inspect { jwt, secret_env }) => {
-                agentload::token_cli::inspect(&jwt, secret_env.as_deref())
+                agentload::commands::token::inspect(&jwt, secret_env.as_deref())
             }
-            Command::Target(args) => match agentload::target::serve(*args).await {
+            Command::Target(args) => match agentload::reference::serve(*args).await {
                 Ok(()) => Exit::Pass,
                 Err(e) => {
                     eprintln!("error: {e:#}");

@@ -2,26 +2,26 @@
 //! within the SLA, judged per step on that step's own hold window; the limiting rule; a
 //! projection for an enterprise's user count.
 
-mod search;
-
-pub use search::{CapacityReport, Projection, StepResult};
-
+use super::{exit_code, report_folder};
+use crate::engine::capacity::{self as search, StepResult};
+use crate::engine::load::{
+    client_credential, load, resolve_target, Resolved, RunOptions, SetupError,
+};
 use crate::errors::Exit;
+use crate::model::summary::{RuleVerdict, Summary};
 use crate::plan::{Dur, Plan, Sla, Stage};
-use crate::runner::{client_credential, load, resolve_target, Resolved, RunOptions, SetupError};
-use crate::summary::{RuleVerdict, Summary};
 use std::path::Path;
 
 /// `agentload capacity PLAN`: prints each step and the conclusion, writes `capacity.json`
 /// and `index.html`.
 pub async fn run(plan_path: &Path) -> Exit {
-    crate::runner::exit_code(run_inner(plan_path).await)
+    exit_code(run_inner(plan_path).await)
 }
 
 async fn run_inner(plan_path: &Path) -> Result<Exit, SetupError> {
     let plan = Plan::load(plan_path)?;
     let started_at = chrono::Utc::now();
-    let dir = crate::runner::report_folder(&plan, "capacity", started_at)?;
+    let dir = report_folder(&plan, "capacity", started_at)?;
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &dir).await?;
     let found = search::search(&plan.capacity, &plan.sla, async |users| {

@@ -3,7 +3,6 @@
 //! Secrets and bypass keys come from env vars named in the plan and are never printed.
 
 use crate::plan::{Auth, AuthMode};
-use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -140,14 +139,7 @@ pub fn forge(
     Some(token)
 }
 
-/// The payload of a JWT, decoded without checking its signature (for `exp` and inspection).
-pub fn unverified_claims(jwt: &str) -> Option<serde_json::Value> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
+pub use crate::wire::unverified_claims;
 
 /// Reads an env var that must hold a secret; never echoes its value.
 pub fn secret_from_env(var: &str, what: &'static str) -> Result<String, AuthError> {

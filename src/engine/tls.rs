@@ -13,10 +13,7 @@ pub enum TlsError {
     Client(String),
 }
 
-/// Installs the one crypto provider compiled in (aws-lc-rs). Safe to call many times.
-pub fn install_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-}
+pub use crate::wire::install_tls_provider as install_provider;
 
 /// A client config trusting the public web roots plus the certificates in `ca_file`.
 pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, TlsError> {

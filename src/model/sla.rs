@@ -2,8 +2,8 @@
 //! runs and connects over attempted ones), result-check shares, detectors and resources.
 //! Goose judges latency rules; both land in one verdict list.
 
+use crate::model::summary::{RuleVerdict, Summary};
 use crate::plan::Sla;
-use crate::summary::{RuleVerdict, Summary};
 
 /// Judges the rules Goose can not: they need our result model.
 pub fn judge(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {

@@ -1,51 +1,13 @@
 //! The result model: every figure a run produced, collected while it runs and written as
 //! `summary.json`. Reports render from this, never from raw logs.
 
-use crate::metrics::SerializedLatency;
-use crate::protocol::EventKind;
+use super::capacity::CapacityReport;
+use super::findings::{IsolationSummary, SecuritySummary};
+use super::metrics::SerializedLatency;
+use super::preflight::PreflightReport;
+use super::resources::Resources;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
-
-/// How one agent run ended.
-#[derive(Debug, Clone)]
-pub struct RunOutcome {
-    /// `None` when the run completed and passed every check.
-    pub failure: Option<Failure>,
-    /// Events of this run received, by wire name.
-    pub events: BTreeMap<String, u64>,
-    /// Which of the five required events the run reached.
-    pub reached: BTreeSet<EventKind>,
-    /// Each event of the run (wire name) and its time since the start message was sent.
-    pub timeline: Vec<(String, Duration)>,
-    /// Start message to verdict.
-    pub elapsed: Duration,
-    /// The `agent_completed` details, for result checks.
-    pub final_data: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-/// A typed failure: a stable kind (`sequence.out_of_order`, `transport.timeout`, …) and the
-/// readable detail.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub kind: String,
-    pub message: String,
-}
-
-impl Failure {
-    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Failure {
-        Failure {
-            kind: kind.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind, self.message)
-    }
-}
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RunCounts {
@@ -81,18 +43,6 @@ pub struct RuleVerdict {
     pub judged_by: String,
 }
 
-/// What the sampler saw.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Resources {
-    pub interval_secs: f64,
-    pub target_pid: Option<u32>,
-    pub generator: Option<crate::sampler::ResourceStats>,
-    pub target: Option<crate::sampler::ResourceStats>,
-    /// Target CPU time per started run, in milliseconds of one core.
-    pub target_cpu_ms_per_run: Option<f64>,
-    pub samples: Vec<crate::sampler::Sample>,
-}
-
 /// Everything `summary.json` holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
@@ -126,12 +76,12 @@ pub struct Summary {
     pub checks: Vec<CheckSummary>,
     pub sla: Vec<RuleVerdict>,
     pub resources: Option<Resources>,
-    pub isolation: Option<crate::scenarios::isolation::IsolationSummary>,
-    pub security: Option<crate::scenarios::security::SecuritySummary>,
+    pub isolation: Option<IsolationSummary>,
+    pub security: Option<SecuritySummary>,
     /// The preflight checks, when the run began with them (`run --preflight`).
-    pub preflight: Option<crate::preflight::PreflightReport>,
+    pub preflight: Option<PreflightReport>,
     /// The capacity search, for `agentload capacity`.
-    pub capacity: Option<crate::capacity::CapacityReport>,
+    pub capacity: Option<CapacityReport>,
     /// The target's own counters at the end (`/stats`), when it has them.
     pub target_counters: Option<serde_json::Value>,
     pub passed: bool,

@@ -4,18 +4,21 @@
 //! without reading the source. Nothing downstream reads TOML again.
 
 mod capacity;
+pub mod checks;
 mod locate;
 mod preflight;
 mod protocol;
+pub mod requests;
+mod sections;
 mod values;
 
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use capacity::CapacityPlan;
 pub use preflight::{EnvRule, PreflightPlan};
-pub use protocol::{Carrier, HandshakePlan, Protocol};
+pub use protocol::{Carrier, HandshakePlan, Protocol, PROFILES};
+pub use sections::*;
 pub use values::{Bytes, Dur, Percent};
 
 /// A load plan that failed to read, parse or validate.
@@ -55,7 +58,7 @@ pub struct Plan {
     pub stages: Vec<Stage>,
     /// Result checks on each completed run's `agent_completed` data.
     #[serde(default)]
-    pub checks: Vec<crate::checks::ResultCheck>,
+    pub checks: Vec<crate::plan::checks::ResultCheck>,
     #[serde(default)]
     pub sla: Sla,
     #[serde(default)]
@@ -71,196 +74,6 @@ pub struct Plan {
     /// Where the plan was read from (not a TOML key).
     #[serde(skip)]
     pub source: PathBuf,
-}
-
-/// Where the load goes: the embedded reference target, or a deployment by URL.
-/// `target = "embedded"` is short for `[target] embedded = true`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Target {
-    /// Start `agentload target` as a child process on a free loopback port.
-    #[serde(default)]
-    pub embedded: bool,
-    /// Backend base URL, e.g. `https://api.staging.example.com`.
-    pub base_url: Option<String>,
-    /// WebSocket URL, e.g. `wss://api.staging.example.com/ws`.
-    pub ws_url: Option<String>,
-    /// Auth service base URL (login mode); defaults to `base_url`.
-    pub auth_url: Option<String>,
-    /// PEM file with extra CA certificates to trust (a staging CA).
-    pub ca_file: Option<PathBuf>,
-    /// Extra headers sent on every WebSocket upgrade.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Embedded target only: serve wss/https (default true).
-    #[serde(default = "yes")]
-    pub tls: bool,
-    /// Embedded target only: delay before each agent event.
-    #[serde(default = "default_event_delay")]
-    pub event_delay: Dur,
-    /// Embedded target only: agent_thinking events per run.
-    #[serde(default = "default_thinking_steps")]
-    pub thinking_steps: u32,
-    /// Embedded target only: tool_executing/tool_completed pairs per run.
-    #[serde(default = "one")]
-    pub tool_calls: u32,
-    /// Embedded target only: resident memory each connection holds, in KiB (a known cost).
-    #[serde(default)]
-    pub ballast_kb_per_connection: usize,
-    /// Embedded target only: at most this many runs stream at once (a capacity limit).
-    pub max_concurrent_runs: Option<usize>,
-    /// Embedded target only: env var holding the secret the target validates tokens with
-    /// (defaults to the client's `auth.secret_env`).
-    pub secret_env: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthMode {
-    /// Sign an HS256 JWT per user with a secret from an env var.
-    #[default]
-    Mint,
-    /// Log in through the auth service's test-login endpoint with a bypass key.
-    Login,
-}
-
-/// How each simulated user gets its token.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Auth {
-    #[serde(default)]
-    pub mode: AuthMode,
-    /// Mint: env var holding the HS256 secret. Never printed.
-    #[serde(default = "default_secret_env")]
-    pub secret_env: String,
-    #[serde(default)]
-    pub issuer: Option<String>,
-    #[serde(default)]
-    pub audience: Option<String>,
-    #[serde(default = "default_permissions")]
-    pub permissions: Vec<String>,
-    /// Mint: token lifetime.
-    #[serde(default = "default_lifetime")]
-    pub lifetime: Dur,
-    /// Each user is `<prefix>-<n>@<email_domain>`.
-    #[serde(default = "default_email_domain")]
-    pub email_domain: String,
-    /// Login: path on the auth service.
-    #[serde(default = "default_login_path")]
-    pub login_path: String,
-    /// Login: env var holding the bypass key. Never printed.
-    #[serde(default = "default_bypass_env")]
-    pub bypass_key_env: String,
-    /// Login: header that carries the bypass key.
-    #[serde(default = "default_bypass_header")]
-    pub bypass_header: String,
-    /// Renew tokens before they expire and hand the new one to the open socket.
-    #[serde(default = "yes")]
-    pub refresh: bool,
-    /// How long before expiry to renew.
-    #[serde(default = "default_refresh_before")]
-    pub refresh_before: Dur,
-    /// Login: the refresh endpoint (`{"refresh_token": …}`); mint mode re-mints.
-    #[serde(default = "default_refresh_path")]
-    pub refresh_path: String,
-}
-
-/// What each simulated user does, and how its runs are judged.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Scenario {
-    #[serde(default = "default_user_request")]
-    pub user_request: String,
-    /// A run that has not completed by then fails as `transport.timeout`.
-    #[serde(default = "default_run_timeout")]
-    pub run_timeout: Dur,
-    #[serde(default = "default_connect_timeout")]
-    pub connect_timeout: Dur,
-    /// Pause between one run's end and the next run's start.
-    #[serde(default = "default_think_time")]
-    pub think_time: Dur,
-    #[serde(default = "default_min_thinking")]
-    pub min_thinking_events: usize,
-    #[serde(default = "default_min_thinking_chars")]
-    pub min_thinking_chars: usize,
-    #[serde(default = "yes")]
-    pub require_tool: bool,
-    /// When the socket goes mid-run, reconnect and `resume` from the last event seen (the
-    /// protocol's events must carry `seq`).
-    #[serde(default = "yes")]
-    pub resume: bool,
-    /// Drop our own socket after this many events of each run, then resume (0: never).
-    #[serde(default)]
-    pub drop_after_events: usize,
-    /// Stop the whole load test at the first isolation violation (Goose's killswitch).
-    #[serde(default)]
-    pub stop_on_leak: bool,
-}
-
-/// One step of the ramp: reach `users` over `duration` (equal users = hold).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Stage {
-    pub users: usize,
-    pub duration: Dur,
-}
-
-/// Service-level thresholds; each becomes a Goose `--threshold` rule.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Sla {
-    pub connect_avg: Option<Dur>,
-    pub connect_p95: Option<Dur>,
-    pub first_event_p95: Option<Dur>,
-    pub agent_run_avg: Option<Dur>,
-    pub agent_run_p95: Option<Dur>,
-    pub agent_run_p99: Option<Dur>,
-    /// Failed requests (connects + runs) as a share of all, e.g. `"5%"`.
-    pub error_rate: Option<Percent>,
-    /// Extra rules in Goose's own syntax, e.g. `"p99<2s for WS first_event"`.
-    #[serde(default)]
-    pub rules: Vec<String>,
-    /// Stop the run as soon as a rule fails (Goose's threshold abort).
-    #[serde(default)]
-    pub abort_on_failure: bool,
-    /// Judged by agentload: every result check met by at least this share of completed runs.
-    pub checks_met: Option<Percent>,
-    /// Judged by agentload: target memory per open connection (RSS slope), e.g. `"10MB"`.
-    pub target_memory_per_connection: Option<Bytes>,
-    /// Judged by agentload: the target's mean CPU, as a share of the whole machine.
-    pub target_cpu: Option<Percent>,
-}
-
-/// Security probes under load.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SecurityPlan {
-    /// Share of connects preceded by a probe with a bad token (expired, bad signature,
-    /// missing, in rotation), e.g. `0.1`. The target must refuse each.
-    #[serde(default)]
-    pub bad_token_share: f64,
-}
-
-/// The resource sampler: RSS and CPU of the generator and the target process.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SamplerPlan {
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    #[serde(default = "default_sample_interval")]
-    pub interval: Dur,
-    /// The target's pid on this machine (the embedded target's is known without it).
-    pub target_pid: Option<u32>,
-    /// Or the target's process name, looked up at the start.
-    pub target_process: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Report {
-    /// Parent folder of each run's report folder.
-    #[serde(default = "default_report_dir")]
-    pub dir: PathBuf,
 }
 
 impl Plan {
@@ -386,7 +199,7 @@ impl Plan {
                 (_, None) => return bad("target", "ws_url", "missing: set the WebSocket URL"),
             }
         }
-        if crate::protocol::Profile::builtin(&self.protocol.profile).is_none() {
+        if !protocol::PROFILES.contains(&self.protocol.profile.as_str()) {
             return bad(
                 "protocol",
                 "profile",
@@ -456,32 +269,6 @@ impl Plan {
     }
 }
 
-impl Sla {
-    /// Every threshold as a Goose rule.
-    pub fn goose_rules(&self) -> Vec<String> {
-        let mut rules = Vec::new();
-        let mut time = |metric: &str, value: &Option<Dur>, request: &str| {
-            if let Some(d) = value {
-                rules.push(format!("{metric}<={}ms for {request}", d.0.as_millis()));
-            }
-        };
-        time("avg", &self.connect_avg, crate::scenarios::REQ_CONNECT);
-        time("p95", &self.connect_p95, crate::scenarios::REQ_CONNECT);
-        time(
-            "p95",
-            &self.first_event_p95,
-            crate::scenarios::REQ_FIRST_EVENT,
-        );
-        time("avg", &self.agent_run_avg, crate::scenarios::REQ_AGENT_RUN);
-        time("p95", &self.agent_run_p95, crate::scenarios::REQ_AGENT_RUN);
-        time("p99", &self.agent_run_p99, crate::scenarios::REQ_AGENT_RUN);
-        // `error_rate` is judged by agentload on runs and connects (see `sla::judge`): Goose's
-        // error-rate counts every request, including ones that can not fail.
-        rules.extend(self.rules.iter().cloned());
-        rules
-    }
-}
-
 fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
     if schemes.contains(&parsed.scheme()) {
@@ -492,96 +279,6 @@ fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
             schemes.join(", ")
         ))
     }
-}
-
-impl Default for Target {
-    fn default() -> Self {
-        toml::from_str("").expect("defaults")
-    }
-}
-impl Default for Auth {
-    fn default() -> Self {
-        toml::from_str("").expect("defaults")
-    }
-}
-impl Default for Scenario {
-    fn default() -> Self {
-        toml::from_str("").expect("defaults")
-    }
-}
-impl Default for SamplerPlan {
-    fn default() -> Self {
-        toml::from_str("").expect("defaults")
-    }
-}
-impl Default for Report {
-    fn default() -> Self {
-        toml::from_str("").expect("defaults")
-    }
-}
-
-fn yes() -> bool {
-    true
-}
-fn one() -> u32 {
-    1
-}
-fn default_event_delay() -> Dur {
-    Dur::from_millis(200)
-}
-fn default_thinking_steps() -> u32 {
-    2
-}
-fn default_secret_env() -> String {
-    "AGENTLOAD_JWT_SECRET".into()
-}
-fn default_permissions() -> Vec<String> {
-    vec!["read".into(), "write".into()]
-}
-fn default_lifetime() -> Dur {
-    Dur::from_secs(30 * 60)
-}
-fn default_email_domain() -> String {
-    "loadtest.agentload.invalid".into()
-}
-fn default_login_path() -> String {
-    "/auth/token".into()
-}
-fn default_bypass_env() -> String {
-    "AGENTLOAD_BYPASS_KEY".into()
-}
-fn default_refresh_before() -> Dur {
-    Dur::from_secs(30)
-}
-fn default_refresh_path() -> String {
-    "/auth/refresh".into()
-}
-fn default_bypass_header() -> String {
-    "X-Bypass-Key".into()
-}
-fn default_user_request() -> String {
-    "Analyze our cloud infrastructure spend and find cost optimizations".into()
-}
-fn default_run_timeout() -> Dur {
-    Dur::from_secs(60)
-}
-fn default_connect_timeout() -> Dur {
-    Dur::from_secs(20)
-}
-fn default_think_time() -> Dur {
-    Dur::from_secs(1)
-}
-fn default_min_thinking() -> usize {
-    2
-}
-fn default_min_thinking_chars() -> usize {
-    50
-}
-fn default_sample_interval() -> Dur {
-    Dur::from_secs(1)
-}
-fn default_report_dir() -> PathBuf {
-    PathBuf::from("reports")
 }
 
 #[cfg(test)]

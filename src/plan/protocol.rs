@@ -1,10 +1,12 @@
 //! `[protocol]`: a built-in profile by name, overridable key by key.
 
-use crate::protocol::profile::{Handshake, Profile};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// How the token travels on the WebSocket upgrade.
+/// The built-in profile names (`engine::protocol::Profile::builtin` knows each).
+pub const PROFILES: [&str; 2] = ["reference", "netra"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Carrier {
@@ -54,53 +56,6 @@ pub struct HandshakePlan {
 impl Default for Protocol {
     fn default() -> Self {
         toml::from_str("").expect("defaults")
-    }
-}
-
-impl Protocol {
-    /// The built-in profile with this plan's overrides applied. The profile name was checked
-    /// when the plan was validated.
-    pub fn resolve(&self) -> Profile {
-        let mut p = Profile::builtin(&self.profile).expect("validated profile name");
-        if let Some(v) = &self.type_path {
-            p.type_path = v.clone();
-        }
-        if let Some(v) = &self.wrappers {
-            p.wrappers = v.clone();
-        }
-        if let Some(v) = &self.merge {
-            p.merge = v.clone();
-        }
-        if let Some(v) = &self.aliases {
-            p.aliases = v.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
-        }
-        if let Some(v) = &self.error_events {
-            p.errors = v.clone();
-        }
-        if let Some(v) = &self.start_message {
-            p.start_message = v.clone();
-        }
-        if let Some(v) = &self.refresh_message {
-            p.refresh_message = v.clone();
-        }
-        if let Some(v) = self.server_assigns_run_id {
-            p.server_assigns_run_id = v;
-        }
-        if let Some(v) = &self.welcome {
-            p.welcome = Some(v.clone());
-        }
-        if !self.wait_for_welcome {
-            p.welcome = None;
-        }
-        if let Some(h) = &self.handshake {
-            p.handshake = Some(Handshake {
-                wait_for: h.wait_for.clone(),
-                reply: h.reply.clone(),
-                complete: h.complete.clone(),
-                timeout_ms: h.timeout.0.as_millis() as u64,
-            });
-        }
-        p
     }
 }
 

@@ -16,7 +16,7 @@ pub fn server_config(
     valid_days: i64,
     hostname: Option<&str>,
 ) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    crate::tls::install_provider();
+    crate::wire::install_tls_provider();
     let now = OffsetDateTime::now_utc();
 
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;

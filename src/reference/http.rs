@@ -215,7 +215,7 @@ async fn upgrade(
         (Err(_), true) => {
             // The auth bypass fault: take the token's word for who this is, or nobody.
             bump(&state.counters.faults.bad_token_accepted);
-            let unverified = token.as_deref().and_then(crate::auth::unverified_claims);
+            let unverified = token.as_deref().and_then(crate::wire::unverified_claims);
             let sub = unverified
                 .as_ref()
                 .and_then(|c| c["sub"].as_str())

@@ -48,7 +48,7 @@ fn token(secret: &str, exp_offset: i64) -> String {
     .unwrap()
 }
 
-async fn next_json(ws: &mut crate::scenarios::ws::WsStream) -> Value {
+async fn next_json(ws: &mut crate::engine::scenarios::ws::WsStream) -> Value {
     loop {
         match ws.next().await.unwrap().unwrap() {
             Message::Text(t) => return serde_json::from_str(&t).unwrap(),
@@ -57,7 +57,10 @@ async fn next_json(ws: &mut crate::scenarios::ws::WsStream) -> Value {
     }
 }
 
-async fn connect(url: &str, bearer: Option<&str>) -> Result<crate::scenarios::ws::WsStream, u16> {
+async fn connect(
+    url: &str,
+    bearer: Option<&str>,
+) -> Result<crate::engine::scenarios::ws::WsStream, u16> {
     let mut request = url.into_client_request().unwrap();
     if let Some(t) = bearer {
         request
@@ -174,8 +177,8 @@ async fn subprotocol_and_query_carriers_authenticate() {
 async fn tls_serves_with_a_ca_the_client_trusts() {
     let t = start(args(true)).await.unwrap();
     assert!(t.base_url.starts_with("https://127.0.0.1:"));
-    let tls = crate::tls::client_config(t.ca_file.as_deref()).unwrap();
-    let http = crate::tls::http_client(&tls, Duration::from_secs(5)).unwrap();
+    let tls = crate::engine::tls::client_config(t.ca_file.as_deref()).unwrap();
+    let http = crate::engine::tls::http_client(&tls, Duration::from_secs(5)).unwrap();
     let health: Value = http
         .get(format!("{}/health", t.base_url))
         .send()
@@ -186,8 +189,8 @@ async fn tls_serves_with_a_ca_the_client_trusts() {
         .unwrap();
     assert_eq!(health["status"], "healthy");
     // Without the CA the handshake fails.
-    let untrusted = crate::tls::http_client(
-        &crate::tls::client_config(None).unwrap(),
+    let untrusted = crate::engine::tls::http_client(
+        &crate::engine::tls::client_config(None).unwrap(),
         Duration::from_secs(5),
     )
     .unwrap();

@@ -3,7 +3,7 @@
 
 mod charts;
 
-use crate::summary::Summary;
+use crate::model::summary::Summary;
 use charts::{line_chart, Series, BLUE, GREEN, ORANGE, PURPLE, RED};
 use minijinja::{context, Environment};
 use serde::Serialize;
@@ -24,8 +24,8 @@ pub enum ReportError {
 struct EventRow {
     event: String,
     count: u64,
-    from_start: Option<crate::metrics::LatencyStats>,
-    gap_before: Option<crate::metrics::LatencyStats>,
+    from_start: Option<crate::model::metrics::LatencyStats>,
+    gap_before: Option<crate::model::metrics::LatencyStats>,
 }
 
 /// Renders the report to a string.
@@ -42,7 +42,7 @@ pub fn render(summary: &Summary) -> Result<String, ReportError> {
             events => event_rows(summary),
             funnel_total => summary.runs.started,
             charts => charts(summary),
-            human_bytes => minijinja::Value::from_function(|b: f64| crate::sla::human_bytes(b)),
+            human_bytes => minijinja::Value::from_function(|b: f64| crate::model::sla::human_bytes(b)),
         })
         .map_err(|e| ReportError::Render(format!("{e:#}")))
 }
@@ -60,10 +60,11 @@ pub fn write(dir: &Path, summary: &Summary) -> Result<PathBuf, ReportError> {
 
 /// Events in the order of the agent sequence, then any others.
 fn event_rows(s: &Summary) -> Vec<EventRow> {
+    // The funnel lists the five required events in their order.
     let order = |name: &str| {
-        crate::protocol::REQUIRED
+        s.funnel
             .iter()
-            .position(|k| k.name() == name)
+            .position(|(event, _)| event == name)
             .unwrap_or(99)
     };
     let mut names: Vec<&String> = s.latency.from_start.keys().collect();
@@ -97,7 +98,7 @@ fn charts(s: &Summary) -> Charts {
         points,
     };
     let tl = &s.timeline;
-    let pick = |f: fn(&crate::summary::TimelinePoint) -> Option<f64>| -> Vec<(f64, f64)> {
+    let pick = |f: fn(&crate::model::summary::TimelinePoint) -> Option<f64>| -> Vec<(f64, f64)> {
         tl.iter()
             .filter_map(|p| f(p).map(|v| (p.at_secs, v)))
             .collect()
@@ -147,7 +148,7 @@ fn charts(s: &Summary) -> Charts {
         ],
     );
     let rows = event_rows(s);
-    let gap_series = |name: &str, color, f: fn(&crate::metrics::LatencyStats) -> f64| {
+    let gap_series = |name: &str, color, f: fn(&crate::model::metrics::LatencyStats) -> f64| {
         let points = rows
             .iter()
             .enumerate()
@@ -165,9 +166,9 @@ fn charts(s: &Summary) -> Charts {
             gap_series("max", RED, |g| g.max_ms),
         ],
     );
-    type Reading = crate::sampler::ProcessReading;
+    type Reading = crate::model::resources::ProcessReading;
     // One process's readings over time, as one figure of each reading.
-    let over_time = |process: fn(&crate::sampler::Sample) -> Option<Reading>,
+    let over_time = |process: fn(&crate::model::resources::Sample) -> Option<Reading>,
                      figure: fn(&Reading) -> f64| {
         samples
             .iter()
@@ -209,7 +210,7 @@ fn capacity_charts(s: &Summary) -> (String, String) {
     let Some(cap) = &s.capacity else {
         return (String::new(), String::new());
     };
-    let per_step = |f: fn(&crate::capacity::StepResult) -> Option<f64>| -> Vec<(f64, f64)> {
+    let per_step = |f: fn(&crate::model::capacity::StepResult) -> Option<f64>| -> Vec<(f64, f64)> {
         cap.steps
             .iter()
             .filter_map(|st| f(st).map(|v| (st.users as f64, v)))

@@ -1,5 +1,5 @@
 use super::*;
-use crate::protocol::EventKind;
+use crate::engine::protocol::EventKind;
 use std::collections::BTreeSet;
 
 #[test]

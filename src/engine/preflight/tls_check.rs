@@ -1,8 +1,8 @@
 //! TLS: the chain validates (system roots or the plan's CA file), the name matches, days to
 //! expiry (warn under 30, fail under 7), the protocol version.
 
-use super::{Check, Verdict};
-use crate::runner::Resolved;
+use crate::engine::load::Resolved;
+use crate::model::preflight::{Check, Verdict};
 use rustls::pki_types::ServerName;
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -34,7 +34,7 @@ pub async fn tls(resolved: &Resolved) -> Vec<Check> {
         .trim_end_matches(']')
         .to_string();
     let port = url.port_or_known_default().unwrap_or(443);
-    let config = match crate::tls::client_config(resolved.ca_file.as_deref()) {
+    let config = match crate::engine::tls::client_config(resolved.ca_file.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             return vec![Check::new(

@@ -131,6 +131,53 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// The built-in profile with this plan's overrides applied. The profile name was checked
+    /// when the plan was validated.
+    pub fn from_plan(plan: &crate::plan::Protocol) -> Profile {
+        let mut p = Profile::builtin(&plan.profile).expect("validated profile name");
+        if let Some(v) = &plan.type_path {
+            p.type_path = v.clone();
+        }
+        if let Some(v) = &plan.wrappers {
+            p.wrappers = v.clone();
+        }
+        if let Some(v) = &plan.merge {
+            p.merge = v.clone();
+        }
+        if let Some(v) = &plan.aliases {
+            p.aliases = v.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
+        }
+        if let Some(v) = &plan.error_events {
+            p.errors = v.clone();
+        }
+        if let Some(v) = &plan.start_message {
+            p.start_message = v.clone();
+        }
+        if let Some(v) = &plan.refresh_message {
+            p.refresh_message = v.clone();
+        }
+        if let Some(v) = plan.server_assigns_run_id {
+            p.server_assigns_run_id = v;
+        }
+        if let Some(v) = &plan.welcome {
+            p.welcome = Some(v.clone());
+        }
+        if !plan.wait_for_welcome {
+            p.welcome = None;
+        }
+        if let Some(h) = &plan.handshake {
+            p.handshake = Some(Handshake {
+                wait_for: h.wait_for.clone(),
+                reply: h.reply.clone(),
+                complete: h.complete.clone(),
+                timeout_ms: h.timeout.0.as_millis() as u64,
+            });
+        }
+        p
+    }
+}
+
 /// The value at a dotted path.
 pub fn lookup<'a>(root: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     let mut parts = path.split('.');
@@ -172,6 +219,13 @@ mod tests {
             v,
             json!({"type": "user_message", "payload": {"content": "cut costs", "ids": ["r1"]}})
         );
+    }
+
+    #[test]
+    fn every_plan_profile_name_is_built_in() {
+        for name in crate::plan::PROFILES {
+            assert!(Profile::builtin(name).is_some(), "{name}");
+        }
     }
 
     #[test]

@@ -5,33 +5,13 @@
 //! User ids are `u<n>-al<tag>` (see `auth::Identity`), run ids `u<n>-al<tag>-r<k>`, canaries
 //! `sk-<tag>u<n>x<random>`.
 
-use serde::{Deserialize, Serialize};
+pub use crate::model::findings::{IsolationSummary, LeakExample};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Most leak examples kept for the report.
 const MAX_EXAMPLES: usize = 10;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct LeakExample {
-    /// The user that received the frame.
-    pub receiver: usize,
-    /// The user whose data it carried.
-    pub owner: usize,
-    pub excerpt: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct IsolationSummary {
-    pub violations: u64,
-    pub examples: Vec<LeakExample>,
-    /// Users whose welcome named a user id.
-    pub users_welcomed: u64,
-    pub distinct_user_ids: u64,
-    /// Set when two or more users were all given the same user id by the server.
-    pub suspected_auth_bypass: Option<String>,
-}
 
 /// What the server's welcome called a user, and who the user is (the token's `sub`).
 #[derive(Debug, Clone)]
@@ -104,7 +84,7 @@ impl Isolation {
             examples.push(LeakExample {
                 receiver: me,
                 owner,
-                excerpt: crate::protocol::excerpt(frame),
+                excerpt: crate::engine::protocol::excerpt(frame),
             });
         }
         Some(owner)

@@ -1,11 +1,14 @@
 //! One agent run on an open socket: send the start message, read the run's events through the
 //! sequence checker, renew the token when it nears expiry, time everything from the send.
 
+use super::continuity::Continuity;
+pub use super::refresh::Refresher;
 use super::ws::WsStream;
-use crate::auth::{Identity, Token, TokenSource};
-use crate::protocol::profile::fill;
-use crate::protocol::{AgentEvent, EventKind, Profile, Progress, SequenceChecker, SequenceRules};
-use crate::summary::{Failure, RunOutcome};
+use crate::engine::outcome::{Failure, RunOutcome};
+use crate::engine::protocol::profile::fill;
+use crate::engine::protocol::{
+    AgentEvent, EventKind, Profile, Progress, SequenceChecker, SequenceRules,
+};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -51,74 +54,6 @@ pub struct RunResult {
     pub run_ids: Vec<String>,
 }
 
-/// Renews a user's token before it expires and hands it to the open socket.
-pub struct Refresher<'a> {
-    pub tokens: &'a TokenSource,
-    pub identity: &'a Identity,
-    pub token: &'a mut Token,
-    pub before: Duration,
-    pub message: &'a serde_json::Value,
-}
-
-impl Refresher<'_> {
-    /// When the next renewal is due.
-    pub fn due(&self) -> tokio::time::Instant {
-        let left = self
-            .token
-            .expires_at
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
-        tokio::time::Instant::now() + left.saturating_sub(self.before)
-    }
-
-    /// Gets a new token and sends it on the socket.
-    pub async fn renew(&mut self, ws: &mut WsStream) -> Result<(), Failure> {
-        let token = self
-            .tokens
-            .renew(self.identity, self.token)
-            .await
-            .map_err(|e| Failure::new("auth.refresh_failed", e.to_string()))?;
-        let message = fill(self.message, &[("token", &token.jwt)]);
-        *self.token = token;
-        ws.send(Message::text(message.to_string()))
-            .await
-            .map_err(|e| Failure::new("transport.error", e.to_string()))
-    }
-}
-
-/// Sorts an error event: an expired or refused token is an auth failure, not an agent error.
-/// An auth error after the token's expiry (or saying so) is the token lapsing.
-pub fn error_failure(
-    event: &AgentEvent,
-    violation_text: String,
-    token_expires_at: Option<SystemTime>,
-) -> Failure {
-    let code = event
-        .str_field("code")
-        .or_else(|| event.str_field("error_code"))
-        .unwrap_or("")
-        .to_ascii_uppercase();
-    let says_expired = ["message", "error_message", "error", "detail"]
-        .iter()
-        .filter_map(|k| event.str_field(k))
-        .any(|m| m.to_ascii_lowercase().contains("expired"));
-    let lapsed = token_expires_at.is_some_and(|at| at <= SystemTime::now());
-    match code.as_str() {
-        "TOKEN_EXPIRED" => Failure::new("auth.token_expired", violation_text),
-        "RESUME_UNSUPPORTED" | "RESUME_UNKNOWN_RUN" => {
-            Failure::new("reconnect.not_resumable", violation_text)
-        }
-        "AUTH_FAILED" | "AUTHENTICATION_FAILED" | "UNAUTHORIZED" | "TOKEN_INVALID" => {
-            if says_expired || lapsed {
-                Failure::new("auth.token_expired", violation_text)
-            } else {
-                Failure::new("auth.refused", violation_text)
-            }
-        }
-        _ => Failure::new("agent.error", violation_text),
-    }
-}
-
 /// Where a run stands after reading from one socket.
 pub enum Step {
     /// The run has its verdict (`Err`: failure, and whether the socket is still usable).
@@ -138,13 +73,12 @@ pub struct Run<'a> {
     run_id: String,
     adopted: bool,
     leaks: Vec<usize>,
-    last_seq: Option<u64>,
     resumed: bool,
     dropped_on_purpose: bool,
     sent_at: Instant,
     deadline: tokio::time::Instant,
-    /// What each event of the run said, to spot one delivered twice.
-    fingerprints: Vec<u64>,
+    /// Each event once, `seq` without gaps.
+    continuity: Continuity,
     stale_frames: u64,
     /// Set once the run failed before its last event: the verdict and when it came. The rest
     /// of the run's frames are read off the socket (drained) so the next run starts clean.
@@ -165,10 +99,9 @@ impl<'a> Run<'a> {
             run_id: spec.run_id.to_string(),
             adopted: !spec.profile.server_assigns_run_id,
             leaks: Vec::new(),
-            last_seq: None,
             resumed: false,
             dropped_on_purpose: false,
-            fingerprints: Vec::new(),
+            continuity: Continuity::default(),
             stale_frames: 0,
             draining: None,
             last_was_terminal: false,
@@ -203,7 +136,7 @@ impl<'a> Run<'a> {
     pub async fn resume(&mut self, ws: &mut WsStream, refresher: Option<Refresher<'_>>) -> Step {
         self.resumed = true;
         let resume = serde_json::json!({"type": "resume", "payload": {
-            "run_id": self.run_id, "after_seq": self.last_seq.unwrap_or(0)}});
+            "run_id": self.run_id, "after_seq": self.continuity.last_seq.unwrap_or(0)}});
         if let Err(e) = ws.send(Message::text(resume.to_string())).await {
             return Step::Done(Err((Failure::new("transport.error", e.to_string()), false)));
         }
@@ -318,7 +251,7 @@ impl<'a> Run<'a> {
         if !self.spec.resume {
             return Step::Done(Err((failure, false)));
         }
-        if self.last_seq.is_none() {
+        if self.continuity.last_seq.is_none() {
             // Nothing to resume from: the run's events carry no `seq`.
             let message = format!(
                 "{}; the run can not be resumed (its events carry no seq)",
@@ -342,14 +275,14 @@ impl<'a> Run<'a> {
             return None;
         }
         let Ok(event) = AgentEvent::parse_with(frame, spec.profile) else {
-            let message = format!("not an event: {}", crate::protocol::excerpt(frame));
+            let message = format!("not an event: {}", crate::engine::protocol::excerpt(frame));
             return Some(Step::Done(Err((
                 Failure::new("protocol.bad_frame", message),
                 true,
             ))));
         };
         if event.wire_name == "token_refresh_failed" {
-            let message = crate::protocol::excerpt(frame);
+            let message = crate::engine::protocol::excerpt(frame);
             return Some(Step::Done(Err((
                 Failure::new("auth.refresh_failed", message),
                 false,
@@ -362,7 +295,7 @@ impl<'a> Run<'a> {
             // The platform acknowledges message types it does not handle: no resume here.
             let message = format!(
                 "the server acknowledged resume without resuming: {}",
-                crate::protocol::excerpt(frame)
+                crate::engine::protocol::excerpt(frame)
             );
             return Some(Step::Done(Err((
                 Failure::new("reconnect.not_resumable", message),
@@ -379,11 +312,11 @@ impl<'a> Run<'a> {
                 return None;
             }
             if id != self.run_id {
-                if self.adopted || event.kind == EventKind::Error {
+                if self.adopted {
                     let message = format!(
                         "an event of run {id} arrived during run {}: {}",
                         self.run_id,
-                        crate::protocol::excerpt(frame)
+                        crate::engine::protocol::excerpt(frame)
                     );
                     self.last_was_terminal = event.is_terminal();
                     return Some(Step::Done(Err((
@@ -397,36 +330,8 @@ impl<'a> Run<'a> {
         }
         self.adopted = true;
         self.last_was_terminal = event.is_terminal();
-        let prefix = if self.resumed {
-            "reconnect"
-        } else {
-            "sequence"
-        };
-        let fingerprint = event.fingerprint();
-        if self.fingerprints.contains(&fingerprint) {
-            let message = format!(
-                "{} arrived twice: {}",
-                event.wire_name,
-                crate::protocol::excerpt(frame)
-            );
-            let kind = format!("{prefix}.duplicate_events");
-            return Some(Step::Done(Err((Failure::new(kind, message), true))));
-        }
-        self.fingerprints.push(fingerprint);
-        if let Some(seq) = event.data.get("seq").and_then(serde_json::Value::as_u64) {
-            match self.last_seq {
-                Some(last) if seq <= last => {
-                    let message = format!("event seq {seq} arrived again (last seen {last})");
-                    let kind = format!("{prefix}.duplicate_events");
-                    return Some(Step::Done(Err((Failure::new(kind, message), true))));
-                }
-                Some(last) if seq > last + 1 => {
-                    let message = format!("events {}..{} never arrived", last + 1, seq - 1);
-                    let kind = format!("{prefix}.lost_events");
-                    return Some(Step::Done(Err((Failure::new(kind, message), true))));
-                }
-                _ => self.last_seq = Some(seq),
-            }
+        if let Err(failure) = self.continuity.check(&event, frame, self.resumed) {
+            return Some(Step::Done(Err((failure, true))));
         }
         let at = self.sent_at.elapsed();
         self.time_to_first_event.get_or_insert(at);
@@ -439,7 +344,7 @@ impl<'a> Run<'a> {
             }
             Progress::Failed(v) => {
                 let failure = if event.kind == EventKind::Error {
-                    error_failure(&event, v.to_string(), spec.token_expires_at)
+                    Failure::from_error_event(&event, v.to_string(), spec.token_expires_at)
                 } else {
                     Failure::new(v.kind(), v.to_string())
                 };
@@ -482,67 +387,4 @@ impl<'a> Run<'a> {
             run_ids,
         }
     }
-}
-
-/// What was waiting on a socket between two runs.
-#[derive(Debug, Default)]
-pub struct Idle {
-    /// Run events of earlier runs, set aside.
-    pub stale_frames: u64,
-    /// Owners of other users' data among them.
-    pub leaks: Vec<usize>,
-    /// The socket is gone (or going): why, when it is a failure to count (a lapsed token).
-    pub cut: Option<Option<Failure>>,
-}
-
-/// Reads whatever already arrived on the socket before the next run starts, without waiting:
-/// late frames of earlier runs, and a server's cut of an idle socket (an auth error, a close).
-/// A start message must not be sent on a socket the server has already closed: the server
-/// would never act on it, and it is no run.
-pub fn drain_idle(
-    ws: &mut WsStream,
-    profile: &Profile,
-    isolation: &super::isolation::Isolation,
-    user_index: usize,
-    token_expires_at: Option<SystemTime>,
-) -> Idle {
-    use futures_util::FutureExt;
-    let mut idle = Idle::default();
-    while let Some(next) = ws.next().now_or_never() {
-        let text = match next {
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(Some(close)))) if close.code == CloseCode::Policy => {
-                let failure = Failure::new(
-                    "auth.token_expired",
-                    format!("closed by the server between runs: {}", close.reason),
-                );
-                idle.cut = Some(Some(failure));
-                return idle;
-            }
-            None | Some(Ok(Message::Close(_))) | Some(Err(_)) => {
-                idle.cut = Some(None);
-                return idle;
-            }
-            Some(Ok(_)) => continue,
-        };
-        if let Some(owner) = isolation.check(user_index, &text) {
-            idle.leaks.push(owner);
-            continue;
-        }
-        let Ok(event) = AgentEvent::parse_with(&text, profile) else {
-            continue;
-        };
-        if event.kind == EventKind::Error && event.run_id.is_none() {
-            let failure = error_failure(&event, crate::protocol::excerpt(&text), token_expires_at);
-            if failure.kind.starts_with("auth.") {
-                // The server is cutting this socket; its close follows.
-                idle.cut = Some(Some(failure));
-                return idle;
-            }
-        }
-        if event.kind.is_run_event() {
-            idle.stale_frames += 1;
-        }
-    }
-    idle
 }

@@ -1,7 +1,7 @@
 //! Security probes under load: a share of connects first present an expired, a badly signed or
 //! no token. The target must refuse each; one accepted is a critical failure.
 
-use serde::{Deserialize, Serialize};
+pub use crate::model::findings::SecuritySummary;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -22,14 +22,6 @@ impl BadToken {
             BadToken::Missing => "missing",
         }
     }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct SecuritySummary {
-    pub probes: u64,
-    pub refused: u64,
-    /// Bad tokens the target accepted, by kind: each one a critical failure.
-    pub accepted: BTreeMap<String, u64>,
 }
 
 /// Shared by every user of a load test.

@@ -1,9 +1,9 @@
 //! The WebSocket side of a simulated user: connect with a token, run one agent, close.
 
+use crate::engine::outcome::Failure;
+use crate::engine::protocol::profile::fill;
+use crate::engine::protocol::{AgentEvent, EventKind, Profile};
 use crate::plan::Carrier;
-use crate::protocol::profile::fill;
-use crate::protocol::{AgentEvent, EventKind, Profile};
-use crate::summary::Failure;
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -128,7 +128,7 @@ impl Connector {
                     "auth.refused",
                     format!(
                         "error before the welcome: {}",
-                        crate::protocol::excerpt(&text)
+                        crate::engine::protocol::excerpt(&text)
                     ),
                 ));
             }

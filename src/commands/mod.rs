@@ -1,0 +1,68 @@
+//! The commands: each wires the engine, the plan, the result model and the reports for one
+//! verb of the command line, and turns the outcome into an exit code.
+
+pub mod capacity;
+pub mod preflight;
+pub mod run;
+pub mod token;
+
+use crate::engine::load::SetupError;
+use crate::errors::{chain, Exit};
+use crate::plan::Plan;
+use std::path::{Path, PathBuf};
+
+/// A command's exit code; a setup error is printed as one line (exit 2).
+pub(crate) fn exit_code(result: Result<Exit, SetupError>) -> Exit {
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {}", chain(&e));
+        Exit::Setup
+    })
+}
+
+/// A report folder being filled. Dropped with nothing of value in it (a setup error before
+/// any figure was written), it is removed, so a failed start leaves no empty folder behind.
+pub(crate) struct ReportFolder(PathBuf);
+
+impl std::ops::Deref for ReportFolder {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ReportFolder {
+    fn drop(&mut self) {
+        // The embedded target's CA alone is no report.
+        let worth_keeping = std::fs::read_dir(&self.0).map_or(true, |entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name() != std::ffi::OsStr::new("target-ca.pem"))
+        });
+        if !worth_keeping {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// Makes `reports/<plan>[-<kind>]-<timestamp>/`.
+pub(crate) fn report_folder(
+    plan: &Plan,
+    kind: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<ReportFolder, SetupError> {
+    let kind = if kind.is_empty() {
+        String::new()
+    } else {
+        format!("-{kind}")
+    };
+    let dir = plan.report.dir.join(format!(
+        "{}{kind}-{}",
+        plan.name(),
+        at.format("%Y%m%d-%H%M%S")
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| SetupError::Report {
+        path: dir.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(ReportFolder(dir))
+}

@@ -1,0 +1,168 @@
+//! The capacity search: steps up a ladder of user counts until one breaks the SLA, then
+//! bisects; each step judged on its own hold window; a projection with headroom.
+
+pub use crate::model::capacity::{CapacityReport, Projection, StepResult, GENERATOR_CPU_LIMIT};
+use crate::plan::{CapacityPlan, Sla};
+
+/// Judges a step against the plan's SLA, rule by rule, from the step's own figures.
+pub fn judge(sla: &Sla, step: &mut StepResult) {
+    let ms = |d: &Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
+    let mut rules: Vec<(String, Option<f64>, Option<f64>)> = vec![
+        ("agent run avg".into(), ms(&sla.agent_run_avg), step.mean_ms),
+        ("agent run p95".into(), ms(&sla.agent_run_p95), step.p95_ms),
+        ("agent run p99".into(), ms(&sla.agent_run_p99), step.p99_ms),
+    ];
+    rules.push((
+        "error rate".into(),
+        sla.error_rate.map(|p| p.0),
+        Some(step.error_rate_percent),
+    ));
+    rules.push((
+        "target CPU".into(),
+        sla.target_cpu.map(|p| p.0),
+        step.target_cpu_percent,
+    ));
+    step.generator_saturated = step
+        .generator_cpu_percent
+        .is_some_and(|c| c > GENERATOR_CPU_LIMIT);
+    if step.completed == 0 {
+        step.passed = false;
+        step.failed_rule = Some("no completed runs in the hold".into());
+        return;
+    }
+    for (name, limit, observed) in rules {
+        let Some(limit) = limit else { continue };
+        match observed {
+            Some(v) if v <= limit => {}
+            Some(v) => {
+                step.passed = false;
+                step.failed_rule = Some(format!("{name}: {v:.1} > {limit:.1}"));
+                return;
+            }
+            None => {
+                step.passed = false;
+                step.failed_rule = Some(format!("{name}: no samples"));
+                return;
+            }
+        }
+    }
+    step.passed = true;
+    step.failed_rule = None;
+}
+
+/// Runs steps up the ladder until one fails or the ceiling, then bisects to the resolution.
+/// `run_step` returns `None` to stop the search (Ctrl-C): the report keeps what was measured.
+pub async fn search<E>(
+    plan: &CapacityPlan,
+    sla: &Sla,
+    mut run_step: impl AsyncFnMut(usize) -> Result<Option<StepResult>, E>,
+) -> Result<CapacityReport, E> {
+    let mut report = CapacityReport {
+        ceiling: plan.ceiling,
+        headroom_percent: plan.headroom.0,
+        ..Default::default()
+    };
+    let mut last_pass: Option<usize> = None;
+    let mut first_fail: Option<StepResult> = None;
+    for users in plan.ladder() {
+        let Some(mut step) = run_step(users).await? else {
+            report.interrupted = true;
+            break;
+        };
+        judge(sla, &mut step);
+        report.steps.push(step.clone());
+        if step.passed {
+            last_pass = Some(users);
+        } else {
+            first_fail = Some(step);
+            break;
+        }
+    }
+    if let Some(mut fail) = first_fail.clone() {
+        let mut low = last_pass.unwrap_or(0);
+        while fail.users - low > plan.resolution && fail.users - low > 1 && !report.interrupted {
+            let mid = low + (fail.users - low) / 2;
+            let Some(mut step) = run_step(mid).await? else {
+                report.interrupted = true;
+                break;
+            };
+            judge(sla, &mut step);
+            report.steps.push(step.clone());
+            if step.passed {
+                low = mid;
+                last_pass = Some(mid);
+            } else {
+                fail = step;
+            }
+        }
+        first_fail = Some(fail);
+    }
+    report.max_users = last_pass;
+    report.first_failing_users = first_fail.as_ref().map(|s| s.users);
+    report.limiting_rule = first_fail.as_ref().and_then(|s| s.failed_rule.clone());
+    report.no_limit_up_to_ceiling = first_fail.is_none() && !report.interrupted;
+    report.generator_saturated_steps = report
+        .steps
+        .iter()
+        .filter(|s| s.generator_saturated)
+        .map(|s| s.users)
+        .collect();
+    report.projection = plan.projection_users.and_then(|users| {
+        project(
+            users,
+            report.max_users?,
+            plan.headroom.0,
+            report.no_limit_up_to_ceiling,
+        )
+    });
+    report.steps.sort_by_key(|s| s.users);
+    report.conclusion = conclusion(&report);
+    Ok(report)
+}
+
+/// Deployments needed for `users` when one holds `max_users` with `headroom` percent kept free.
+pub fn project(users: usize, max_users: usize, headroom: f64, at_most: bool) -> Option<Projection> {
+    let usable = max_users as f64 * (1.0 - headroom / 100.0);
+    (usable > 0.0).then(|| Projection {
+        users,
+        instances: (users as f64 / usable).ceil() as u64,
+        at_most,
+    })
+}
+
+fn conclusion(r: &CapacityReport) -> String {
+    let mut text = match (r.max_users, &r.limiting_rule) {
+        _ if r.interrupted => format!(
+            "Interrupted after {} step(s): at least {} users held, no limit established.",
+            r.steps.len(),
+            r.max_users.unwrap_or(0)
+        ),
+        _ if r.no_limit_up_to_ceiling => format!(
+            "No limit found up to the ceiling of {} users: every SLA rule held at every step.",
+            r.ceiling
+        ),
+        (Some(max), Some(rule)) => format!(
+            "This deployment holds {max} concurrent users within the SLA; at {} users {rule} broke first.",
+            r.first_failing_users.unwrap_or(max)
+        ),
+        (None, Some(rule)) => format!("Even the first step failed: {rule}."),
+        _ => "No step ran.".to_string(),
+    };
+    if let Some(p) = &r.projection {
+        let bound = if p.at_most { "at most " } else { "" };
+        text.push_str(&format!(
+            " {} concurrent users need {bound}{} instance(s) of this deployment with {}% headroom.",
+            p.users, p.instances, r.headroom_percent
+        ));
+    }
+    if !r.generator_saturated_steps.is_empty() {
+        text.push_str(&format!(
+            " Warning: the generator's CPU passed 80% at {:?} users; those steps may measure the generator, not the target.",
+            r.generator_saturated_steps
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,16 @@
+//! The engine: everything that sends load and measures it. Goose glue and the WebSocket
+//! client (`scenarios`), tokens (`auth`), TLS, the event model and sequence checker
+//! (`protocol`), the collector of outcomes, the resource sampler, the embedded target's
+//! child process, the preflight checks, and one load test end to end (`load`).
+
+pub mod auth;
+pub mod capacity;
+pub mod collector;
+pub mod embedded;
+pub mod load;
+pub mod outcome;
+pub mod preflight;
+pub mod protocol;
+pub mod sampler;
+pub mod scenarios;
+pub mod tls;

@@ -1,0 +1,133 @@
+//! A user's socket: connect (with a fresh token when needed), probe with bad tokens, settle
+//! what waits on it between runs, drop it.
+
+use super::{idle, record, record_leaks, security, ws, Context, Session};
+use crate::engine::outcome::Failure;
+use goose::prelude::*;
+use std::time::{Duration, Instant};
+
+/// Opens the user's socket if it has none, renewing its token when needed; records the
+/// connect as `WS connect`.
+pub(super) async fn ensure_connected(
+    ctx: &Context,
+    user: &mut GooseUser,
+    s: &mut Session,
+) -> TransactionResult {
+    if s.socket.is_some() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let result = async {
+        let margin = ctx.refresh_before.unwrap_or_default() + ctx.think_time;
+        if s.token.as_ref().is_none_or(|t| t.expires_within(margin)) {
+            let token = ctx
+                .tokens
+                .token(&s.identity)
+                .await
+                .map_err(|e| Failure::new("auth.token", e.to_string()))?;
+            s.token = Some(token);
+        }
+        let jwt = &s.token.as_ref().expect("token set above").jwt;
+        ctx.connector.connect(jwt).await
+    }
+    .await;
+    let elapsed = started.elapsed();
+    match result {
+        Ok(connected) => {
+            if let Some(id) = &connected.user_id {
+                let expected = s.token.as_ref().and_then(|t| t.subject.as_deref());
+                ctx.isolation
+                    .welcomed(user.weighted_users_index, id, expected);
+            }
+            s.socket = Some(connected.ws);
+            s.server_user_id = connected.user_id;
+            s.server_thread_id = connected.thread_id;
+            ctx.collector
+                .connect_attempted(user.weighted_users_index, elapsed, None);
+            record(user, "connect", elapsed, None).await
+        }
+        Err(failure) => {
+            ctx.collector
+                .connect_attempted(user.weighted_users_index, elapsed, Some(&failure));
+            record(user, "connect", elapsed, Some(&failure)).await
+        }
+    }
+}
+
+/// Presents a bad token; the target must refuse it. Recorded as `WS bad_token`: a success when
+/// refused, a critical failure when accepted.
+pub(super) async fn probe_bad_token(
+    ctx: &Context,
+    user: &mut GooseUser,
+    s: &Session,
+    kind: security::BadToken,
+) -> TransactionResult {
+    use security::BadToken;
+    let secret = ctx.tokens.mint_secret();
+    let jwt = match kind {
+        BadToken::Missing => None,
+        BadToken::Expired => crate::engine::auth::forge(&ctx.auth, secret, &s.identity, true),
+        BadToken::BadSignature => crate::engine::auth::forge(&ctx.auth, secret, &s.identity, false),
+    };
+    if jwt.is_none() && kind != BadToken::Missing {
+        return Ok(()); // Login mode can not forge an expired token.
+    }
+    let started = Instant::now();
+    let outcome = ctx.connector.connect_with(jwt.as_deref()).await;
+    let elapsed = started.elapsed();
+    let refused = match outcome {
+        Err(f) => f.kind == "auth.refused",
+        Ok(connected) => {
+            let _ = ws::close(connected.ws).await;
+            false
+        }
+    };
+    ctx.security.record(kind, refused);
+    if refused {
+        return record(user, "bad_token", elapsed, None).await;
+    }
+    let failure = Failure::new(
+        format!("security.bad_token_accepted.{}", kind.name()),
+        format!("the target accepted a {} token", kind.name()),
+    );
+    ctx.collector
+        .note_failure(user.weighted_users_index, &failure);
+    record(user, "bad_token", elapsed, Some(&failure)).await
+}
+
+/// Before a run: sets aside late frames of earlier runs waiting on the socket, and notices a
+/// socket the server cut while the user was idle (counted when it is an auth failure, e.g. a
+/// lapsed token), so no start message goes to a closed socket.
+pub(super) async fn settle_idle_socket(
+    ctx: &Context,
+    user: &mut GooseUser,
+    s: &mut Session,
+) -> TransactionResult {
+    let Some(socket) = s.socket.as_mut() else {
+        return Ok(());
+    };
+    let index = user.weighted_users_index;
+    let idle = idle::drain_idle(
+        socket,
+        &ctx.connector.profile,
+        &ctx.isolation,
+        index,
+        s.token.as_ref().map(|t| t.expires_at),
+    );
+    ctx.collector.stale_frames(index, idle.stale_frames);
+    record_leaks(ctx, user, &idle.leaks).await?;
+    if let Some(cut) = idle.cut {
+        drop_socket(ctx, s);
+        if let Some(failure) = cut {
+            ctx.collector.note_failure(index, &failure);
+            record(user, "session", Duration::ZERO, Some(&failure)).await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn drop_socket(ctx: &Context, s: &mut Session) {
+    if s.socket.take().is_some() {
+        ctx.collector.socket_gone();
+    }
+}

@@ -1,0 +1,11 @@
+//! The result model: every figure a load test produced, as `summary.json` holds it, and the
+//! types each report section shows. Plain data and pure judgments over it (SLA verdicts,
+//! capacity steps); imports nothing but the plan.
+
+pub mod capacity;
+pub mod findings;
+pub mod metrics;
+pub mod preflight;
+pub mod resources;
+pub mod sla;
+pub mod summary;

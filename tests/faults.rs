@@ -213,38 +213,20 @@ both!(
 
 both!(stalled_runs_time_out, |d: Dialect| {
     let f = run_with_timeout(d, &["--stall-rate", "0.3"], 3, "4s", "", "2s");
-    assert!(fault(&f, "stall") > 0);
-    assert_eq!(
-        failures(&f, "transport.timeout"),
-        fault(&f, "stall"),
-        "{}",
-        f.out.summary()
-    );
+    one_failure_per_fault(&f, "stall", "transport.timeout");
     outcomes_add_up(&f);
 });
 
 both!(reordered_events_are_out_of_order, |d: Dialect| {
     let f = run_against(d, &["--reorder-rate", "0.3"], 3, "2s", "");
-    assert!(fault(&f, "reorder") > 0);
-    assert_eq!(
-        failures(&f, "sequence.out_of_order"),
-        fault(&f, "reorder"),
-        "{}",
-        f.out.summary()
-    );
+    one_failure_per_fault(&f, "reorder", "sequence.out_of_order");
     outcomes_add_up(&f);
     only_faulty_runs_failed(&f);
 });
 
 both!(omitted_events_are_missing, |d: Dialect| {
     let f = run_against(d, &["--omit-rate", "0.3"], 3, "2s", "");
-    assert!(fault(&f, "omit") > 0);
-    assert_eq!(
-        failures(&f, "sequence.missing_event"),
-        fault(&f, "omit"),
-        "{}",
-        f.out.summary()
-    );
+    one_failure_per_fault(&f, "omit", "sequence.missing_event");
     outcomes_add_up(&f);
     only_faulty_runs_failed(&f);
 });
@@ -280,13 +262,7 @@ both!(a_failed_run_never_fails_the_runs_after_it, |d: Dialect| {
         stats,
         _dir: dir,
     };
-    assert!(fault(&f, "omit") > 0);
-    assert_eq!(
-        failures(&f, "sequence.missing_event"),
-        fault(&f, "omit"),
-        "{}",
-        f.out.summary()
-    );
+    one_failure_per_fault(&f, "omit", "sequence.missing_event");
     outcomes_add_up(&f);
     only_faulty_runs_failed(&f);
     assert!(
@@ -297,26 +273,14 @@ both!(a_failed_run_never_fails_the_runs_after_it, |d: Dialect| {
 
 both!(agent_errors_end_runs_as_typed_failures, |d: Dialect| {
     let f = run_against(d, &["--error-rate", "0.3"], 3, "2s", "");
-    assert!(fault(&f, "error") > 0);
-    assert_eq!(
-        failures(&f, "agent.error"),
-        fault(&f, "error"),
-        "{}",
-        f.out.summary()
-    );
+    one_failure_per_fault(&f, "error", "agent.error");
     assert_eq!(f.stats["runs_errored"], fault(&f, "error"));
     outcomes_add_up(&f);
 });
 
 both!(a_resent_event_is_one_duplicate_per_run, |d: Dialect| {
     let f = run_against(d, &["--duplicate-rate", "0.3"], 3, "2s", "");
-    assert!(fault(&f, "duplicate") > 0);
-    assert_eq!(
-        failures(&f, "sequence.duplicate_events"),
-        fault(&f, "duplicate"),
-        "{}",
-        f.out.summary()
-    );
+    one_failure_per_fault(&f, "duplicate", "sequence.duplicate_events");
     outcomes_add_up(&f);
     only_faulty_runs_failed(&f);
 });
@@ -433,6 +397,13 @@ both!(
         );
     }
 );
+
+/// Faults of this kind were injected, and each is exactly one failure of `kind`.
+fn one_failure_per_fault(f: &Faulty, fault_kind: &str, kind: &str) {
+    let injected = fault(f, fault_kind);
+    assert!(injected > 0, "no {fault_kind} fault injected: {}", f.stats);
+    assert_eq!(failures(f, kind), injected, "{}", f.out.summary());
+}
 
 /// Runs the target completed cleanly all completed here: failures are the faulty runs only.
 fn only_faulty_runs_failed(f: &Faulty) {

@@ -66,6 +66,9 @@ enum TokenCommand {
 fn main() {
     let cli = Cli::parse();
     agentload::wire::install_tls_provider();
+    // Every user holds a socket: raise the open-file limit before anything (the embedded
+    // target, a child, inherits it).
+    agentload::engine::nofile::raise_to_hard_limit();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

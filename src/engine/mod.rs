@@ -8,6 +8,7 @@ pub mod capacity;
 pub mod collector;
 pub mod embedded;
 pub mod load;
+pub mod nofile;
 pub mod outcome;
 pub mod preflight;
 pub mod protocol;

@@ -48,8 +48,12 @@ impl Connector {
         let request = self.request(jwt)?;
         let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
         let deadline = tokio::time::Instant::now() + self.timeout;
-        let connecting =
-            tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector));
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(socket_config()),
+            true,
+            Some(connector),
+        );
         let (ws, _response) = match tokio::time::timeout_at(deadline, connecting).await {
             Err(_) => {
                 return Err(Failure::new(
@@ -186,6 +190,15 @@ impl Connector {
         }
         Ok(request)
     }
+}
+
+/// Buffers sized for agent events (small text frames): tungstenite's defaults reserve 128 KiB
+/// to read and 128 KiB to write per socket, most of what a simulated user costs at scale.
+/// The read buffer grows when a frame needs it; writes go out at once.
+fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
 }
 
 /// Sorts a failed upgrade into a failure kind a performance engineer can act on.

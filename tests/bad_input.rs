@@ -130,3 +130,33 @@ fn unset_env_var_in_a_url_names_the_variable_and_key() {
         out.explain()
     );
 }
+
+#[test]
+fn more_users_than_open_files_allow_is_refused_before_any_load() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct passed to it.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
+    if limit.rlim_max > 10_000_000 {
+        return; // no real limit on this machine: nothing to refuse
+    }
+    let users = limit.rlim_max + 1;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = format!(
+        "target = \"embedded\"\n[[stages]]\nusers = {users}\nduration = \"1s\"\n[sampler]\nenabled = false\n"
+    );
+    let out = run_plan(dir.path(), &plan, &[]);
+    assert_one_clean_line(&out);
+    assert!(
+        out.stderr.contains(&format!("{users} users need"))
+            && out.stderr.contains(&limit.rlim_max.to_string()),
+        "{}",
+        out.explain()
+    );
+    assert_no_report_left(dir.path());
+}

@@ -66,6 +66,11 @@ pub fn error(profile: TargetProfile, code: &str, message: &str) -> Value {
     }
 }
 
+/// The platform's answer to a message type it does not handle (`resume`, unknown types).
+pub fn ack(received_type: &str) -> Value {
+    json!({"type": "ack", "received_type": received_type, "timestamp": epoch()})
+}
+
 /// What the platform sends between agent events that is no agent event (netra only):
 /// heartbeats, progress and partial results.
 pub fn interlude(profile: TargetProfile, after: &str, ids: &Ids) -> Option<Value> {

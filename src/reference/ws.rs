@@ -180,11 +180,7 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
             match slot {
                 // The platform has no resume: it acknowledges what it does not handle.
                 _ if state.args.no_resume && profile == layouts::TargetProfile::Netra => {
-                    open = send(
-                        &sink,
-                        json!({"type": "ack", "received_type": kind, "timestamp": now()}),
-                    )
-                    .await;
+                    open = send(&sink, layouts::ack(kind)).await;
                 }
                 _ if state.args.no_resume => {
                     let message = "resume not supported";
@@ -222,11 +218,7 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
             tokio::spawn(run.stream());
         } else if profile == layouts::TargetProfile::Netra {
             // The platform acknowledges message types it does not handle.
-            open = send(
-                &sink,
-                json!({"type": "ack", "received_type": kind, "timestamp": now()}),
-            )
-            .await;
+            open = send(&sink, layouts::ack(kind)).await;
         } else {
             let message = format!("unknown message type: {kind}");
             open = send(

@@ -167,7 +167,7 @@ fn hash_value(v: &Value, h: &mut impl std::hash::Hasher) {
     match v {
         Value::Null => 0u8.hash(h),
         Value::Bool(b) => b.hash(h),
-        Value::Number(n) => n.to_string().hash(h),
+        Value::Number(n) => n.hash(h),
         Value::String(s) => s.hash(h),
         Value::Array(items) => {
             items.len().hash(h);

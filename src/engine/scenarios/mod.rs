@@ -159,17 +159,17 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         .clone()
         .unwrap_or_else(|| format!("{}-thread", s.identity.sub));
     let (sub, canary) = (s.identity.sub.clone(), s.canary.clone());
+    // A copy: the session stays mutable for reconnects while the run reads.
     let retired: Vec<String> = s.retired.iter().cloned().collect();
-    let expires_at = s.token.as_ref().map(|t| t.expires_at);
-    let spec = || RunIds {
+    let ids = RunIds {
         run_id: &run_id,
         thread_id: &thread_id,
         sub: &sub,
         canary: &canary,
         retired: &retired,
-        token_expires_at: expires_at,
+        token_expires_at: s.token.as_ref().map(|t| t.expires_at),
     };
-    let mut run = run::Run::new(run_spec(ctx, user, spec()));
+    let mut run = run::Run::new(run_spec(ctx, user, ids));
     let mut step = {
         let socket = s.socket.as_mut().expect("checked above");
         run.start(socket, refresher(ctx, &s.identity, s.token.as_mut()))

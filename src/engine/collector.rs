@@ -128,7 +128,7 @@ impl Collector {
             }
         }
         for (name, n) in &outcome.events {
-            *s.events.entry(name.clone()).or_default() += n;
+            *slot(&mut s.events, name) += n;
         }
         if s.funnel.is_empty() {
             s.funnel = REQUIRED.iter().map(|k| (k.name().to_string(), 0)).collect();
@@ -140,11 +140,8 @@ impl Collector {
         }
         let mut previous = Duration::ZERO;
         for (name, at) in &outcome.timeline {
-            sh.from_start.entry(name.clone()).or_default().record(*at);
-            sh.gap_before
-                .entry(name.clone())
-                .or_default()
-                .record(at.saturating_sub(previous));
+            slot(&mut sh.from_start, name).record(*at);
+            slot(&mut sh.gap_before, name).record(at.saturating_sub(previous));
             previous = *at;
         }
         if let Some((_, first)) = outcome.timeline.first() {
@@ -352,3 +349,12 @@ use timeline::{timeline, value_stats, window_stats};
 
 #[cfg(test)]
 mod tests;
+
+/// The entry for `key`, made on first use; the key is copied only then (this runs for every
+/// event of every run).
+fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
+}

@@ -107,7 +107,7 @@ impl AgentEvent {
         let wire_name = profile
             .event_name(&root)
             .ok_or_else(|| ParseError::NoType(excerpt(text)))?;
-        let mut data = profile.merged_data(&root);
+        let mut data = profile.merged_data(root);
         for key in ["type", "data", "payload"] {
             if !matches!(data.get(key), Some(Value::String(_))) || key == "type" {
                 data.remove(key);

@@ -113,17 +113,21 @@ impl Profile {
         )
     }
 
-    /// The frame's details: root fields, then each `merge` object over them.
-    pub fn merged_data(&self, root: &Map<String, Value>) -> Map<String, Value> {
-        let mut data = root.clone();
-        for path in &self.merge {
-            if let Some(Value::Object(o)) = lookup(root, path) {
-                for (k, v) in o {
-                    data.insert(k.clone(), v.clone());
-                }
-            }
+    /// The frame's details: root fields, then each `merge` object over them (later ones
+    /// winning). Takes the frame apart instead of copying it: each merge object is moved out of
+    /// its place (nested ones, e.g. `data.payload`, out of their parent first) and its fields
+    /// moved over the root's.
+    pub fn merged_data(&self, mut root: Map<String, Value>) -> Map<String, Value> {
+        let mut taken: Vec<Option<Map<String, Value>>> = vec![None; self.merge.len()];
+        let mut deepest_first: Vec<usize> = (0..self.merge.len()).collect();
+        deepest_first.sort_by_key(|&i| std::cmp::Reverse(self.merge[i].matches('.').count()));
+        for i in deepest_first {
+            taken[i] = take_object(&mut root, &self.merge[i]);
         }
-        data
+        for object in taken.into_iter().flatten() {
+            root.extend(object);
+        }
+        root
     }
 
     pub fn is_error(&self, wire_name: &str) -> bool {
@@ -188,22 +192,69 @@ pub fn lookup<'a>(root: &'a Map<String, Value>, path: &str) -> Option<&'a Value>
     Some(current)
 }
 
-/// Replaces `{{name}}` in every string of `template` with `vars`' values.
+/// Moves the object at a dotted path out of `root` (anything else stays where it is).
+fn take_object(root: &mut Map<String, Value>, path: &str) -> Option<Map<String, Value>> {
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((head, key)) => (lookup_mut(root, head)?, key),
+        None => (root, path),
+    };
+    if !matches!(parent.get(key), Some(Value::Object(_))) {
+        return None;
+    }
+    match parent.remove(key) {
+        Some(Value::Object(o)) => Some(o),
+        _ => None,
+    }
+}
+
+fn lookup_mut<'a>(
+    root: &'a mut Map<String, Value>,
+    path: &str,
+) -> Option<&'a mut Map<String, Value>> {
+    let mut current = root;
+    for part in path.split('.') {
+        current = current.get_mut(part)?.as_object_mut()?;
+    }
+    Some(current)
+}
+
+/// Replaces `{{name}}` in every string of `template` with `vars`' values, in one pass over
+/// each string; unknown names stay as they are.
 pub fn fill(template: &Value, vars: &[(&str, &str)]) -> Value {
     match template {
-        Value::String(s) => {
-            let mut out = s.clone();
-            for (name, value) in vars {
-                out = out.replace(&format!("{{{{{name}}}}}"), value);
-            }
-            Value::String(out)
-        }
+        Value::String(s) => Value::String(fill_str(s, vars)),
         Value::Array(items) => Value::Array(items.iter().map(|v| fill(v, vars)).collect()),
         Value::Object(o) => {
             Value::Object(o.iter().map(|(k, v)| (k.clone(), fill(v, vars))).collect())
         }
         other => other.clone(),
     }
+}
+
+fn fill_str(s: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let value = after.find("}}").and_then(|close| {
+            let name = &after[..close];
+            let (_, value) = vars.iter().find(|(n, _)| *n == name)?;
+            Some((*value, close))
+        });
+        match value {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = &after[close + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -219,6 +270,26 @@ mod tests {
             v,
             json!({"type": "user_message", "payload": {"content": "cut costs", "ids": ["r1"]}})
         );
+        let odd = fill(&json!("{{a}}{{b}} {{ {{a}}x{{"), &[("a", "1")]);
+        assert_eq!(odd, json!("1{{b}} {{ 1x{{"));
+    }
+
+    #[test]
+    fn merge_order_is_root_then_each_merge_object() {
+        let p = Profile::builtin("netra").unwrap();
+        let frame = json!({"type": "agent_progress", "run_id": "root", "x": 0,
+            "data": {"event": "agent_thinking", "x": 1, "y": 1, "payload": {"y": 2, "z": 2}},
+            "payload": {"z": 3}});
+        let Value::Object(root) = frame else {
+            unreachable!()
+        };
+        let merged = p.merged_data(root);
+        assert_eq!(merged.get("x"), Some(&json!(1)));
+        assert_eq!(merged.get("y"), Some(&json!(2)));
+        assert_eq!(merged.get("z"), Some(&json!(3)));
+        assert_eq!(merged.get("run_id"), Some(&json!("root")));
+        assert_eq!(merged.get("event"), Some(&json!("agent_thinking")));
+        assert!(!merged.contains_key("data") && !merged.contains_key("payload"));
     }
 
     #[test]

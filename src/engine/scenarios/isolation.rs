@@ -41,8 +41,10 @@ fn shortened_stem(id: &str) -> Option<&str> {
 
 /// Shared by every user of a load test.
 pub struct Isolation {
-    user_marker: String,
+    /// `-al<tag>`, searched for with a precompiled finder (every frame is scanned).
+    user_marker: memchr::memmem::Finder<'static>,
     canary_prefix: String,
+    canary_finder: memchr::memmem::Finder<'static>,
     violations: AtomicU64,
     examples: Mutex<Vec<LeakExample>>,
     welcome_ids: Mutex<BTreeMap<usize, Welcome>>,
@@ -51,8 +53,9 @@ pub struct Isolation {
 impl Isolation {
     pub fn new(run_tag: &str) -> Isolation {
         Isolation {
-            user_marker: format!("-al{run_tag}"),
+            user_marker: memchr::memmem::Finder::new(&format!("-al{run_tag}")).into_owned(),
             canary_prefix: format!("sk-{run_tag}u"),
+            canary_finder: memchr::memmem::Finder::new(&format!("sk-{run_tag}u")).into_owned(),
             violations: AtomicU64::new(0),
             examples: Mutex::new(Vec::new()),
             welcome_ids: Mutex::new(BTreeMap::new()),
@@ -71,7 +74,7 @@ impl Isolation {
     /// The first other user whose identity `frame` carries.
     pub fn foreign_owner(&self, me: usize, frame: &str) -> Option<usize> {
         numbers_before(frame, &self.user_marker)
-            .chain(numbers_after(frame, &self.canary_prefix))
+            .chain(numbers_after(frame, &self.canary_finder))
             .find(|owner| *owner != me)
     }
 
@@ -128,8 +131,11 @@ impl Isolation {
 }
 
 /// Every user number written as `u<n>` right before `marker` in `text`.
-fn numbers_before<'a>(text: &'a str, marker: &'a str) -> impl Iterator<Item = usize> + 'a {
-    text.match_indices(marker).filter_map(move |(at, _)| {
+fn numbers_before<'a>(
+    text: &'a str,
+    marker: &'a memchr::memmem::Finder<'static>,
+) -> impl Iterator<Item = usize> + 'a {
+    marker.find_iter(text.as_bytes()).filter_map(move |at| {
         let head = &text[..at];
         let digits = head.len() - head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
         let number = &head[head.len() - digits..];
@@ -141,9 +147,12 @@ fn numbers_before<'a>(text: &'a str, marker: &'a str) -> impl Iterator<Item = us
 }
 
 /// Every number written right after `prefix` in `text`.
-fn numbers_after<'a>(text: &'a str, prefix: &'a str) -> impl Iterator<Item = usize> + 'a {
-    text.match_indices(prefix).filter_map(move |(at, _)| {
-        let rest = &text[at + prefix.len()..];
+fn numbers_after<'a>(
+    text: &'a str,
+    prefix: &'a memchr::memmem::Finder<'static>,
+) -> impl Iterator<Item = usize> + 'a {
+    prefix.find_iter(text.as_bytes()).filter_map(move |at| {
+        let rest = &text[at + prefix.needle().len()..];
         let digits = rest
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(rest.len());
@@ -221,7 +230,11 @@ mod tests {
     #[test]
     fn user_numbers_are_read_before_the_marker() {
         assert_eq!(
-            numbers_before("x u12-alt y u3-alt zu-alt 9-alt", "-alt").collect::<Vec<_>>(),
+            numbers_before(
+                "x u12-alt y u3-alt zu-alt 9-alt",
+                &memchr::memmem::Finder::new("-alt")
+            )
+            .collect::<Vec<_>>(),
             vec![12, 3]
         );
     }

@@ -159,14 +159,14 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         .clone()
         .unwrap_or_else(|| format!("{}-thread", s.identity.sub));
     let (sub, canary) = (s.identity.sub.clone(), s.canary.clone());
-    // A copy: the session stays mutable for reconnects while the run reads.
-    let retired: Vec<String> = s.retired.iter().cloned().collect();
+    // Taken out for the run (and put back after): the session stays mutable for reconnects.
+    let mut retired = std::mem::take(&mut s.retired);
     let ids = RunIds {
         run_id: &run_id,
         thread_id: &thread_id,
         sub: &sub,
         canary: &canary,
-        retired: &retired,
+        retired: retired.make_contiguous(),
         token_expires_at: s.token.as_ref().map(|t| t.expires_at),
     };
     let mut run = run::Run::new(run_spec(ctx, user, ids));
@@ -205,11 +205,12 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         drop_socket(ctx, s);
     }
     for id in result.run_ids.drain(..) {
-        if s.retired.len() == RETIRED_RUN_IDS {
-            s.retired.pop_front();
+        if retired.len() == RETIRED_RUN_IDS {
+            retired.pop_front();
         }
-        s.retired.push_back(id);
+        retired.push_back(id);
     }
+    s.retired = retired;
     drop(guard);
     finish_run(ctx, user, result).await
 }

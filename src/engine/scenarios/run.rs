@@ -305,28 +305,28 @@ impl<'a> Run<'a> {
         if !event.kind.is_run_event() {
             return None;
         }
-        if let Some(id) = event.run_id.as_deref() {
+        // Another id than this run's: a late frame of an earlier run, a foreign run, or (first
+        // event, when the server names runs) this run's own name.
+        if let Some(id) = event.run_id.as_deref().filter(|id| *id != self.run_id) {
             if spec.retired.iter().any(|r| r == id) {
                 // A late frame of an earlier run of this user: not this run's to judge.
                 self.stale_frames += 1;
                 return None;
             }
-            if id != self.run_id {
-                if self.adopted {
-                    let message = format!(
-                        "an event of run {id} arrived during run {}: {}",
-                        self.run_id,
-                        crate::engine::protocol::excerpt(frame)
-                    );
-                    self.last_was_terminal = event.is_terminal();
-                    return Some(Step::Done(Err((
-                        Failure::new("sequence.foreign_run", message),
-                        true,
-                    ))));
-                }
-                // The server named the run itself: the first run event says how.
-                self.run_id = id.to_string();
+            if self.adopted {
+                let message = format!(
+                    "an event of run {id} arrived during run {}: {}",
+                    self.run_id,
+                    crate::engine::protocol::excerpt(frame)
+                );
+                self.last_was_terminal = event.is_terminal();
+                return Some(Step::Done(Err((
+                    Failure::new("sequence.foreign_run", message),
+                    true,
+                ))));
             }
+            // The server named the run itself: the first run event says how.
+            self.run_id = id.to_string();
         }
         self.adopted = true;
         self.last_was_terminal = event.is_terminal();
@@ -335,8 +335,13 @@ impl<'a> Run<'a> {
         }
         let at = self.sent_at.elapsed();
         self.time_to_first_event.get_or_insert(at);
+        match self.events.get_mut(&event.wire_name) {
+            Some(count) => *count += 1,
+            None => {
+                self.events.insert(event.wire_name.clone(), 1);
+            }
+        }
         self.timeline.push((event.wire_name.clone(), at));
-        *self.events.entry(event.wire_name.clone()).or_default() += 1;
         match self.checker.observe(&event) {
             Progress::Completed => {
                 self.final_data = Some(event.data);

@@ -22,3 +22,9 @@ ci:
 
 fmt:
     cargo fmt --all
+
+# Benchmark: W1/W2/W3 (+TLS) side by side with the bare client (examples/bare_client.rs);
+# writes reports/bench-<ts>/bench.md and bench.json. One workload: `just bench W1`
+bench workloads="W1,W2,W3,W3-tls":
+    cargo build --release --bin agentload --example bare_client
+    python3 scripts/bench.py --workloads {{workloads}}

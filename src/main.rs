@@ -14,6 +14,9 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Goose's own log and end-of-run tables (-v), its debug log (-vv)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -86,10 +89,13 @@ fn main() {
                 let options = agentload::commands::run::RunOptions {
                     dashboard,
                     preflight,
+                    verbose: cli.verbose,
                 };
                 agentload::commands::run::run(&plan, &options).await
             }
-            Command::Capacity { plan } => agentload::commands::capacity::run(&plan).await,
+            Command::Capacity { plan } => {
+                agentload::commands::capacity::run(&plan, cli.verbose).await
+            }
             Command::Preflight { plan } => agentload::commands::preflight::run(&plan).await,
             Command::Token(TokenCommand::Mint { plan, user }) => {
                 agentload::commands::token::mint(&plan, user).await

@@ -469,8 +469,8 @@ fn stop_on_leak_stops_the_load_test_at_the_first_violation() {
     assert_eq!(f.out.code, 1, "{}", f.out.explain());
     assert!(
         f.out
-            .stdout
-            .contains("Killswitch triggered: isolation violation"),
+            .stderr
+            .contains("stopping the load test (stop_on_leak): isolation violation"),
         "{}",
         f.out.explain()
     );

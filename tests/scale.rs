@@ -1,6 +1,6 @@
 //! Many users at once: 2,000 users, each holding a socket with small buffers, against the
 //! embedded target; every run counted equals the target's own count, none fails. No timing
-//! is asserted (speed is measured in benchmarks).
+//! is asserted (speed is measured in benchmarks). The console stays a few lines long.
 
 mod common;
 
@@ -25,4 +25,10 @@ fn two_thousand_users_are_counted_exactly() {
     assert_eq!(s["runs"]["started"], target["runs_started"], "{target}");
     assert_eq!(s["runs"]["completed"], target["runs_completed"], "{target}");
     assert_eq!(target["connections_open"], 0, "{target}");
+    // The console stays readable at scale: no line per user, no Goose INFO log without -v.
+    for quiet in [&out.stdout, &out.stderr] {
+        assert!(!quiet.contains("launching user"), "{}", out.explain());
+        assert!(!quiet.contains("[INFO]"), "{}", out.explain());
+    }
+    assert!(out.stdout.lines().count() < 40, "{}", out.stdout);
 }

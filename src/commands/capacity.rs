@@ -14,18 +14,19 @@ use std::path::Path;
 
 /// `agentload capacity PLAN`: prints each step and the conclusion, writes `capacity.json`
 /// and `index.html`.
-pub async fn run(plan_path: &Path) -> Exit {
-    exit_code(run_inner(plan_path).await)
+/// `verbose`: Goose's log and tables for each step (see `RunOptions::verbose`).
+pub async fn run(plan_path: &Path, verbose: u8) -> Exit {
+    exit_code(run_inner(plan_path, verbose).await)
 }
 
-async fn run_inner(plan_path: &Path) -> Result<Exit, SetupError> {
+async fn run_inner(plan_path: &Path, verbose: u8) -> Result<Exit, SetupError> {
     let plan = Plan::load(plan_path)?;
     let started_at = chrono::Utc::now();
     let dir = report_folder(&plan, "capacity", started_at)?;
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &dir).await?;
     let found = search::search(&plan.capacity, &plan.sla, async |users| {
-        let step = measure(&plan, &resolved, &credential, &dir, users).await?;
+        let step = measure(&plan, &resolved, &credential, &dir, users, verbose).await?;
         // Ctrl-C stops the step's Goose run; it also ends the search, keeping what was measured.
         if goose::is_killswitch_triggered() {
             return Ok(None);
@@ -84,6 +85,7 @@ async fn measure(
     credential: &str,
     dir: &Path,
     users: usize,
+    verbose: u8,
 ) -> Result<StepResult, SetupError> {
     let cap = &plan.capacity;
     let mut step_plan = plan.clone();
@@ -114,7 +116,10 @@ async fn measure(
         credential.to_string(),
         &step_dir,
         chrono::Utc::now(),
-        &RunOptions::default(),
+        &RunOptions {
+            verbose,
+            ..RunOptions::default()
+        },
     )
     .await?;
     let from = cap.step_ramp.0.as_secs_f64().ceil();

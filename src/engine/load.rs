@@ -90,6 +90,9 @@ pub struct RunOptions {
     pub dashboard: bool,
     /// Validate the deployment first; a failing check stops the run before any load.
     pub preflight: bool,
+    /// 0: Goose's log shows warnings only and its end tables are not printed (agentload's own
+    /// verdict is the end of a run); 1 (`-v`): Goose's INFO log and tables; 2+: its debug log.
+    pub verbose: u8,
 }
 
 /// The secret (mint) or bypass key (login) the users present. An embedded target with no
@@ -246,6 +249,10 @@ pub async fn load(
 
     let goose_err = |e: GooseError| SetupError::Goose(goose_error_line(&e));
     let mut config = GooseConfiguration::default();
+    // Quiet by default: no line per launched user at any scale (`-v` brings Goose's log back).
+    config.quiet = u8::from(options.verbose == 0);
+    config.verbose = options.verbose.saturating_sub(1);
+    config.no_print_metrics = options.verbose == 0;
     config.report_file = vec![
         report_dir.join("goose.html").display().to_string(),
         report_dir.join("goose.json").display().to_string(),

@@ -119,3 +119,62 @@ fn windows_and_timeline_count_every_run() {
     assert_eq!(total, 3);
     assert_eq!(s.timeline_bucket_secs, 1.0);
 }
+
+/// The shards are an implementation detail: the same runs give the same figures whether one
+/// user ran them all (one shard) or 48 users did (every shard).
+#[test]
+fn sharding_does_not_change_the_figures() {
+    let ms = Duration::from_millis;
+    let outcome = |i: u64| RunOutcome {
+        failure: (i % 7 == 0).then(|| Failure::new("sequence.missing_event", "no thinking")),
+        events: BTreeMap::from([("agent_started".into(), 1), ("agent_thinking".into(), 2)]),
+        reached: REQUIRED
+            .iter()
+            .take(2 + (i % 4) as usize)
+            .cloned()
+            .collect(),
+        timeline: vec![
+            ("agent_started".into(), ms(5 + i % 13)),
+            ("agent_thinking".into(), ms(40 + i % 31)),
+            ("agent_completed".into(), ms(90 + i % 97)),
+        ],
+        elapsed: ms(90 + i % 97),
+        final_data: None,
+    };
+    let one_user = Collector::default();
+    let many_users = Collector::default();
+    for i in 0..480u64 {
+        one_user.run_finished(0, outcome(i));
+        many_users.run_finished(i as usize % 48, outcome(i));
+    }
+    let (a, b) = (one_user.snapshot(), many_users.snapshot());
+    assert_eq!(a.runs, b.runs);
+    assert_eq!(a.failures["sequence.missing_event"].count, 69);
+    assert_eq!(
+        a.failures["sequence.missing_event"].count,
+        b.failures["sequence.missing_event"].count
+    );
+    assert_eq!(a.events, b.events);
+    assert_eq!(a.funnel, b.funnel);
+    for (x, y) in [
+        (&a.latency.agent_run, &b.latency.agent_run),
+        (
+            &a.latency.time_to_first_event,
+            &b.latency.time_to_first_event,
+        ),
+        (&a.latency.run_span, &b.latency.run_span),
+    ] {
+        let (x, y) = (x.as_ref().unwrap(), y.as_ref().unwrap());
+        assert_eq!(x.stats.count, y.stats.count);
+        assert_eq!(x.stats.p50_ms, y.stats.p50_ms);
+        assert_eq!(x.stats.p99_ms, y.stats.p99_ms);
+        assert_eq!(x.stats.max_ms, y.stats.max_ms);
+    }
+    for name in ["agent_started", "agent_thinking", "agent_completed"] {
+        assert_eq!(
+            a.latency.gap_before[name].stats.p95_ms,
+            b.latency.gap_before[name].stats.p95_ms
+        );
+    }
+    assert_eq!(a.timeline.len(), b.timeline.len());
+}

@@ -299,7 +299,12 @@ async fn record_leaks(ctx: &Context, user: &mut GooseUser, owners: &[usize]) -> 
         ctx.collector.note_failure(user.weighted_users_index, &leak);
         record(user, "isolation", Duration::ZERO, Some(&leak)).await?;
         if ctx.stop_on_leak {
-            goose::trigger_killswitch(&format!("isolation violation: {}", leak.message));
+            let reason = format!("isolation violation: {}", leak.message);
+            // Said once, on stderr: Goose's own line about it is in its (quiet) log.
+            if !goose::is_killswitch_triggered() {
+                eprintln!("agentload: stopping the load test (stop_on_leak): {reason}");
+            }
+            goose::trigger_killswitch(&reason);
         }
     }
     Ok(())

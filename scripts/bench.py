@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""agentload's benchmark: the generator against a bare client doing the same user loop.
+
+For each workload, one `agentload target` is started (pinned on CPU 1 when `taskset` exists and
+the machine has two CPUs or more), then each generator runs against it in turn (pinned on CPU 0):
+`agentload run` with a plan written here, and `examples/bare_client`. Measured from outside, the
+same way for both: CPU seconds and peak RSS from the kernel's rusage of the child, the startup
+time as the seconds from launch to the target's first new connection (polled every 20 ms), and
+the runs from the target's own `/stats`. Writes `bench.md` and `bench.json` to
+`reports/bench-<timestamp>/` (or `--out`) and prints the table.
+
+    python3 scripts/bench.py                      # W1 W2 W3 W3-tls (about 8 minutes)
+    python3 scripts/bench.py --workloads W1       # one workload
+
+Build first: cargo build --release --bin agentload --example bare_client (`just bench` does).
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime
+
+SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
+
+# name: users, ramp s, hold s, think ms, event delay ms, tls
+WORKLOADS = {
+    "W1": (50, 2, 15, 0, 1, False),
+    "W2": (1000, 10, 20, 2000, 200, False),
+    "W3": (10000, 30, 20, 10000, 200, False),
+    "W3-tls": (10000, 30, 20, 10000, 200, True),
+}
+
+
+def pinned(cpu, cmd):
+    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        return ["taskset", "-c", str(cpu)] + cmd
+    return cmd
+
+
+class Target:
+    def __init__(self, binary, work, port, delay_ms, tls):
+        self.scheme = "https" if tls else "http"
+        self.base = f"{self.scheme}://127.0.0.1:{port}"
+        self.ca = os.path.join(work, "ca.pem") if tls else None
+        cmd = [binary, "target", "--port", str(port), "--event-delay-ms", str(delay_ms),
+               "--ignore-token-expiry"]
+        if tls:
+            cmd += ["--tls", "--ca-out", self.ca]
+        self.log = open(os.path.join(work, "target.log"), "w")
+        self.proc = subprocess.Popen(pinned(1, cmd), stdout=self.log, stderr=subprocess.STDOUT)
+        self.context = None
+        for _ in range(200):
+            if tls and self.context is None and os.path.exists(self.ca):
+                try:
+                    self.context = ssl.create_default_context(cafile=self.ca)
+                except ssl.SSLError:
+                    pass
+            try:
+                self.stats()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit(f"bench: the target did not answer on {self.base} (see {self.log.name})")
+
+    def stats(self):
+        with urllib.request.urlopen(f"{self.base}/stats", timeout=5, context=self.context) as r:
+            return json.load(r)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.log.close()
+
+
+def plan_text(target, users, ramp, hold, think, report_dir):
+    ws = target.base.replace("http", "ws", 1) + "/ws"
+    ca = f'ca_file = "{target.ca}"\n' if target.ca else ""
+    return f"""name = "bench"
+[target]
+base_url = "{target.base}"
+ws_url = "{ws}"
+{ca}[auth]
+mode = "mint"
+secret_env = "AGENTLOAD_JWT_SECRET"
+lifetime = "60m"
+[scenario]
+think_time = "{think}ms"
+run_timeout = "60s"
+[[stages]]
+users = {users}
+duration = "{ramp}s"
+[[stages]]
+users = {users}
+duration = "{hold}s"
+[sampler]
+enabled = false
+[report]
+dir = "{report_dir}"
+"""
+
+
+def measure(target, cmd, cwd):
+    """Runs one generator; its rusage, startup time and the target's counts over its run."""
+    before = target.stats()
+    out = open(os.path.join(cwd, "generator.out"), "w")
+    launched = time.monotonic()
+    proc = subprocess.Popen(pinned(0, cmd), cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    startup = None
+    while proc.poll() is None:
+        if startup is None:
+            try:
+                if target.stats()["connections_total"] > before["connections_total"]:
+                    startup = time.monotonic() - launched
+            except OSError:
+                pass
+        time.sleep(0.02 if startup is None else 0.5)
+    # Popen reaped the child; its rusage is in RUSAGE_CHILDREN (one generator at a time).
+    wall = time.monotonic() - launched
+    out.close()
+    time.sleep(1)
+    after = target.stats()
+    return {
+        "exit_code": proc.returncode,
+        "wall_secs": round(wall, 1),
+        "startup_secs": None if startup is None else round(startup, 2),
+        "target_runs_started": after["runs_started"] - before["runs_started"],
+        "target_runs_completed": after["runs_completed"] - before["runs_completed"],
+        "output": os.path.join(cwd, "generator.out"),
+    }
+
+
+def children_usage():
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime, u.ru_maxrss
+
+
+def run_generator(name, binaries, target, spec, work):
+    users, ramp, hold, think, _delay, _tls = spec
+    gen_dir = os.path.join(work, name)
+    os.makedirs(gen_dir)
+    if name == "agentload":
+        report_dir = os.path.join(gen_dir, "report")
+        plan = os.path.join(gen_dir, "plan.toml")
+        with open(plan, "w") as f:
+            f.write(plan_text(target, users, ramp, hold, think, report_dir))
+        cmd = [binaries["agentload"], "run", plan]
+    else:
+        ws = target.base.replace("http", "ws", 1) + "/ws"
+        cmd = [binaries["bare_client"], "--url", ws, "--users", str(users), "--ramp-secs",
+               str(ramp), "--hold-secs", str(hold), "--think-ms", str(think)]
+        if target.ca:
+            cmd += ["--ca-file", target.ca]
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: run each generator from a
+    # fresh helper process so the figure is this generator's own.
+    helper = [sys.executable, __file__, "--measure-one", json.dumps(cmd), gen_dir]
+    subprocess.run(helper, check=False)
+    with open(os.path.join(gen_dir, "measure.json")) as f:
+        row = json.load(f)
+    row.update(generator=name, users=users)
+    if name == "agentload":
+        # `report.dir` is the parent: each run writes its own `<name>-<timestamp>/` in it.
+        runs = sorted(os.listdir(os.path.join(gen_dir, "report")))
+        summary = os.path.join(gen_dir, "report", runs[-1], "summary.json") if runs else ""
+        if os.path.exists(summary):
+            with open(summary) as f:
+                s = json.load(f)
+            row["counted_completed"] = s["runs"]["completed"]
+            row["failures"] = s["runs"]["failed"] + s["connections"]["failed"]
+    else:
+        with open(row["output"]) as f:
+            last = [line for line in f if line.startswith("{")]
+        if last:
+            b = json.loads(last[-1])
+            row["counted_completed"] = b["completed"]
+            row["failures"] = b["failed"]
+    row["runs_per_cpu_sec"] = round(row["target_runs_completed"] / row["cpu_secs"]) \
+        if row["cpu_secs"] > 0 else None
+    row["rss_kib_per_user"] = round(row["peak_rss_kib"] / users, 1)
+    row["counts_match"] = (row.get("counted_completed") == row["target_runs_completed"]
+                           and row["target_runs_started"] == row["target_runs_completed"])
+    return row
+
+
+def measure_one(cmd_json, gen_dir):
+    """Helper process: starts the target-facing generator and reports its own child's usage."""
+    cmd = json.loads(cmd_json)
+    with open(os.path.join(os.path.dirname(gen_dir), "target.json")) as f:
+        t = json.load(f)
+    target = Target.__new__(Target)
+    target.base, target.ca = t["base"], t["ca"]
+    target.context = ssl.create_default_context(cafile=target.ca) if target.ca else None
+    row = measure(target, cmd, gen_dir)
+    cpu, rss = children_usage()
+    row.update(cpu_secs=round(cpu, 2), peak_rss_kib=rss)
+    with open(os.path.join(gen_dir, "measure.json"), "w") as f:
+        json.dump(row, f)
+
+
+def table(rows):
+    head = ("| workload | generator | users | runs (target) | failures | CPU s | runs/CPU-s | "
+            "peak RSS MB | RSS KiB/user | startup s | wall s | counts = target |")
+    lines = [head, "|" + "---|" * 12]
+    for r in rows:
+        lines.append(
+            f"| {r['workload']} | {r['generator']} | {r['users']:,} | {r['target_runs_completed']:,}"
+            f" | {r.get('failures', '?')} | {r['cpu_secs']:.2f} | {r['runs_per_cpu_sec'] or 0:,}"
+            f" | {r['peak_rss_kib'] / 1024:.0f} | {r['rss_kib_per_user']:.1f}"
+            f" | {r['startup_secs']} | {r['wall_secs']} | {'yes' if r['counts_match'] else 'NO'} |")
+    return "\n".join(lines)
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--measure-one":
+        measure_one(sys.argv[2], sys.argv[3])
+        return
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--workloads", default="W1,W2,W3,W3-tls")
+    p.add_argument("--out", default=None)
+    p.add_argument("--bin", default="target/release/agentload")
+    p.add_argument("--bare", default="target/release/examples/bare_client")
+    p.add_argument("--port", type=int, default=9931)
+    args = p.parse_args()
+    names = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = [w for w in names if w not in WORKLOADS]
+    if unknown:
+        raise SystemExit(f"bench: unknown workload {unknown[0]} (known: {', '.join(WORKLOADS)})")
+    binaries = {"agentload": os.path.abspath(args.bin), "bare_client": os.path.abspath(args.bare)}
+    for path in binaries.values():
+        if not os.access(path, os.X_OK):
+            raise SystemExit(f"bench: {path} missing; run: cargo build --release --bin "
+                             "agentload --example bare_client")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    os.environ["AGENTLOAD_JWT_SECRET"] = SECRET
+    out = args.out or os.path.join("reports", "bench-" + datetime.now().strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(out, exist_ok=True)
+    rows = []
+    for i, name in enumerate(names):
+        spec = WORKLOADS[name]
+        work = tempfile.mkdtemp(prefix=f"agentload-bench-{name}-")
+        target = Target(binaries["agentload"], work, args.port + i, spec[4], spec[5])
+        with open(os.path.join(work, "target.json"), "w") as f:
+            json.dump({"base": target.base, "ca": target.ca}, f)
+        try:
+            for gen in ("agentload", "bare_client"):
+                print(f"bench: {name} {gen} ({spec[0]:,} users)...", file=sys.stderr, flush=True)
+                row = run_generator(gen, binaries, target, spec, work)
+                row.update(workload=name, tls=spec[5])
+                rows.append(row)
+        finally:
+            target.stop()
+    ratios = {}
+    for name in names:
+        a, b = [r for r in rows if r["workload"] == name]
+        if a["runs_per_cpu_sec"] and b["runs_per_cpu_sec"]:
+            ratios[name] = round(a["runs_per_cpu_sec"] / b["runs_per_cpu_sec"], 2)
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"
+    md = [f"# agentload benchmark, {datetime.now().isoformat(timespec='seconds')}", "",
+          f"Machine: {machine}. Target on CPU 1, each generator on CPU 0 (taskset: "
+          f"{'yes' if shutil.which('taskset') else 'no'}).", "",
+          "Workloads: " + "; ".join(
+              f"{n} = {WORKLOADS[n][0]:,} users, ramp {WORKLOADS[n][1]} s, hold {WORKLOADS[n][2]} s,"
+              f" think {WORKLOADS[n][3]} ms, event delay {WORKLOADS[n][4]} ms"
+              f"{', TLS' if WORKLOADS[n][5] else ''}" for n in names), "",
+          table(rows), "",
+          "agentload runs per CPU-second ÷ the bare client's: " +
+          ", ".join(f"{n} {r}×" for n, r in ratios.items()), ""]
+    with open(os.path.join(out, "bench.md"), "w") as f:
+        f.write("\n".join(md))
+    with open(os.path.join(out, "bench.json"), "w") as f:
+        json.dump({"machine": machine, "workloads": {n: WORKLOADS[n] for n in names},
+                   "rows": rows, "ratios": ratios}, f, indent=2)
+    print("\n".join(md))
+    print(f"written: {out}/bench.md, {out}/bench.json")
+
+
+if __name__ == "__main__":
+    main()

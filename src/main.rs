@@ -17,6 +17,30 @@ struct Cli {
     /// Goose's own log and end-of-run tables (-v), its debug log (-vv)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// No live line on stderr while the load runs
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// How often the live line is printed (redrawn in place on a terminal)
+    #[arg(long, global = true, default_value = "2s", value_parser = duration)]
+    progress: std::time::Duration,
+}
+
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    agentload::plan::parse_duration(text)
+}
+
+/// `10%` or `10`: percent.
+fn percent(text: &str) -> Result<f64, String> {
+    let n: f64 = text
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{text}` is not a percentage (e.g. 10%)"))?;
+    if n.is_finite() && n >= 0.0 {
+        Ok(n)
+    } else {
+        Err(format!("`{text}` is not a percentage (e.g. 10%)"))
+    }
 }
 
 #[derive(Subcommand)]
@@ -31,6 +55,15 @@ enum Command {
         /// Validate the deployment first (health, auth, TLS, CORS, env, one run); stop on a failure
         #[arg(long)]
         preflight: bool,
+        /// Compare with an earlier run's report folder; a regression past --tolerance exits 1
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// How far a figure may get worse before it is a regression
+        #[arg(long, default_value = "10%", value_parser = percent)]
+        tolerance: f64,
+        /// Write the SLA verdicts (and regressions) as JUnit XML
+        #[arg(long)]
+        junit: Option<PathBuf>,
     },
     /// Validate a deployment before loading it: health, auth, TLS, CORS, env vars, one run
     Preflight {
@@ -41,12 +74,35 @@ enum Command {
     Capacity {
         /// The load plan (TOML) with a [capacity] section
         plan: PathBuf,
+        /// Write the verdict as JUnit XML
+        #[arg(long)]
+        junit: Option<PathBuf>,
     },
+    /// Work with finished runs' report folders: re-render, compare
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Serve the embedded reference target (auth service + agent backend)
     Target(Box<agentload::reference::TargetArgs>),
     /// Mint or inspect a JWT as a plan's users get it (secrets are never printed)
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Render DIR/index.html again from DIR/summary.json
+    Render { dir: PathBuf },
+    /// Compare two runs figure by figure; exit 1 when one regressed past the tolerance
+    Compare {
+        baseline: PathBuf,
+        current: PathBuf,
+        /// How far a figure may get worse before it is a regression
+        #[arg(long, default_value = "10%", value_parser = percent)]
+        tolerance: f64,
+        /// Write the regressions as JUnit XML
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -67,6 +123,11 @@ enum TokenCommand {
 }
 
 fn main() {
+    // `agentload report compare A B | head` ends quietly, as Unix tools do, not with a panic.
+    // SAFETY: setting a signal's disposition to the default before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     agentload::wire::install_tls_provider();
     // Every user holds a socket: raise the open-file limit before anything (the embedded
@@ -79,23 +140,49 @@ fn main() {
             std::process::exit(Exit::Setup as i32);
         }
     };
+    let console = agentload::commands::run::RunOptions {
+        verbose: cli.verbose,
+        progress: (!cli.quiet).then_some(cli.progress),
+        ..Default::default()
+    };
     let exit = runtime.block_on(async {
         match cli.command {
             Command::Run {
                 plan,
                 dashboard,
                 preflight,
+                baseline,
+                tolerance,
+                junit,
             } => {
                 let options = agentload::commands::run::RunOptions {
                     dashboard,
                     preflight,
-                    verbose: cli.verbose,
+                    baseline,
+                    tolerance_percent: tolerance,
+                    junit,
+                    ..console
                 };
                 agentload::commands::run::run(&plan, &options).await
             }
-            Command::Capacity { plan } => {
-                agentload::commands::capacity::run(&plan, cli.verbose).await
+            Command::Capacity { plan, junit } => {
+                let options = agentload::commands::run::RunOptions { junit, ..console };
+                agentload::commands::capacity::run(&plan, &options).await
             }
+            Command::Report(ReportCommand::Render { dir }) => {
+                agentload::commands::report::render(&dir)
+            }
+            Command::Report(ReportCommand::Compare {
+                baseline,
+                current,
+                tolerance,
+                junit,
+            }) => agentload::commands::report::compare_dirs(
+                &baseline,
+                &current,
+                tolerance,
+                junit.as_deref(),
+            ),
             Command::Preflight { plan } => agentload::commands::preflight::run(&plan).await,
             Command::Token(TokenCommand::Mint { plan, user }) => {
                 agentload::commands::token::mint(&plan, user).await

@@ -14,19 +14,19 @@ use std::path::Path;
 
 /// `agentload capacity PLAN`: prints each step and the conclusion, writes `capacity.json`
 /// and `index.html`.
-/// `verbose`: Goose's log and tables for each step (see `RunOptions::verbose`).
-pub async fn run(plan_path: &Path, verbose: u8) -> Exit {
-    exit_code(run_inner(plan_path, verbose).await)
+/// `options`: the console (`verbose`, `progress`) and `junit`; the rest is `run`'s.
+pub async fn run(plan_path: &Path, options: &RunOptions) -> Exit {
+    exit_code(run_inner(plan_path, options).await)
 }
 
-async fn run_inner(plan_path: &Path, verbose: u8) -> Result<Exit, SetupError> {
+async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, SetupError> {
     let plan = Plan::load(plan_path)?;
     let started_at = chrono::Utc::now();
     let dir = report_folder(&plan, "capacity", started_at)?;
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &dir).await?;
     let found = search::search(&plan.capacity, &plan.sla, async |users| {
-        let step = measure(&plan, &resolved, &credential, &dir, users, verbose).await?;
+        let step = measure(&plan, &resolved, &credential, &dir, users, options).await?;
         // Ctrl-C stops the step's Goose run; it also ends the search, keeping what was measured.
         if goose::is_killswitch_triggered() {
             return Ok(None);
@@ -74,6 +74,10 @@ async fn run_inner(plan_path: &Path, verbose: u8) -> Result<Exit, SetupError> {
         path: dir.join("index.html"),
         message: e.to_string(),
     })?;
+    if let Some(path) = &options.junit {
+        let xml = crate::report::junit::junit(&summary.plan, &summary.sla, None);
+        super::report::write_junit(path, &xml)?;
+    }
     println!("agentload capacity: report in {}", dir.display());
     Ok(Exit::Pass)
 }
@@ -85,7 +89,7 @@ async fn measure(
     credential: &str,
     dir: &Path,
     users: usize,
-    verbose: u8,
+    options: &RunOptions,
 ) -> Result<StepResult, SetupError> {
     let cap = &plan.capacity;
     let mut step_plan = plan.clone();
@@ -117,7 +121,8 @@ async fn measure(
         &step_dir,
         chrono::Utc::now(),
         &RunOptions {
-            verbose,
+            verbose: options.verbose,
+            progress: options.progress,
             ..RunOptions::default()
         },
     )

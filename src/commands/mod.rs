@@ -3,6 +3,7 @@
 
 pub mod capacity;
 pub mod preflight;
+pub mod report;
 pub mod run;
 pub mod token;
 

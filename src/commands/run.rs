@@ -1,11 +1,14 @@
 //! `agentload run PLAN.toml`: plan → target → Goose → summary → reports → exit code.
 
+use super::report::{print_comparison, read_summary, write_junit};
 use super::{exit_code, report_folder};
 pub use crate::engine::load::RunOptions;
 use crate::engine::load::{client_credential, fetch_stats, load, resolve_target, SetupError};
 use crate::errors::Exit;
+use crate::model::compare::compare;
 use crate::model::summary::Summary;
 use crate::plan::Plan;
+use crate::report::junit::junit;
 use std::path::Path;
 
 /// Runs a plan end to end; prints progress and the verdict; returns the exit code.
@@ -15,6 +18,8 @@ pub async fn run(plan_path: &Path, options: &RunOptions) -> Exit {
 
 async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, SetupError> {
     let plan = Plan::load(plan_path)?;
+    // A baseline that cannot be read stops the run before any load.
+    let baseline = options.baseline.as_deref().map(read_summary).transpose()?;
     let started_at = chrono::Utc::now();
     let report_dir = report_folder(&plan, "", started_at)?;
     let credential = client_credential(&plan)?;
@@ -62,14 +67,33 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
     if let Some(child) = resolved.embedded {
         child.stop().await;
     }
-    let (mut summary, exit) = outcome?;
+    let (mut summary, mut exit) = outcome?;
     summary.target_counters = target_counters;
     summary.preflight = preflight;
+    if let Some(base) = baseline {
+        let c = compare(
+            &base,
+            &summary,
+            &options.baseline_name(),
+            options.tolerance_percent,
+        );
+        if c.regressions().count() > 0 && exit == Exit::Pass {
+            exit = Exit::SlaFailed;
+        }
+        summary.comparison = Some(c);
+    }
     write_summary(&report_dir, &summary)?;
     crate::report::write(&report_dir, &summary).map_err(|e| SetupError::Report {
         path: report_dir.join("index.html"),
         message: e.to_string(),
     })?;
+    if let Some(path) = &options.junit {
+        let xml = junit(&summary.plan, &summary.sla, summary.comparison.as_ref());
+        write_junit(path, &xml)?;
+    }
+    if let Some(c) = &summary.comparison {
+        print_comparison(c);
+    }
     print_verdict(&summary, &report_dir);
     Ok(exit)
 }

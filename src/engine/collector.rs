@@ -343,7 +343,9 @@ fn add_failure(failures: &mut BTreeMap<String, FailureBucket>, f: &Failure) {
     bucket.count += 1;
 }
 
+mod live;
 mod timeline;
+pub use live::LiveStats;
 
 use timeline::{timeline, value_stats, window_stats};
 

@@ -4,6 +4,8 @@
 use crate::engine::auth::{secret_from_env, Identity, TokenSource};
 use crate::engine::collector::Collector;
 use crate::engine::embedded::{random_secret, EmbeddedTarget};
+pub use crate::engine::options::RunOptions;
+use crate::engine::progress::{self, Progress};
 use crate::engine::protocol::SequenceRules;
 use crate::engine::sampler::Sampler;
 use crate::engine::scenarios::{self, ws::Connector, Context};
@@ -36,6 +38,8 @@ pub enum SetupError {
     Goose(String),
     #[error("{0}")]
     TooManyUsers(String),
+    #[error("{path}: {message}")]
+    ReadReport { path: PathBuf, message: String },
 }
 
 /// Where the load goes, once resolved.
@@ -81,18 +85,6 @@ impl Clients {
             connector,
         })
     }
-}
-
-/// Command-line options of `run` beside the plan.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Goose's live dashboard while the test runs.
-    pub dashboard: bool,
-    /// Validate the deployment first; a failing check stops the run before any load.
-    pub preflight: bool,
-    /// 0: Goose's log shows warnings only and its end tables are not printed (agentload's own
-    /// verdict is the end of a run); 1 (`-v`): Goose's INFO log and tables; 2+: its debug log.
-    pub verbose: u8,
 }
 
 /// The secret (mint) or bypass key (login) the users present. An embedded target with no
@@ -289,7 +281,22 @@ pub async fn load(
         .sampler
         .enabled
         .then(|| Sampler::start(target_pid, plan.sampler.interval.0, collector.open_gauge()));
+    let progress = options.progress.map(|every| {
+        let stages = plan
+            .stages
+            .iter()
+            .map(|s| (s.users, s.duration.0))
+            .collect();
+        Progress::start(
+            collector.clone(),
+            isolation.clone(),
+            progress::Plan { stages, every },
+        )
+    });
     let executed = attack.execute().await;
+    if let Some(progress) = progress {
+        progress.finish().await;
+    }
     let samples = sampler.map(Sampler::stop);
     let metrics = match executed {
         Ok(metrics) => metrics,

@@ -3,6 +3,7 @@
 //! capacity steps); imports nothing but the plan.
 
 pub mod capacity;
+pub mod compare;
 pub mod findings;
 pub mod metrics;
 pub mod preflight;

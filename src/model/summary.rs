@@ -84,6 +84,9 @@ pub struct Summary {
     pub capacity: Option<CapacityReport>,
     /// The target's own counters at the end (`/stats`), when it has them.
     pub target_counters: Option<serde_json::Value>,
+    /// This run against a baseline run (`run --baseline DIR`).
+    #[serde(default)]
+    pub comparison: Option<super::compare::Comparison>,
     pub passed: bool,
 }
 

@@ -19,7 +19,7 @@ pub use capacity::CapacityPlan;
 pub use preflight::{EnvRule, PreflightPlan};
 pub use protocol::{Carrier, HandshakePlan, Protocol, PROFILES};
 pub use sections::*;
-pub use values::{Bytes, Dur, Percent};
+pub use values::{parse_duration, Bytes, Dur, Percent};
 
 /// A load plan that failed to read, parse or validate.
 #[derive(Debug, thiserror::Error)]

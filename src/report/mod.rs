@@ -2,6 +2,7 @@
 //! template, plotters SVG charts inline, no scripts, no CDN), beside Goose's own report.
 
 mod charts;
+pub mod junit;
 
 use crate::model::summary::Summary;
 use charts::{line_chart, Series, BLUE, GREEN, ORANGE, PURPLE, RED};
@@ -45,6 +46,14 @@ pub fn render(summary: &Summary) -> Result<String, ReportError> {
             human_bytes => minijinja::Value::from_function(|b: f64| crate::model::sla::human_bytes(b)),
         })
         .map_err(|e| ReportError::Render(format!("{e:#}")))
+}
+
+/// Writes a JUnit file (`--junit FILE`).
+pub fn write_junit(path: &Path, xml: &str) -> Result<(), ReportError> {
+    std::fs::write(path, xml).map_err(|e| ReportError::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// Writes `index.html` into the run's folder.

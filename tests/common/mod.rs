@@ -116,9 +116,30 @@ pub fn run_plan(dir: &Path, plan: &str, env: &[(&str, &str)]) -> RunOutput {
 }
 
 pub fn run_plan_file(dir: &Path, path: &Path, env: &[(&str, &str)]) -> RunOutput {
+    run_plan_file_with(dir, path, env, &[])
+}
+
+/// Writes `plan` (reports under `dir/reports`) and runs it with extra command-line `args`.
+pub fn run_plan_with(dir: &Path, plan: &str, args: &[&str]) -> RunOutput {
+    let plan = format!(
+        "{plan}\n[report]\ndir = \"{}\"\n",
+        dir.join("reports").display()
+    );
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, plan).unwrap();
+    run_plan_file_with(dir, &path, &[], args)
+}
+
+pub fn run_plan_file_with(
+    dir: &Path,
+    path: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> RunOutput {
     let mut cmd = Command::new(BIN);
     cmd.arg("run")
         .arg(path)
+        .args(args)
         .current_dir(dir)
         .stdin(Stdio::null());
     for (k, v) in env {

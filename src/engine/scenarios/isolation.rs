@@ -93,6 +93,11 @@ impl Isolation {
         Some(owner)
     }
 
+    /// Frames carrying another user's data, so far.
+    pub fn violations(&self) -> u64 {
+        self.violations.load(Ordering::Relaxed)
+    }
+
     /// Notes the user id the server's welcome gave `user`, and the id the user's token names
     /// (`expected`, when known).
     pub fn welcomed(&self, user: usize, user_id: &str, expected: Option<&str>) {

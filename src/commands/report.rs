@@ -1,0 +1,112 @@
+//! `agentload report render DIR` (index.html again from summary.json) and `agentload report
+//! compare BASELINE CURRENT` (every figure that matters, with its change; exit 1 on a
+//! regression past the tolerance). `run --baseline` uses the same comparison.
+
+use super::exit_code;
+use crate::engine::load::SetupError;
+use crate::errors::Exit;
+use crate::model::compare::{compare, Comparison};
+use crate::model::summary::Summary;
+use std::path::Path;
+
+/// Re-renders `DIR/index.html` from `DIR/summary.json`.
+pub fn render(dir: &Path) -> Exit {
+    exit_code(render_inner(dir))
+}
+
+fn render_inner(dir: &Path) -> Result<Exit, SetupError> {
+    let summary = read_summary(dir)?;
+    let path = crate::report::write(dir, &summary).map_err(|e| SetupError::Report {
+        path: dir.join("index.html"),
+        message: e.to_string(),
+    })?;
+    println!("agentload: rendered {}", path.display());
+    Ok(Exit::Pass)
+}
+
+/// Compares two report folders; writes the JUnit file when asked.
+pub fn compare_dirs(
+    baseline: &Path,
+    current: &Path,
+    tolerance_percent: f64,
+    junit: Option<&Path>,
+) -> Exit {
+    exit_code(compare_inner(baseline, current, tolerance_percent, junit))
+}
+
+fn compare_inner(
+    baseline: &Path,
+    current: &Path,
+    tolerance_percent: f64,
+    junit: Option<&Path>,
+) -> Result<Exit, SetupError> {
+    let base = read_summary(baseline)?;
+    let cur = read_summary(current)?;
+    let c = compare(
+        &base,
+        &cur,
+        &baseline.display().to_string(),
+        tolerance_percent,
+    );
+    print_comparison(&c);
+    if let Some(path) = junit {
+        let xml = crate::report::junit::junit(&cur.plan, &[], Some(&c));
+        write_junit(path, &xml)?;
+    }
+    Ok(match c.regressions().count() {
+        0 => Exit::Pass,
+        _ => Exit::SlaFailed,
+    })
+}
+
+/// The summary a report folder holds.
+pub(crate) fn read_summary(dir: &Path) -> Result<Summary, SetupError> {
+    let path = dir.join("summary.json");
+    let bad = |message: String| SetupError::ReadReport {
+        path: path.clone(),
+        message,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| bad(format!("not an agentload summary: {e}")))
+}
+
+pub(crate) fn write_junit(path: &Path, xml: &str) -> Result<(), SetupError> {
+    crate::report::write_junit(path, xml).map_err(|e| SetupError::Report {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The comparison table: figure, baseline, current, change, verdict.
+pub(crate) fn print_comparison(c: &Comparison) {
+    println!(
+        "\nagentload compare: against {} (tolerance {}%)",
+        c.baseline, c.tolerance_percent
+    );
+    println!(
+        "  {:<44} {:>12} {:>12} {:>9}  verdict",
+        "figure", "baseline", "current", "change"
+    );
+    let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+    for f in &c.figures {
+        let change = f
+            .change_percent
+            .map_or("-".to_string(), |p| format!("{p:+.1}%"));
+        let verdict = if f.regressed { "REGRESSED" } else { "ok" };
+        println!(
+            "  {:<44} {:>12} {:>12} {:>9}  {verdict}",
+            format!("{} ({})", f.figure, f.unit),
+            show(f.baseline),
+            show(f.current),
+            change
+        );
+    }
+    let n = c.regressions().count();
+    println!(
+        "agentload compare: {}",
+        match n {
+            0 => "no regression".to_string(),
+            n => format!("{n} figure(s) regressed past {}%", c.tolerance_percent),
+        }
+    );
+}

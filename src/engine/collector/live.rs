@@ -1,0 +1,60 @@
+//! What the live line needs while a load test runs: counts so far and the last interval's
+//! figures, read without stopping the users for long (each shard is locked in turn).
+
+use super::{window_stats, Collector, WindowStats};
+
+/// A moment of a running load test.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveStats {
+    /// Seconds since the collector was made (the load test's start).
+    pub elapsed_secs: f64,
+    pub runs_started: u64,
+    pub runs_completed: u64,
+    pub runs_failed: u64,
+    /// Sockets open right now.
+    pub open_sockets: i64,
+    /// The most frequent failure kind so far, and all failures (runs and connects).
+    pub top_failure: Option<(String, u64)>,
+    pub failures: u64,
+    /// Runs that ended in the last `interval` seconds.
+    pub last_interval: WindowStats,
+}
+
+/// Records end out of order by at most a lock wait: read this far past the window's start
+/// from each shard's tail, then keep exactly the window.
+const SLACK_SECS: f32 = 1.0;
+
+impl Collector {
+    pub fn live(&self, interval_secs: f64) -> LiveStats {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let from = elapsed - interval_secs;
+        let mut live = LiveStats {
+            elapsed_secs: elapsed,
+            open_sockets: self.open.load(std::sync::atomic::Ordering::Relaxed),
+            ..LiveStats::default()
+        };
+        let mut by_kind = std::collections::BTreeMap::<String, u64>::new();
+        let mut recent = Vec::new();
+        for shard in &self.shards {
+            let sh = shard.lock().unwrap_or_else(|p| p.into_inner());
+            live.runs_started += sh.counts.runs.started;
+            live.runs_completed += sh.counts.runs.completed;
+            live.runs_failed += sh.counts.runs.failed;
+            for (kind, bucket) in &sh.counts.failures {
+                *by_kind.entry(kind.clone()).or_default() += bucket.count;
+            }
+            recent.extend(
+                sh.log
+                    .iter()
+                    .rev()
+                    .take_while(|r| r.ended_secs >= from as f32 - SLACK_SECS)
+                    .filter(|r| f64::from(r.ended_secs) >= from)
+                    .copied(),
+            );
+        }
+        live.failures = by_kind.values().sum();
+        live.top_failure = by_kind.into_iter().max_by_key(|(_, n)| *n);
+        live.last_interval = window_stats(&recent, interval_secs);
+        live
+    }
+}

@@ -1,0 +1,177 @@
+//! The live line on stderr while a load test runs (oha's monitor/printer split): a monitor
+//! task reads the collector every interval, `line` turns a reading into text. Redrawn in place
+//! on a terminal; one line per interval when stderr is a pipe or a file (CI logs).
+
+use super::collector::{Collector, LiveStats};
+use super::scenarios::isolation::Isolation;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The running monitor; `finish` prints the last reading and stops it.
+pub struct Progress {
+    stop: Arc<tokio::sync::Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// What the line says beside the collector's figures.
+#[derive(Clone)]
+pub struct Plan {
+    /// Goose's stages: users to reach, over how long (ramps are linear).
+    pub stages: Vec<(usize, Duration)>,
+    pub every: Duration,
+}
+
+impl Progress {
+    pub fn start(collector: Arc<Collector>, isolation: Arc<Isolation>, plan: Plan) -> Progress {
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let tty = std::io::stderr().is_terminal();
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let mut tick = tokio::time::interval(plan.every);
+                tick.tick().await;
+                loop {
+                    let last = tokio::select! {
+                        _ = tick.tick() => false,
+                        _ = stop.notified() => true,
+                    };
+                    let live = collector.live(plan.every.as_secs_f64());
+                    let text = line(&live, isolation.violations(), &plan);
+                    let mut err = std::io::stderr().lock();
+                    let _ = match (tty, last) {
+                        (true, false) => write!(err, "\r\x1b[2K{text}"),
+                        (true, true) => writeln!(err, "\r\x1b[2K{text}"),
+                        (false, _) => writeln!(err, "{text}"),
+                    };
+                    let _ = err.flush();
+                    if last {
+                        break;
+                    }
+                }
+            }
+        });
+        Progress { stop, task }
+    }
+
+    /// Prints the final reading (the load test's own end counts) and stops.
+    pub async fn finish(self) {
+        self.stop.notify_one();
+        let _ = self.task.await;
+    }
+}
+
+/// One reading as text: `[elapsed/planned] stage i/n · users active/target · runs (rate) ·
+/// p95 over the interval · failures (top kind) · isolation violations`.
+pub fn line(live: &LiveStats, violations: u64, plan: &Plan) -> String {
+    let planned: f64 = plan.stages.iter().map(|(_, d)| d.as_secs_f64()).sum();
+    let (stage, target) = stage_at(&plan.stages, live.elapsed_secs);
+    let w = &live.last_interval;
+    let p95 = w.p95_ms.map_or("-".to_string(), |ms| format!("{ms:.0} ms"));
+    let failures = match &live.top_failure {
+        Some((kind, n)) if live.failures > 0 => {
+            format!(
+                "failed {} ({kind} {})",
+                thousands(live.failures),
+                thousands(*n)
+            )
+        }
+        _ => "failed 0".to_string(),
+    };
+    format!(
+        "agentload [{}/{}] stage {}/{} · users {}/{} · runs {} ({:.1}/s) · p95 {} · {} · isolation violations {}",
+        clock(live.elapsed_secs),
+        clock(planned),
+        stage,
+        plan.stages.len(),
+        live.open_sockets.max(0),
+        target,
+        thousands(live.runs_started),
+        w.runs_per_sec,
+        p95,
+        failures,
+        violations
+    )
+}
+
+/// The stage (1-based) under way `at` seconds in, and the users Goose aims at then.
+fn stage_at(stages: &[(usize, Duration)], at: f64) -> (usize, usize) {
+    let (mut from_users, mut start) = (0usize, 0.0f64);
+    for (i, (users, d)) in stages.iter().enumerate() {
+        let secs = d.as_secs_f64();
+        if at < start + secs {
+            let frac = if secs > 0.0 { (at - start) / secs } else { 1.0 };
+            let target = from_users as f64 + (*users as f64 - from_users as f64) * frac;
+            return (i + 1, target.round() as usize);
+        }
+        (from_users, start) = (*users, start + secs);
+    }
+    (stages.len(), stages.last().map_or(0, |(u, _)| *u))
+}
+
+fn clock(secs: f64) -> String {
+    let s = secs.max(0.0) as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        Plan {
+            stages: vec![
+                (100, Duration::from_secs(10)),
+                (100, Duration::from_secs(20)),
+                (0, Duration::from_secs(5)),
+            ],
+            every: Duration::from_secs(2),
+        }
+    }
+
+    #[test]
+    fn stages_and_targets_follow_goose_ramps() {
+        let stages = plan().stages;
+        assert_eq!(stage_at(&stages, 0.0), (1, 0));
+        assert_eq!(stage_at(&stages, 5.0), (1, 50));
+        assert_eq!(stage_at(&stages, 12.0), (2, 100));
+        assert_eq!(stage_at(&stages, 32.5), (3, 50));
+        assert_eq!(stage_at(&stages, 99.0), (3, 0));
+    }
+
+    #[test]
+    fn the_line_names_every_figure() {
+        let live = LiveStats {
+            elapsed_secs: 75.0,
+            runs_started: 12_345,
+            runs_completed: 12_300,
+            runs_failed: 45,
+            open_sockets: 100,
+            top_failure: Some(("sequence.missing_event".into(), 40)),
+            failures: 45,
+            last_interval: crate::engine::collector::WindowStats {
+                runs_per_sec: 98.5,
+                p95_ms: Some(42.4),
+                ..Default::default()
+            },
+        };
+        let text = line(&live, 0, &plan());
+        assert_eq!(
+            text,
+            "agentload [1:15/0:35] stage 3/3 · users 100/0 · runs 12,345 (98.5/s) · p95 42 ms · \
+             failed 45 (sequence.missing_event 40) · isolation violations 0"
+        );
+    }
+}

@@ -123,12 +123,16 @@ enum TokenCommand {
 }
 
 fn main() {
-    // `agentload report compare A B | head` ends quietly, as Unix tools do, not with a panic.
-    // SAFETY: setting a signal's disposition to the default before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Report(_)) {
+        // `agentload report compare A B | head` ends quietly, as Unix tools do, not with a
+        // panic. Only for commands without sockets: a peer closing a socket mid-write (vectored
+        // writes carry no MSG_NOSIGNAL) must stay an error, never kill a load test or the target.
+        // SAFETY: setting a signal's disposition to the default before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     agentload::wire::install_tls_provider();
     // Every user holds a socket: raise the open-file limit before anything (the embedded
     // target, a child, inherits it).

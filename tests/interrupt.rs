@@ -23,6 +23,8 @@ fn ctrl_c_still_writes_the_reports() {
     let mut child = Command::new(BIN)
         .arg("run")
         .arg(&path)
+        // Goose's log (-v) says when every user has started.
+        .arg("-v")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -80,13 +80,8 @@ pub fn compare(
         .collect();
     for kind in kinds {
         add(format!("error rate {kind}"), "%", Worse::Higher, &|s| {
-            let attempts = s.runs.started + s.connections.attempted;
             let n = s.failures.get(kind).map_or(0, |b| b.count);
-            Some(if attempts == 0 {
-                0.0
-            } else {
-                100.0 * n as f64 / attempts as f64
-            })
+            Some(s.share_of_attempts_percent(n))
         });
     }
     type Pick = fn(&Summary) -> Option<&super::metrics::SerializedLatency>;

@@ -94,11 +94,16 @@ impl Summary {
     /// Failed runs and failed connects over attempted runs and connects, in percent: what
     /// the plan's `error_rate` rule judges.
     pub fn error_rate_percent(&self) -> f64 {
+        self.share_of_attempts_percent(self.runs.failed + self.connections.failed)
+    }
+
+    /// `n` over attempted runs and connects, in percent (0 when nothing was attempted).
+    pub fn share_of_attempts_percent(&self, n: u64) -> f64 {
         let attempts = self.runs.started + self.connections.attempted;
         if attempts == 0 {
             return 0.0;
         }
-        100.0 * (self.runs.failed + self.connections.failed) as f64 / attempts as f64
+        100.0 * n as f64 / attempts as f64
     }
 }
 

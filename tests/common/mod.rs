@@ -106,13 +106,18 @@ pub struct RunOutput {
 
 /// Writes `plan` to `dir/plan.toml` (reports under `dir/reports`) and runs it.
 pub fn run_plan(dir: &Path, plan: &str, env: &[(&str, &str)]) -> RunOutput {
+    run_plan_file(dir, &write_plan(dir, plan), env)
+}
+
+/// Writes `plan` to `dir/plan.toml` with its reports under `dir/reports`.
+fn write_plan(dir: &Path, plan: &str) -> PathBuf {
     let plan = format!(
         "{plan}\n[report]\ndir = \"{}\"\n",
         dir.join("reports").display()
     );
     let path = dir.join("plan.toml");
     std::fs::write(&path, plan).unwrap();
-    run_plan_file(dir, &path, env)
+    path
 }
 
 pub fn run_plan_file(dir: &Path, path: &Path, env: &[(&str, &str)]) -> RunOutput {
@@ -121,13 +126,7 @@ pub fn run_plan_file(dir: &Path, path: &Path, env: &[(&str, &str)]) -> RunOutput
 
 /// Writes `plan` (reports under `dir/reports`) and runs it with extra command-line `args`.
 pub fn run_plan_with(dir: &Path, plan: &str, args: &[&str]) -> RunOutput {
-    let plan = format!(
-        "{plan}\n[report]\ndir = \"{}\"\n",
-        dir.join("reports").display()
-    );
-    let path = dir.join("plan.toml");
-    std::fs::write(&path, plan).unwrap();
-    run_plan_file_with(dir, &path, &[], args)
+    run_plan_file_with(dir, &write_plan(dir, plan), &[], args)
 }
 
 pub fn run_plan_file_with(

@@ -64,6 +64,8 @@ enum Command {
         /// Write the SLA verdicts (and regressions) as JUnit XML
         #[arg(long)]
         junit: Option<PathBuf>,
+        #[command(flatten)]
+        shard: agentload::commands::shard::ShardArgs,
     },
     /// Validate a deployment before loading it: health, auth, TLS, CORS, env vars, one run
     Preflight {
@@ -92,6 +94,21 @@ enum Command {
 enum ReportCommand {
     /// Render DIR/index.html again from DIR/summary.json
     Render { dir: PathBuf },
+    /// Merge the shards of one distributed run (`run --shard I/N`) into one report and verdict
+    Merge {
+        /// Shard report folders, or folders holding them
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the merged report goes (default: beside the first shard, <plan>-merged-<run id>)
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Merge the shards present even when some are missing; the report is marked partial
+        #[arg(long)]
+        allow_partial: bool,
+        /// Write the merged SLA verdicts as JUnit XML
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
     /// Compare two runs figure by figure; exit 1 when one regressed past the tolerance
     Compare {
         baseline: PathBuf,
@@ -158,6 +175,7 @@ fn main() {
                 baseline,
                 tolerance,
                 junit,
+                shard,
             } => {
                 let options = agentload::commands::run::RunOptions {
                     dashboard,
@@ -167,7 +185,7 @@ fn main() {
                     junit,
                     ..console
                 };
-                agentload::commands::run::run(&plan, &options).await
+                agentload::commands::run::run(&plan, &options, &shard).await
             }
             Command::Capacity { plan, junit } => {
                 let options = agentload::commands::run::RunOptions { junit, ..console };
@@ -176,6 +194,17 @@ fn main() {
             Command::Report(ReportCommand::Render { dir }) => {
                 agentload::commands::report::render(&dir)
             }
+            Command::Report(ReportCommand::Merge {
+                dirs,
+                out,
+                allow_partial,
+                junit,
+            }) => agentload::commands::merge::merge_dirs(&agentload::commands::merge::MergeArgs {
+                dirs: &dirs,
+                out: out.as_deref(),
+                allow_partial,
+                junit: junit.as_deref(),
+            }),
             Command::Report(ReportCommand::Compare {
                 baseline,
                 current,

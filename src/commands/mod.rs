@@ -2,9 +2,11 @@
 //! verb of the command line, and turns the outcome into an exit code.
 
 pub mod capacity;
+pub mod merge;
 pub mod preflight;
 pub mod report;
 pub mod run;
+pub mod shard;
 pub mod token;
 
 use crate::engine::load::SetupError;

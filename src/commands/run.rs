@@ -1,6 +1,7 @@
 //! `agentload run PLAN.toml`: plan → target → Goose → summary → reports → exit code.
 
 use super::report::{print_comparison, read_summary, write_junit};
+use super::shard::{self, ShardArgs};
 use super::{exit_code, report_folder};
 pub use crate::engine::load::RunOptions;
 use crate::engine::load::{client_credential, fetch_stats, load, resolve_target, SetupError};
@@ -12,16 +13,41 @@ use crate::report::junit::junit;
 use std::path::Path;
 
 /// Runs a plan end to end; prints progress and the verdict; returns the exit code.
-pub async fn run(plan_path: &Path, options: &RunOptions) -> Exit {
-    exit_code(run_inner(plan_path, options).await)
+pub async fn run(plan_path: &Path, options: &RunOptions, shard: &ShardArgs) -> Exit {
+    exit_code(run_inner(plan_path, options, shard).await)
 }
 
-async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, SetupError> {
+async fn run_inner(
+    plan_path: &Path,
+    options: &RunOptions,
+    shard_args: &ShardArgs,
+) -> Result<Exit, SetupError> {
     let plan = Plan::load(plan_path)?;
+    let plan_text = std::fs::read(plan_path).unwrap_or_default();
+    let sharding = shard_args.resolve(std::env::var("JOB_COMPLETION_INDEX").ok().as_deref())?;
+    let plan = shard::plan_for(&plan, &sharding)?;
+    let options = &RunOptions {
+        shard: sharding.shard,
+        run_id: sharding.run_id.clone(),
+        start_at: sharding.start_at,
+        ..options.clone()
+    };
     // A baseline that cannot be read stops the run before any load.
     let baseline = options.baseline.as_deref().map(read_summary).transpose()?;
     let started_at = chrono::Utc::now();
-    let report_dir = report_folder(&plan, "", started_at)?;
+    let kind = match sharding.shard.is_whole() {
+        true => String::new(),
+        false => format!("shard{}of{}", sharding.shard.index, sharding.shard.count),
+    };
+    let report_dir = report_folder(&plan, &kind, started_at)?;
+    if sharding.is_sharded() {
+        eprintln!(
+            "agentload: shard {} of run {}: {} of the plan's users at peak",
+            sharding.shard,
+            sharding.run_id.as_deref().unwrap_or("-"),
+            plan.peak_users()
+        );
+    }
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &report_dir).await?;
     let preflight = match options.preflight {
@@ -70,6 +96,9 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
     let (mut summary, mut exit) = outcome?;
     summary.target_counters = target_counters;
     summary.preflight = preflight;
+    if sharding.is_sharded() {
+        summary.shard = Some(shard::info(&sharding, &plan_text, plan.peak_users()));
+    }
     if let Some(base) = baseline {
         let c = compare(
             &base,
@@ -83,6 +112,8 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
         summary.comparison = Some(c);
     }
     write_summary(&report_dir, &summary)?;
+    // The plan beside its figures: `report merge` judges the SLA with it.
+    write_file(&report_dir.join("plan.toml"), &plan_text)?;
     crate::report::write(&report_dir, &summary).map_err(|e| SetupError::Report {
         path: report_dir.join("index.html"),
         message: e.to_string(),
@@ -98,16 +129,19 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
     Ok(exit)
 }
 
-fn write_summary(dir: &Path, summary: &Summary) -> Result<(), SetupError> {
-    let path = dir.join("summary.json");
+pub(crate) fn write_summary(dir: &Path, summary: &Summary) -> Result<(), SetupError> {
     let text = serde_json::to_string_pretty(summary).expect("the summary serializes");
-    std::fs::write(&path, text).map_err(|e| SetupError::Report {
-        path,
+    write_file(&dir.join("summary.json"), text.as_bytes())
+}
+
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
+    std::fs::write(path, bytes).map_err(|e| SetupError::Report {
+        path: path.to_path_buf(),
         message: e.to_string(),
     })
 }
 
-fn print_verdict(s: &Summary, dir: &Path) {
+pub(crate) fn print_verdict(s: &Summary, dir: &Path) {
     println!();
     println!(
         "agentload: {} runs, {} completed, {} failed; {} connects, {} failed",

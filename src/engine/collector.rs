@@ -60,6 +60,8 @@ pub struct Collector {
     /// Sockets open right now (the sampler reads it).
     open: Arc<AtomicI64>,
     started: std::time::Instant,
+    /// `started` on the wall clock, Unix milliseconds (shards' timelines line up on it).
+    origin_unix_ms: i64,
 }
 
 impl Default for Collector {
@@ -90,6 +92,7 @@ impl Collector {
             checks,
             open: Arc::new(AtomicI64::new(0)),
             started: std::time::Instant::now(),
+            origin_unix_ms: chrono::Utc::now().timestamp_millis(),
         }
     }
 
@@ -219,6 +222,7 @@ impl Collector {
         let (bucket, timeline) = timeline(&total.log);
         s.timeline_bucket_secs = bucket;
         s.timeline = timeline;
+        s.timeline_origin_unix_ms = Some(self.origin_unix_ms);
         if s.funnel.is_empty() {
             s.funnel = REQUIRED.iter().map(|k| (k.name().to_string(), 0)).collect();
         }

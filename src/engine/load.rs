@@ -1,54 +1,23 @@
 //! One load test end to end: resolve the target (or start the embedded one), build the
 //! clients, run the Goose attack for the plan's stages, and collect the result model.
 
-use crate::engine::auth::{secret_from_env, Identity, TokenSource};
+use crate::engine::auth::{Identity, TokenSource};
 use crate::engine::collector::Collector;
-use crate::engine::embedded::{random_secret, EmbeddedTarget};
 pub use crate::engine::options::RunOptions;
 use crate::engine::progress::{self, Progress};
 use crate::engine::protocol::SequenceRules;
 use crate::engine::sampler::Sampler;
 use crate::engine::scenarios::{self, ws::Connector, Context};
+pub use crate::engine::setup::SetupError;
+pub use crate::engine::target::{client_credential, fetch_stats, resolve_target, Resolved};
 use crate::errors::{chain, Exit};
 use crate::model::resources::{resource_stats, Resources, Sample};
 use crate::model::summary::{RuleVerdict, Summary};
 use crate::plan::{AuthMode, Plan};
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// A setup problem: printed as one line, exit code 2.
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    #[error(transparent)]
-    Plan(#[from] crate::plan::PlanError),
-    #[error(transparent)]
-    Auth(#[from] crate::engine::auth::AuthError),
-    #[error(transparent)]
-    Tls(#[from] crate::engine::tls::TlsError),
-    #[error(transparent)]
-    Embedded(#[from] crate::engine::embedded::EmbeddedError),
-    #[error("target unreachable: {url}: {message}")]
-    Unreachable { url: String, message: String },
-    #[error("cannot write the report folder {path}: {message}")]
-    Report { path: PathBuf, message: String },
-    #[error("load test could not run: {0}")]
-    Goose(String),
-    #[error("{0}")]
-    TooManyUsers(String),
-    #[error("{path}: {message}")]
-    ReadReport { path: PathBuf, message: String },
-}
-
-/// Where the load goes, once resolved.
-pub struct Resolved {
-    pub base_url: String,
-    pub ws_url: String,
-    pub ca_file: Option<PathBuf>,
-    pub embedded: Option<EmbeddedTarget>,
-}
 
 /// The clients a plan's users (and preflight) talk to the target with.
 pub struct Clients {
@@ -87,87 +56,6 @@ impl Clients {
     }
 }
 
-/// The secret (mint) or bypass key (login) the users present. An embedded target with no
-/// env var set gets a random one, so the smoke plan needs nothing.
-pub fn client_credential(plan: &Plan) -> Result<String, SetupError> {
-    let (var, what) = match plan.auth.mode {
-        AuthMode::Mint => (&plan.auth.secret_env, "the HS256 JWT secret"),
-        AuthMode::Login => (&plan.auth.bypass_key_env, "the auth bypass key"),
-    };
-    match secret_from_env(var, what) {
-        Ok(v) => Ok(v),
-        Err(_) if plan.target.embedded => Ok(random_secret()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub async fn resolve_target(
-    plan: &Plan,
-    credential: &str,
-    report_dir: &Path,
-) -> Result<Resolved, SetupError> {
-    let t = &plan.target;
-    if !t.embedded {
-        let resolved = Resolved {
-            base_url: t.base_url.clone().unwrap_or_default(),
-            ws_url: t.ws_url.clone().unwrap_or_default(),
-            ca_file: t.ca_file.clone(),
-            embedded: None,
-        };
-        probe(&resolved.ws_url).await?;
-        return Ok(resolved);
-    }
-    // The target validates with its own secret when the plan names one (to test refusals).
-    let target_secret = match &t.secret_env {
-        Some(var) => secret_from_env(var, "the embedded target's JWT secret")?,
-        None if plan.auth.mode == AuthMode::Mint => credential.to_string(),
-        None => random_secret(),
-    };
-    let bypass = match plan.auth.mode {
-        AuthMode::Login => credential.to_string(),
-        AuthMode::Mint => random_secret(),
-    };
-    let ca_out = std::path::absolute(report_dir.join("target-ca.pem"))
-        .unwrap_or_else(|_| report_dir.join("target-ca.pem"));
-    let child = EmbeddedTarget::start(t, &target_secret, &bypass, &ca_out).await?;
-    eprintln!(
-        "agentload: embedded target (pid {}) at {}",
-        child.endpoints.pid, child.endpoints.base_url
-    );
-    Ok(Resolved {
-        base_url: child.endpoints.base_url.clone(),
-        ws_url: child.endpoints.ws_url.clone(),
-        ca_file: child.endpoints.ca_file.clone(),
-        embedded: Some(child),
-    })
-}
-
-/// One TCP connect to the WebSocket host, so a wrong URL fails in a second with one line.
-async fn probe(ws_url: &str) -> Result<(), SetupError> {
-    let unreachable = |message: String| SetupError::Unreachable {
-        url: ws_url.to_string(),
-        message,
-    };
-    let url = url::Url::parse(ws_url).map_err(|e| unreachable(e.to_string()))?;
-    let host = url
-        .host_str()
-        .ok_or_else(|| unreachable("no host".into()))?;
-    let port = url
-        .port_or_known_default()
-        .ok_or_else(|| unreachable("no port".into()))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    match tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::net::TcpStream::connect((host, port)),
-    )
-    .await
-    {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(unreachable(e.to_string())),
-        Err(_) => Err(unreachable("no answer within 5 s".into())),
-    }
-}
-
 /// Builds the Goose attack, runs it, and collects the summary.
 /// One load test's results, with the collector for windows of it.
 pub struct Loaded {
@@ -190,12 +78,19 @@ pub async fn load(
     let Clients {
         tokens, connector, ..
     } = Clients::new(plan, resolved, credential)?;
-    let run_tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
+    if let Some(at) = options.start_at {
+        wait_for_start(at, options.shard).await;
+    }
+    let run_tag = options.run_tag();
     let collector = Arc::new(Collector::new(plan.checks.clone()));
     if plan.auth.mode == AuthMode::Login {
         // A refused login is a setup error, not a thousand failed users.
         match tokens
-            .token(&Identity::new(&run_tag, 0, &plan.auth.email_domain))
+            .token(&Identity::new(
+                &run_tag,
+                options.shard.global_user(0),
+                &plan.auth.email_domain,
+            ))
             .await
         {
             // A server error may pass; it is counted like any user's failed token fetch.
@@ -237,6 +132,7 @@ pub async fn load(
         stop_on_leak: plan.scenario.stop_on_leak,
         run_tag,
         email_domain: plan.auth.email_domain.clone(),
+        shard: options.shard,
     });
 
     let goose_err = |e: GooseError| SetupError::Goose(goose_error_line(&e));
@@ -342,6 +238,27 @@ pub async fn load(
     })
 }
 
+/// Sleeps until `at`, so every shard's ramp starts at the same instant.
+async fn wait_for_start(at: chrono::DateTime<chrono::Utc>, shard: crate::plan::Shard) {
+    let ahead = at - chrono::Utc::now();
+    match ahead.to_std() {
+        Ok(wait) => {
+            eprintln!(
+                "agentload: shard {shard} waits {:.1} s for --start-at {}",
+                wait.as_secs_f64(),
+                at.to_rfc3339()
+            );
+            tokio::time::sleep(wait).await;
+        }
+        Err(_) => eprintln!(
+            "agentload: warning: --start-at {} passed {:.1} s ago: shard {shard} starts now, \
+             behind the others",
+            at.to_rfc3339(),
+            -ahead.as_seconds_f64()
+        ),
+    }
+}
+
 /// The target process to sample: the embedded child, or the plan's pid or process name.
 fn target_pid(plan: &Plan, resolved: &Resolved) -> Option<u32> {
     if let Some(child) = &resolved.embedded {
@@ -386,12 +303,4 @@ fn goose_error_line(e: &GooseError) -> String {
         GooseError::InvalidOption { value, detail, .. } => format!("`{value}`: {detail}"),
         other => chain(other),
     }
-}
-
-/// The target's own counters, to set beside ours.
-pub async fn fetch_stats(resolved: &Resolved) -> Option<serde_json::Value> {
-    let tls = crate::engine::tls::client_config(resolved.ca_file.as_deref()).ok()?;
-    let http = crate::engine::tls::http_client(&tls, Duration::from_secs(5)).ok()?;
-    let url = format!("{}/stats", resolved.base_url.trim_end_matches('/'));
-    http.get(url).send().await.ok()?.json().await.ok()
 }

@@ -1,7 +1,8 @@
 //! The engine: everything that sends load and measures it. Goose glue and the WebSocket
 //! client (`scenarios`), tokens (`auth`), TLS, the event model and sequence checker
 //! (`protocol`), the collector of outcomes, the resource sampler, the embedded target's
-//! child process, the preflight checks, and one load test end to end (`load`).
+//! child process, the preflight checks, where the load goes (`target`), what stops a test
+//! before it runs (`setup`), and one load test end to end (`load`).
 
 pub mod auth;
 pub mod capacity;
@@ -16,4 +17,6 @@ pub mod progress;
 pub mod protocol;
 pub mod sampler;
 pub mod scenarios;
+pub mod setup;
+pub mod target;
 pub mod tls;

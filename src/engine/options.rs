@@ -2,6 +2,8 @@
 //! line), the dashboard, preflight, and what the command does with the result (baseline,
 //! JUnit).
 
+use crate::plan::Shard;
+use sha2::Digest;
 use std::path::PathBuf;
 
 /// Command-line options of `run` beside the plan.
@@ -23,6 +25,12 @@ pub struct RunOptions {
     pub tolerance_percent: f64,
     /// Write the SLA verdicts (and regressions) as JUnit XML here (`--junit`).
     pub junit: Option<PathBuf>,
+    /// This process's share of the plan's users (`--shard I/N`); the whole plan by default.
+    pub shard: Shard,
+    /// Shared by every shard of one load test (`--run-id`): user identities derive from it.
+    pub run_id: Option<String>,
+    /// Every shard waits for this instant before its load starts (`--start-at`).
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl RunOptions {
@@ -31,5 +39,33 @@ impl RunOptions {
         self.baseline
             .as_ref()
             .map_or(String::new(), |p| p.display().to_string())
+    }
+
+    /// The tag in every user identity of this load test (`u<n>-al<tag>`): six hex digits,
+    /// from the run id when shards share one, random otherwise.
+    pub fn run_tag(&self) -> String {
+        match &self.run_id {
+            Some(id) => {
+                let digest = sha2::Sha256::digest(id.as_bytes());
+                digest[..3].iter().map(|b| format!("{b:02x}")).collect()
+            }
+            None => format!("{:06x}", rand::random::<u32>() & 0xff_ffff),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_of_one_run_share_a_tag() {
+        let with = |id: &str| RunOptions {
+            run_id: Some(id.into()),
+            ..Default::default()
+        };
+        assert_eq!(with("job-7").run_tag(), with("job-7").run_tag());
+        assert_ne!(with("job-7").run_tag(), with("job-8").run_tag());
+        assert_eq!(with("job-7").run_tag().len(), 6);
     }
 }

@@ -35,6 +35,11 @@ impl Latency {
         self.0.len()
     }
 
+    /// The value at quantile `q` (0..=1) in milliseconds; `None` when empty.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        (!self.0.is_empty()).then(|| self.0.value_at_quantile(q) as f64 / 1000.0)
+    }
+
     /// Percentiles and extremes in milliseconds, for people and reports.
     pub fn stats(&self) -> LatencyStats {
         let ms = |micros: u64| micros as f64 / 1000.0;
@@ -94,6 +99,13 @@ pub struct SerializedLatency {
     pub stats: LatencyStats,
     /// HdrHistogram V2-deflate, base64 (microseconds).
     pub histogram: String,
+}
+
+impl SerializedLatency {
+    /// The histogram behind the figures.
+    pub fn latency(&self) -> Result<Latency, String> {
+        Latency::decode(&self.histogram)
+    }
 }
 
 impl From<&Latency> for SerializedLatency {

@@ -5,8 +5,11 @@
 pub mod capacity;
 pub mod compare;
 pub mod findings;
+pub mod merge;
 pub mod metrics;
 pub mod preflight;
 pub mod resources;
+pub mod shard;
 pub mod sla;
 pub mod summary;
+pub mod threshold;

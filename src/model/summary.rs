@@ -70,6 +70,9 @@ pub struct Summary {
     pub latency: LatencySection,
     /// Width of a timeline bucket, seconds.
     pub timeline_bucket_secs: f64,
+    /// When the timeline's second 0 was, in Unix milliseconds (wall clock), so shards line up.
+    #[serde(default)]
+    pub timeline_origin_unix_ms: Option<i64>,
     /// Throughput and run-time percentiles over time (by when runs ended).
     pub timeline: Vec<TimelinePoint>,
     /// Result checks: share of completed runs meeting each, and the values seen.
@@ -87,6 +90,12 @@ pub struct Summary {
     /// This run against a baseline run (`run --baseline DIR`).
     #[serde(default)]
     pub comparison: Option<super::compare::Comparison>,
+    /// This run as one shard of a distributed test (`run --shard I/N`).
+    #[serde(default)]
+    pub shard: Option<super::shard::ShardInfo>,
+    /// The shards this report was merged from (`report merge`).
+    #[serde(default)]
+    pub merge: Option<super::shard::MergeInfo>,
     pub passed: bool,
 }
 
@@ -116,6 +125,10 @@ pub struct TimelinePoint {
     pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// Completed runs' times in this bucket (HdrHistogram V2-deflate, base64, microseconds),
+    /// so shards' timelines merge exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
 }
 
 /// Latency histograms, all in one place.
@@ -154,4 +167,8 @@ pub struct ValueStats {
     pub mean: f64,
     pub p95: f64,
     pub max: f64,
+    /// Merged from shards: min, mean and max are exact; p50 and p95 are the shards' values
+    /// weighted by their counts (a value distribution has no histogram to merge).
+    #[serde(default)]
+    pub approximate: bool,
 }

@@ -10,6 +10,7 @@ mod preflight;
 mod protocol;
 pub mod requests;
 mod sections;
+mod shard;
 mod values;
 
 use serde::Deserialize;
@@ -19,6 +20,7 @@ pub use capacity::CapacityPlan;
 pub use preflight::{EnvRule, PreflightPlan};
 pub use protocol::{Carrier, HandshakePlan, Protocol, PROFILES};
 pub use sections::*;
+pub use shard::Shard;
 pub use values::{parse_duration, Bytes, Dur, Percent};
 
 /// A load plan that failed to read, parse or validate.

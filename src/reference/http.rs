@@ -26,6 +26,7 @@ pub fn router(state: Arc<State>) -> Router {
             get(|s: Shared<Arc<State>>| async move { health(&s, "auth") }),
         )
         .route("/stats", get(stats))
+        .route("/stats/users", get(users))
         .route("/auth/token", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/ws", get(upgrade))
@@ -98,6 +99,10 @@ async fn frontend() -> Html<&'static str> {
 
 async fn stats(Shared(state): Shared<Arc<State>>) -> Json<super::TargetStats> {
     Json(state.counters.snapshot())
+}
+
+async fn users(Shared(state): Shared<Arc<State>>) -> Json<Vec<String>> {
+    Json(state.counters.users())
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response {

@@ -1,4 +1,5 @@
-//! Ground-truth counters of the reference target, served at `/stats`. Atomics only.
+//! Ground-truth counters of the reference target, served at `/stats`: atomics, and the set
+//! of user ids that connected (`/stats/users`).
 
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +23,8 @@ pub struct Counters {
     pub runs_completed_faulty: AtomicU64,
     pub resumes: AtomicU64,
     pub faults: super::faults::FaultCounters,
+    /// Every user id that opened a socket (once each).
+    pub users: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// A snapshot of the counters, as `/stats` answers.
@@ -46,6 +49,9 @@ pub struct TargetStats {
     pub resumes: u64,
     /// Faults injected, by kind.
     pub faults: super::faults::FaultStats,
+    /// Distinct user ids that opened a socket.
+    #[serde(default)]
+    pub users_seen: u64,
 }
 
 pub fn bump(counter: &AtomicU64) {
@@ -53,6 +59,20 @@ pub fn bump(counter: &AtomicU64) {
 }
 
 impl Counters {
+    /// `user_id` opened a socket.
+    pub fn saw_user(&self, user_id: &str) {
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        if !users.contains(user_id) {
+            users.insert(user_id.to_string());
+        }
+    }
+
+    /// The user ids that opened a socket, sorted.
+    pub fn users(&self) -> Vec<String> {
+        let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        users.iter().cloned().collect()
+    }
+
     pub fn snapshot(&self) -> TargetStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         TargetStats {
@@ -71,6 +91,7 @@ impl Counters {
             runs_completed_faulty: get(&self.runs_completed_faulty),
             resumes: get(&self.resumes),
             faults: self.faults.snapshot(),
+            users_seen: self.users.lock().map_or(0, |u| u.len() as u64),
         }
     }
 }

@@ -79,6 +79,7 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
     } = session;
     counters.connections_open.fetch_add(1, Ordering::Relaxed);
     bump(&counters.connections_total);
+    counters.saw_user(&user_id);
     // Written, not zeroed, so the pages are resident.
     let ballast = vec![0xA5u8; state.args.ballast_kb_per_connection * 1024];
     let connection_number = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);

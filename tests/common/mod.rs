@@ -75,6 +75,18 @@ impl TargetProc {
         rt.block_on(async { http.get(url).send().await.unwrap().json().await.unwrap() })
     }
 
+    /// The user ids that opened a socket (`GET /stats/users`), sorted.
+    pub fn users(&self) -> Vec<String> {
+        let tls = agentload::tls::client_config(Some(&self.ca_file)).unwrap();
+        let http = agentload::tls::http_client(&tls, Duration::from_secs(5)).unwrap();
+        let url = format!("{}/stats/users", self.base_url);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async { http.get(url).send().await.unwrap().json().await.unwrap() })
+    }
+
     /// Polls `/stats` until `done` holds (bounded at 10 s); returns the last counters.
     pub fn stats_until(&self, done: impl Fn(&Value) -> bool) -> Value {
         let until = Instant::now() + Duration::from_secs(10);

@@ -2,7 +2,9 @@
 //! distributions of result checks.
 
 use super::{RunRecord, WindowStats};
+use crate::model::metrics::Latency;
 use crate::model::summary::{TimelinePoint, ValueStats};
+use std::time::Duration;
 
 pub(super) fn window_stats(records: &[RunRecord], seconds: f64) -> WindowStats {
     let mut times: Vec<f64> = records
@@ -53,14 +55,22 @@ pub(super) fn timeline(log: &[RunRecord]) -> (f64, Vec<TimelinePoint>) {
         .enumerate()
         .map(|(i, records)| {
             let w = window_stats(records, bucket);
+            // Percentiles from the bucket's histogram, which the timeline keeps so shards'
+            // timelines merge exactly (one histogram at a time: each is ~180 KB).
+            let mut hist = Latency::default();
+            for r in records.iter().filter(|r| r.ok) {
+                hist.record(Duration::from_secs_f64(f64::from(r.elapsed_ms) / 1000.0));
+            }
+            let q = |q: f64| hist.quantile_ms(q);
             TimelinePoint {
                 at_secs: i as f64 * bucket,
                 runs_completed: w.completed,
                 runs_failed: w.failed,
                 runs_per_sec: w.runs_per_sec,
-                p50_ms: w.p50_ms,
-                p95_ms: w.p95_ms,
-                p99_ms: w.p99_ms,
+                p50_ms: q(0.50),
+                p95_ms: q(0.95),
+                p99_ms: q(0.99),
+                histogram: (hist.count() > 0).then(|| hist.encode()),
             }
         })
         .collect();
@@ -79,5 +89,6 @@ pub(super) fn value_stats(values: &mut [f64]) -> Option<ValueStats> {
         mean: values.iter().sum::<f64>() / values.len() as f64,
         p95: at(0.95),
         max: values[values.len() - 1],
+        approximate: false,
     })
 }

@@ -36,8 +36,7 @@ pub(super) async fn ensure_connected(
         Ok(connected) => {
             if let Some(id) = &connected.user_id {
                 let expected = s.token.as_ref().and_then(|t| t.subject.as_deref());
-                ctx.isolation
-                    .welcomed(user.weighted_users_index, id, expected);
+                ctx.isolation.welcomed(ctx.user_number(user), id, expected);
             }
             s.socket = Some(connected.ws);
             s.server_user_id = connected.user_id;
@@ -111,7 +110,7 @@ pub(super) async fn settle_idle_socket(
         socket,
         &ctx.connector.profile,
         &ctx.isolation,
-        index,
+        ctx.user_number(user),
         s.token.as_ref().map(|t| t.expires_at),
     );
     ctx.collector.stale_frames(index, idle.stale_frames);

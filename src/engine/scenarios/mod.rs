@@ -44,6 +44,16 @@ pub struct Context {
     /// Unique per load test, so users of two runs never share an identity.
     pub run_tag: String,
     pub email_domain: String,
+    /// This process's shard: users are numbered test-wide through it.
+    pub shard: crate::plan::Shard,
+}
+
+impl Context {
+    /// `user`'s number in the whole load test (every shard's users together): what its
+    /// identity, canary and isolation checks use. Collector slots keep Goose's own index.
+    pub(crate) fn user_number(&self, user: &GooseUser) -> usize {
+        self.shard.global_user(user.weighted_users_index)
+    }
 }
 
 /// One user's state, kept in Goose's session data.
@@ -73,15 +83,15 @@ pub fn agent_scenario(ctx: Arc<Context>, think_time: Duration) -> Result<Scenari
         let f: TransactionFunction = Arc::new(move |user| {
             let ctx = ctx.clone();
             Box::pin(async move {
-                let identity =
-                    Identity::new(&ctx.run_tag, user.weighted_users_index, &ctx.email_domain);
+                let number = ctx.user_number(user);
+                let identity = Identity::new(&ctx.run_tag, number, &ctx.email_domain);
                 let session: Shared = Arc::new(tokio::sync::Mutex::new(Session {
                     identity,
                     token: None,
                     socket: None,
                     server_user_id: None,
                     server_thread_id: None,
-                    canary: ctx.isolation.canary(user.weighted_users_index),
+                    canary: ctx.isolation.canary(number),
                     runs: 0,
                     retired: Default::default(),
                 }));
@@ -239,7 +249,7 @@ fn run_spec<'a>(ctx: &'a Context, user: &GooseUser, ids: RunIds<'a>) -> run::Run
         timeout: ctx.run_timeout,
         rules: &ctx.rules,
         isolation: &ctx.isolation,
-        user_index: user.weighted_users_index,
+        user_index: ctx.user_number(user),
         resume: ctx.resume,
         drop_after_events: ctx.drop_after_events,
         retired: ids.retired,

@@ -1,0 +1,190 @@
+//! `agentload report merge DIR... [--out DIR] [--allow-partial]`: the shards of one
+//! distributed load test into one report, judged on the merged figures, with `run`'s exit
+//! codes (0 pass, 1 SLA failed, 2 refused).
+
+use super::exit_code;
+use super::report::{read_summary, write_junit};
+use super::run::{print_verdict, write_file, write_summary};
+use crate::engine::load::SetupError;
+use crate::errors::Exit;
+use crate::model::merge::{check, merge, ShardReport};
+use crate::model::summary::Summary;
+use crate::plan::Sla;
+use std::path::{Path, PathBuf};
+
+/// What `report merge` was asked.
+pub struct MergeArgs<'a> {
+    pub dirs: &'a [PathBuf],
+    pub out: Option<&'a Path>,
+    pub allow_partial: bool,
+    pub junit: Option<&'a Path>,
+}
+
+pub fn merge_dirs(args: &MergeArgs) -> Exit {
+    exit_code(merge_inner(args))
+}
+
+fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
+    let folders = shard_folders(args.dirs)?;
+    let shards = folders
+        .iter()
+        .map(|f| {
+            Ok(ShardReport {
+                folder: f.display().to_string(),
+                summary: read_summary(f)?,
+            })
+        })
+        .collect::<Result<Vec<_>, SetupError>>()?;
+    let missing = check(&shards, args.allow_partial)?;
+    let plan_path = folders[0].join("plan.toml");
+    let plan_text = std::fs::read(&plan_path).map_err(|e| SetupError::ReadReport {
+        path: plan_path.clone(),
+        message: format!("the shard's plan is needed to judge the SLA: {e}"),
+    })?;
+    let sla = read_sla(&plan_path, &plan_text)?;
+    let mut merged = merge(&shards, missing)?;
+    let by_shard: Vec<&Summary> = shards.iter().map(|s| &s.summary).collect();
+    merged.sla = crate::model::threshold::judge_merged(&sla.goose_rules(), &merged, &by_shard);
+    merged.sla.extend(
+        crate::model::sla::judge(&sla, &merged)
+            .into_iter()
+            .map(|mut v| {
+                v.judged_by = "agentload (merged)".into();
+                v
+            }),
+    );
+    let info = merged.merge.as_ref().expect("merge sets it");
+    // A partial merge is never a pass: part of the load is not in the figures.
+    merged.passed = merged.sla.iter().all(|r| r.passed) && !info.partial;
+    let out = match args.out {
+        Some(dir) => dir.to_path_buf(),
+        None => folders[0].parent().unwrap_or(Path::new(".")).join(format!(
+            "{}-merged-{}",
+            merged.plan,
+            safe(&info.run_id)
+        )),
+    };
+    std::fs::create_dir_all(&out).map_err(|e| SetupError::Report {
+        path: out.clone(),
+        message: e.to_string(),
+    })?;
+    write_summary(&out, &merged)?;
+    write_file(&out.join("plan.toml"), &plan_text)?;
+    crate::report::write(&out, &merged).map_err(|e| SetupError::Report {
+        path: out.join("index.html"),
+        message: e.to_string(),
+    })?;
+    if let Some(path) = args.junit {
+        write_junit(
+            path,
+            &crate::report::junit::junit(&merged.plan, &merged.sla, None),
+        )?;
+    }
+    print_shards(&merged);
+    print_verdict(&merged, &out);
+    Ok(if merged.passed {
+        Exit::Pass
+    } else {
+        Exit::SlaFailed
+    })
+}
+
+/// Each DIR is a shard's report folder, or a folder of them (every subfolder with a
+/// `summary.json`), so `report merge /reports` works where no shell expands a glob.
+fn shard_folders(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, SetupError> {
+    let mut folders = Vec::new();
+    for dir in dirs {
+        if dir.join("summary.json").is_file() {
+            folders.push(dir.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(dir).map_err(|e| SetupError::ReadReport {
+            path: dir.clone(),
+            message: e.to_string(),
+        })?;
+        let mut inside: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("summary.json").is_file() && !is_merged(p))
+            .collect();
+        if inside.is_empty() {
+            return Err(SetupError::ReadReport {
+                path: dir.clone(),
+                message: "no summary.json here or in a folder inside".into(),
+            });
+        }
+        inside.sort();
+        folders.extend(inside);
+    }
+    Ok(folders)
+}
+
+/// A merged report lying beside its shards (a second merge over the same volume).
+fn is_merged(dir: &Path) -> bool {
+    read_summary(dir).is_ok_and(|s| s.merge.is_some())
+}
+
+/// The plan's `[sla]` only: the rest (URLs from env vars, files) need not resolve here.
+fn read_sla(path: &Path, text: &[u8]) -> Result<Sla, SetupError> {
+    let bad = |message: String| SetupError::ReadReport {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::str::from_utf8(text).map_err(|e| bad(e.to_string()))?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
+    match table.get("sla") {
+        None => Ok(Sla::default()),
+        Some(sla) => sla
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| bad(format!("[sla]: {}", e.message()))),
+    }
+}
+
+/// A run id as a folder name.
+fn safe(id: &str) -> String {
+    id.chars()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect()
+}
+
+fn print_shards(m: &Summary) {
+    let Some(info) = &m.merge else { return };
+    println!(
+        "agentload merge: run {} — {} of {} shards{}",
+        info.run_id,
+        info.shards.len(),
+        info.shard_count,
+        match info.partial {
+            true => format!(" (PARTIAL: missing {:?})", info.missing),
+            false => String::new(),
+        }
+    );
+    println!(
+        "  {:>5} {:<24} {:>7} {:>9} {:>8} {:>12}  own verdict",
+        "shard", "host", "users", "runs", "failed", "gen CPU-s"
+    );
+    for r in &info.shards {
+        println!(
+            "  {:>5} {:<24} {:>7} {:>9} {:>8} {:>12}  {}",
+            r.index,
+            r.host,
+            r.users,
+            r.runs,
+            r.failed,
+            r.generator_cpu_secs
+                .map_or("-".into(), |c| format!("{c:.1}")),
+            if r.passed { "PASS" } else { "FAIL" }
+        );
+    }
+    let t = &info.total;
+    println!(
+        "  {:>5} {:<24} {:>7} {:>9} {:>8} {:>12.1}",
+        "all", "", t.users, t.runs, t.failed, t.generator_cpu_secs
+    );
+}

@@ -1,0 +1,86 @@
+//! Result checks and findings of shards, added up.
+
+use super::ShardReport;
+use crate::model::findings::{IsolationSummary, SecuritySummary};
+use crate::model::summary::{CheckSummary, ValueStats};
+
+pub(super) fn merge_checks(shards: &[ShardReport]) -> Vec<CheckSummary> {
+    let mut merged: Vec<CheckSummary> = Vec::new();
+    for s in shards {
+        for c in &s.summary.checks {
+            match merged
+                .iter_mut()
+                .find(|m| m.name == c.name && m.rule == c.rule)
+            {
+                Some(m) => {
+                    m.values = merge_values(m.values.take(), m.runs - m.missing, c);
+                    m.runs += c.runs;
+                    m.met += c.met;
+                    m.missing += c.missing;
+                }
+                None => merged.push(c.clone()),
+            }
+        }
+    }
+    for m in &mut merged {
+        m.share_met_percent = match m.runs {
+            0 => 0.0,
+            runs => 100.0 * m.met as f64 / runs as f64,
+        };
+    }
+    merged
+}
+
+/// `a` (over `n_a` values) and `c`'s values together; p50/p95 weighted, marked approximate.
+fn merge_values(a: Option<ValueStats>, n_a: u64, c: &CheckSummary) -> Option<ValueStats> {
+    let n_b = c.runs - c.missing;
+    let (a, b) = match (a, &c.values) {
+        (None, b) => return b.clone(),
+        (a, None) => return a,
+        (Some(a), Some(b)) => (a, b),
+    };
+    let (wa, wb) = (n_a as f64, n_b as f64);
+    let mix = |x: f64, y: f64| match wa + wb {
+        0.0 => x,
+        w => (x * wa + y * wb) / w,
+    };
+    Some(ValueStats {
+        min: a.min.min(b.min),
+        p50: mix(a.p50, b.p50),
+        mean: mix(a.mean, b.mean),
+        p95: mix(a.p95, b.p95),
+        max: a.max.max(b.max),
+        approximate: true,
+    })
+}
+
+pub(super) fn merge_isolation<'a>(
+    parts: impl Iterator<Item = &'a IsolationSummary>,
+) -> Option<IsolationSummary> {
+    parts.fold(None, |acc, i| {
+        let mut m = acc.unwrap_or_default();
+        m.violations += i.violations;
+        m.examples.extend(i.examples.iter().cloned());
+        m.examples.truncate(10);
+        m.users_welcomed += i.users_welcomed;
+        m.distinct_user_ids += i.distinct_user_ids;
+        m.suspected_auth_bypass = m
+            .suspected_auth_bypass
+            .or_else(|| i.suspected_auth_bypass.clone());
+        Some(m)
+    })
+}
+
+pub(super) fn merge_security<'a>(
+    parts: impl Iterator<Item = &'a SecuritySummary>,
+) -> Option<SecuritySummary> {
+    parts.fold(None, |acc, s| {
+        let mut m = acc.unwrap_or_default();
+        m.probes += s.probes;
+        m.refused += s.refused;
+        for (kind, n) in &s.accepted {
+            *m.accepted.entry(kind.clone()).or_default() += n;
+        }
+        Some(m)
+    })
+}

@@ -81,7 +81,8 @@ impl ShardArgs {
                 "shard {shard} needs the run id every shard shares: --run-id ID or AGENTLOAD_RUN_ID"
             )));
         }
-        let start_at = match &self.start_at {
+        // Empty is unset: a Kubernetes manifest may leave the key blank (start when scheduled).
+        let start_at = match self.start_at.as_deref().filter(|t| !t.trim().is_empty()) {
             None => None,
             Some(text) => Some(
                 chrono::DateTime::parse_from_rfc3339(text.trim())

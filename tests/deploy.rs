@@ -1,0 +1,68 @@
+//! The Kubernetes manifests agree with the tool: the plan in the ConfigMap parses as a plan,
+//! and the Indexed Job's shard count equals its completions and parallelism. (CI validates
+//! the manifests against the Kubernetes schemas with kubernetes-validate.)
+
+use std::path::Path;
+
+fn manifest(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy/k8s")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// The block scalar under `key: |`, unindented.
+fn block(text: &str, key: &str) -> String {
+    let mut lines = text.lines().skip_while(|l| l.trim() != format!("{key}: |"));
+    lines.next().expect("the key is there");
+    let body: Vec<&str> = lines
+        .take_while(|l| l.trim().is_empty() || l.starts_with("    "))
+        .collect();
+    body.iter()
+        .map(|l| l.strip_prefix("    ").unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first `key: value` (or `- name: key` + `value:`) after `key`.
+fn value_after(text: &str, key: &str) -> String {
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .skip_while(|l| !l.contains(key));
+    let first = lines.next().unwrap();
+    let v = match first.split_once(": ") {
+        Some((k, v)) if k.trim() == key => v,
+        _ => lines.next().unwrap().split_once(": ").unwrap().1,
+    };
+    v.trim().trim_matches('"').to_string()
+}
+
+#[test]
+fn the_configmaps_plan_is_a_valid_plan() {
+    let text = block(&manifest("plan.yaml"), "plan.toml");
+    for (k, v) in [
+        ("AGENTLOAD_BASE_URL", "https://api.staging.example.com"),
+        ("AGENTLOAD_WS_URL", "wss://api.staging.example.com/ws"),
+        ("AGENTLOAD_RUN_ID", "it"),
+    ] {
+        std::env::set_var(k, v);
+    }
+    let plan = agentload::plan::Plan::parse(&text, Path::new("deploy/k8s/plan.yaml")).unwrap();
+    let shards: usize = value_after(&manifest("job.yaml"), "AGENTLOAD_SHARDS")
+        .parse()
+        .unwrap();
+    assert!(plan.peak_users() >= shards, "every shard gets users");
+    assert_eq!(plan.report.dir, Path::new("/reports/it"));
+}
+
+#[test]
+fn the_indexed_job_runs_every_shard_at_once() {
+    let job = manifest("job.yaml");
+    assert_eq!(value_after(&job, "completionMode"), "Indexed");
+    let shards = value_after(&job, "AGENTLOAD_SHARDS");
+    assert_eq!(value_after(&job, "completions"), shards);
+    assert_eq!(value_after(&job, "parallelism"), shards);
+}

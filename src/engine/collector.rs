@@ -28,6 +28,8 @@ struct Shard {
     checks: Vec<(CheckSummary, Vec<f64>)>,
     /// Every run's end: for the timeline and for windows (capacity steps).
     log: Vec<RunRecord>,
+    /// Per-scenario figures of a mix, by scenario index.
+    mix: Vec<mix::ScenarioPart>,
 }
 
 /// One run as the timeline needs it: 12 bytes.
@@ -60,6 +62,8 @@ pub struct Collector {
     /// Sockets open right now (the sampler reads it).
     open: Arc<AtomicI64>,
     started: std::time::Instant,
+    /// The scenarios of the mix, by index (empty: no per-scenario figures).
+    mix: Vec<ScenarioMeta>,
     /// `started` on the wall clock, Unix milliseconds (shards' timelines line up on it).
     origin_unix_ms: i64,
 }
@@ -72,6 +76,11 @@ impl Default for Collector {
 
 impl Collector {
     pub fn new(checks: Vec<ResultCheck>) -> Collector {
+        Collector::with_mix(checks, Vec::new())
+    }
+
+    /// A collector that also breaks figures down by the scenarios of `mix`.
+    pub fn with_mix(checks: Vec<ResultCheck>, mix: Vec<ScenarioMeta>) -> Collector {
         let blank = Shard {
             checks: checks
                 .iter()
@@ -92,6 +101,7 @@ impl Collector {
             checks,
             open: Arc::new(AtomicI64::new(0)),
             started: std::time::Instant::now(),
+            mix,
             origin_unix_ms: chrono::Utc::now().timestamp_millis(),
         }
     }
@@ -113,6 +123,9 @@ impl Collector {
 
     /// Records a finished run of user `user`.
     pub fn run_finished(&self, user: usize, outcome: RunOutcome) {
+        if !self.mix.is_empty() {
+            self.scenario_run(user, &outcome);
+        }
         let ended_secs = self.started.elapsed().as_secs_f32();
         let mut shard = self.shard(user);
         let sh = &mut *shard;
@@ -223,6 +236,7 @@ impl Collector {
         s.timeline_bucket_secs = bucket;
         s.timeline = timeline;
         s.timeline_origin_unix_ms = Some(self.origin_unix_ms);
+        s.scenarios = self.scenarios();
         if s.funnel.is_empty() {
             s.funnel = REQUIRED.iter().map(|k| (k.name().to_string(), 0)).collect();
         }
@@ -348,8 +362,10 @@ fn add_failure(failures: &mut BTreeMap<String, FailureBucket>, f: &Failure) {
 }
 
 mod live;
+mod mix;
 mod timeline;
 pub use live::LiveStats;
+pub use mix::ScenarioMeta;
 
 use timeline::{timeline, value_stats, window_stats};
 

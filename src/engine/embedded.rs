@@ -68,6 +68,10 @@ impl EmbeddedTarget {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
+        if let Some(every) = target.ping_interval {
+            cmd.arg("--ping-interval-ms")
+                .arg(every.0.as_millis().to_string());
+        }
         if let Some(n) = target.max_concurrent_runs {
             cmd.arg("--max-concurrent-runs").arg(n.to_string());
         }

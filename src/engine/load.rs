@@ -2,7 +2,7 @@
 //! clients, run the Goose attack for the plan's stages, and collect the result model.
 
 use crate::engine::auth::{Identity, TokenSource};
-use crate::engine::collector::Collector;
+use crate::engine::collector::{Collector, ScenarioMeta};
 pub use crate::engine::options::RunOptions;
 use crate::engine::progress::{self, Progress};
 use crate::engine::protocol::SequenceRules;
@@ -13,6 +13,7 @@ pub use crate::engine::target::{client_credential, fetch_stats, resolve_target, 
 use crate::errors::{chain, Exit};
 use crate::model::resources::{resource_stats, Resources, Sample};
 use crate::model::summary::{RuleVerdict, Summary};
+use crate::plan::mix::{Kind, MixEntry};
 use crate::plan::{AuthMode, Plan};
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
@@ -76,13 +77,24 @@ pub async fn load(
     let limit = crate::engine::nofile::raise_to_hard_limit();
     crate::engine::nofile::check(plan.peak_users(), limit).map_err(SetupError::TooManyUsers)?;
     let Clients {
-        tokens, connector, ..
+        tokens,
+        connector,
+        http,
     } = Clients::new(plan, resolved, credential)?;
     if let Some(at) = options.start_at {
         wait_for_start(at, options.shard).await;
     }
     let run_tag = options.run_tag();
-    let collector = Arc::new(Collector::new(plan.checks.clone()));
+    let mix = plan.mix();
+    let metas = mix
+        .iter()
+        .map(|e| ScenarioMeta {
+            name: e.name.clone(),
+            kind: format!("{:?}", e.kind).to_lowercase(),
+            weight: e.weight as u64,
+        })
+        .collect();
+    let collector = Arc::new(Collector::with_mix(plan.checks.clone(), metas));
     if plan.auth.mode == AuthMode::Login {
         // A refused login is a setup error, not a thousand failed users.
         match tokens
@@ -111,16 +123,24 @@ pub async fn load(
     let security = Arc::new(crate::engine::scenarios::security::Security::new(
         plan.security.bad_token_share,
     ));
-    let ctx = Arc::new(Context {
-        connector,
-        tokens,
+    let base = Context {
+        connector: Arc::new(connector),
+        tokens: Arc::new(tokens),
         collector: collector.clone(),
         rules: SequenceRules {
             min_thinking_events: plan.scenario.min_thinking_events,
             min_thinking_chars: plan.scenario.min_thinking_chars,
             require_tool: plan.scenario.require_tool,
+            expect_tools: Vec::new(),
         },
-        user_request: plan.scenario.user_request.clone(),
+        scenario: 0,
+        label: None,
+        prompts: Arc::new(Vec::new()),
+        pick: crate::plan::mix::Pick::RoundRobin,
+        seed: 0,
+        agent: None,
+        endpoints: Arc::new(Vec::new()),
+        http,
         run_timeout: plan.scenario.run_timeout.0,
         think_time: plan.scenario.think_time.0,
         refresh_before: plan.auth.refresh.then_some(plan.auth.refresh_before.0),
@@ -133,7 +153,7 @@ pub async fn load(
         run_tag,
         email_domain: plan.auth.email_domain.clone(),
         shard: options.shard,
-    });
+    };
 
     let goose_err = |e: GooseError| SetupError::Goose(goose_error_line(&e));
     let mut config = GooseConfiguration::default();
@@ -147,15 +167,24 @@ pub async fn load(
     ];
     let mut attack = GooseAttack::initialize_with_config(config)
         .map_err(goose_err)?
-        // Users make no HTTP request through Goose: one shared client, not one per user
-        // (building 10,000 clients took 45 s and ~200 KB each before the attack began).
+        // Users make no HTTP request through Goose's default client: one shared client, not
+        // one per user (building 10,000 clients took 45 s and ~200 KB each before the attack
+        // began); api users get the target's TLS client.
         .set_client_builder_without_cookies(
             goose::client::GooseClientBuilder::new().without_cookies(),
         )
-        .map_err(goose_err)?
-        .register_scenario(
-            scenarios::agent_scenario(ctx, plan.scenario.think_time.0).map_err(goose_err)?,
-        )
+        .map_err(goose_err)?;
+    for (i, entry) in mix.iter().enumerate() {
+        let ctx = Arc::new(scenario_context(&base, plan, i, entry));
+        let weight = entry.weight as usize;
+        let scenario = match entry.kind {
+            Kind::Agent => scenarios::agent_scenario(ctx, &entry.name, weight),
+            Kind::Api => scenarios::api::scenario(ctx, &entry.name, weight),
+            Kind::Idle => scenarios::holder::scenario(ctx, &entry.name, weight),
+        };
+        attack = attack.register_scenario(scenario.map_err(goose_err)?);
+    }
+    let mut attack = attack
         .set_default(GooseDefault::Host, resolved.base_url.as_str())
         .map_err(goose_err)?
         .set_default(GooseDefault::TestPlan, plan.goose_test_plan().as_str())
@@ -166,7 +195,13 @@ pub async fn load(
         .map_err(goose_err)?
         .set_default(GooseDefault::NoThresholdAbort, !plan.sla.abort_on_failure)
         .map_err(goose_err)?;
-    for rule in plan.sla.goose_rules() {
+    // A mix names its requests per scenario (`WS agent_run [triage]`): the plan's latency keys,
+    // over every agent scenario, are judged by agentload on its histograms instead.
+    let goose_rules = match plan.is_mix() {
+        true => plan.sla.rules.clone(),
+        false => plan.sla.goose_rules(),
+    };
+    for rule in goose_rules {
         attack = attack
             .set_default(GooseDefault::Threshold, rule.as_str())
             .map_err(goose_err)?;
@@ -223,6 +258,16 @@ pub async fn load(
             judged_by: "goose".into(),
         })
         .collect();
+    if plan.is_mix() {
+        let typed = plan.sla.typed_rules();
+        let judged = crate::model::threshold::judge(
+            &typed,
+            &summary,
+            &[],
+            "agentload (every agent scenario)",
+        );
+        summary.sla.extend(judged);
+    }
     let own = crate::model::sla::judge(&plan.sla, &summary);
     summary.sla.extend(own);
     summary.passed = summary.sla.iter().all(|r| r.passed);
@@ -236,6 +281,26 @@ pub async fn load(
         exit,
         collector,
     })
+}
+
+/// The context of scenario `index` of the mix: its requests, agent, endpoints and times.
+fn scenario_context(base: &Context, plan: &Plan, index: usize, entry: &MixEntry) -> Context {
+    Context {
+        scenario: index,
+        label: plan.is_mix().then(|| entry.name.clone()),
+        prompts: Arc::new(entry.prompts.clone()),
+        pick: entry.pick,
+        seed: entry.seed,
+        agent: entry.agent.clone(),
+        endpoints: Arc::new(entry.endpoints.clone()),
+        think_time: entry.think_time.map_or(base.think_time, |d| d.0),
+        run_timeout: entry.run_timeout.map_or(base.run_timeout, |d| d.0),
+        rules: SequenceRules {
+            expect_tools: entry.expect_tools.clone(),
+            ..base.rules.clone()
+        },
+        ..base.clone()
+    }
 }
 
 /// Sleeps until `at`, so every shard's ramp starts at the same instant.

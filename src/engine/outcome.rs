@@ -20,6 +20,8 @@ pub struct RunOutcome {
     pub elapsed: Duration,
     /// The `agent_completed` details, for result checks.
     pub final_data: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The scenario of the mix that ran it (index).
+    pub scenario: usize,
 }
 
 /// A typed failure: a stable kind (`sequence.out_of_order`, `transport.timeout`, …) and the

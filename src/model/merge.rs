@@ -157,6 +157,7 @@ pub fn merge(shards: &[ShardReport], missing: Vec<usize>) -> Result<Summary, Mer
     m.latency = merge_latency(shards)?;
     (m.timeline_bucket_secs, m.timeline) = merge_timeline(shards, start)?;
     m.checks = merge_checks(shards);
+    m.scenarios = merge_scenarios(shards)?;
     m.isolation = merge_isolation(shards.iter().filter_map(|s| s.summary.isolation.as_ref()));
     m.security = merge_security(shards.iter().filter_map(|s| s.summary.security.as_ref()));
     // The target is one: its figures are the first shard's that sampled it. Its memory per
@@ -341,7 +342,7 @@ fn merge_timeline(
 }
 
 mod parts;
-use parts::{merge_checks, merge_isolation, merge_security};
+use parts::{merge_checks, merge_isolation, merge_scenarios, merge_security};
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod findings;
 pub mod merge;
 pub mod metrics;
+pub mod mix;
 pub mod preflight;
 pub mod resources;
 pub mod shard;

@@ -90,6 +90,9 @@ pub struct Summary {
     /// This run against a baseline run (`run --baseline DIR`).
     #[serde(default)]
     pub comparison: Option<super::compare::Comparison>,
+    /// Figures per scenario of the workload mix.
+    #[serde(default)]
+    pub scenarios: Vec<super::mix::ScenarioSummary>,
     /// This run as one shard of a distributed test (`run --shard I/N`).
     #[serde(default)]
     pub shard: Option<super::shard::ShardInfo>,

@@ -85,6 +85,17 @@ fn passes(op: &str, observed: f64, limit: f64) -> bool {
 /// Judges `rules` on `merged`; `shards` are the shards' summaries, for rules that only the
 /// shards' Goose could judge.
 pub fn judge_merged(rules: &[String], merged: &Summary, shards: &[&Summary]) -> Vec<RuleVerdict> {
+    judge(rules, merged, shards, "agentload (merged histograms)")
+}
+
+/// Judges `rules` on `summary`'s histograms and counts; `judged_by` says on what.
+pub fn judge(
+    rules: &[String],
+    summary: &Summary,
+    shards: &[&Summary],
+    judged_by: &str,
+) -> Vec<RuleVerdict> {
+    let merged = summary;
     rules
         .iter()
         .map(
@@ -95,7 +106,7 @@ pub fn judge_merged(rules: &[String], merged: &Summary, shards: &[&Summary]) -> 
                         rule: rule.clone(),
                         observed: shown,
                         passed: value.is_some_and(|v| passes(r.op, v, r.limit)),
-                        judged_by: "agentload (merged histograms)".into(),
+                        judged_by: judged_by.into(),
                     }
                 }
                 None => per_shard(rule, shards),
@@ -118,7 +129,7 @@ fn observe(r: &Rule, s: &Summary, shards: &[&Summary]) -> Option<(Option<f64>, S
         _ => return None,
     };
     let time = |v: Option<f64>, n: u64| match v {
-        Some(ms) => (Some(ms), format!("{ms:.1}ms over {n} (all shards)")),
+        Some(ms) => (Some(ms), format!("{ms:.1}ms over {n} samples")),
         None => (None, "no samples".to_string()),
     };
     let n = hist.map_or(0, |h| h.stats.count);

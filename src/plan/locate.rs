@@ -42,6 +42,31 @@ pub fn key_line(text: &str, table: &str, key: &str) -> usize {
     header_line.unwrap_or(1)
 }
 
+/// Line of `key` inside the `nth` (0-based) `[[table]]`; that header's line if the key is not
+/// written there.
+pub fn nth_key_line(text: &str, table: &str, nth: usize, key: &str) -> usize {
+    let mut seen = 0;
+    let mut inside = false;
+    let mut header_line = None;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(name) = header(line) {
+            inside = false;
+            if name == table && line.trim_start().starts_with("[[") {
+                if seen == nth {
+                    inside = true;
+                    header_line = Some(i + 1);
+                }
+                seen += 1;
+            }
+            continue;
+        }
+        if inside && key_of(line).as_deref() == Some(key) {
+            return i + 1;
+        }
+    }
+    header_line.unwrap_or(1)
+}
+
 fn table_before(text: &str, line: usize) -> String {
     text.lines()
         .take(line)

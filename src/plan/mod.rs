@@ -6,6 +6,7 @@
 mod capacity;
 pub mod checks;
 mod locate;
+pub mod mix;
 mod preflight;
 mod protocol;
 pub mod requests;
@@ -57,6 +58,9 @@ pub struct Plan {
     pub protocol: Protocol,
     #[serde(default)]
     pub scenario: Scenario,
+    /// A workload mix: kinds of users with weights (empty: every user is `[scenario]`'s).
+    #[serde(default)]
+    pub scenarios: Vec<mix::MixEntry>,
     pub stages: Vec<Stage>,
     /// Result checks on each completed run's `agent_completed` data.
     #[serde(default)]
@@ -103,6 +107,13 @@ impl Plan {
             }
         })?;
         plan.source = path.to_path_buf();
+        plan.prepare_mix()
+            .map_err(|(nth, key, message)| PlanError::Invalid {
+                file: path.display().to_string(),
+                line: locate::nth_key_line(text, "scenarios", nth, &key),
+                key: format!("scenarios[{nth}].{key}"),
+                message,
+            })?;
         plan.expand_env()
             .and_then(|()| plan.validate())
             .map_err(|(table, key, message)| PlanError::Invalid {
@@ -116,6 +127,62 @@ impl Plan {
                 message,
             })?;
         Ok(plan)
+    }
+
+    /// Checks every `[[scenarios]]` entry and reads its prompt pool: (entry, key, message) of
+    /// the first problem.
+    fn prepare_mix(&mut self) -> Result<(), (usize, String, String)> {
+        let dir = self
+            .source
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let default_request = self.scenario.user_request.clone();
+        for (i, entry) in self.scenarios.iter_mut().enumerate() {
+            entry
+                .prepare(&default_request, &dir)
+                .map_err(|(key, m)| (i, key, m))?;
+        }
+        for (i, entry) in self.scenarios.iter().enumerate() {
+            if self.scenarios[..i].iter().any(|e| e.name == entry.name) {
+                let m = format!("`{}` names two scenarios: names are unique", entry.name);
+                return Err((i, "name".into(), m));
+            }
+        }
+        Ok(())
+    }
+
+    /// The user kinds this plan runs: its `[[scenarios]]`, or `[scenario]` as the only one.
+    pub fn mix(&self) -> Vec<mix::MixEntry> {
+        if !self.scenarios.is_empty() {
+            return self.scenarios.clone();
+        }
+        let s = &self.scenario;
+        vec![mix::MixEntry {
+            name: "agent_user".into(),
+            weight: 1,
+            kind: mix::Kind::Agent,
+            think_time: Some(s.think_time),
+            agent: None,
+            user_request: Some(s.user_request.clone()),
+            user_requests: Vec::new(),
+            user_requests_file: None,
+            pick: mix::Pick::RoundRobin,
+            seed: 0,
+            expect_tools: Vec::new(),
+            run_timeout: Some(s.run_timeout),
+            endpoints: Vec::new(),
+            prompts: vec![mix::Prompt {
+                request: s.user_request.clone(),
+                agent: None,
+                expect_tools: Vec::new(),
+            }],
+        }]
+    }
+
+    /// Whether request names carry the scenario (`WS agent_run [name]`): a `[[scenarios]]` mix.
+    pub fn is_mix(&self) -> bool {
+        !self.scenarios.is_empty()
     }
 
     /// The plan's name, for folders and reports.

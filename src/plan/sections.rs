@@ -43,6 +43,8 @@ pub struct Target {
     pub ballast_kb_per_connection: usize,
     /// Embedded target only: at most this many runs stream at once (a capacity limit).
     pub max_concurrent_runs: Option<usize>,
+    /// Embedded target only: ping sockets with no run in flight this often (idle users answer).
+    pub ping_interval: Option<Dur>,
     /// Embedded target only: env var holding the secret the target validates tokens with
     /// (defaults to the client's `auth.secret_env`).
     pub secret_env: Option<String>,
@@ -198,8 +200,15 @@ pub struct Report {
 }
 
 impl Sla {
-    /// Every threshold as a Goose rule.
+    /// Every threshold as a Goose rule: the typed keys, then `rules`.
     pub fn goose_rules(&self) -> Vec<String> {
+        let mut rules = self.typed_rules();
+        rules.extend(self.rules.iter().cloned());
+        rules
+    }
+
+    /// The typed latency keys as Goose rules (`p95<=2000ms for WS agent_run`).
+    pub fn typed_rules(&self) -> Vec<String> {
         let mut rules = Vec::new();
         let mut time = |metric: &str, value: &Option<Dur>, request: &str| {
             if let Some(d) = value {
@@ -214,7 +223,6 @@ impl Sla {
         time("p99", &self.agent_run_p99, requests::REQ_AGENT_RUN);
         // `error_rate` is judged by agentload on runs and connects (see `sla::judge`): Goose's
         // error-rate counts every request, including ones that can not fail.
-        rules.extend(self.rules.iter().cloned());
         rules
     }
 }

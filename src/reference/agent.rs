@@ -61,6 +61,19 @@ impl AgentRun {
         let request = field("user_request").unwrap_or_else(|| "optimize costs".into());
         let args = &self.state.args;
         let counters = &self.state.counters;
+        let asked = field("agent").or_else(|| field("agent_type"));
+        let agent = match super::agents::find(asked.as_deref()) {
+            Ok(agent) => agent,
+            Err(message) => {
+                let error = json!({"type": "agent_error", "run_id": run_id,
+                    "data": {"message": message, "run_id": run_id}});
+                if self.slot.deliver(0, error.to_string()).await == Delivery::Sent {
+                    bump(&counters.events_sent);
+                }
+                return Outcome::Errored;
+            }
+        };
+        counters.agent_run(agent.name, false);
         let mut events = script(
             run_id,
             &self.user_id,
@@ -68,6 +81,9 @@ impl AgentRun {
             args.thinking_steps,
             args.tool_calls,
         );
+        if agent.name != "cost_optimizer" {
+            retool(&mut events, agent, &request);
+        }
         if let (Some(canary), Some((_, started))) = (field("canary"), events.first_mut()) {
             // Echo the user's canary as a platform echoes a user's data back to that user.
             started["canary"] = Value::String(canary);
@@ -149,6 +165,7 @@ impl AgentRun {
                 self.slot.send_aside(extra.to_string()).await;
             }
         }
+        counters.agent_run(agent.name, true);
         Outcome::Completed {
             faulty: matches!(
                 fault,
@@ -162,6 +179,28 @@ enum Outcome {
     Completed { faulty: bool },
     Errored,
     Abandoned,
+}
+
+/// Gives a run of `agent` its own tool chain and results (the script is cost_optimizer's).
+fn retool(events: &mut Vec<(&'static str, Value)>, agent: &super::agents::AgentDef, request: &str) {
+    let figure = events
+        .iter()
+        .find_map(|(_, d)| d.pointer("/result/monthly_savings").and_then(Value::as_f64))
+        .unwrap_or(1.0);
+    let (tool_result, done) = super::agents::results(agent.name, request, figure);
+    let run_id = events[0].1["run_id"].clone();
+    events.retain(|(kind, _)| !kind.starts_with("tool_"));
+    events[0].1["agent_name"] = json!(agent.name);
+    let at = events.len() - 1;
+    for (k, tool) in agent.tools.iter().enumerate().rev() {
+        let id = format!("{}-tool-{}", run_id.as_str().unwrap_or("run"), k + 1);
+        let done_tool = json!({"tool_name": tool, "tool_call_id": id, "result": tool_result});
+        let start = json!({"tool_name": tool, "tool_call_id": id, "parameters": {"step": k + 1}});
+        events.insert(at, ("tool_completed", done_tool));
+        events.insert(at, ("tool_executing", start));
+    }
+    let last = events.len() - 1;
+    events[last].1["result"] = done;
 }
 
 /// A fresh run id when the client names none.

@@ -30,6 +30,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/auth/token", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/ws", get(upgrade))
+        .merge(super::api::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors))
         .with_state(state)
 }
@@ -83,6 +84,11 @@ async fn cors(
 }
 
 fn health(state: &State, service: &str) -> Response {
+    let endpoint = match service {
+        "auth" => "GET /auth/health",
+        _ => "GET /health",
+    };
+    state.counters.http_request(endpoint);
     if state.args.faults.http_5xx(&state.counters.faults) {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "injected 503");
     }

@@ -3,6 +3,8 @@
 //! ground-truth counters at `/stats`. A test double of the platform, never a mock in the tool.
 
 mod agent;
+mod agents;
+mod api;
 mod certs;
 pub mod faults;
 mod http;
@@ -69,6 +71,10 @@ pub struct TargetArgs {
     /// Keep sockets open after their token lapses (by default the target closes them, 1008).
     #[arg(long)]
     pub ignore_token_expiry: bool,
+    /// Send each socket with no run in flight an application ping (`{"type":"ping"}`) this
+    /// often, in milliseconds (0: never); pongs are counted in `/stats`.
+    #[arg(long, default_value_t = 0)]
+    pub ping_interval_ms: u64,
     /// Delay before each agent event, in milliseconds.
     #[arg(long, default_value_t = 200)]
     pub event_delay_ms: u64,

@@ -2,6 +2,7 @@
 //! of user ids that connected (`/stats/users`).
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Default)]
@@ -25,6 +26,18 @@ pub struct Counters {
     pub faults: super::faults::FaultCounters,
     /// Every user id that opened a socket (once each).
     pub users: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Runs by agent, and HTTP API calls by endpoint.
+    pub by_agent: std::sync::Mutex<BTreeMap<String, AgentStats>>,
+    pub http: std::sync::Mutex<BTreeMap<String, u64>>,
+    pub pings_sent: AtomicU64,
+    pub pongs_received: AtomicU64,
+}
+
+/// One agent's runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AgentStats {
+    pub runs_started: u64,
+    pub runs_completed: u64,
 }
 
 /// A snapshot of the counters, as `/stats` answers.
@@ -52,6 +65,16 @@ pub struct TargetStats {
     /// Distinct user ids that opened a socket.
     #[serde(default)]
     pub users_seen: u64,
+    /// Runs by agent (`cost_optimizer`, `triage`, `data_helper`).
+    #[serde(default)]
+    pub agents: BTreeMap<String, AgentStats>,
+    /// HTTP API calls by endpoint (`GET /api/threads`), answered or refused.
+    #[serde(default)]
+    pub http_requests: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub pings_sent: u64,
+    #[serde(default)]
+    pub pongs_received: u64,
 }
 
 pub fn bump(counter: &AtomicU64) {
@@ -65,6 +88,22 @@ impl Counters {
         if !users.contains(user_id) {
             users.insert(user_id.to_string());
         }
+    }
+
+    /// A run of `agent` started (`completed: false`) or completed.
+    pub fn agent_run(&self, agent: &str, completed: bool) {
+        let mut agents = self.by_agent.lock().unwrap_or_else(|p| p.into_inner());
+        let a = agents.entry(agent.to_string()).or_default();
+        match completed {
+            false => a.runs_started += 1,
+            true => a.runs_completed += 1,
+        }
+    }
+
+    /// An HTTP API call.
+    pub fn http_request(&self, endpoint: &str) {
+        let mut http = self.http.lock().unwrap_or_else(|p| p.into_inner());
+        *http.entry(endpoint.to_string()).or_default() += 1;
     }
 
     /// The user ids that opened a socket, sorted.
@@ -92,6 +131,10 @@ impl Counters {
             resumes: get(&self.resumes),
             faults: self.faults.snapshot(),
             users_seen: self.users.lock().map_or(0, |u| u.len() as u64),
+            agents: self.by_agent.lock().map(|a| a.clone()).unwrap_or_default(),
+            http_requests: self.http.lock().map(|h| h.clone()).unwrap_or_default(),
+            pings_sent: get(&self.pings_sent),
+            pongs_received: get(&self.pongs_received),
         }
     }
 }

@@ -104,10 +104,22 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
                            "run_id": null, "timestamp": now(), "message": "handshake"});
         open = send(&sink, offer).await;
     }
+    let mut pinger = (state.args.ping_interval_ms > 0).then(|| {
+        let every = Duration::from_millis(state.args.ping_interval_ms);
+        tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+    });
     while open {
         let expiry = expiry_instant(expires_at);
         let message = tokio::select! {
             m = stream.next() => m,
+            _ = tick(&mut pinger) => {
+                // Keepalive on a socket with no run in flight, as platforms ping idle clients.
+                if slots.iter().all(|slot| Arc::strong_count(slot) == 1) {
+                    open = send(&sink, json!({"type": "ping", "timestamp": now()})).await;
+                    bump(&counters.pings_sent);
+                }
+                continue;
+            }
             _ = kill.notified() => {
                 dropped = true;
                 break;
@@ -147,6 +159,8 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
                     json!({"type": "error", "data": {"message": "handshake not acknowledged"}})
                 };
             open = send(&sink, reply).await;
+        } else if kind == "pong" {
+            bump(&counters.pongs_received);
         } else if kind == "ping" {
             open = send(&sink, json!({"type": "pong", "timestamp": now()})).await;
         } else if kind == "token_refresh" {
@@ -239,4 +253,14 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
     }
     drop(std::hint::black_box(ballast));
     counters.connections_open.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// The next tick of the ping timer; never, without one.
+async fn tick(pinger: &mut Option<tokio::time::Interval>) {
+    match pinger {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }

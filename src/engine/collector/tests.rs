@@ -19,6 +19,7 @@ fn outcomes_add_up() {
             ],
             elapsed: ms(30),
             final_data: None,
+            scenario: 0,
         },
     );
     c.run_finished(
@@ -33,6 +34,7 @@ fn outcomes_add_up() {
             timeline: vec![("agent_started".into(), ms(12))],
             elapsed: ms(5000),
             final_data: None,
+            scenario: 0,
         },
     );
     let s = c.snapshot();
@@ -75,6 +77,7 @@ fn result_checks_aggregate() {
                 timeline: vec![],
                 elapsed: Duration::from_millis(1),
                 final_data: data.as_object().cloned(),
+                scenario: 0,
             },
         );
     }
@@ -102,6 +105,7 @@ fn windows_and_timeline_count_every_run() {
                 timeline: vec![],
                 elapsed: Duration::from_millis(ms),
                 final_data: None,
+                scenario: 0,
             },
         );
     }
@@ -140,6 +144,7 @@ fn sharding_does_not_change_the_figures() {
         ],
         elapsed: ms(90 + i % 97),
         final_data: None,
+        scenario: 0,
     };
     let one_user = Collector::default();
     let many_users = Collector::default();

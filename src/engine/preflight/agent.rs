@@ -22,6 +22,7 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
         min_thinking_events: plan.scenario.min_thinking_events,
         min_thinking_chars: plan.scenario.min_thinking_chars,
         require_tool: plan.scenario.require_tool,
+        expect_tools: Vec::new(),
     };
     let thread = connected
         .thread_id
@@ -35,6 +36,7 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
         user_id: &identity.sub,
         canary: "sk-preflight",
         user_request: &plan.scenario.user_request,
+        agent: None,
         timeout: plan.scenario.run_timeout.0,
         rules: &rules,
         isolation: &isolation,

@@ -15,6 +15,8 @@ pub struct SequenceRules {
     pub min_thinking_events: usize,
     pub min_thinking_chars: usize,
     pub require_tool: bool,
+    /// Tools the run must execute in this order (others may come between); empty: any.
+    pub expect_tools: Vec<String>,
 }
 
 impl Default for SequenceRules {
@@ -23,6 +25,7 @@ impl Default for SequenceRules {
             min_thinking_events: 2,
             min_thinking_chars: 50,
             require_tool: true,
+            expect_tools: Vec::new(),
         }
     }
 }
@@ -56,6 +59,11 @@ pub enum Violation {
     ToolLeftOpen { tool: String },
     #[error("agent reported an error: {message}")]
     AgentError { message: String },
+    #[error("expected the tool chain {expected:?}, the agent executed {got:?}")]
+    ToolChain {
+        expected: Vec<String>,
+        got: Vec<String>,
+    },
 }
 
 impl Violation {
@@ -73,6 +81,7 @@ impl Violation {
             Violation::UnmatchedToolCompleted { .. } => "sequence.unmatched_tool_completed",
             Violation::ToolLeftOpen { .. } => "sequence.tool_left_open",
             Violation::AgentError { .. } => "agent.error",
+            Violation::ToolChain { .. } => "content.tool_chain",
         }
     }
 }
@@ -103,6 +112,8 @@ pub struct SequenceChecker {
     thoughts: Vec<String>,
     tools_started: usize,
     open_tools: Vec<OpenTool>,
+    /// Tool names in the order they started executing.
+    executed: Vec<String>,
     reached: BTreeSet<EventKind>,
 }
 
@@ -131,6 +142,7 @@ impl SequenceChecker {
             thoughts: Vec::new(),
             tools_started: 0,
             open_tools: Vec::new(),
+            executed: Vec::new(),
             reached: BTreeSet::new(),
         }
     }
@@ -200,6 +212,9 @@ impl SequenceChecker {
                 let tool = require(event, &TOOL_NAME_FIELDS, "tool name")?;
                 require(event, &PARAM_FIELDS, "parameters")?;
                 self.tools_started += 1;
+                if !self.rules.expect_tools.is_empty() {
+                    self.executed.push(tool.clone());
+                }
                 self.open_tools.push(OpenTool {
                     id: event.str_field("tool_call_id").map(String::from),
                     name: tool,
@@ -259,6 +274,19 @@ impl SequenceChecker {
             return Err(Violation::TooFewThinking {
                 got: self.thoughts.len(),
                 min: self.rules.min_thinking_events,
+            });
+        }
+        let mut expected = self.rules.expect_tools.iter();
+        let mut next = expected.next();
+        for tool in &self.executed {
+            if next == Some(tool) {
+                next = expected.next();
+            }
+        }
+        if next.is_some() {
+            return Err(Violation::ToolChain {
+                expected: self.rules.expect_tools.clone(),
+                got: std::mem::take(&mut self.executed),
             });
         }
         let status = require(event, &["status"], "status")?;

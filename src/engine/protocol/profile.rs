@@ -192,6 +192,36 @@ pub fn lookup<'a>(root: &'a Map<String, Value>, path: &str) -> Option<&'a Value>
     Some(current)
 }
 
+impl Profile {
+    /// The start message with `vars` filled in, asking for `agent` when one is named.
+    pub fn start_frame(&self, vars: &[(&str, &str)], agent: Option<&str>) -> Value {
+        let mut start = fill(&self.start_message, vars);
+        if let Some(agent) = agent {
+            self.ask_for_agent(&mut start, agent);
+        }
+        start
+    }
+
+    /// Names the agent a start message asks for: `payload.agent` (reference) or
+    /// `payload.agent_type` (netra; its platform's supervisor may ignore it), on the message's
+    /// root when it has no payload.
+    pub fn ask_for_agent(&self, start: &mut Value, agent: &str) {
+        let key = if self.name == "netra" {
+            "agent_type"
+        } else {
+            "agent"
+        };
+        let Some(root) = start.as_object_mut() else {
+            return;
+        };
+        let target = match root.get_mut("payload").and_then(Value::as_object_mut) {
+            Some(payload) => payload,
+            None => root,
+        };
+        target.insert(key.to_string(), Value::String(agent.to_string()));
+    }
+}
+
 /// Moves the object at a dotted path out of `root` (anything else stays where it is).
 fn take_object(root: &mut Map<String, Value>, path: &str) -> Option<Map<String, Value>> {
     let (parent, key) = match path.rsplit_once('.') {
@@ -297,6 +327,23 @@ mod tests {
         for name in crate::plan::PROFILES {
             assert!(Profile::builtin(name).is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn the_start_message_asks_for_the_agent_in_each_dialect() {
+        let vars = [("user_request", "triage this")];
+        let reference = Profile::builtin("reference").unwrap();
+        let start = reference.start_frame(&vars, Some("triage"));
+        assert_eq!(start["payload"]["agent"], "triage");
+        assert_eq!(start["payload"]["user_request"], "triage this");
+        let netra = Profile::builtin("netra").unwrap();
+        assert_eq!(
+            netra.start_frame(&vars, Some("triage"))["payload"]["agent_type"],
+            "triage"
+        );
+        assert!(netra.start_frame(&vars, None)["payload"]
+            .get("agent_type")
+            .is_none());
     }
 
     #[test]

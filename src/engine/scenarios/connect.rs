@@ -43,12 +43,12 @@ pub(super) async fn ensure_connected(
             s.server_thread_id = connected.thread_id;
             ctx.collector
                 .connect_attempted(user.weighted_users_index, elapsed, None);
-            record(user, "connect", elapsed, None).await
+            record(ctx, user, "connect", elapsed, None).await
         }
         Err(failure) => {
             ctx.collector
                 .connect_attempted(user.weighted_users_index, elapsed, Some(&failure));
-            record(user, "connect", elapsed, Some(&failure)).await
+            record(ctx, user, "connect", elapsed, Some(&failure)).await
         }
     }
 }
@@ -83,7 +83,7 @@ pub(super) async fn probe_bad_token(
     };
     ctx.security.record(kind, refused);
     if refused {
-        return record(user, "bad_token", elapsed, None).await;
+        return record(ctx, user, "bad_token", elapsed, None).await;
     }
     let failure = Failure::new(
         format!("security.bad_token_accepted.{}", kind.name()),
@@ -91,7 +91,7 @@ pub(super) async fn probe_bad_token(
     );
     ctx.collector
         .note_failure(user.weighted_users_index, &failure);
-    record(user, "bad_token", elapsed, Some(&failure)).await
+    record(ctx, user, "bad_token", elapsed, Some(&failure)).await
 }
 
 /// Before a run: sets aside late frames of earlier runs waiting on the socket, and notices a
@@ -119,7 +119,7 @@ pub(super) async fn settle_idle_socket(
         drop_socket(ctx, s);
         if let Some(failure) = cut {
             ctx.collector.note_failure(index, &failure);
-            record(user, "session", Duration::ZERO, Some(&failure)).await?;
+            record(ctx, user, "session", Duration::ZERO, Some(&failure)).await?;
         }
     }
     Ok(())

@@ -1,19 +1,23 @@
 //! Goose glue: a Goose scenario whose users hold one authenticated WebSocket each and loop
 //! over agent runs, recording connect, first-event and whole-run times as Goose requests.
 
+pub mod api;
 mod connect;
 pub mod continuity;
+pub mod holder;
 pub mod idle;
 pub mod isolation;
 pub mod refresh;
 pub mod run;
 pub mod security;
+mod users;
 pub mod ws;
 
 use crate::engine::auth::{Identity, Token, TokenSource};
 use crate::engine::collector::Collector;
 use crate::engine::outcome::Failure;
 use crate::engine::protocol::SequenceRules;
+use crate::plan::mix::{Endpoint, Pick, Prompt};
 use connect::{drop_socket, ensure_connected, probe_bad_token, settle_idle_socket};
 use goose::prelude::*;
 use std::sync::Arc;
@@ -21,13 +25,24 @@ use std::time::Duration;
 
 pub use crate::plan::requests::{REQ_AGENT_RUN, REQ_CONNECT, REQ_FIRST_EVENT};
 
-/// What every simulated user shares.
+/// What every simulated user of one scenario shares (the heavy parts are shared by all).
+#[derive(Clone)]
 pub struct Context {
-    pub connector: ws::Connector,
-    pub tokens: TokenSource,
+    pub connector: Arc<ws::Connector>,
+    pub tokens: Arc<TokenSource>,
     pub collector: Arc<Collector>,
     pub rules: SequenceRules,
-    pub user_request: String,
+    /// The scenario of the mix (index), and its name in request names when the plan is a mix.
+    pub scenario: usize,
+    pub label: Option<String>,
+    /// Agent users: the requests they send, how they pick the next one, the agent they ask for.
+    pub prompts: Arc<Vec<Prompt>>,
+    pub pick: Pick,
+    pub seed: u64,
+    pub agent: Option<String>,
+    /// Api users: the endpoints, and the HTTP client Goose sends their requests with.
+    pub endpoints: Arc<Vec<Endpoint>>,
+    pub http: reqwest::Client,
     pub run_timeout: Duration,
     pub think_time: Duration,
     pub auth: crate::plan::Auth,
@@ -54,6 +69,29 @@ impl Context {
     pub(crate) fn user_number(&self, user: &GooseUser) -> usize {
         self.shard.global_user(user.weighted_users_index)
     }
+
+    /// A Goose request name, with the scenario when the plan is a mix: `agent_run [triage]`.
+    pub(crate) fn request_name(&self, name: &str) -> String {
+        match &self.label {
+            Some(label) => format!("{name} [{label}]"),
+            None => name.to_string(),
+        }
+    }
+
+    /// The prompt for user `number`'s run `run` (1-based): round robin from the user's own
+    /// place in the pool, or drawn with the plan's seed (the same seed, the same requests).
+    pub(crate) fn prompt(&self, number: usize, run: u64) -> &Prompt {
+        let n = self.prompts.len().max(1);
+        let i = match self.pick {
+            Pick::RoundRobin => (number + run as usize) % n,
+            Pick::Random => {
+                let x = self.seed ^ (number as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ run;
+                let x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                ((x ^ (x >> 31)) % n as u64) as usize
+            }
+        };
+        &self.prompts[i]
+    }
 }
 
 /// One user's state, kept in Goose's session data.
@@ -77,31 +115,12 @@ const RETIRED_RUN_IDS: usize = 16;
 type Shared = Arc<tokio::sync::Mutex<Session>>;
 
 /// The agent-user scenario: connect on start, agent runs in a loop, close on stop.
-pub fn agent_scenario(ctx: Arc<Context>, think_time: Duration) -> Result<Scenario, GooseError> {
-    let on_start = {
-        let ctx = ctx.clone();
-        let f: TransactionFunction = Arc::new(move |user| {
-            let ctx = ctx.clone();
-            Box::pin(async move {
-                let number = ctx.user_number(user);
-                let identity = Identity::new(&ctx.run_tag, number, &ctx.email_domain);
-                let session: Shared = Arc::new(tokio::sync::Mutex::new(Session {
-                    identity,
-                    token: None,
-                    socket: None,
-                    server_user_id: None,
-                    server_thread_id: None,
-                    canary: ctx.isolation.canary(number),
-                    runs: 0,
-                    retired: Default::default(),
-                }));
-                user.set_session_data(session.clone());
-                let mut s = session.lock().await;
-                ensure_connected(&ctx, user, &mut s).await
-            })
-        });
-        Transaction::new(f).set_name("connect").set_on_start()
-    };
+pub fn agent_scenario(
+    ctx: Arc<Context>,
+    name: &str,
+    weight: usize,
+) -> Result<Scenario, GooseError> {
+    let think_time = ctx.think_time;
     let run = {
         let ctx = ctx.clone();
         let f: TransactionFunction = Arc::new(move |user| {
@@ -110,31 +129,12 @@ pub fn agent_scenario(ctx: Arc<Context>, think_time: Duration) -> Result<Scenari
         });
         Transaction::new(f).set_name("agent_run")
     };
-    let on_stop = {
-        let ctx = ctx.clone();
-        let f: TransactionFunction = Arc::new(move |user| {
-            let ctx = ctx.clone();
-            Box::pin(async move {
-                let Some(session) = user.get_session_data::<Shared>() else {
-                    return Ok(());
-                };
-                let socket = session.lock().await.socket.take();
-                if let Some(socket) = socket {
-                    ctx.collector.socket_gone();
-                    if ws::close(socket).await {
-                        ctx.collector.closed_cleanly(user.weighted_users_index);
-                    }
-                }
-                Ok(())
-            })
-        });
-        Transaction::new(f).set_name("disconnect").set_on_stop()
-    };
-    Ok(scenario!("agent_user")
+    Ok(Scenario::new(name)
+        .set_weight(weight)?
         .set_wait_time(think_time, think_time)?
-        .register_transaction(on_start)
+        .register_transaction(users::connect_on_start(ctx.clone()))
         .register_transaction(run)
-        .register_transaction(on_stop))
+        .register_transaction(users::disconnect_on_stop(ctx)))
 }
 
 async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
@@ -154,7 +154,7 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         drop_socket(ctx, &mut guard);
         ctx.collector
             .note_failure(user.weighted_users_index, &failure);
-        record(user, "token_refresh", Duration::ZERO, Some(&failure)).await?;
+        record(ctx, user, "token_refresh", Duration::ZERO, Some(&failure)).await?;
     }
     ensure_connected(ctx, user, &mut guard).await?;
     let s = &mut *guard;
@@ -169,6 +169,15 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         .clone()
         .unwrap_or_else(|| format!("{}-thread", s.identity.sub));
     let (sub, canary) = (s.identity.sub.clone(), s.canary.clone());
+    let prompt = ctx.prompt(ctx.user_number(user), s.runs);
+    // A prompt's own tool-chain expectation replaces the scenario's.
+    let rules = match prompt.expect_tools.is_empty() {
+        true => None,
+        false => Some(SequenceRules {
+            expect_tools: prompt.expect_tools.clone(),
+            ..ctx.rules.clone()
+        }),
+    };
     // Taken out for the run (and put back after): the session stays mutable for reconnects.
     let mut retired = std::mem::take(&mut s.retired);
     let ids = RunIds {
@@ -179,7 +188,13 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         retired: retired.make_contiguous(),
         token_expires_at: s.token.as_ref().map(|t| t.expires_at),
     };
-    let mut run = run::Run::new(run_spec(ctx, user, ids));
+    let spec = run::RunSpec {
+        user_request: &prompt.request,
+        agent: prompt.agent.as_deref().or(ctx.agent.as_deref()),
+        rules: rules.as_ref().unwrap_or(&ctx.rules),
+        ..run_spec(ctx, user, ids)
+    };
+    let mut run = run::Run::new(spec);
     let mut step = {
         let socket = s.socket.as_mut().expect("checked above");
         run.start(socket, refresher(ctx, &s.identity, s.token.as_mut()))
@@ -207,6 +222,7 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
             .await;
     };
     let mut result = run.finish(verdict);
+    result.outcome.scenario = ctx.scenario;
     if let (None, Some(data)) = (&result.outcome.failure, &result.outcome.final_data) {
         result.outcome.failure = required_check_failure(ctx, data);
     }
@@ -245,7 +261,8 @@ fn run_spec<'a>(ctx: &'a Context, user: &GooseUser, ids: RunIds<'a>) -> run::Run
         thread_id: ids.thread_id,
         user_id: ids.sub,
         canary: ids.canary,
-        user_request: &ctx.user_request,
+        user_request: "",
+        agent: None,
         timeout: ctx.run_timeout,
         rules: &ctx.rules,
         isolation: &ctx.isolation,
@@ -291,12 +308,12 @@ async fn finish_run(
     ctx.collector
         .stale_frames(user.weighted_users_index, result.stale_frames);
     if let Some(first) = result.time_to_first_event {
-        record(user, "first_event", first, None).await?;
+        record(ctx, user, "first_event", first, None).await?;
     }
     let failure = result.outcome.failure.clone();
     ctx.collector
         .run_finished(user.weighted_users_index, result.outcome);
-    record(user, "agent_run", result.elapsed, failure.as_ref()).await
+    record(ctx, user, "agent_run", result.elapsed, failure.as_ref()).await
 }
 
 /// Records frames carrying other users' data (zero tolerance).
@@ -307,7 +324,7 @@ async fn record_leaks(ctx: &Context, user: &mut GooseUser, owners: &[usize]) -> 
             format!("received a frame carrying user {owner}'s data"),
         );
         ctx.collector.note_failure(user.weighted_users_index, &leak);
-        record(user, "isolation", Duration::ZERO, Some(&leak)).await?;
+        record(ctx, user, "isolation", Duration::ZERO, Some(&leak)).await?;
         if ctx.stop_on_leak {
             let reason = format!("isolation violation: {}", leak.message);
             // Said once, on stderr: Goose's own line about it is in its (quiet) log.
@@ -338,6 +355,7 @@ fn required_check_failure(
 }
 
 async fn record(
+    ctx: &Context,
     user: &mut GooseUser,
     name: &str,
     elapsed: Duration,
@@ -346,7 +364,7 @@ async fn record(
     let error = failure.map(Failure::to_string);
     user.record_custom_request_duration(
         "WS",
-        name,
+        &ctx.request_name(name),
         elapsed,
         failure.is_none(),
         None,

@@ -5,7 +5,6 @@ use super::continuity::Continuity;
 pub use super::refresh::Refresher;
 use super::ws::WsStream;
 use crate::engine::outcome::{Failure, RunOutcome};
-use crate::engine::protocol::profile::fill;
 use crate::engine::protocol::{
     AgentEvent, EventKind, Profile, Progress, SequenceChecker, SequenceRules,
 };
@@ -23,6 +22,8 @@ pub struct RunSpec<'a> {
     pub user_id: &'a str,
     pub canary: &'a str,
     pub user_request: &'a str,
+    /// The agent the start message asks for, if the scenario names one.
+    pub agent: Option<&'a str>,
     pub timeout: Duration,
     pub rules: &'a SequenceRules,
     pub isolation: &'a super::isolation::Isolation,
@@ -114,16 +115,14 @@ impl<'a> Run<'a> {
     /// Sends the start message and reads. Latency starts when it is handed to the socket.
     pub async fn start(&mut self, ws: &mut WsStream, refresher: Option<Refresher<'_>>) -> Step {
         let spec = &self.spec;
-        let start = fill(
-            &spec.profile.start_message,
-            &[
-                ("user_request", spec.user_request),
-                ("run_id", spec.run_id),
-                ("thread_id", spec.thread_id),
-                ("canary", spec.canary),
-                ("user_id", spec.user_id),
-            ],
-        );
+        let vars = [
+            ("user_request", spec.user_request),
+            ("run_id", spec.run_id),
+            ("thread_id", spec.thread_id),
+            ("canary", spec.canary),
+            ("user_id", spec.user_id),
+        ];
+        let start = spec.profile.start_frame(&vars, spec.agent);
         self.sent_at = Instant::now();
         self.deadline = tokio::time::Instant::from_std(self.sent_at) + spec.timeout;
         if let Err(e) = ws.send(Message::text(start.to_string())).await {
@@ -383,6 +382,7 @@ impl<'a> Run<'a> {
                 timeline: self.timeline,
                 elapsed,
                 final_data: self.final_data,
+                scenario: 0,
             },
             time_to_first_event: self.time_to_first_event,
             elapsed,

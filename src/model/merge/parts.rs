@@ -1,7 +1,8 @@
 //! Result checks and findings of shards, added up.
 
-use super::ShardReport;
+use super::{MergeError, ShardReport};
 use crate::model::findings::{IsolationSummary, SecuritySummary};
+use crate::model::mix::{set_shares, ScenarioSummary};
 use crate::model::summary::{CheckSummary, ValueStats};
 
 pub(super) fn merge_checks(shards: &[ShardReport]) -> Vec<CheckSummary> {
@@ -83,4 +84,24 @@ pub(super) fn merge_security<'a>(
         }
         Some(m)
     })
+}
+
+/// Each scenario of the mix, added over the shards (by name).
+pub(super) fn merge_scenarios(shards: &[ShardReport]) -> Result<Vec<ScenarioSummary>, MergeError> {
+    let mut merged: Vec<ScenarioSummary> = Vec::new();
+    for s in shards {
+        for sc in &s.summary.scenarios {
+            let bad = |message: String| MergeError::Histogram {
+                folder: s.folder.clone(),
+                name: format!("scenario {}", sc.name),
+                message,
+            };
+            match merged.iter_mut().find(|m| m.name == sc.name) {
+                Some(m) => m.add(sc).map_err(bad)?,
+                None => merged.push(sc.clone()),
+            }
+        }
+    }
+    set_shares(&mut merged);
+    Ok(merged)
 }

@@ -254,3 +254,26 @@ fn funnel_records_reached_events() {
     assert_eq!(reached, ["agent_started", "agent_thinking"]);
     assert_eq!(checker.thinking_count(), 2);
 }
+
+#[test]
+fn a_tool_chain_expectation_holds_in_order_with_others_between() {
+    let check = |expect: &[&str]| {
+        let mut checker = SequenceChecker::new(SequenceRules {
+            expect_tools: expect.iter().map(|t| t.to_string()).collect(),
+            ..SequenceRules::default()
+        });
+        let mut last = Progress::Continue;
+        for e in valid() {
+            last = checker.observe(&e);
+        }
+        last
+    };
+    assert_eq!(check(&["cost_analyzer"]), Progress::Completed);
+    match check(&["cost_analyzer", "usage_report"]) {
+        Progress::Failed(v) => {
+            assert_eq!(v.kind(), "content.tool_chain");
+            assert!(v.to_string().contains("usage_report"), "{v}");
+        }
+        other => panic!("expected a tool-chain failure, got {other:?}"),
+    }
+}

@@ -1,0 +1,164 @@
+//! Per-scenario figures of a workload mix, kept in each collector shard beside the totals.
+
+use super::{add_failure, Collector};
+use crate::engine::outcome::{Failure, RunOutcome};
+use crate::engine::protocol::REQUIRED;
+use crate::model::metrics::{Latency, SerializedLatency};
+use crate::model::mix::{set_shares, EndpointSummary, IdleSummary, ScenarioSummary};
+use crate::model::summary::{FailureBucket, RunCounts};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A scenario as the collector knows it before any user: name, kind, weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioMeta {
+    pub name: String,
+    pub kind: String,
+    pub weight: u64,
+}
+
+#[derive(Default, Clone)]
+pub(super) struct ScenarioPart {
+    users: u64,
+    runs: RunCounts,
+    failures: BTreeMap<String, FailureBucket>,
+    funnel: [u64; 5],
+    agent_run: Option<Latency>,
+    endpoints: BTreeMap<String, EndpointPart>,
+    idle: Option<IdleSummary>,
+}
+
+#[derive(Default, Clone)]
+struct EndpointPart {
+    requests: u64,
+    failed: u64,
+    failures: BTreeMap<String, FailureBucket>,
+    latency: Option<Latency>,
+}
+
+impl Collector {
+    fn part(&self, user: usize, scenario: usize, f: impl FnOnce(&mut ScenarioPart)) {
+        let mut shard = self.shard(user);
+        if shard.mix.len() <= scenario {
+            shard.mix.resize(scenario + 1, ScenarioPart::default());
+        }
+        f(&mut shard.mix[scenario]);
+    }
+
+    /// Goose started `user` in `scenario`.
+    pub fn user_started(&self, user: usize, scenario: usize) {
+        self.part(user, scenario, |p| p.users += 1);
+    }
+
+    /// An api user's request: its name, time and failure.
+    pub fn endpoint_called(
+        &self,
+        user: usize,
+        scenario: usize,
+        name: &str,
+        elapsed: Duration,
+        failure: Option<&Failure>,
+    ) {
+        self.part(user, scenario, |p| {
+            if !p.endpoints.contains_key(name) {
+                p.endpoints
+                    .insert(name.to_string(), EndpointPart::default());
+            }
+            let e = p.endpoints.get_mut(name).expect("inserted above");
+            e.requests += 1;
+            match failure {
+                None => e
+                    .latency
+                    .get_or_insert_with(Latency::default)
+                    .record(elapsed),
+                Some(f) => {
+                    e.failed += 1;
+                    add_failure(&mut e.failures, f);
+                }
+            }
+        });
+    }
+
+    /// What an idle user's socket saw since the last call.
+    pub fn idle_seen(&self, user: usize, scenario: usize, frames: u64, pongs: u64, cut: bool) {
+        self.part(user, scenario, |p| {
+            let i = p.idle.get_or_insert_with(IdleSummary::default);
+            i.frames += frames;
+            i.pings_answered += pongs;
+            i.cuts += u64::from(cut);
+        });
+    }
+
+    /// The run's share of its scenario's figures (`run_finished` calls it).
+    pub(super) fn scenario_run(&self, user: usize, outcome: &RunOutcome) {
+        self.part(user, outcome.scenario, |p| {
+            p.runs.started += 1;
+            match &outcome.failure {
+                None => {
+                    p.runs.completed += 1;
+                    p.agent_run
+                        .get_or_insert_with(Latency::default)
+                        .record(outcome.elapsed);
+                }
+                Some(f) => {
+                    p.runs.failed += 1;
+                    add_failure(&mut p.failures, f);
+                }
+            }
+            for (kind, count) in REQUIRED.iter().zip(p.funnel.iter_mut()) {
+                *count += u64::from(outcome.reached.contains(kind));
+            }
+        });
+    }
+
+    /// Every scenario's figures, added over the shards.
+    pub(super) fn scenarios(&self) -> Vec<ScenarioSummary> {
+        let mut all: Vec<ScenarioSummary> = self
+            .mix
+            .iter()
+            .map(|m| ScenarioSummary {
+                name: m.name.clone(),
+                kind: m.kind.clone(),
+                weight: m.weight,
+                funnel: REQUIRED.iter().map(|k| (k.name().to_string(), 0)).collect(),
+                ..ScenarioSummary::default()
+            })
+            .collect();
+        for shard in &self.shards {
+            let sh = shard.lock().unwrap_or_else(|p| p.into_inner());
+            for (s, part) in all.iter_mut().zip(&sh.mix) {
+                // Same bounds everywhere: adding cannot fail.
+                let _ = s.add(&summary_of(part));
+            }
+        }
+        set_shares(&mut all);
+        all
+    }
+}
+
+fn summary_of(p: &ScenarioPart) -> ScenarioSummary {
+    ScenarioSummary {
+        users: p.users,
+        runs: p.runs.clone(),
+        failures: p.failures.clone(),
+        funnel: REQUIRED
+            .iter()
+            .zip(p.funnel)
+            .map(|(k, n)| (k.name().to_string(), n))
+            .collect(),
+        agent_run: p.agent_run.as_ref().map(SerializedLatency::from),
+        endpoints: p
+            .endpoints
+            .iter()
+            .map(|(name, e)| EndpointSummary {
+                name: name.clone(),
+                requests: e.requests,
+                failed: e.failed,
+                failures: e.failures.clone(),
+                latency: e.latency.as_ref().map(SerializedLatency::from),
+            })
+            .collect(),
+        idle: p.idle.clone(),
+        ..ScenarioSummary::default()
+    }
+}

@@ -8,13 +8,11 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn mixed_plan(t: &TargetProc, profile: &str) -> String {
+/// The mix; `target` is the plan's `[target]` table (an embedded or a started target).
+fn mixed_plan(target: &str, profile: &str) -> String {
     format!(
         r#"name = "mix"
-[target]
-base_url = "{base}"
-ws_url = "{ws}"
-ca_file = "{ca}"
+{target}
 [auth]
 secret_env = "IT_CLIENT_SECRET"
 [protocol]
@@ -68,10 +66,17 @@ users = 9
 duration = "3s"
 [sla]
 error_rate = "0%"
-"#,
-        base = t.base_url,
-        ws = t.ws_url,
-        ca = t.ca_file.display(),
+rules = ["p95<=10s for WS agent_run [cost]"]
+"#
+    )
+}
+
+fn started_target(t: &TargetProc) -> String {
+    format!(
+        "[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"",
+        t.base_url,
+        t.ws_url,
+        t.ca_file.display()
     )
 }
 
@@ -84,25 +89,31 @@ fn scenario<'a>(s: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no scenario {name}: {s}"))
 }
 
-fn mix_in(profile: &str) {
+/// Runs the mix; `embedded`: against the embedded target (reference dialect), its counters
+/// read from the summary; otherwise against a started target in `profile`'s dialect.
+fn mix_in(profile: &str, embedded: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let t = TargetProc::start(
-        dir.path(),
-        &[
-            "--event-delay-ms",
-            "5",
-            "--profile",
-            profile,
-            "--ping-interval-ms",
-            "100",
-        ],
-    );
-    let out = run_plan(
-        dir.path(),
-        &mixed_plan(&t, profile),
-        &[("IT_CLIENT_SECRET", SECRET)],
-    );
-    let stats = t.stats_until(|s| s["connections_open"] == 0);
+    let env = [("IT_CLIENT_SECRET", SECRET)];
+    let (out, stats) = if embedded {
+        let target = "[target]\nembedded = true\nevent_delay = \"5ms\"\nping_interval = \"100ms\"";
+        let out = run_plan(dir.path(), &mixed_plan(target, profile), &env);
+        let stats = out.summary()["target_counters"].clone();
+        (out, stats)
+    } else {
+        let t = TargetProc::start(
+            dir.path(),
+            &[
+                "--event-delay-ms",
+                "5",
+                "--profile",
+                profile,
+                "--ping-interval-ms",
+                "100",
+            ],
+        );
+        let out = run_plan(dir.path(), &mixed_plan(&started_target(&t), profile), &env);
+        (out, t.stats_until(|s| s["connections_open"] == 0))
+    };
     let s = out.summary();
     // Users per scenario: Goose's allocation by weight (9 users over weights 3:2:1:2:1).
     for (name, users) in [
@@ -185,13 +196,49 @@ fn mix_in(profile: &str) {
 }
 
 #[test]
-fn a_mix_in_the_reference_dialect() {
-    mix_in("reference");
+fn a_mix_against_the_embedded_target() {
+    mix_in("reference", true);
 }
 
 #[test]
 fn a_mix_in_the_netra_dialect() {
-    mix_in("netra");
+    mix_in("netra", false);
+}
+
+#[test]
+fn idle_users_reconnect_when_the_server_cuts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // Tokens of 2 s on sockets nobody renews: the target cuts each (1008) as its token lapses.
+    let plan = "name = \"idle\"\n[target]\nembedded = true\n[auth]\nlifetime = \"2s\"\n\
+                refresh = false\n[[scenarios]]\nname = \"idle\"\nkind = \"idle\"\n\
+                think_time = \"200ms\"\n[[stages]]\nusers = 2\nduration = \"1s\"\n\
+                [[stages]]\nusers = 2\nduration = \"4s\"\n";
+    let out = run_plan(dir.path(), plan, &[]);
+    let s = out.summary();
+    let idle = &scenario(s, "idle")["idle"];
+    let cuts = idle["cuts"].as_u64().unwrap();
+    assert!(
+        cuts >= 2,
+        "every socket outlived its token: {}",
+        out.explain()
+    );
+    assert_eq!(
+        cuts,
+        s["target_counters"]["tokens_expired"].as_u64().unwrap()
+    );
+    // Each cut socket came back: one connect per user, plus one per cut (the last cut may
+    // come as the test ends, before the user's next hold).
+    let connects = s["connections"]["established"].as_u64().unwrap();
+    assert!(
+        connects >= 2 + cuts - 2 && connects <= 2 + cuts,
+        "{connects} connects, {cuts} cuts"
+    );
+    assert_eq!(
+        out.code,
+        0,
+        "a cut idle socket is no failure: {}",
+        out.explain()
+    );
 }
 
 #[test]

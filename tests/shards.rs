@@ -102,6 +102,20 @@ fn shard_folders(dir: &Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// `report merge DIR/reports --out DIR/merged`.
+fn merge_all(dir: &Path) -> (Output, PathBuf) {
+    let merged = dir.join("merged");
+    let reports = dir.join("reports");
+    let args = [
+        "report",
+        "merge",
+        reports.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ];
+    (agentload(&args), merged)
+}
+
 /// The shards' `agent_run` histograms added into one.
 fn union(shards: &[Value]) -> Latency {
     let mut all = Latency::default();
@@ -150,14 +164,7 @@ fn three_shards_merge_into_the_targets_counts_and_one_histogram() {
         assert_eq!(s["shard"]["run_id"], "it-run");
     }
 
-    let merged_dir = dir.path().join("merged");
-    let out = agentload(&[
-        "report",
-        "merge",
-        dir.path().join("reports").to_str().unwrap(),
-        "--out",
-        merged_dir.to_str().unwrap(),
-    ]);
+    let (out, merged_dir) = merge_all(dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let m = summary(&merged_dir);
     assert!(merged_dir.join("index.html").is_file());
@@ -284,14 +291,7 @@ fn the_verdict_follows_the_merged_histogram_not_one_shard() {
     assert_eq!(outs[2].status.code(), Some(1), "{}", explain(&outs[2]));
     assert_eq!(outs[0].status.code(), Some(0), "{}", explain(&outs[0]));
 
-    let merged_dir = dir.path().join("merged");
-    let out = agentload(&[
-        "report",
-        "merge",
-        dir.path().join("reports").to_str().unwrap(),
-        "--out",
-        merged_dir.to_str().unwrap(),
-    ]);
+    let (out, merged_dir) = merge_all(dir.path());
     let m = summary(&merged_dir);
     let p95 = union(&shards).stats().p95_ms;
     assert!(close(&m["latency"]["agent_run"]["p95_ms"], p95), "{m}");

@@ -303,33 +303,7 @@ impl Collector {
 }
 
 fn merge(total: &mut Shard, sh: &Shard, first: bool) {
-    let (t, s) = (&mut total.counts, &sh.counts);
-    t.runs.started += s.runs.started;
-    t.runs.completed += s.runs.completed;
-    t.runs.failed += s.runs.failed;
-    t.runs.resumed += s.runs.resumed;
-    t.stale_frames += s.stale_frames;
-    t.connections.attempted += s.connections.attempted;
-    t.connections.established += s.connections.established;
-    t.connections.failed += s.connections.failed;
-    t.connections.closed_cleanly += s.connections.closed_cleanly;
-    for (kind, b) in &s.failures {
-        let tb = t.failures.entry(kind.clone()).or_default();
-        if tb.count == 0 {
-            tb.example = b.example.clone();
-        }
-        tb.count += b.count;
-    }
-    for (name, n) in &s.events {
-        *t.events.entry(name.clone()).or_default() += n;
-    }
-    if t.funnel.is_empty() {
-        t.funnel = s.funnel.clone();
-    } else {
-        for ((_, tc), (_, sc)) in t.funnel.iter_mut().zip(&s.funnel) {
-            *tc += sc;
-        }
-    }
+    total.counts.add_counts(&sh.counts);
     total.connect.add(&sh.connect);
     total.first_event.add(&sh.first_event);
     total.agent_run.add(&sh.agent_run);

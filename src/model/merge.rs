@@ -150,7 +150,7 @@ pub fn merge(shards: &[ShardReport], missing: Vec<usize>) -> Result<Summary, Mer
         .unwrap_or_default();
     let mut rows = Vec::new();
     for s in shards {
-        add_counts(&mut m, &s.summary);
+        m.add_counts(&s.summary);
         rows.push(row(s));
     }
     m.peak_users = rows.iter().map(|r| r.users).sum();
@@ -207,35 +207,6 @@ fn row(s: &ShardReport) -> ShardRow {
             .as_ref()
             .map(|g| g.mean_cpu_percent / 100.0 * info.cores as f64 * sum.duration_secs),
         generator,
-    }
-}
-
-fn add_counts(m: &mut Summary, s: &Summary) {
-    m.runs.started += s.runs.started;
-    m.runs.completed += s.runs.completed;
-    m.runs.failed += s.runs.failed;
-    m.runs.resumed += s.runs.resumed;
-    m.connections.attempted += s.connections.attempted;
-    m.connections.established += s.connections.established;
-    m.connections.failed += s.connections.failed;
-    m.connections.closed_cleanly += s.connections.closed_cleanly;
-    m.stale_frames += s.stale_frames;
-    for (kind, b) in &s.failures {
-        let mb = m.failures.entry(kind.clone()).or_default();
-        if mb.count == 0 {
-            mb.example = b.example.clone();
-        }
-        mb.count += b.count;
-    }
-    for (name, n) in &s.events {
-        *m.events.entry(name.clone()).or_default() += n;
-    }
-    if m.funnel.is_empty() {
-        m.funnel = s.funnel.clone();
-    } else {
-        for ((_, mc), (_, sc)) in m.funnel.iter_mut().zip(&s.funnel) {
-            *mc += sc;
-        }
     }
 }
 

@@ -103,6 +103,33 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Adds `other`'s counters: runs, connects, stale frames, failures by kind (the first
+    /// example kept), events and the funnel. Histograms are added by whoever holds them.
+    pub fn add_counts(&mut self, other: &Summary) {
+        let (r, o) = (&mut self.runs, &other.runs);
+        r.started += o.started;
+        r.completed += o.completed;
+        r.failed += o.failed;
+        r.resumed += o.resumed;
+        let (c, o) = (&mut self.connections, &other.connections);
+        c.attempted += o.attempted;
+        c.established += o.established;
+        c.failed += o.failed;
+        c.closed_cleanly += o.closed_cleanly;
+        self.stale_frames += other.stale_frames;
+        super::mix::add_failures(&mut self.failures, &other.failures);
+        for (name, n) in &other.events {
+            *self.events.entry(name.clone()).or_default() += n;
+        }
+        if self.funnel.is_empty() {
+            self.funnel = other.funnel.clone();
+        } else {
+            for ((_, a), (_, b)) in self.funnel.iter_mut().zip(&other.funnel) {
+                *a += b;
+            }
+        }
+    }
+
     /// Failed runs and failed connects over attempted runs and connects, in percent: what
     /// the plan's `error_rate` rule judges.
     pub fn error_rate_percent(&self) -> f64 {

@@ -65,21 +65,18 @@ impl TargetProc {
 
     /// The target's own counters, from `GET /stats`, trusting only the target's CA.
     pub fn stats(&self) -> Value {
-        let tls = agentload::tls::client_config(Some(&self.ca_file)).unwrap();
-        let http = agentload::tls::http_client(&tls, Duration::from_secs(5)).unwrap();
-        let url = format!("{}/stats", self.base_url);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async { http.get(url).send().await.unwrap().json().await.unwrap() })
+        self.get("/stats")
     }
 
     /// The user ids that opened a socket (`GET /stats/users`), sorted.
     pub fn users(&self) -> Vec<String> {
+        serde_json::from_value(self.get("/stats/users")).unwrap()
+    }
+
+    fn get(&self, path: &str) -> Value {
         let tls = agentload::tls::client_config(Some(&self.ca_file)).unwrap();
         let http = agentload::tls::http_client(&tls, Duration::from_secs(5)).unwrap();
-        let url = format!("{}/stats/users", self.base_url);
+        let url = format!("{}{path}", self.base_url);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

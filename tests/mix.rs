@@ -291,3 +291,79 @@ fn scenario_errors_name_file_line_and_key() {
         assert!(err.contains(&at) && err.contains(words), "{entry}: {err}");
     }
 }
+
+#[test]
+fn api_checks_fail_calls_and_count_in_the_error_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every /api/threads body misses its check; every /health answers 200, not the 201 asked.
+    let plan = r#"name = "api"
+target = "embedded"
+[[scenarios]]
+name = "api"
+kind = "api"
+think_time = "50ms"
+[[scenarios.endpoints]]
+path = "/api/threads"
+weight = 2
+json_path_checks = [{ name = "many threads", path = "count", op = ">=", value = 100 }]
+[[scenarios.endpoints]]
+path = "/health"
+expect_status = 201
+[[scenarios.endpoints]]
+path = "/api/agents/config"
+[[stages]]
+users = 2
+duration = "2s"
+[sla]
+error_rate = "10%"
+"#;
+    let out = run_plan(dir.path(), plan, &[]);
+    let s = out.summary();
+    let stats = &s["target_counters"]["http_requests"];
+    let endpoints = scenario(s, "api")["endpoints"].as_array().unwrap().clone();
+    let endpoint = |name: &str| {
+        endpoints
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let threads = endpoint("GET /api/threads [api]");
+    assert!(
+        threads["requests"].as_u64().unwrap() > 0,
+        "{}",
+        out.explain()
+    );
+    assert_eq!(threads["requests"], stats["GET /api/threads"]);
+    assert_eq!(threads["failed"], threads["requests"]);
+    // Listed by kind with every other failure, and per endpoint.
+    assert_eq!(
+        s["failures"]["api.check_failed"]["count"],
+        threads["requests"]
+    );
+    assert_eq!(
+        threads["failures"]["api.check_failed"]["count"],
+        threads["requests"]
+    );
+    let health = endpoint("GET /health [api]");
+    assert_eq!(
+        health["failures"]["api.status"]["count"],
+        health["requests"]
+    );
+    assert_eq!(health["requests"], stats["GET /health"]);
+    assert_eq!(endpoint("GET /api/agents/config [api]")["failed"], 0);
+    // 3 of every 4 calls failed: the error rate counts them, and fails the plan.
+    let rule = &s["sla"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"].as_str().unwrap().starts_with("error rate"))
+        .unwrap()
+        .clone();
+    assert_eq!(rule["passed"], false, "{rule}");
+    assert!(
+        rule["observed"].as_str().unwrap().contains("api calls"),
+        "{rule}"
+    );
+    assert_eq!(out.code, 1, "{}", out.explain());
+}

@@ -11,10 +11,17 @@ pub fn judge(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
     if let Some(max) = sla.error_rate {
         let rate = summary.error_rate_percent();
         let (r, c) = (&summary.runs, &summary.connections);
+        let api = match summary.api_calls() {
+            (0, _) => String::new(),
+            (n, f) => format!(", {f} of {n} api calls"),
+        };
         verdicts.push(RuleVerdict {
-            rule: format!("error rate <= {}% (failed runs + connects)", max.0),
+            rule: format!(
+                "error rate <= {}% (failed runs + connects + api calls)",
+                max.0
+            ),
             observed: format!(
-                "{rate:.2}% ({} of {} runs, {} of {} connects failed)",
+                "{rate:.2}% ({} of {} runs, {} of {} connects{api} failed)",
                 r.failed, r.started, c.failed, c.attempted
             ),
             passed: rate <= max.0,

@@ -130,19 +130,29 @@ impl Summary {
         }
     }
 
-    /// Failed runs and failed connects over attempted runs and connects, in percent: what
-    /// the plan's `error_rate` rule judges.
+    /// Failed runs, connects and api calls over attempted ones, in percent: what the plan's
+    /// `error_rate` rule judges.
     pub fn error_rate_percent(&self) -> f64 {
-        self.share_of_attempts_percent(self.runs.failed + self.connections.failed)
+        let failed = self.runs.failed + self.connections.failed + self.api_calls().1;
+        self.share_of_attempts_percent(failed)
     }
 
-    /// `n` over attempted runs and connects, in percent (0 when nothing was attempted).
+    /// `n` over attempted runs, connects and api calls, in percent (0 when nothing was
+    /// attempted).
     pub fn share_of_attempts_percent(&self, n: u64) -> f64 {
-        let attempts = self.runs.started + self.connections.attempted;
+        let attempts = self.runs.started + self.connections.attempted + self.api_calls().0;
         if attempts == 0 {
             return 0.0;
         }
         100.0 * n as f64 / attempts as f64
+    }
+
+    /// Api users' calls and failed calls, every endpoint of every scenario.
+    pub fn api_calls(&self) -> (u64, u64) {
+        self.scenarios
+            .iter()
+            .flat_map(|s| &s.endpoints)
+            .fold((0, 0), |(n, f), e| (n + e.requests, f + e.failed))
     }
 }
 

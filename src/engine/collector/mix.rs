@@ -37,17 +37,24 @@ struct EndpointPart {
 }
 
 impl Collector {
-    fn part(&self, user: usize, scenario: usize, f: impl FnOnce(&mut ScenarioPart)) {
+    /// `f` on `scenario`'s part of `user`'s shard, and the shard's failures by kind.
+    fn part(
+        &self,
+        user: usize,
+        scenario: usize,
+        f: impl FnOnce(&mut ScenarioPart, &mut BTreeMap<String, FailureBucket>),
+    ) {
         let mut shard = self.shard(user);
-        if shard.mix.len() <= scenario {
-            shard.mix.resize(scenario + 1, ScenarioPart::default());
+        let sh = &mut *shard;
+        if sh.mix.len() <= scenario {
+            sh.mix.resize(scenario + 1, ScenarioPart::default());
         }
-        f(&mut shard.mix[scenario]);
+        f(&mut sh.mix[scenario], &mut sh.counts.failures);
     }
 
     /// Goose started `user` in `scenario`.
     pub fn user_started(&self, user: usize, scenario: usize) {
-        self.part(user, scenario, |p| p.users += 1);
+        self.part(user, scenario, |p, _| p.users += 1);
     }
 
     /// An api user's request: its name, time and failure.
@@ -59,7 +66,7 @@ impl Collector {
         elapsed: Duration,
         failure: Option<&Failure>,
     ) {
-        self.part(user, scenario, |p| {
+        self.part(user, scenario, |p, failures| {
             if !p.endpoints.contains_key(name) {
                 p.endpoints
                     .insert(name.to_string(), EndpointPart::default());
@@ -74,6 +81,7 @@ impl Collector {
                 Some(f) => {
                     e.failed += 1;
                     add_failure(&mut e.failures, f);
+                    add_failure(failures, f);
                 }
             }
         });
@@ -81,7 +89,7 @@ impl Collector {
 
     /// What an idle user's socket saw since the last call.
     pub fn idle_seen(&self, user: usize, scenario: usize, frames: u64, pongs: u64, cut: bool) {
-        self.part(user, scenario, |p| {
+        self.part(user, scenario, |p, _| {
             let i = p.idle.get_or_insert_with(IdleSummary::default);
             i.frames += frames;
             i.pings_answered += pongs;
@@ -91,7 +99,7 @@ impl Collector {
 
     /// The run's share of its scenario's figures (`run_finished` calls it).
     pub(super) fn scenario_run(&self, user: usize, outcome: &RunOutcome) {
-        self.part(user, outcome.scenario, |p| {
+        self.part(user, outcome.scenario, |p, _| {
             p.runs.started += 1;
             match &outcome.failure {
                 None => {

@@ -151,6 +151,9 @@ pub(crate) fn print_verdict(s: &Summary, dir: &Path) {
         s.connections.attempted,
         s.connections.failed
     );
+    if let (calls @ 1.., failed) = s.api_calls() {
+        println!("  api calls: {calls}, {failed} failed");
+    }
     for (kind, bucket) in &s.failures {
         println!(
             "  failure {kind}: {} (e.g. {})",

@@ -354,4 +354,16 @@ fn bad_shard_options_are_one_line_each() {
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(words), "{args:?}: {err}");
     }
+    // The capacity search stays on one node, and says so.
+    let out = Command::new(BIN)
+        .args(["capacity", plan])
+        .env("AGENTLOAD_SHARD", "0/2")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        err.trim().lines().count() == 1 && err.contains("one node"),
+        "{err}"
+    );
 }

@@ -21,11 +21,13 @@ pub async fn run(plan_path: &Path, options: &RunOptions) -> Exit {
 
 async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, SetupError> {
     // The search runs on one node: N pods each searching would load the target N times over.
-    if let Ok(shard) = std::env::var("AGENTLOAD_SHARD") {
-        return Err(SetupError::Shard(format!(
-            "capacity runs on one node (AGENTLOAD_SHARD={shard} is set): unset it, or run each \
-             step as a sharded `run` and merge it"
-        )));
+    for var in ["AGENTLOAD_SHARD", "AGENTLOAD_SHARDS"] {
+        if let Ok(value) = std::env::var(var) {
+            return Err(SetupError::Shard(format!(
+                "capacity runs on one node ({var}={value} is set): unset it, or run each step \
+                 as a sharded `run` and merge it"
+            )));
+        }
     }
     let plan = Plan::load(plan_path)?;
     let started_at = chrono::Utc::now();

@@ -123,12 +123,12 @@ impl Collector {
 
     /// Records a finished run of user `user`.
     pub fn run_finished(&self, user: usize, outcome: RunOutcome) {
-        if !self.mix.is_empty() {
-            self.scenario_run(user, &outcome);
-        }
         let ended_secs = self.started.elapsed().as_secs_f32();
         let mut shard = self.shard(user);
         let sh = &mut *shard;
+        if !self.mix.is_empty() {
+            mix::scenario_run(&mut sh.mix, &outcome);
+        }
         sh.log.push(RunRecord {
             ended_secs,
             elapsed_ms: outcome.elapsed.as_secs_f32() * 1000.0,

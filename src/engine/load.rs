@@ -86,8 +86,10 @@ pub async fn load(
     }
     let run_tag = options.run_tag();
     let mix = plan.mix();
+    // Figures per scenario only for a mix: a single `[scenario]` would repeat the totals.
     let metas = mix
         .iter()
+        .filter(|_| plan.is_mix())
         .map(|e| ScenarioMeta {
             name: e.name.clone(),
             kind: format!("{:?}", e.kind).to_lowercase(),

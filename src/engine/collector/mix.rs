@@ -44,12 +44,14 @@ impl Collector {
         scenario: usize,
         f: impl FnOnce(&mut ScenarioPart, &mut BTreeMap<String, FailureBucket>),
     ) {
+        // A single `[scenario]` keeps no per-scenario figures (api and idle users only come in
+        // a mix).
+        if self.mix.is_empty() {
+            return;
+        }
         let mut shard = self.shard(user);
         let sh = &mut *shard;
-        if sh.mix.len() <= scenario {
-            sh.mix.resize(scenario + 1, ScenarioPart::default());
-        }
-        f(&mut sh.mix[scenario], &mut sh.counts.failures);
+        f(part_of(&mut sh.mix, scenario), &mut sh.counts.failures);
     }
 
     /// Goose started `user` in `scenario`.
@@ -96,29 +98,38 @@ impl Collector {
             i.cuts += u64::from(cut);
         });
     }
+}
 
-    /// The run's share of its scenario's figures (`run_finished` calls it).
-    pub(super) fn scenario_run(&self, user: usize, outcome: &RunOutcome) {
-        self.part(user, outcome.scenario, |p, _| {
-            p.runs.started += 1;
-            match &outcome.failure {
-                None => {
-                    p.runs.completed += 1;
-                    p.agent_run
-                        .get_or_insert_with(Latency::default)
-                        .record(outcome.elapsed);
-                }
-                Some(f) => {
-                    p.runs.failed += 1;
-                    add_failure(&mut p.failures, f);
-                }
-            }
-            for (kind, count) in REQUIRED.iter().zip(p.funnel.iter_mut()) {
-                *count += u64::from(outcome.reached.contains(kind));
-            }
-        });
+/// Scenario `index`'s part, made on first use.
+fn part_of(mix: &mut Vec<ScenarioPart>, index: usize) -> &mut ScenarioPart {
+    if mix.len() <= index {
+        mix.resize(index + 1, ScenarioPart::default());
     }
+    &mut mix[index]
+}
 
+/// The run's share of its scenario's figures, under the shard's lock `run_finished` holds.
+pub(super) fn scenario_run(mix: &mut Vec<ScenarioPart>, outcome: &RunOutcome) {
+    let p = part_of(mix, outcome.scenario);
+    p.runs.started += 1;
+    match &outcome.failure {
+        None => {
+            p.runs.completed += 1;
+            p.agent_run
+                .get_or_insert_with(Latency::default)
+                .record(outcome.elapsed);
+        }
+        Some(f) => {
+            p.runs.failed += 1;
+            add_failure(&mut p.failures, f);
+        }
+    }
+    for (kind, count) in REQUIRED.iter().zip(p.funnel.iter_mut()) {
+        *count += u64::from(outcome.reached.contains(kind));
+    }
+}
+
+impl Collector {
     /// Every scenario's figures, added over the shards.
     pub(super) fn scenarios(&self) -> Vec<ScenarioSummary> {
         let mut all: Vec<ScenarioSummary> = self

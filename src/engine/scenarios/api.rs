@@ -114,7 +114,7 @@ async fn call(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
     let request = GooseRequest::builder()
         .method(m)
         .path(e.path.as_str())
-        .name(goose_name.as_str())
+        .name(goose_name.as_ref())
         .set_request_builder(builder)
         .expect_status_code(e.expect_status)
         .build();

@@ -71,10 +71,10 @@ impl Context {
     }
 
     /// A Goose request name, with the scenario when the plan is a mix: `agent_run [triage]`.
-    pub(crate) fn request_name(&self, name: &str) -> String {
+    pub(crate) fn request_name<'a>(&self, name: &'a str) -> std::borrow::Cow<'a, str> {
         match &self.label {
-            Some(label) => format!("{name} [{label}]"),
-            None => name.to_string(),
+            Some(label) => format!("{name} [{label}]").into(),
+            None => name.into(),
         }
     }
 

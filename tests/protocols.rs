@@ -213,7 +213,16 @@ fn expired_tokens_are_auth_failures(profile: &str) {
     );
     assert_eq!(s["failures"]["agent.error"], serde_json::Value::Null, "{s}");
     assert_eq!(stats["runs_completed"], s["runs"]["completed"], "{stats}");
-    assert_eq!(stats["runs_started"], s["runs"]["started"], "{stats}");
+    // A start sent as the target's expiry timer fires crosses its close: we sent it (a run,
+    // failed as auth.token_expired), the target never read it. At most one per lapse.
+    let (ours, theirs) = (
+        s["runs"]["started"].as_u64().unwrap(),
+        stats["runs_started"].as_u64().unwrap(),
+    );
+    assert!(
+        theirs <= ours && ours <= theirs + expired,
+        "{ours} runs started here, {theirs} by the target, {expired} lapses\n{stats}"
+    );
 }
 
 #[test]

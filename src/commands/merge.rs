@@ -25,18 +25,11 @@ pub fn merge_dirs(args: &MergeArgs) -> Exit {
 }
 
 fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
-    let folders = shard_folders(args.dirs)?;
-    let shards = folders
-        .iter()
-        .map(|f| {
-            Ok(ShardReport {
-                folder: f.display().to_string(),
-                summary: read_summary(f)?,
-            })
-        })
-        .collect::<Result<Vec<_>, SetupError>>()?;
+    let shards = shard_reports(args.dirs)?;
     let missing = check(&shards, args.allow_partial)?;
-    let plan_path = folders[0].join("plan.toml");
+    // `check` refused an empty list: there is a first shard.
+    let first = Path::new(&shards[0].folder);
+    let plan_path = first.join("plan.toml");
     let plan_text = std::fs::read(&plan_path).map_err(|e| SetupError::ReadReport {
         path: plan_path.clone(),
         message: format!("the shard's plan is needed to judge the SLA: {e}"),
@@ -58,7 +51,7 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
     merged.passed = merged.sla.iter().all(|r| r.passed) && !info.partial;
     let out = match args.out {
         Some(dir) => dir.to_path_buf(),
-        None => folders[0].parent().unwrap_or(Path::new(".")).join(format!(
+        None => first.parent().unwrap_or(Path::new(".")).join(format!(
             "{}-merged-{}",
             merged.plan,
             safe(&info.run_id)
@@ -90,12 +83,13 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
 }
 
 /// Each DIR is a shard's report folder, or a folder of them (every subfolder with a
-/// `summary.json`), so `report merge /reports` works where no shell expands a glob.
-fn shard_folders(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, SetupError> {
-    let mut folders = Vec::new();
+/// `summary.json`, but a merged report lying beside its shards), so `report merge /reports`
+/// works where no shell expands a glob. Each summary is read once.
+fn shard_reports(dirs: &[PathBuf]) -> Result<Vec<ShardReport>, SetupError> {
+    let mut found: Vec<(PathBuf, Summary)> = Vec::new();
     for dir in dirs {
         if dir.join("summary.json").is_file() {
-            folders.push(dir.clone());
+            found.push((dir.clone(), read_summary(dir)?));
             continue;
         }
         let entries = std::fs::read_dir(dir).map_err(|e| SetupError::ReadReport {
@@ -105,23 +99,30 @@ fn shard_folders(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, SetupError> {
         let mut inside: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.join("summary.json").is_file() && !is_merged(p))
+            .filter(|p| p.join("summary.json").is_file())
             .collect();
-        if inside.is_empty() {
+        inside.sort();
+        let before = found.len();
+        for folder in inside {
+            let summary = read_summary(&folder)?;
+            if summary.merge.is_none() {
+                found.push((folder, summary));
+            }
+        }
+        if found.len() == before {
             return Err(SetupError::ReadReport {
                 path: dir.clone(),
                 message: "no summary.json here or in a folder inside".into(),
             });
         }
-        inside.sort();
-        folders.extend(inside);
     }
-    Ok(folders)
-}
-
-/// A merged report lying beside its shards (a second merge over the same volume).
-fn is_merged(dir: &Path) -> bool {
-    read_summary(dir).is_ok_and(|s| s.merge.is_some())
+    Ok(found
+        .into_iter()
+        .map(|(f, summary)| ShardReport {
+            folder: f.display().to_string(),
+            summary,
+        })
+        .collect())
 }
 
 /// The plan's `[sla]` only: the rest (URLs from env vars, files) need not resolve here.

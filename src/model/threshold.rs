@@ -95,23 +95,23 @@ pub fn judge(
     shards: &[&Summary],
     judged_by: &str,
 ) -> Vec<RuleVerdict> {
-    let merged = summary;
     rules
         .iter()
-        .map(
-            |rule| match parse(rule).and_then(|r| observe(&r, merged, shards)) {
-                Some((value, shown)) => {
-                    let r = parse(rule).expect("parsed above");
-                    RuleVerdict {
-                        rule: rule.clone(),
-                        observed: shown,
-                        passed: value.is_some_and(|v| passes(r.op, v, r.limit)),
-                        judged_by: judged_by.into(),
-                    }
-                }
+        .map(|rule| {
+            let parsed = parse(rule);
+            let judged = parsed
+                .as_ref()
+                .and_then(|r| observe(r, summary, shards).map(|seen| (r, seen)));
+            match judged {
+                Some((r, (value, shown))) => RuleVerdict {
+                    rule: rule.clone(),
+                    observed: shown,
+                    passed: value.is_some_and(|v| passes(r.op, v, r.limit)),
+                    judged_by: judged_by.into(),
+                },
                 None => per_shard(rule, shards),
-            },
-        )
+            }
+        })
         .collect()
 }
 

@@ -92,7 +92,7 @@ pub async fn load(
         .filter(|_| plan.is_mix())
         .map(|e| ScenarioMeta {
             name: e.name.clone(),
-            kind: format!("{:?}", e.kind).to_lowercase(),
+            kind: e.kind.name().to_string(),
             weight: e.weight as u64,
         })
         .collect();

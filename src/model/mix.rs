@@ -79,12 +79,17 @@ impl ScenarioSummary {
             }
         }
         if let Some(o) = &other.idle {
-            let i = self.idle.get_or_insert_with(IdleSummary::default);
-            i.frames += o.frames;
-            i.pings_answered += o.pings_answered;
-            i.cuts += o.cuts;
+            self.idle.get_or_insert_with(IdleSummary::default).add(o);
         }
         Ok(())
+    }
+}
+
+impl IdleSummary {
+    pub fn add(&mut self, o: &IdleSummary) {
+        self.frames += o.frames;
+        self.pings_answered += o.pings_answered;
+        self.cuts += o.cuts;
     }
 }
 

@@ -18,6 +18,17 @@ pub enum Kind {
     Idle,
 }
 
+impl Kind {
+    /// The kind as a plan writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Agent => "agent",
+            Kind::Api => "api",
+            Kind::Idle => "idle",
+        }
+    }
+}
+
 /// How an agent user picks the next request from its pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

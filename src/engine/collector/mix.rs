@@ -1,10 +1,10 @@
 //! Per-scenario figures of a workload mix, kept in each collector shard beside the totals.
 
-use super::{add_failure, Collector};
+use super::{add_failure, slot, Collector};
 use crate::engine::outcome::{Failure, RunOutcome};
 use crate::engine::protocol::REQUIRED;
 use crate::model::metrics::{Latency, SerializedLatency};
-use crate::model::mix::{set_shares, EndpointSummary, IdleSummary, ScenarioSummary};
+use crate::model::mix::{add_failures, set_shares, EndpointSummary, IdleSummary, ScenarioSummary};
 use crate::model::summary::{FailureBucket, RunCounts};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -69,11 +69,7 @@ impl Collector {
         failure: Option<&Failure>,
     ) {
         self.part(user, scenario, |p, failures| {
-            if !p.endpoints.contains_key(name) {
-                p.endpoints
-                    .insert(name.to_string(), EndpointPart::default());
-            }
-            let e = p.endpoints.get_mut(name).expect("inserted above");
+            let e = slot(&mut p.endpoints, name);
             e.requests += 1;
             match failure {
                 None => e
@@ -130,28 +126,59 @@ pub(super) fn scenario_run(mix: &mut Vec<ScenarioPart>, outcome: &RunOutcome) {
 }
 
 impl Collector {
-    /// Every scenario's figures, added over the shards.
+    /// Every scenario's figures, added over the shards (histograms added as they are, each
+    /// serialized once).
     pub(super) fn scenarios(&self) -> Vec<ScenarioSummary> {
+        let mut totals = vec![ScenarioPart::default(); self.mix.len()];
+        for shard in &self.shards {
+            let sh = shard.lock().unwrap_or_else(|p| p.into_inner());
+            for (total, part) in totals.iter_mut().zip(&sh.mix) {
+                total.add(part);
+            }
+        }
         let mut all: Vec<ScenarioSummary> = self
             .mix
             .iter()
-            .map(|m| ScenarioSummary {
+            .zip(&totals)
+            .map(|(m, part)| ScenarioSummary {
                 name: m.name.clone(),
                 kind: m.kind.clone(),
                 weight: m.weight,
-                funnel: REQUIRED.iter().map(|k| (k.name().to_string(), 0)).collect(),
-                ..ScenarioSummary::default()
+                ..summary_of(part)
             })
             .collect();
-        for shard in &self.shards {
-            let sh = shard.lock().unwrap_or_else(|p| p.into_inner());
-            for (s, part) in all.iter_mut().zip(&sh.mix) {
-                // Same bounds everywhere: adding cannot fail.
-                let _ = s.add(&summary_of(part));
-            }
-        }
         set_shares(&mut all);
         all
+    }
+}
+
+impl ScenarioPart {
+    fn add(&mut self, o: &ScenarioPart) {
+        self.users += o.users;
+        self.runs.started += o.runs.started;
+        self.runs.completed += o.runs.completed;
+        self.runs.failed += o.runs.failed;
+        add_failures(&mut self.failures, &o.failures);
+        for (a, b) in self.funnel.iter_mut().zip(o.funnel) {
+            *a += b;
+        }
+        add_latency(&mut self.agent_run, &o.agent_run);
+        for (name, e) in &o.endpoints {
+            let t = slot(&mut self.endpoints, name);
+            t.requests += e.requests;
+            t.failed += e.failed;
+            add_failures(&mut t.failures, &e.failures);
+            add_latency(&mut t.latency, &e.latency);
+        }
+        if let Some(i) = &o.idle {
+            self.idle.get_or_insert_with(IdleSummary::default).add(i);
+        }
+    }
+}
+
+fn add_latency(into: &mut Option<Latency>, from: &Option<Latency>) {
+    if let Some(l) = from {
+        into.get_or_insert_with(Latency::default).add(l);
     }
 }
 

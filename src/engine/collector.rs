@@ -13,8 +13,15 @@ use std::time::Duration;
 
 /// Most values kept per check, to bound memory on long runs.
 const MAX_VALUES: usize = 100_000;
-/// Outcomes go to one of these shards by user, so users never wait on one global lock.
-const SHARDS: usize = 16;
+/// Outcomes go to one of (at most) this many shards by user, so users never wait on one
+/// global lock: two per CPU the process may run on. Fewer shards keep the histograms a run
+/// feeds in cache.
+const MAX_SHARDS: usize = 16;
+
+fn shard_count() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (2 * cpus).clamp(2, MAX_SHARDS)
+}
 
 #[derive(Default, Clone)]
 struct Shard {
@@ -23,13 +30,20 @@ struct Shard {
     first_event: Latency,
     agent_run: Latency,
     span: Latency,
-    from_start: BTreeMap<String, Latency>,
-    gap_before: BTreeMap<String, Latency>,
+    /// Per event name: how many arrived, when (from the start message), the gap before each.
+    per_event: BTreeMap<String, EventFigures>,
     checks: Vec<(CheckSummary, Vec<f64>)>,
     /// Every run's end: for the timeline and for windows (capacity steps).
     log: Vec<RunRecord>,
     /// Per-scenario figures of a mix, by scenario index.
     mix: Vec<mix::ScenarioPart>,
+}
+
+#[derive(Default, Clone)]
+struct EventFigures {
+    count: u64,
+    from_start: Latency,
+    gap_before: Latency,
 }
 
 /// One run as the timeline needs it: 12 bytes.
@@ -97,7 +111,9 @@ impl Collector {
             ..Default::default()
         };
         Collector {
-            shards: (0..SHARDS).map(|_| Mutex::new(blank.clone())).collect(),
+            shards: (0..shard_count())
+                .map(|_| Mutex::new(blank.clone()))
+                .collect(),
             checks,
             open: Arc::new(AtomicI64::new(0)),
             started: std::time::Instant::now(),
@@ -143,9 +159,6 @@ impl Collector {
                 add_failure(&mut s.failures, f);
             }
         }
-        for (name, n) in &outcome.events {
-            *slot(&mut s.events, name) += n;
-        }
         if s.funnel.is_empty() {
             s.funnel = REQUIRED.iter().map(|k| (k.name().to_string(), 0)).collect();
         }
@@ -156,8 +169,10 @@ impl Collector {
         }
         let mut previous = Duration::ZERO;
         for (name, at) in &outcome.timeline {
-            slot(&mut sh.from_start, name).record(*at);
-            slot(&mut sh.gap_before, name).record(at.saturating_sub(previous));
+            let figures = slot(&mut sh.per_event, name);
+            figures.count += 1;
+            figures.from_start.record(*at);
+            figures.gap_before.record(at.saturating_sub(previous));
             previous = *at;
         }
         if let Some((_, first)) = outcome.timeline.first() {
@@ -232,6 +247,9 @@ impl Collector {
             merge(&mut total, &sh, i == 0);
         }
         let mut s = total.counts;
+        for (name, figures) in &total.per_event {
+            *s.events.entry(name.clone()).or_default() += figures.count;
+        }
         let (bucket, timeline) = timeline(&total.log);
         s.timeline_bucket_secs = bucket;
         s.timeline = timeline;
@@ -247,14 +265,14 @@ impl Collector {
             agent_run: ser(&total.agent_run),
             run_span: ser(&total.span),
             from_start: total
-                .from_start
+                .per_event
                 .iter()
-                .map(|(k, l)| (k.clone(), l.into()))
+                .map(|(k, f)| (k.clone(), (&f.from_start).into()))
                 .collect(),
             gap_before: total
-                .gap_before
+                .per_event
                 .iter()
-                .map(|(k, l)| (k.clone(), l.into()))
+                .map(|(k, f)| (k.clone(), (&f.gap_before).into()))
                 .collect(),
         };
         s.checks = total
@@ -296,7 +314,7 @@ impl Collector {
 
     fn shard(&self, user: usize) -> MutexGuard<'_, Shard> {
         // A panic in one user must not hide every other user's figures.
-        self.shards[user % SHARDS]
+        self.shards[user % self.shards.len()]
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }
@@ -308,11 +326,11 @@ fn merge(total: &mut Shard, sh: &Shard, first: bool) {
     total.first_event.add(&sh.first_event);
     total.agent_run.add(&sh.agent_run);
     total.span.add(&sh.span);
-    for (k, l) in &sh.from_start {
-        total.from_start.entry(k.clone()).or_default().add(l);
-    }
-    for (k, l) in &sh.gap_before {
-        total.gap_before.entry(k.clone()).or_default().add(l);
+    for (k, f) in &sh.per_event {
+        let t = total.per_event.entry(k.clone()).or_default();
+        t.count += f.count;
+        t.from_start.add(&f.from_start);
+        t.gap_before.add(&f.gap_before);
     }
     total.log.extend_from_slice(&sh.log);
     if first {

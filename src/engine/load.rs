@@ -5,7 +5,7 @@ use crate::engine::auth::{Identity, TokenSource};
 use crate::engine::collector::{Collector, ScenarioMeta};
 pub use crate::engine::options::RunOptions;
 use crate::engine::progress::{self, Progress};
-use crate::engine::protocol::SequenceRules;
+use crate::engine::protocol::{SequenceRules, StartTemplate};
 use crate::engine::sampler::Sampler;
 use crate::engine::scenarios::{self, ws::Connector, Context};
 pub use crate::engine::setup::SetupError;
@@ -138,6 +138,7 @@ pub async fn load(
         scenario: 0,
         label: None,
         prompts: Arc::new(Vec::new()),
+        starts: Arc::new(Vec::new()),
         pick: crate::plan::mix::Pick::RoundRobin,
         seed: 0,
         agent: None,
@@ -287,7 +288,17 @@ pub async fn load(
 
 /// The context of scenario `index` of the mix: its requests, agent, endpoints and times.
 fn scenario_context(base: &Context, plan: &Plan, index: usize, entry: &MixEntry) -> Context {
+    let profile = &base.connector.profile;
+    let mut starts: Vec<StartTemplate> = Vec::new();
+    let agents = entry.prompts.iter().map(|p| p.agent.as_deref());
+    for agent in agents.chain([entry.agent.as_deref()]) {
+        let agent = agent.or(entry.agent.as_deref());
+        if !starts.iter().any(|t| t.agent.as_deref() == agent) {
+            starts.push(StartTemplate::new(profile, agent));
+        }
+    }
     Context {
+        starts: Arc::new(starts),
         scenario: index,
         label: plan.is_mix().then(|| entry.name.clone()),
         prompts: Arc::new(entry.prompts.clone()),

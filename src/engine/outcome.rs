@@ -2,20 +2,21 @@
 //! failure, the run's events and timings.
 
 use crate::engine::protocol::{AgentEvent, EventKind};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
+
+/// An event's wire name: static for the run's own events, owned for any other name.
+pub type EventName = std::borrow::Cow<'static, str>;
 
 /// How one agent run ended.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
     /// `None` when the run completed and passed every check.
     pub failure: Option<Failure>,
-    /// Events of this run received, by wire name.
-    pub events: BTreeMap<String, u64>,
     /// Which of the five required events the run reached.
     pub reached: BTreeSet<EventKind>,
     /// Each event of the run (wire name) and its time since the start message was sent.
-    pub timeline: Vec<(String, Duration)>,
+    pub timeline: Vec<(EventName, Duration)>,
     /// Start message to verdict.
     pub elapsed: Duration,
     /// The `agent_completed` details, for result checks.
@@ -43,7 +44,7 @@ impl Failure {
         let code = event
             .str_field("code")
             .or_else(|| event.str_field("error_code"))
-            .unwrap_or("")
+            .unwrap_or_default()
             .to_ascii_uppercase();
         let says_expired = ["message", "error_message", "error", "detail"]
             .iter()

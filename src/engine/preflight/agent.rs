@@ -29,6 +29,7 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
         .clone()
         .unwrap_or_else(|| format!("{}-thread", identity.sub));
     let run_id = format!("{}-r1", identity.sub);
+    let start = crate::engine::protocol::StartTemplate::new(&clients.connector.profile, None);
     let mut run = Run::new(RunSpec {
         profile: &clients.connector.profile,
         run_id: &run_id,
@@ -36,7 +37,7 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
         user_id: &identity.sub,
         canary: "sk-preflight",
         user_request: &plan.scenario.user_request,
-        agent: None,
+        start: &start,
         timeout: plan.scenario.run_timeout.0,
         rules: &rules,
         isolation: &isolation,
@@ -45,6 +46,7 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
         drop_after_events: 0,
         retired: &[],
         token_expires_at: None,
+        keep_final_data: false,
     });
     let verdict = match run.start(&mut connected.ws, None).await {
         Step::Done(v) => v,
@@ -52,7 +54,7 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
     };
     let result = run.finish(verdict);
     let _ = crate::engine::scenarios::ws::close(connected.ws).await;
-    let events: u64 = result.outcome.events.values().sum();
+    let events = result.outcome.timeline.len();
     match result.outcome.failure {
         None => Check::new(
             "agent",

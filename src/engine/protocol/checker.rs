@@ -7,6 +7,7 @@
 //! with tool calls, as real agents reason between tools.
 
 use super::{AgentEvent, EventKind};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// What the checker demands of a run (from the plan's `[scenario]`).
@@ -166,7 +167,7 @@ impl SequenceChecker {
             if self.completed && !self.failed {
                 self.failed = true;
                 return Progress::Failed(Violation::AfterCompleted {
-                    got: event.wire_name.clone(),
+                    got: event.wire_name.to_string(),
                 });
             }
             return Progress::Ignored;
@@ -182,11 +183,11 @@ impl SequenceChecker {
     }
 
     fn step(&mut self, event: &AgentEvent) -> Result<Progress, Violation> {
-        let name = || event.wire_name.clone();
+        let name = || event.wire_name.to_string();
         if event.kind == EventKind::Error {
-            let message = first_str(event, &ERROR_FIELDS).unwrap_or("(no message)");
+            let message = first_str(event, &ERROR_FIELDS);
             return Err(Violation::AgentError {
-                message: message.to_string(),
+                message: message.as_deref().unwrap_or("(no message)").to_string(),
             });
         }
         if event.kind == EventKind::AgentStarted {
@@ -194,7 +195,7 @@ impl SequenceChecker {
                 return Err(Violation::DuplicateStarted);
             }
             self.started = true;
-            require(event, &["agent_name", "agent"], "agent name")?;
+            present(event, &["agent_name", "agent"], "agent name")?;
             return Ok(Progress::Continue);
         }
         if !self.started {
@@ -210,7 +211,7 @@ impl SequenceChecker {
                     });
                 }
                 let tool = require(event, &TOOL_NAME_FIELDS, "tool name")?;
-                require(event, &PARAM_FIELDS, "parameters")?;
+                present(event, &PARAM_FIELDS, "parameters")?;
                 self.tools_started += 1;
                 if !self.rules.expect_tools.is_empty() {
                     self.executed.push(tool.clone());
@@ -223,14 +224,17 @@ impl SequenceChecker {
             EventKind::ToolCompleted => {
                 let tool = require(event, &TOOL_NAME_FIELDS, "tool name")?;
                 let id = event.str_field("tool_call_id");
-                let open = self.open_tools.iter().position(|t| match (&t.id, id) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => t.name == tool,
-                });
+                let open = self
+                    .open_tools
+                    .iter()
+                    .position(|t| match (&t.id, id.as_deref()) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => t.name == tool,
+                    });
                 let Some(index) = open else {
                     return Err(Violation::UnmatchedToolCompleted { tool });
                 };
-                require(event, &RESULT_FIELDS, "result")?;
+                present(event, &RESULT_FIELDS, "result")?;
                 self.open_tools.remove(index);
             }
             EventKind::AgentCompleted => return self.completed(event),
@@ -241,7 +245,8 @@ impl SequenceChecker {
 
     fn thinking(&mut self, event: &AgentEvent) -> Result<(), Violation> {
         let index = self.thoughts.len() + 1;
-        let thought = first_str(event, &THOUGHT_FIELDS).unwrap_or("").trim();
+        let thought = first_str(event, &THOUGHT_FIELDS).unwrap_or_default();
+        let thought = thought.trim();
         let chars = thought.chars().count();
         if chars < self.rules.min_thinking_chars {
             return Err(Violation::ThinkingTooShort {
@@ -258,7 +263,7 @@ impl SequenceChecker {
     }
 
     fn completed(&mut self, event: &AgentEvent) -> Result<Progress, Violation> {
-        let at = || event.wire_name.clone();
+        let at = || event.wire_name.to_string();
         if self.rules.require_tool && self.tools_started == 0 {
             return Err(Violation::MissingEvent {
                 missing: "tool_executing".into(),
@@ -290,11 +295,11 @@ impl SequenceChecker {
             });
         }
         let status = require(event, &["status"], "status")?;
-        require(event, &COMPLETION_FIELDS, "result")?;
+        present(event, &COMPLETION_FIELDS, "result")?;
         if matches!(status.as_str(), "error" | "failed" | "failure") {
-            let message = first_str(event, &ERROR_FIELDS).unwrap_or(&status);
+            let message = first_str(event, &ERROR_FIELDS).map(String::from);
             return Err(Violation::AgentError {
-                message: message.to_string(),
+                message: message.unwrap_or(status),
             });
         }
         self.completed = true;
@@ -302,23 +307,35 @@ impl SequenceChecker {
     }
 }
 
-fn first_str<'a>(event: &'a AgentEvent, fields: &[&str]) -> Option<&'a str> {
+fn first_str<'a>(event: &AgentEvent<'a>, fields: &[&str]) -> Option<Cow<'a, str>> {
     fields.iter().find_map(|f| event.str_field(f))
 }
 
-/// The first of `fields` that has a value, as text; `MissingField` if none has.
-fn require(event: &AgentEvent, fields: &[&str], what: &str) -> Result<String, Violation> {
+/// The first of `fields` that has a value; `MissingField` if none has.
+fn first_present<'f>(
+    event: &AgentEvent,
+    fields: &[&'f str],
+    what: &str,
+) -> Result<&'f str, Violation> {
     fields
         .iter()
         .find(|f| event.has_value(f))
-        .map(|f| match &event.data[*f] {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
+        .copied()
         .ok_or_else(|| Violation::MissingField {
-            event: event.wire_name.clone(),
+            event: event.wire_name.to_string(),
             field: what.to_string(),
         })
+}
+
+/// Whether one of `fields` has a value.
+fn present(event: &AgentEvent, fields: &[&str], what: &str) -> Result<(), Violation> {
+    first_present(event, fields, what).map(|_| ())
+}
+
+/// The first of `fields` that has a value, as text.
+fn require(event: &AgentEvent, fields: &[&str], what: &str) -> Result<String, Violation> {
+    let field = first_present(event, fields, what)?;
+    Ok(event.text_field(field).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -1,12 +1,16 @@
 //! The agent event model and the sequence checker. No I/O: frames in, verdicts out.
 
 mod checker;
+pub mod fields;
 pub mod profile;
+pub mod template;
 
 pub use checker::{Progress, SequenceChecker, SequenceRules, Violation};
 pub use profile::Profile;
+pub use template::{StartTemplate, START_VARS};
 
-use serde_json::{Map, Value};
+pub use fields::{Fields, Val};
+use std::borrow::Cow;
 
 /// The five events every agent run must show, in this order.
 pub const REQUIRED: [EventKind; 5] = [
@@ -50,6 +54,14 @@ impl EventKind {
 
     pub fn name(&self) -> &str {
         match self {
+            EventKind::Other(name) => name,
+            known => known.static_name().unwrap_or_default(),
+        }
+    }
+
+    /// The name of every kind but `Other`.
+    pub fn static_name(&self) -> Option<&'static str> {
+        Some(match self {
             EventKind::ConnectionEstablished => "connection_established",
             EventKind::AgentStarted => "agent_started",
             EventKind::AgentThinking => "agent_thinking",
@@ -57,8 +69,8 @@ impl EventKind {
             EventKind::ToolCompleted => "tool_completed",
             EventKind::AgentCompleted => "agent_completed",
             EventKind::Error => "error",
-            EventKind::Other(name) => name,
-        }
+            EventKind::Other(_) => return None,
+        })
     }
 
     /// Is this one of the events of an agent run (including its error)?
@@ -67,15 +79,16 @@ impl EventKind {
     }
 }
 
-/// One frame, decoded into a typed event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AgentEvent {
+/// One frame, decoded into a typed event. Borrows the frame's text: keys and values are
+/// read where they are, decoded when a check asks for them.
+#[derive(Debug, Clone)]
+pub struct AgentEvent<'a> {
     pub kind: EventKind,
     /// The wire name as sent (e.g. `agent_error` for `EventKind::Error`).
-    pub wire_name: String,
-    pub run_id: Option<String>,
+    pub wire_name: Cow<'a, str>,
+    pub run_id: Option<Cow<'a, str>>,
     /// Details: the `data` object, with top-level fields filled in where `data` lacks them.
-    pub data: Map<String, Value>,
+    pub data: Fields<'a>,
 }
 
 /// A frame that is not an event.
@@ -87,9 +100,9 @@ pub enum ParseError {
     NoType(String),
 }
 
-impl AgentEvent {
+impl<'a> AgentEvent<'a> {
     /// Decodes a frame in the reference layout.
-    pub fn parse(text: &str) -> Result<AgentEvent, ParseError> {
+    pub fn parse(text: &'a str) -> Result<AgentEvent<'a>, ParseError> {
         thread_local! {
             static REFERENCE: Profile = Profile::builtin("reference").expect("built in");
         }
@@ -98,22 +111,22 @@ impl AgentEvent {
 
     /// Decodes a frame as `profile` says: the name (unwrapped from wrapper types, aliased),
     /// and the details merged root < `data` < `payload` (or the profile's merge order).
-    pub fn parse_with(text: &str, profile: &Profile) -> Result<AgentEvent, ParseError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|_| ParseError::NotJson(excerpt(text)))?;
-        let Value::Object(root) = value else {
-            return Err(ParseError::NoType(excerpt(text)));
-        };
+    pub fn parse_with(text: &'a str, profile: &Profile) -> Result<AgentEvent<'a>, ParseError> {
+        let root = Fields::parse(text).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => ParseError::NoType(excerpt(text)),
+            _ => ParseError::NotJson(excerpt(text)),
+        })?;
         let wire_name = profile
             .event_name(&root)
             .ok_or_else(|| ParseError::NoType(excerpt(text)))?;
         let mut data = profile.merged_data(root);
-        for key in ["type", "data", "payload"] {
-            if !matches!(data.get(key), Some(Value::String(_))) || key == "type" {
+        data.remove("type");
+        for key in ["data", "payload"] {
+            if data.get(key).is_some_and(|v| v.as_str().is_none()) {
                 data.remove(key);
             }
         }
-        let run_id = data.get("run_id").and_then(Value::as_str).map(String::from);
+        let run_id = data.get("run_id").and_then(Val::to_str);
         let kind = if profile.is_error(&wire_name) {
             EventKind::Error
         } else {
@@ -135,50 +148,31 @@ impl AgentEvent {
     /// A hash of what the event says, leaving out what a re-sent copy changes (`attempt`,
     /// `timestamp`): two events with one fingerprint are one event delivered twice.
     pub fn fingerprint(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.wire_name.hash(&mut h);
-        for (k, v) in &self.data {
-            if k != "attempt" && k != "timestamp" {
-                k.hash(&mut h);
-                hash_value(v, &mut h);
-            }
-        }
+        use std::hash::Hasher as _;
+        let mut h = fields::Hasher::default();
+        h.write(self.wire_name.as_bytes());
+        h.write_u64(fields::hash_fields(&self.data, &["attempt", "timestamp"]));
         h.finish()
     }
 
-    pub fn str_field(&self, key: &str) -> Option<&str> {
-        self.data.get(key).and_then(Value::as_str)
+    /// A string field, borrowed from the frame unless it has escapes.
+    pub fn str_field(&self, key: &str) -> Option<Cow<'a, str>> {
+        self.data.get(key).and_then(Val::to_str)
+    }
+
+    /// An unsigned integer field (as `Value::as_u64` reads it).
+    pub fn u64_field(&self, key: &str) -> Option<u64> {
+        self.data.get(key).and_then(Val::as_u64)
     }
 
     /// A field that is present and not null, empty string, or empty object.
     pub fn has_value(&self, key: &str) -> bool {
-        match self.data.get(key) {
-            None | Some(Value::Null) => false,
-            Some(Value::String(s)) => !s.trim().is_empty(),
-            Some(Value::Object(o)) => !o.is_empty(),
-            Some(_) => true,
-        }
+        self.data.get(key).is_some_and(Val::has_value)
     }
-}
 
-fn hash_value(v: &Value, h: &mut impl std::hash::Hasher) {
-    use std::hash::Hash;
-    match v {
-        Value::Null => 0u8.hash(h),
-        Value::Bool(b) => b.hash(h),
-        Value::Number(n) => n.hash(h),
-        Value::String(s) => s.hash(h),
-        Value::Array(items) => {
-            items.len().hash(h);
-            items.iter().for_each(|i| hash_value(i, h));
-        }
-        Value::Object(o) => {
-            for (k, v) in o {
-                k.hash(h);
-                hash_value(v, h);
-            }
-        }
+    /// A field as text: a string as it is, anything else as compact JSON.
+    pub fn text_field(&self, key: &str) -> Option<String> {
+        self.data.get(key).map(Val::text)
     }
 }
 
@@ -189,6 +183,12 @@ pub fn excerpt(text: &str) -> String {
         s.push('…');
     }
     s
+}
+
+/// A test's frame, kept for the test's whole run (events borrow their frame's text).
+#[cfg(test)]
+pub(crate) fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
 }
 
 #[cfg(test)]
@@ -206,14 +206,15 @@ mod tests {
         .unwrap();
         assert_eq!(e.kind, EventKind::AgentThinking);
         assert_eq!(e.run_id.as_deref(), Some("r1"));
-        assert_eq!(e.str_field("thought"), Some("hmm"));
-        assert_eq!(e.data.get("seq"), Some(&serde_json::json!(2)));
+        assert_eq!(e.str_field("thought").as_deref(), Some("hmm"));
+        assert_eq!(e.u64_field("seq"), Some(2));
     }
 
     #[test]
     fn error_names_map_to_error() {
         for name in ["agent_error", "error", "error_message"] {
-            let e = AgentEvent::parse(&format!(r#"{{"type":"{name}"}}"#)).unwrap();
+            let frame = format!(r#"{{"type":"{name}"}}"#);
+            let e = AgentEvent::parse(&frame).unwrap();
             assert_eq!(e.kind, EventKind::Error);
             assert_eq!(e.wire_name, name);
         }

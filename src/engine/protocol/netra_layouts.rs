@@ -8,8 +8,8 @@ fn netra() -> Profile {
     Profile::builtin("netra").unwrap()
 }
 
-fn parse(v: serde_json::Value) -> AgentEvent {
-    AgentEvent::parse_with(&v.to_string(), &netra()).unwrap()
+fn parse(v: serde_json::Value) -> AgentEvent<'static> {
+    AgentEvent::parse_with(leak(v.to_string()), &netra()).unwrap()
 }
 
 const THOUGHT: &str = "Comparing reserved and on-demand spend across the three largest services.";
@@ -36,7 +36,7 @@ fn every_layout_of_agent_started_is_the_same_event() {
     for e in [&a, &b, &c, &d, &e] {
         assert_eq!(e.kind, EventKind::AgentStarted, "{e:?}");
         assert_eq!(e.run_id.as_deref(), Some("r1"));
-        assert_eq!(e.str_field("agent_name"), Some("supervisor"));
+        assert_eq!(e.str_field("agent_name").as_deref(), Some("supervisor"));
     }
 }
 
@@ -51,7 +51,10 @@ fn wrapped_progress_and_completion_unwrap() {
                             "payload":{"tool_name":"cost_analyzer","parameters":{"scope":"all"}}}}),
     );
     assert_eq!(tool.kind, EventKind::ToolExecuting);
-    assert_eq!(tool.str_field("tool_name"), Some("cost_analyzer"));
+    assert_eq!(
+        tool.str_field("tool_name").as_deref(),
+        Some("cost_analyzer")
+    );
     let done = parse(
         json!({"type":"agent_response_complete","data":{"status":"success","content":"done"}}),
     );

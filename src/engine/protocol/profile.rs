@@ -2,7 +2,9 @@
 //! which events end a run. Built-in `reference` (our target) and `netra` (the real platform as
 //! its public code shows it); a plan can override any key of either.
 
-use serde_json::{Map, Value};
+use super::fields::{Fields, Val};
+use serde_json::Value;
+use std::borrow::Cow;
 
 /// Everything the client needs to speak one platform's dialect.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,33 +94,29 @@ impl Profile {
 
     /// The wire name of a frame, unwrapped (`system_message` + `data.event`, `data.type` or a
     /// root `event` → the event).
-    pub fn event_name(&self, root: &Map<String, Value>) -> Option<String> {
-        let outer = lookup(root, &self.type_path)?.as_str()?.to_string();
-        let name = if self.wrappers.contains(&outer) {
-            let data = root.get("data").and_then(Value::as_object);
+    pub fn event_name<'a>(&self, root: &Fields<'a>) -> Option<Cow<'a, str>> {
+        let outer = lookup(root, &self.type_path)?.to_str()?;
+        let name = if self.wrappers.iter().any(|w| *w == outer) {
+            let data = root.get("data").and_then(Val::as_object);
             data.and_then(|d| d.get("event").or_else(|| d.get("type")))
                 .or_else(|| root.get("event"))
-                .and_then(Value::as_str)
-                .map(String::from)
+                .and_then(Val::to_str)
                 .unwrap_or(outer)
         } else {
             outer
         };
-        Some(
-            self.aliases
-                .iter()
-                .find(|(from, _)| *from == name)
-                .map(|(_, to)| to.clone())
-                .unwrap_or(name),
-        )
+        match self.aliases.iter().find(|(from, _)| *from == name) {
+            Some((_, to)) => Some(Cow::Owned(to.clone())),
+            None => Some(name),
+        }
     }
 
     /// The frame's details: root fields, then each `merge` object over them (later ones
     /// winning). Takes the frame apart instead of copying it: each merge object is moved out of
     /// its place (nested ones, e.g. `data.payload`, out of their parent first) and its fields
     /// moved over the root's.
-    pub fn merged_data(&self, mut root: Map<String, Value>) -> Map<String, Value> {
-        let mut taken: Vec<Option<Map<String, Value>>> = vec![None; self.merge.len()];
+    pub fn merged_data<'a>(&self, mut root: Fields<'a>) -> Fields<'a> {
+        let mut taken: Vec<Option<Fields<'a>>> = vec![None; self.merge.len()];
         let mut deepest_first: Vec<usize> = (0..self.merge.len()).collect();
         deepest_first.sort_by_key(|&i| std::cmp::Reverse(self.merge[i].matches('.').count()));
         for i in deepest_first {
@@ -183,11 +181,37 @@ impl Profile {
 }
 
 /// The value at a dotted path.
-pub fn lookup<'a>(root: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+pub fn lookup<'f, 'a>(root: &'f Fields<'a>, path: &str) -> Option<&'f Val<'a>> {
     let mut parts = path.split('.');
     let mut current = root.get(parts.next()?)?;
     for part in parts {
         current = current.as_object()?.get(part)?;
+    }
+    Some(current)
+}
+
+/// Moves the object at a dotted path out of `root` (anything else stays where it is).
+fn take_object<'a>(root: &mut Fields<'a>, path: &str) -> Option<Fields<'a>> {
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((head, key)) => (lookup_mut(root, head)?, key),
+        None => (root, path),
+    };
+    if !matches!(parent.get(key), Some(Val::Obj(_))) {
+        return None;
+    }
+    match parent.remove(key) {
+        Some(Val::Obj(o)) => Some(o),
+        _ => None,
+    }
+}
+
+fn lookup_mut<'f, 'a>(root: &'f mut Fields<'a>, path: &str) -> Option<&'f mut Fields<'a>> {
+    let mut current = root;
+    for part in path.split('.') {
+        current = match current.get_mut(part)? {
+            Val::Obj(o) => o,
+            _ => return None,
+        };
     }
     Some(current)
 }
@@ -220,32 +244,6 @@ impl Profile {
         };
         target.insert(key.to_string(), Value::String(agent.to_string()));
     }
-}
-
-/// Moves the object at a dotted path out of `root` (anything else stays where it is).
-fn take_object(root: &mut Map<String, Value>, path: &str) -> Option<Map<String, Value>> {
-    let (parent, key) = match path.rsplit_once('.') {
-        Some((head, key)) => (lookup_mut(root, head)?, key),
-        None => (root, path),
-    };
-    if !matches!(parent.get(key), Some(Value::Object(_))) {
-        return None;
-    }
-    match parent.remove(key) {
-        Some(Value::Object(o)) => Some(o),
-        _ => None,
-    }
-}
-
-fn lookup_mut<'a>(
-    root: &'a mut Map<String, Value>,
-    path: &str,
-) -> Option<&'a mut Map<String, Value>> {
-    let mut current = root;
-    for part in path.split('.') {
-        current = current.get_mut(part)?.as_object_mut()?;
-    }
-    Some(current)
 }
 
 /// Replaces `{{name}}` in every string of `template` with `vars`' values, in one pass over
@@ -309,17 +307,17 @@ mod tests {
         let p = Profile::builtin("netra").unwrap();
         let frame = json!({"type": "agent_progress", "run_id": "root", "x": 0,
             "data": {"event": "agent_thinking", "x": 1, "y": 1, "payload": {"y": 2, "z": 2}},
-            "payload": {"z": 3}});
-        let Value::Object(root) = frame else {
-            unreachable!()
-        };
-        let merged = p.merged_data(root);
+            "payload": {"z": 3}})
+        .to_string();
+        let merged = p.merged_data(Fields::parse(&frame).unwrap()).to_map();
         assert_eq!(merged.get("x"), Some(&json!(1)));
         assert_eq!(merged.get("y"), Some(&json!(2)));
         assert_eq!(merged.get("z"), Some(&json!(3)));
         assert_eq!(merged.get("run_id"), Some(&json!("root")));
         assert_eq!(merged.get("event"), Some(&json!("agent_thinking")));
+        // Moved out: neither object is also a field.
         assert!(!merged.contains_key("data") && !merged.contains_key("payload"));
+        assert_eq!(merged.len(), 6, "{merged:?}");
     }
 
     #[test]

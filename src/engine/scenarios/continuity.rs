@@ -23,7 +23,7 @@ impl Continuity {
             return Err(Failure::new(format!("{prefix}.duplicate_events"), message));
         }
         self.fingerprints.push(fingerprint);
-        if let Some(seq) = event.data.get("seq").and_then(serde_json::Value::as_u64) {
+        if let Some(seq) = event.u64_field("seq") {
             match self.last_seq {
                 Some(last) if seq <= last => {
                     let message = format!("event seq {seq} arrived again (last seen {last})");

@@ -16,7 +16,7 @@ pub mod ws;
 use crate::engine::auth::{Identity, Token, TokenSource};
 use crate::engine::collector::Collector;
 use crate::engine::outcome::Failure;
-use crate::engine::protocol::SequenceRules;
+use crate::engine::protocol::{SequenceRules, StartTemplate};
 use crate::plan::mix::{Endpoint, Pick, Prompt};
 use connect::{drop_socket, ensure_connected, probe_bad_token, settle_idle_socket};
 use goose::prelude::*;
@@ -40,6 +40,8 @@ pub struct Context {
     pub pick: Pick,
     pub seed: u64,
     pub agent: Option<String>,
+    /// The start message compiled for each agent this scenario's runs ask for.
+    pub starts: Arc<Vec<StartTemplate>>,
     /// Api users: the endpoints, and the HTTP client Goose sends their requests with.
     pub endpoints: Arc<Vec<Endpoint>>,
     pub http: reqwest::Client,
@@ -76,6 +78,12 @@ impl Context {
             Some(label) => format!("{name} [{label}]").into(),
             None => name.into(),
         }
+    }
+
+    /// The start message asking for `agent` (compiled for every agent of the scenario).
+    pub(crate) fn start_template(&self, agent: Option<&str>) -> &StartTemplate {
+        let found = self.starts.iter().find(|t| t.agent.as_deref() == agent);
+        found.expect("a start template for every agent of the scenario")
     }
 
     /// The prompt for user `number`'s run `run` (1-based): round robin from the user's own
@@ -188,11 +196,11 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         retired: retired.make_contiguous(),
         token_expires_at: s.token.as_ref().map(|t| t.expires_at),
     };
+    let start = ctx.start_template(prompt.agent.as_deref().or(ctx.agent.as_deref()));
     let spec = run::RunSpec {
         user_request: &prompt.request,
-        agent: prompt.agent.as_deref().or(ctx.agent.as_deref()),
         rules: rules.as_ref().unwrap_or(&ctx.rules),
-        ..run_spec(ctx, user, ids)
+        ..run_spec(ctx, user, ids, start)
     };
     let mut run = run::Run::new(spec);
     let mut step = {
@@ -254,7 +262,12 @@ struct RunIds<'a> {
 /// Most reconnect-and-resume rounds for one run.
 const MAX_RESUMES: u32 = 3;
 
-fn run_spec<'a>(ctx: &'a Context, user: &GooseUser, ids: RunIds<'a>) -> run::RunSpec<'a> {
+fn run_spec<'a>(
+    ctx: &'a Context,
+    user: &GooseUser,
+    ids: RunIds<'a>,
+    start: &'a StartTemplate,
+) -> run::RunSpec<'a> {
     run::RunSpec {
         profile: &ctx.connector.profile,
         run_id: ids.run_id,
@@ -262,7 +275,7 @@ fn run_spec<'a>(ctx: &'a Context, user: &GooseUser, ids: RunIds<'a>) -> run::Run
         user_id: ids.sub,
         canary: ids.canary,
         user_request: "",
-        agent: None,
+        start,
         timeout: ctx.run_timeout,
         rules: &ctx.rules,
         isolation: &ctx.isolation,
@@ -271,6 +284,7 @@ fn run_spec<'a>(ctx: &'a Context, user: &GooseUser, ids: RunIds<'a>) -> run::Run
         drop_after_events: ctx.drop_after_events,
         retired: ids.retired,
         token_expires_at: ids.token_expires_at,
+        keep_final_data: !ctx.collector.checks().is_empty(),
     }
 }
 

@@ -4,12 +4,11 @@
 use super::continuity::Continuity;
 pub use super::refresh::Refresher;
 use super::ws::WsStream;
-use crate::engine::outcome::{Failure, RunOutcome};
+use crate::engine::outcome::{EventName, Failure, RunOutcome};
 use crate::engine::protocol::{
-    AgentEvent, EventKind, Profile, Progress, SequenceChecker, SequenceRules,
+    AgentEvent, EventKind, Profile, Progress, SequenceChecker, SequenceRules, StartTemplate,
 };
 use futures_util::{SinkExt, StreamExt};
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -22,8 +21,8 @@ pub struct RunSpec<'a> {
     pub user_id: &'a str,
     pub canary: &'a str,
     pub user_request: &'a str,
-    /// The agent the start message asks for, if the scenario names one.
-    pub agent: Option<&'a str>,
+    /// The start message (asking for the scenario's agent, if it names one).
+    pub start: &'a StartTemplate,
     pub timeout: Duration,
     pub rules: &'a SequenceRules,
     pub isolation: &'a super::isolation::Isolation,
@@ -36,6 +35,8 @@ pub struct RunSpec<'a> {
     pub retired: &'a [String],
     /// When the user's token lapses: an auth error after it is a token expiry.
     pub token_expires_at: Option<SystemTime>,
+    /// Keep the completion's details (for result checks; a plan without checks needs none).
+    pub keep_final_data: bool,
 }
 
 /// What a run measured.
@@ -67,8 +68,7 @@ pub enum Step {
 pub struct Run<'a> {
     spec: RunSpec<'a>,
     checker: SequenceChecker,
-    events: BTreeMap<String, u64>,
-    timeline: Vec<(String, Duration)>,
+    timeline: Vec<(EventName, Duration)>,
     final_data: Option<serde_json::Map<String, serde_json::Value>>,
     time_to_first_event: Option<Duration>,
     run_id: String,
@@ -93,8 +93,7 @@ impl<'a> Run<'a> {
         let sent_at = Instant::now();
         Run {
             checker: SequenceChecker::new(spec.rules.clone()),
-            events: BTreeMap::new(),
-            timeline: Vec::new(),
+            timeline: Vec::with_capacity(8),
             final_data: None,
             time_to_first_event: None,
             run_id: spec.run_id.to_string(),
@@ -115,17 +114,18 @@ impl<'a> Run<'a> {
     /// Sends the start message and reads. Latency starts when it is handed to the socket.
     pub async fn start(&mut self, ws: &mut WsStream, refresher: Option<Refresher<'_>>) -> Step {
         let spec = &self.spec;
-        let vars = [
-            ("user_request", spec.user_request),
-            ("run_id", spec.run_id),
-            ("thread_id", spec.thread_id),
-            ("canary", spec.canary),
-            ("user_id", spec.user_id),
+        // In START_VARS' order.
+        let values = [
+            spec.user_request,
+            spec.run_id,
+            spec.thread_id,
+            spec.canary,
+            spec.user_id,
         ];
-        let start = spec.profile.start_frame(&vars, spec.agent);
+        let start = spec.start.render(&values);
         self.sent_at = Instant::now();
         self.deadline = tokio::time::Instant::from_std(self.sent_at) + spec.timeout;
-        if let Err(e) = ws.send(Message::text(start.to_string())).await {
+        if let Err(e) = ws.send(Message::text(start)).await {
             return Step::Done(Err((Failure::new("transport.error", e.to_string()), false)));
         }
         self.read(ws, refresher).await
@@ -143,10 +143,16 @@ impl<'a> Run<'a> {
     }
 
     async fn read(&mut self, ws: &mut WsStream, mut refresher: Option<Refresher<'_>>) -> Step {
+        // One timer for the run (not one per frame read).
+        let deadline = tokio::time::sleep_until(self.deadline);
+        tokio::pin!(deadline);
         loop {
             let due = refresher.as_ref().map(Refresher::due);
             let next = tokio::select! {
-                frame = tokio::time::timeout_at(self.deadline, ws.next()) => frame,
+                // A frame that is there is read before the deadline is looked at.
+                biased;
+                frame = ws.next() => Ok(frame),
+                _ = deadline.as_mut() => Err(()),
                 _ = tokio::time::sleep_until(due.unwrap_or(self.deadline)), if due.is_some() => {
                     if let Some(r) = refresher.as_mut() {
                         if let Err(f) = r.renew(ws).await {
@@ -289,7 +295,7 @@ impl<'a> Run<'a> {
         }
         if self.resumed
             && event.wire_name == "ack"
-            && event.str_field("received_type") == Some("resume")
+            && event.str_field("received_type").as_deref() == Some("resume")
         {
             // The platform acknowledges message types it does not handle: no resume here.
             let message = format!(
@@ -334,16 +340,12 @@ impl<'a> Run<'a> {
         }
         let at = self.sent_at.elapsed();
         self.time_to_first_event.get_or_insert(at);
-        match self.events.get_mut(&event.wire_name) {
-            Some(count) => *count += 1,
-            None => {
-                self.events.insert(event.wire_name.clone(), 1);
-            }
-        }
-        self.timeline.push((event.wire_name.clone(), at));
+        self.timeline.push((event_name(&event), at));
         match self.checker.observe(&event) {
             Progress::Completed => {
-                self.final_data = Some(event.data);
+                if spec.keep_final_data {
+                    self.final_data = Some(event.data.to_map());
+                }
                 Some(Step::Done(Ok(())))
             }
             Progress::Failed(v) => {
@@ -377,7 +379,6 @@ impl<'a> Run<'a> {
         RunResult {
             outcome: RunOutcome {
                 failure,
-                events: self.events,
                 reached: self.checker.reached().clone(),
                 timeline: self.timeline,
                 elapsed,
@@ -391,5 +392,13 @@ impl<'a> Run<'a> {
             stale_frames: self.stale_frames,
             run_ids,
         }
+    }
+}
+
+/// The name a run's timeline keeps for an event: the run's own events by their static name.
+fn event_name(event: &AgentEvent) -> EventName {
+    match event.kind.static_name() {
+        Some(name) if name == event.wire_name => EventName::Borrowed(name),
+        _ => EventName::Owned(event.wire_name.to_string()),
     }
 }

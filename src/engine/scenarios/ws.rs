@@ -136,7 +136,7 @@ impl Connector {
                     ),
                 ));
             }
-            if Some(&e.wire_name) == p.welcome.as_ref() {
+            if p.welcome.as_deref() == Some(&*e.wire_name) {
                 need_welcome = false;
                 c.user_id = e.str_field("user_id").map(String::from);
             }
@@ -151,7 +151,7 @@ impl Connector {
                         .map_err(|e| Failure::new("transport.error", e.to_string()))?;
                 }
                 need_complete = h.complete.is_some();
-            } else if handshake.and_then(|h| h.complete.as_ref()) == Some(&e.wire_name) {
+            } else if handshake.and_then(|h| h.complete.as_deref()) == Some(&*e.wire_name) {
                 need_complete = false;
             }
         }

@@ -6,36 +6,37 @@ const LONG_A: &str =
 const LONG_B: &str =
     "Reserved capacity covers only a third of steady usage, so commitments will pay off.";
 
-fn ev(kind: &str, data: serde_json::Value) -> AgentEvent {
-    AgentEvent::parse(&json!({"type": kind, "run_id": "r1", "data": data}).to_string()).unwrap()
+fn ev(kind: &str, data: serde_json::Value) -> AgentEvent<'static> {
+    let frame = json!({"type": kind, "run_id": "r1", "data": data}).to_string();
+    AgentEvent::parse(crate::engine::protocol::leak(frame)).unwrap()
 }
 
-fn started() -> AgentEvent {
+fn started() -> AgentEvent<'static> {
     ev("agent_started", json!({"agent_name": "cost_optimizer"}))
 }
-fn thinking(text: &str) -> AgentEvent {
+fn thinking(text: &str) -> AgentEvent<'static> {
     ev("agent_thinking", json!({ "thought": text }))
 }
-fn executing(id: &str) -> AgentEvent {
+fn executing(id: &str) -> AgentEvent<'static> {
     ev(
         "tool_executing",
         json!({"tool_name": "cost_analyzer", "tool_call_id": id, "parameters": {"scope": "compute"}}),
     )
 }
-fn tool_done(id: &str) -> AgentEvent {
+fn tool_done(id: &str) -> AgentEvent<'static> {
     ev(
         "tool_completed",
         json!({"tool_name": "cost_analyzer", "tool_call_id": id, "result": {"monthly_savings": 9000}}),
     )
 }
-fn completed() -> AgentEvent {
+fn completed() -> AgentEvent<'static> {
     ev(
         "agent_completed",
         json!({"status": "success", "result": {"monthly_savings": 9000}}),
     )
 }
 
-fn valid() -> Vec<AgentEvent> {
+fn valid() -> Vec<AgentEvent<'static>> {
     vec![
         started(),
         thinking(LONG_A),

@@ -8,6 +8,14 @@ use std::time::{Duration, SystemTime};
 /// An event's wire name: static for the run's own events, owned for any other name.
 pub type EventName = std::borrow::Cow<'static, str>;
 
+/// The name a run's timeline keeps for an event: the run's own events by their static name.
+pub fn event_name(event: &AgentEvent) -> EventName {
+    match event.kind.static_name() {
+        Some(name) if name == event.wire_name => EventName::Borrowed(name),
+        _ => EventName::Owned(event.wire_name.to_string()),
+    }
+}
+
 /// How one agent run ended.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {

@@ -4,7 +4,7 @@
 use super::continuity::Continuity;
 pub use super::refresh::Refresher;
 use super::ws::WsStream;
-use crate::engine::outcome::{EventName, Failure, RunOutcome};
+use crate::engine::outcome::{event_name, EventName, Failure, RunOutcome};
 use crate::engine::protocol::{
     AgentEvent, EventKind, Profile, Progress, SequenceChecker, SequenceRules, StartTemplate,
 };
@@ -392,13 +392,5 @@ impl<'a> Run<'a> {
             stale_frames: self.stale_frames,
             run_ids,
         }
-    }
-}
-
-/// The name a run's timeline keeps for an event: the run's own events by their static name.
-fn event_name(event: &AgentEvent) -> EventName {
-    match event.kind.static_name() {
-        Some(name) if name == event.wire_name => EventName::Borrowed(name),
-        _ => EventName::Owned(event.wire_name.to_string()),
     }
 }

@@ -153,6 +153,11 @@ impl SequenceChecker {
         &self.reached
     }
 
+    /// What `reached` holds, kept without a copy when the run ends.
+    pub fn into_reached(self) -> BTreeSet<EventKind> {
+        self.reached
+    }
+
     /// The number of `agent_thinking` events so far.
     pub fn thinking_count(&self) -> usize {
         self.thoughts.len()

@@ -16,6 +16,12 @@ pub(super) async fn ensure_connected(
     if s.socket.is_some() {
         return Ok(());
     }
+    // A connect's future (handshakes, TLS) is some 12 KB: boxed, so the future of every run,
+    // which Goose moves onto the heap, stays small.
+    Box::pin(connect(ctx, user, s)).await
+}
+
+async fn connect(ctx: &Context, user: &mut GooseUser, s: &mut Session) -> TransactionResult {
     let started = Instant::now();
     let result = async {
         let margin = ctx.refresh_before.unwrap_or_default() + ctx.think_time;
@@ -56,6 +62,16 @@ pub(super) async fn ensure_connected(
 /// Presents a bad token; the target must refuse it. Recorded as `WS bad_token`: a success when
 /// refused, a critical failure when accepted.
 pub(super) async fn probe_bad_token(
+    ctx: &Context,
+    user: &mut GooseUser,
+    s: &Session,
+    kind: security::BadToken,
+) -> TransactionResult {
+    // Boxed for the same reason as a connect: a share of runs probe, every run would carry it.
+    Box::pin(probe(ctx, user, s, kind)).await
+}
+
+async fn probe(
     ctx: &Context,
     user: &mut GooseUser,
     s: &Session,

@@ -146,34 +146,34 @@ impl<'a> Run<'a> {
         // One timer for the run (not one per frame read).
         let deadline = tokio::time::sleep_until(self.deadline);
         tokio::pin!(deadline);
+        // And one for the token's renewal, moved on when the token is renewed.
+        let mut due = refresher.as_ref().map(Refresher::due);
+        let renewal = tokio::time::sleep_until(due.unwrap_or(self.deadline));
+        tokio::pin!(renewal);
         loop {
-            let due = refresher.as_ref().map(Refresher::due);
             let next = tokio::select! {
                 // A frame that is there is read before the deadline is looked at.
                 biased;
                 frame = ws.next() => Ok(frame),
                 _ = deadline.as_mut() => Err(()),
-                _ = tokio::time::sleep_until(due.unwrap_or(self.deadline)), if due.is_some() => {
+                _ = renewal.as_mut(), if due.is_some() => {
                     if let Some(r) = refresher.as_mut() {
                         if let Err(f) = r.renew(ws).await {
                             return self.done(f, false);
                         }
                     }
+                    due = refresher.as_ref().map(Refresher::due);
+                    renewal.as_mut().reset(due.unwrap_or(self.deadline));
                     continue;
                 }
             };
             let frame = match next {
                 Err(_) => {
-                    let last = self
-                        .checker
-                        .reached()
-                        .iter()
-                        .next_back()
-                        .map(|k| k.name().to_string())
-                        .unwrap_or_else(|| "none".into());
+                    let last = self.checker.reached().iter().next_back();
                     let message = format!(
-                        "no agent_completed within {:?} (furthest event: {last})",
-                        self.spec.timeout
+                        "no agent_completed within {:?} (furthest event: {})",
+                        self.spec.timeout,
+                        last.map_or("none", |k| k.name())
                     );
                     return self.done(Failure::new("transport.timeout", message), false);
                 }
@@ -379,7 +379,7 @@ impl<'a> Run<'a> {
         RunResult {
             outcome: RunOutcome {
                 failure,
-                reached: self.checker.reached().clone(),
+                reached: self.checker.into_reached(),
                 timeline: self.timeline,
                 elapsed,
                 final_data: self.final_data,

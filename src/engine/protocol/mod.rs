@@ -7,7 +7,7 @@ pub mod template;
 
 pub use checker::{Progress, SequenceChecker, SequenceRules, Violation};
 pub use profile::Profile;
-pub use template::{StartTemplate, START_VARS};
+pub use template::StartTemplate;
 
 pub use fields::{Fields, Val};
 use std::borrow::Cow;

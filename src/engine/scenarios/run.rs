@@ -114,7 +114,7 @@ impl<'a> Run<'a> {
     /// Sends the start message and reads. Latency starts when it is handed to the socket.
     pub async fn start(&mut self, ws: &mut WsStream, refresher: Option<Refresher<'_>>) -> Step {
         let spec = &self.spec;
-        // In START_VARS' order.
+        // In template::START_VARS' order.
         let values = [
             spec.user_request,
             spec.run_id,

@@ -23,8 +23,9 @@ ci:
 fmt:
     cargo fmt --all
 
-# Benchmark: W1/W2/W3 (+TLS) side by side with the bare client (examples/bare_client.rs);
-# writes reports/bench-<ts>/bench.md and bench.json. One workload: `just bench W1`
+# Benchmark: W1/W2/W3 (+TLS) side by side with Goose's floor (examples/goose_floor.rs) and the
+# bare client (examples/bare_client.rs); writes reports/bench-<ts>/bench.md and bench.json.
+# One workload: `just bench W1`
 bench workloads="W1,W2,W3,W3-tls":
-    cargo build --release --bin agentload --example bare_client
+    cargo build --release --bin agentload --example bare_client --example goose_floor
     python3 scripts/bench.py --workloads {{workloads}}

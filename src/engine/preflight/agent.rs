@@ -30,6 +30,7 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
         .unwrap_or_else(|| format!("{}-thread", identity.sub));
     let run_id = format!("{}-r1", identity.sub);
     let start = crate::engine::protocol::StartTemplate::new(&clients.connector.profile, None);
+    let retired = std::collections::VecDeque::new();
     let mut run = Run::new(RunSpec {
         profile: &clients.connector.profile,
         run_id: &run_id,
@@ -44,7 +45,7 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
         user_index: 1,
         resume: false,
         drop_after_events: 0,
-        retired: &[],
+        retired: &retired,
         token_expires_at: None,
         keep_final_data: false,
     });

@@ -116,13 +116,26 @@ impl Profile {
     /// its place (nested ones, e.g. `data.payload`, out of their parent first) and its fields
     /// moved over the root's.
     pub fn merged_data<'a>(&self, mut root: Fields<'a>) -> Fields<'a> {
-        let mut taken: Vec<Option<Fields<'a>>> = vec![None; self.merge.len()];
-        let mut deepest_first: Vec<usize> = (0..self.merge.len()).collect();
-        deepest_first.sort_by_key(|&i| std::cmp::Reverse(self.merge[i].matches('.').count()));
-        for i in deepest_first {
-            taken[i] = take_object(&mut root, &self.merge[i]);
+        // Up to four merge objects (every built-in profile) without allocating per frame.
+        let mut inline: [Option<Fields<'a>>; 4] = Default::default();
+        let mut spilled;
+        let taken: &mut [Option<Fields<'a>>] = match self.merge.len() {
+            n if n <= inline.len() => &mut inline[..n],
+            n => {
+                spilled = vec![None; n];
+                &mut spilled
+            }
+        };
+        let depth = |path: &String| path.matches('.').count();
+        let deepest = self.merge.iter().map(depth).max().unwrap_or(0);
+        for level in (0..=deepest).rev() {
+            for (i, path) in self.merge.iter().enumerate() {
+                if depth(path) == level {
+                    taken[i] = take_object(&mut root, path);
+                }
+            }
         }
-        for object in taken.into_iter().flatten() {
+        for object in taken.iter_mut().filter_map(Option::take) {
             root.extend(object);
         }
         root

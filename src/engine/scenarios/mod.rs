@@ -110,11 +110,31 @@ pub(crate) struct Session {
     /// What the server's welcome and handshake said.
     server_user_id: Option<String>,
     server_thread_id: Option<String>,
-    /// A secret-shaped marker this user sends with every run (isolation checks).
-    canary: String,
+    /// The names every run of this user sends, shared so a run holds them without a copy.
+    names: Arc<Names>,
     runs: u64,
     /// Ids of this user's last runs: their late frames are set aside, not judged.
     retired: std::collections::VecDeque<String>,
+}
+
+/// A user's names, the same in each of its runs.
+pub(crate) struct Names {
+    /// The token's subject.
+    sub: String,
+    /// A secret-shaped marker this user sends with every run (isolation checks).
+    canary: String,
+    /// The thread its runs go to when the server names none: `<sub>-thread`.
+    thread: String,
+}
+
+impl Names {
+    pub(crate) fn new(sub: &str, canary: String) -> Names {
+        Names {
+            sub: sub.to_string(),
+            thread: format!("{sub}-thread"),
+            canary,
+        }
+    }
 }
 
 /// How many finished runs' ids a user remembers.
@@ -171,12 +191,9 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         return Ok(());
     }
     s.runs += 1;
-    let run_id = format!("{}-r{}", s.identity.sub, s.runs);
-    let thread_id = s
-        .server_thread_id
-        .clone()
-        .unwrap_or_else(|| format!("{}-thread", s.identity.sub));
-    let (sub, canary) = (s.identity.sub.clone(), s.canary.clone());
+    let names = s.names.clone();
+    let run_id = format!("{}-r{}", names.sub, s.runs);
+    let server_thread = s.server_thread_id.clone();
     let prompt = ctx.prompt(ctx.user_number(user), s.runs);
     // A prompt's own tool-chain expectation replaces the scenario's.
     let rules = match prompt.expect_tools.is_empty() {
@@ -187,13 +204,13 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         }),
     };
     // Taken out for the run (and put back after): the session stays mutable for reconnects.
-    let mut retired = std::mem::take(&mut s.retired);
+    let retired = std::mem::take(&mut s.retired);
     let ids = RunIds {
         run_id: &run_id,
-        thread_id: &thread_id,
-        sub: &sub,
-        canary: &canary,
-        retired: retired.make_contiguous(),
+        thread_id: server_thread.as_deref().unwrap_or(&names.thread),
+        sub: &names.sub,
+        canary: &names.canary,
+        retired: &retired,
         token_expires_at: s.token.as_ref().map(|t| t.expires_at),
     };
     let start = ctx.start_template(prompt.agent.as_deref().or(ctx.agent.as_deref()));
@@ -230,6 +247,7 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
             .await;
     };
     let mut result = run.finish(verdict);
+    let mut retired = retired;
     result.outcome.scenario = ctx.scenario;
     if let (None, Some(data)) = (&result.outcome.failure, &result.outcome.final_data) {
         result.outcome.failure = required_check_failure(ctx, data);
@@ -255,7 +273,7 @@ struct RunIds<'a> {
     thread_id: &'a str,
     sub: &'a str,
     canary: &'a str,
-    retired: &'a [String],
+    retired: &'a std::collections::VecDeque<String>,
     token_expires_at: Option<std::time::SystemTime>,
 }
 

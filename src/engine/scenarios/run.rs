@@ -32,7 +32,7 @@ pub struct RunSpec<'a> {
     /// Drop our own socket after this many events of the run, then resume (0: never).
     pub drop_after_events: usize,
     /// Run ids of this user's earlier runs: their late frames are stale, not this run's.
-    pub retired: &'a [String],
+    pub retired: &'a std::collections::VecDeque<String>,
     /// When the user's token lapses: an auth error after it is a token expiry.
     pub token_expires_at: Option<SystemTime>,
     /// Keep the completion's details (for result checks; a plan without checks needs none).
@@ -368,10 +368,10 @@ impl<'a> Run<'a> {
             Some((_, at)) => *at,
             None => self.sent_at.elapsed(),
         };
-        let mut run_ids = vec![self.spec.run_id.to_string()];
-        if self.run_id != self.spec.run_id {
-            run_ids.push(self.run_id.clone());
-        }
+        let run_ids = match self.run_id == self.spec.run_id {
+            true => vec![self.run_id],
+            false => vec![self.spec.run_id.to_string(), self.run_id],
+        };
         let (failure, socket_usable) = match verdict {
             Ok(()) => (None, true),
             Err((failure, usable)) => (Some(failure), usable),

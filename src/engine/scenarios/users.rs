@@ -2,7 +2,7 @@
 //! user's identity and canary, the first connect, and a clean close.
 
 use super::connect::ensure_connected;
-use super::{ws, Context, Session, Shared};
+use super::{ws, Context, Names, Session, Shared};
 use crate::engine::auth::Identity;
 use goose::prelude::*;
 use std::sync::Arc;
@@ -15,12 +15,12 @@ pub(super) fn connect_on_start(ctx: Arc<Context>) -> Transaction {
             let number = ctx.user_number(user);
             let identity = Identity::new(&ctx.run_tag, number, &ctx.email_domain);
             let session: Shared = Arc::new(tokio::sync::Mutex::new(Session {
+                names: Arc::new(Names::new(&identity.sub, ctx.isolation.canary(number))),
                 identity,
                 token: None,
                 socket: None,
                 server_user_id: None,
                 server_thread_id: None,
-                canary: ctx.isolation.canary(number),
                 runs: 0,
                 retired: Default::default(),
             }));

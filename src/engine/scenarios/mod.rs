@@ -111,30 +111,10 @@ pub(crate) struct Session {
     server_user_id: Option<String>,
     server_thread_id: Option<String>,
     /// The names every run of this user sends, shared so a run holds them without a copy.
-    names: Arc<Names>,
+    names: Arc<users::Names>,
     runs: u64,
     /// Ids of this user's last runs: their late frames are set aside, not judged.
     retired: std::collections::VecDeque<String>,
-}
-
-/// A user's names, the same in each of its runs.
-pub(crate) struct Names {
-    /// The token's subject.
-    sub: String,
-    /// A secret-shaped marker this user sends with every run (isolation checks).
-    canary: String,
-    /// The thread its runs go to when the server names none: `<sub>-thread`.
-    thread: String,
-}
-
-impl Names {
-    pub(crate) fn new(sub: &str, canary: String) -> Names {
-        Names {
-            sub: sub.to_string(),
-            thread: format!("{sub}-thread"),
-            canary,
-        }
-    }
 }
 
 /// How many finished runs' ids a user remembers.

@@ -184,7 +184,7 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         }),
     };
     // Taken out for the run (and put back after): the session stays mutable for reconnects.
-    let retired = std::mem::take(&mut s.retired);
+    let mut retired = std::mem::take(&mut s.retired);
     let ids = RunIds {
         run_id: &run_id,
         thread_id: server_thread.as_deref().unwrap_or(&names.thread),
@@ -227,7 +227,6 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
             .await;
     };
     let mut result = run.finish(verdict);
-    let mut retired = retired;
     result.outcome.scenario = ctx.scenario;
     if let (None, Some(data)) = (&result.outcome.failure, &result.outcome.final_data) {
         result.outcome.failure = required_check_failure(ctx, data);

@@ -55,9 +55,7 @@ async fn main() {
     let tls = args.tls();
     let ramp = Duration::from_secs_f64(args.ramp_secs);
     let end = t0 + ramp + Duration::from_secs_f64(args.hold_secs);
-    let hist = Arc::new(Mutex::new(
-        Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("static bounds"),
-    ));
+    let hist = Arc::new(Mutex::new(common::run_times()));
     let mut tasks = Vec::with_capacity(args.users);
     for index in 0..args.users {
         let at = t0 + ramp.mul_f64(index as f64 / args.users as f64);
@@ -77,6 +75,5 @@ async fn main() {
         let _ = task.await;
     }
     let h = hist.lock().expect("no panics");
-    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    println!("{}", common::summary_line(args.users, ms, t0));
+    println!("{}", common::summary_line(args.users, &h, t0));
 }

@@ -109,7 +109,7 @@ async fn main() -> Result<(), GooseError> {
         secret: args.secret(),
         tls: args.tls(),
         t0,
-        hist: Mutex::new(Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static bounds")),
+        hist: Mutex::new(common::run_times()),
     });
     let think = Duration::from_millis(args.think_ms);
     let scenario = Scenario::new("floor")
@@ -143,7 +143,6 @@ async fn main() -> Result<(), GooseError> {
         .execute()
         .await?;
     let h = floor.hist.lock().expect("no panics");
-    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    println!("{}", common::summary_line(args.users, ms, t0));
+    println!("{}", common::summary_line(args.users, &h, t0));
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
@@ -173,8 +174,15 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// The one JSON line both print: counts, latency quantiles (ms), peak RSS, first socket, wall.
-pub fn summary_line(users: usize, quantile_ms: impl Fn(f64) -> f64, t0: Instant) -> String {
+/// The run times both keep (µs, 1 µs to 1 h, 3 significant digits).
+pub fn run_times() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static bounds")
+}
+
+/// The one JSON line both print: counts, run-time quantiles (ms) from `run_times`, peak RSS,
+/// first socket, wall.
+pub fn summary_line(users: usize, run_times: &Histogram<u64>, t0: Instant) -> String {
+    let quantile_ms = |q: f64| run_times.value_at_quantile(q) as f64 / 1000.0;
     json!({
         "users": users,
         "connected": CONNECTED.load(Relaxed),

@@ -6,7 +6,6 @@ use crate::engine::protocol::REQUIRED;
 use crate::model::metrics::{Latency, SerializedLatency};
 use crate::model::summary::*;
 use crate::plan::checks::ResultCheck;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -21,29 +20,6 @@ const MAX_SHARDS: usize = 16;
 fn shard_count() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     (2 * cpus).clamp(2, MAX_SHARDS)
-}
-
-#[derive(Default, Clone)]
-struct Shard {
-    counts: Summary,
-    connect: Latency,
-    first_event: Latency,
-    agent_run: Latency,
-    span: Latency,
-    /// Per event name: how many arrived, when (from the start message), the gap before each.
-    per_event: BTreeMap<String, EventFigures>,
-    checks: Vec<(CheckSummary, Vec<f64>)>,
-    /// Every run's end: for the timeline and for windows (capacity steps).
-    log: Vec<RunRecord>,
-    /// Per-scenario figures of a mix, by scenario index.
-    mix: Vec<mix::ScenarioPart>,
-}
-
-#[derive(Default, Clone)]
-struct EventFigures {
-    count: u64,
-    from_start: Latency,
-    gap_before: Latency,
 }
 
 /// One run as the timeline needs it: 12 bytes.
@@ -72,6 +48,9 @@ pub struct WindowStats {
 /// Collects outcomes from every user while the load runs.
 pub struct Collector {
     shards: Vec<Mutex<Shard>>,
+    /// Runs older than the shards' logs keep, folded into tallies (for all shards: one
+    /// tally per span, however many shards). Locked after a shard, never before.
+    folded: Mutex<Folded>,
     checks: Vec<ResultCheck>,
     /// Sockets open right now (the sampler reads it).
     open: Arc<AtomicI64>,
@@ -114,6 +93,7 @@ impl Collector {
             shards: (0..shard_count())
                 .map(|_| Mutex::new(blank.clone()))
                 .collect(),
+            folded: Mutex::default(),
             checks,
             open: Arc::new(AtomicI64::new(0)),
             started: std::time::Instant::now(),
@@ -139,7 +119,10 @@ impl Collector {
 
     /// Records a finished run of user `user`.
     pub fn run_finished(&self, user: usize, outcome: RunOutcome) {
-        let ended_secs = self.started.elapsed().as_secs_f32();
+        self.run_ended_at(user, outcome, self.started.elapsed().as_secs_f32());
+    }
+
+    fn run_ended_at(&self, user: usize, outcome: RunOutcome, ended_secs: f32) {
         let mut shard = self.shard(user);
         let sh = &mut *shard;
         if !self.mix.is_empty() {
@@ -150,6 +133,19 @@ impl Collector {
             elapsed_ms: outcome.elapsed.as_secs_f32() * 1000.0,
             ok: outcome.failure.is_none(),
         });
+        if sh.log.len() >= sh.fold_at.max(folded::FOLD_AT) {
+            // Records older than the kept seconds become tallies; the next fold waits until
+            // the log has doubled, so a fast test does not fold on every run.
+            let cutoff = ended_secs - folded::KEEP_SECS;
+            let (old, kept): (Vec<RunRecord>, Vec<RunRecord>) =
+                sh.log.iter().partition(|r| r.ended_secs < cutoff);
+            self.folded
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .fold(&old);
+            sh.log = kept;
+            sh.fold_at = 2 * sh.log.len();
+        }
         let s = &mut sh.counts;
         s.runs.started += 1;
         match &outcome.failure {
@@ -242,15 +238,18 @@ impl Collector {
     /// Everything collected so far, merged across shards.
     pub fn snapshot(&self) -> Summary {
         let mut total = Shard::default();
-        for (i, shard) in self.shards.iter().enumerate() {
-            let sh = shard.lock().unwrap_or_else(|p| p.into_inner());
-            merge(&mut total, &sh, i == 0);
-        }
+        let folded = {
+            let (shards, folded) = self.all();
+            for (i, sh) in shards.iter().enumerate() {
+                merge(&mut total, sh, i == 0);
+            }
+            folded.clone()
+        };
         let mut s = total.counts;
         for (name, figures) in &total.per_event {
             *s.events.entry(name.clone()).or_default() += figures.count;
         }
-        let (bucket, timeline) = timeline(&total.log);
+        let (bucket, timeline) = timeline(&total.log, &folded);
         s.timeline_bucket_secs = bucket;
         s.timeline = timeline;
         s.timeline_origin_unix_ms = Some(self.origin_unix_ms);
@@ -297,19 +296,35 @@ impl Collector {
     }
 
     /// Runs that ended in `[from, to)` seconds: counts, run-time percentiles of completed
-    /// runs, error rate.
+    /// runs, error rate. A folded tally counts in a window when it starts in it: windows on
+    /// whole seconds are exact while tallies are one second wide (the first ~10 minutes of
+    /// folded runs), and whole tallies after that.
     pub fn window(&self, from: f64, to: f64) -> WindowStats {
-        let mut records = Vec::new();
-        for shard in &self.shards {
-            let sh = shard.lock().unwrap_or_else(|p| p.into_inner());
-            records.extend(
-                sh.log
-                    .iter()
-                    .filter(|r| (from..to).contains(&f64::from(r.ended_secs)))
-                    .copied(),
-            );
+        let mut runs = Gathered::default();
+        let (shards, folded) = self.all();
+        for sh in &shards {
+            sh.log
+                .iter()
+                .filter(|r| (from..to).contains(&f64::from(r.ended_secs)))
+                .for_each(|r| runs.record(r));
         }
-        window_stats(&records, to - from)
+        folded
+            .starting_in(from, to)
+            .for_each(|(_, t)| runs.tally(t));
+        window_stats(runs, to - from)
+    }
+
+    /// Every shard, then the folded tallies: one consistent view (no run is in a shard's log
+    /// and in a tally, nor in neither). A user holds one shard and may then fold, so the
+    /// shards are locked first, in order, and the tallies last.
+    fn all(&self) -> (Vec<MutexGuard<'_, Shard>>, MutexGuard<'_, Folded>) {
+        let shards = self
+            .shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()))
+            .collect();
+        let folded = self.folded.lock().unwrap_or_else(|p| p.into_inner());
+        (shards, folded)
     }
 
     fn shard(&self, user: usize) -> MutexGuard<'_, Shard> {
@@ -320,55 +335,17 @@ impl Collector {
     }
 }
 
-fn merge(total: &mut Shard, sh: &Shard, first: bool) {
-    total.counts.add_counts(&sh.counts);
-    total.connect.add(&sh.connect);
-    total.first_event.add(&sh.first_event);
-    total.agent_run.add(&sh.agent_run);
-    total.span.add(&sh.span);
-    for (k, f) in &sh.per_event {
-        let t = total.per_event.entry(k.clone()).or_default();
-        t.count += f.count;
-        t.from_start.add(&f.from_start);
-        t.gap_before.add(&f.gap_before);
-    }
-    total.log.extend_from_slice(&sh.log);
-    if first {
-        total.checks = sh.checks.clone();
-    } else {
-        for ((tc, tv), (sc, sv)) in total.checks.iter_mut().zip(&sh.checks) {
-            tc.runs += sc.runs;
-            tc.met += sc.met;
-            tc.missing += sc.missing;
-            tv.extend_from_slice(sv);
-        }
-    }
-}
-
-fn add_failure(failures: &mut BTreeMap<String, FailureBucket>, f: &Failure) {
-    let bucket = failures.entry(f.kind.clone()).or_default();
-    if bucket.count == 0 {
-        bucket.example = f.message.clone();
-    }
-    bucket.count += 1;
-}
-
+mod folded;
 mod live;
 mod mix;
+mod shard;
 mod timeline;
 pub use live::LiveStats;
 pub use mix::ScenarioMeta;
 
-use timeline::{timeline, value_stats, window_stats};
+use folded::Folded;
+use shard::{add_failure, merge, slot, Shard};
+use timeline::{timeline, value_stats, window_stats, Gathered};
 
 #[cfg(test)]
 mod tests;
-
-/// The entry for `key`, made on first use; the key is copied only then (this runs for every
-/// event of every run).
-fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
-    if !map.contains_key(key) {
-        map.insert(key.to_string(), V::default());
-    }
-    map.get_mut(key).expect("inserted above")
-}

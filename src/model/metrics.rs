@@ -22,8 +22,24 @@ impl Default for Latency {
 
 impl Latency {
     pub fn record(&mut self, d: Duration) {
-        let micros = (d.as_micros() as u64).clamp(1, MAX_MICROS);
-        self.0.saturating_record(micros);
+        self.0.saturating_record(Latency::micros(d));
+    }
+
+    /// `d` in whole microseconds, clamped to what a histogram tracks.
+    pub fn micros(d: Duration) -> u64 {
+        (d.as_micros() as u64).clamp(1, MAX_MICROS)
+    }
+
+    /// The value that stands for `micros`'s bucket (its highest equivalent): recording it
+    /// again lands in the same bucket, so counts kept by bucket value are exact histograms.
+    pub fn bucket_value(&self, micros: u64) -> u64 {
+        self.0.highest_equivalent(micros.clamp(1, MAX_MICROS))
+    }
+
+    /// Records `count` values of `micros`.
+    pub fn record_n(&mut self, micros: u64, count: u64) {
+        self.0
+            .saturating_record_n(micros.clamp(1, MAX_MICROS), count);
     }
 
     pub fn add(&mut self, other: &Latency) {

@@ -1,7 +1,8 @@
 //! What the live line needs while a load test runs: counts so far and the last interval's
 //! figures, read without stopping the users for long (each shard is locked in turn).
 
-use super::{window_stats, Collector, WindowStats};
+use super::folded::KEEP_SECS;
+use super::{window_stats, Collector, Gathered, Shard, WindowStats};
 
 /// A moment of a running load test.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,27 +35,36 @@ impl Collector {
             ..LiveStats::default()
         };
         let mut by_kind = std::collections::BTreeMap::<String, u64>::new();
-        let mut recent = Vec::new();
-        for shard in &self.shards {
-            let sh = shard.lock().unwrap_or_else(|p| p.into_inner());
+        let mut recent = Gathered::default();
+        let mut add = |sh: &Shard| {
             live.runs_started += sh.counts.runs.started;
             live.runs_completed += sh.counts.runs.completed;
             live.runs_failed += sh.counts.runs.failed;
             for (kind, bucket) in &sh.counts.failures {
                 *by_kind.entry(kind.clone()).or_default() += bucket.count;
             }
-            recent.extend(
-                sh.log
-                    .iter()
-                    .rev()
-                    .take_while(|r| r.ended_secs >= from as f32 - SLACK_SECS)
-                    .filter(|r| f64::from(r.ended_secs) >= from)
-                    .copied(),
-            );
+            sh.log
+                .iter()
+                .rev()
+                .take_while(|r| r.ended_secs >= from as f32 - SLACK_SECS)
+                .filter(|r| f64::from(r.ended_secs) >= from)
+                .for_each(|r| recent.record(r));
+        };
+        if interval_secs < f64::from(KEEP_SECS) {
+            // The interval is all in the shards' logs: each shard is locked in turn.
+            for shard in &self.shards {
+                add(&shard.lock().unwrap_or_else(|p| p.into_inner()));
+            }
+        } else {
+            let (shards, folded) = self.all();
+            shards.iter().for_each(|sh| add(sh));
+            folded
+                .starting_in(from, f64::INFINITY)
+                .for_each(|(_, t)| recent.tally(t));
         }
         live.failures = by_kind.values().sum();
         live.top_failure = by_kind.into_iter().max_by_key(|(_, n)| *n);
-        live.last_interval = window_stats(&recent, interval_secs);
+        live.last_interval = window_stats(recent, interval_secs);
         live
     }
 }

@@ -182,3 +182,186 @@ fn sharding_does_not_change_the_figures() {
     }
     assert_eq!(a.timeline.len(), b.timeline.len());
 }
+
+/// A run at `ended_secs` of `ms` milliseconds, failed when `!ok`.
+fn run_at(c: &Collector, user: usize, ended_secs: f32, ms: u64, ok: bool) -> RunRecord {
+    let outcome = RunOutcome {
+        failure: (!ok).then(|| Failure::new("transport.timeout", "x")),
+        reached: BTreeSet::new(),
+        timeline: vec![],
+        elapsed: Duration::from_millis(ms),
+        final_data: None,
+        scenario: 0,
+    };
+    c.run_ended_at(user, outcome, ended_secs);
+    RunRecord {
+        ended_secs,
+        elapsed_ms: Duration::from_millis(ms).as_secs_f32() * 1000.0,
+        ok,
+    }
+}
+
+/// Six hours at 10 runs a second (three users throughout, a fourth at 25 a second for the
+/// first 1,000 s only), every run also kept here to compare with.
+fn long_test() -> (Collector, Vec<RunRecord>) {
+    let c = Collector::default();
+    let mut all = Vec::new();
+    for i in 0..216_000u32 {
+        let at = i as f32 / 10.0;
+        let ms = 40 + u64::from(i.wrapping_mul(2_654_435_761) % 900);
+        all.push(run_at(&c, (i % 3) as usize, at, ms, i % 13 != 0));
+        if at < 1_000.0 {
+            for k in 0..3 {
+                let ms = 100 + u64::from((i * 3 + k) % 50);
+                all.push(run_at(
+                    &c,
+                    3,
+                    at + k as f32 / 30.0,
+                    ms,
+                    k != 2 || i % 2 == 0,
+                ));
+            }
+        }
+    }
+    (c, all)
+}
+
+fn exact_window(all: &[RunRecord], from: f64, to: f64) -> WindowStats {
+    let mut runs = Gathered::default();
+    all.iter()
+        .filter(|r| (from..to).contains(&f64::from(r.ended_secs)))
+        .for_each(|r| runs.record(r));
+    window_stats(runs, to - from)
+}
+
+#[test]
+fn a_long_test_keeps_a_bounded_log_and_exact_counts() {
+    let (c, all) = long_test();
+    for shard in &c.shards {
+        let log = shard.lock().unwrap().log.len();
+        assert!(log <= folded::FOLD_AT, "{log}");
+    }
+    let total = c.folded.lock().unwrap().clone();
+    assert!(total.tallies.len() <= folded::MAX_BUCKETS);
+    // A tally holds one pair per histogram bucket its run times fall in: the workload's
+    // times are whole milliseconds from 40 to 939, so at most 900 whatever its length.
+    for t in &total.tallies {
+        assert!(t.times.len() <= 900, "{}", t.times.len());
+    }
+    assert!(total.width > 1, "six hours coarsen the tallies");
+    // The timeline is the one the unfolded records give, point by point (its percentiles
+    // come from histograms either way, and folding keeps every run's bucket).
+    let s = c.snapshot();
+    let unfolded = Folded {
+        width: total.width,
+        tallies: Vec::new(),
+    };
+    let (bucket, expected) = timeline(&all, &unfolded);
+    assert_eq!(s.timeline_bucket_secs, bucket);
+    assert_eq!(s.timeline, expected);
+    let runs: u64 = s
+        .timeline
+        .iter()
+        .map(|p| p.runs_completed + p.runs_failed)
+        .sum();
+    assert_eq!(runs, all.len() as u64);
+    assert_eq!(s.runs.started, all.len() as u64);
+}
+
+#[test]
+fn windows_over_folded_seconds_count_exactly() {
+    let (c, all) = long_test();
+    let width = c.folded.lock().unwrap().width as f64;
+    // The kept seconds: records only, every figure exact.
+    let end = c.shards[0].lock().unwrap().log.last().unwrap().ended_secs as f64;
+    let recent = (end - 60.0).floor();
+    let (got, exact) = (
+        c.window(recent, end + 1.0),
+        exact_window(&all, recent, end + 1.0),
+    );
+    // Summed in another order: the mean may differ in its last bits.
+    assert!((got.mean_ms.unwrap() - exact.mean_ms.unwrap()).abs() < 1e-9);
+    let exact = WindowStats {
+        mean_ms: got.mean_ms,
+        ..exact
+    };
+    assert_eq!(got, exact);
+    // Folded seconds, on the tallies' bounds: exact counts and mean, percentiles to the
+    // histogram's 3 significant figures.
+    for (from, to) in [(0.0, 1_024.0), (width * 10.0, width * 40.0)] {
+        let (got, exact) = (c.window(from, to), exact_window(&all, from, to));
+        assert_eq!(
+            (got.runs, got.completed, got.failed),
+            (exact.runs, exact.completed, exact.failed)
+        );
+        assert!(got.runs > 0);
+        assert_eq!(got.runs_per_sec, exact.runs_per_sec);
+        let relative = (got.mean_ms.unwrap() - exact.mean_ms.unwrap()) / exact.mean_ms.unwrap();
+        assert!(relative.abs() < 1e-9, "{got:?} {exact:?}");
+        // The percentiles are those of a histogram of the window's runs.
+        let mut hist = Latency::default();
+        all.iter()
+            .filter(|r| r.ok && (from..to).contains(&f64::from(r.ended_secs)))
+            .for_each(|r| hist.record(Duration::from_secs_f64(f64::from(r.elapsed_ms) / 1e3)));
+        let q = |q: f64| hist.quantile_ms(q);
+        assert_eq!(
+            (got.p50_ms, got.p95_ms, got.p99_ms),
+            (q(0.50), q(0.95), q(0.99))
+        );
+    }
+}
+
+/// Users fold their shard's oldest runs while windows are read: a window never counts a run
+/// twice (in a log and in a tally) nor misses one on its way between them.
+#[test]
+fn folding_while_windows_are_read_neither_doubles_nor_drops_a_run() {
+    use std::sync::atomic::AtomicU32;
+    const RUNS: u32 = 60_000;
+    let c = Collector::default();
+    // How many runs each user has recorded; run i ends at i / 10 seconds.
+    let progress: Vec<AtomicU32> = (0..4).map(|_| AtomicU32::new(0)).collect();
+    let mut checked = 0;
+    std::thread::scope(|scope| {
+        for (user, recorded) in progress.iter().enumerate() {
+            let c = &c;
+            scope.spawn(move || {
+                for i in 0..RUNS {
+                    run_at(
+                        c,
+                        user,
+                        i as f32 / 10.0,
+                        50 + u64::from(i % 300),
+                        i % 9 != 0,
+                    );
+                    recorded.store(i + 1, Ordering::SeqCst);
+                }
+            });
+        }
+        // Once every user is past 1,024 s, the first 1,024 s (a whole number of tallies of
+        // any width up to 1,024 s) hold exactly 10,240 runs of each, however the logs and
+        // tallies share them at the moment.
+        // A read holds every shard: one per 400 runs recorded, so the users keep going.
+        let recorded = || {
+            progress
+                .iter()
+                .map(|p| p.load(Ordering::SeqCst))
+                .sum::<u32>()
+        };
+        let mut next_read = 0;
+        while progress.iter().any(|p| p.load(Ordering::SeqCst) < RUNS) {
+            if recorded() < next_read {
+                std::thread::yield_now();
+                continue;
+            }
+            next_read = recorded() + 400;
+            if progress.iter().all(|p| p.load(Ordering::SeqCst) > 10_240) {
+                assert_eq!(c.window(0.0, 1_024.0).runs, 40_960);
+                checked += 1;
+            }
+        }
+    });
+    assert!(checked > 0, "no window was read while the users ran");
+    assert!(!c.folded.lock().unwrap().is_empty(), "the users folded");
+    assert_eq!(c.window(0.0, 1_024.0).runs, 40_960);
+    assert_eq!(c.window(0.0, f64::MAX).runs, 4 * u64::from(RUNS));
+}

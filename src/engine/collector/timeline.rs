@@ -1,31 +1,78 @@
 //! Pure figures over the collected runs: windows (capacity steps), the timeline, value
 //! distributions of result checks.
 
+use super::folded::{Folded, Tally};
 use super::{RunRecord, WindowStats};
 use crate::model::metrics::Latency;
 use crate::model::summary::{TimelinePoint, ValueStats};
 use std::time::Duration;
 
-pub(super) fn window_stats(records: &[RunRecord], seconds: f64) -> WindowStats {
-    let mut times: Vec<f64> = records
-        .iter()
-        .filter(|r| r.ok)
-        .map(|r| f64::from(r.elapsed_ms))
-        .collect();
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        (!times.is_empty()).then(|| times[((times.len() - 1) as f64 * q).round() as usize])
+/// The runs of a window: records, and the tallies of folded seconds it reaches.
+#[derive(Default)]
+pub(super) struct Gathered {
+    runs: u64,
+    /// Run times of the completed runs among the records (ms).
+    times: Vec<f64>,
+    /// The tallies' completed runs, their summed run time (ms), their run times.
+    folded: Option<(u64, f64, Latency)>,
+}
+
+impl Gathered {
+    pub fn record(&mut self, r: &RunRecord) {
+        self.runs += 1;
+        if r.ok {
+            self.times.push(f64::from(r.elapsed_ms));
+        }
+    }
+
+    pub fn tally(&mut self, t: &Tally) {
+        self.runs += t.runs;
+        let (completed, ms, hist) = self
+            .folded
+            .get_or_insert_with(|| (0, 0.0, Latency::default()));
+        *completed += t.completed;
+        *ms += t.completed_ms;
+        t.record_into(hist);
+    }
+}
+
+/// A window's figures. Percentiles are exact over records; once folded seconds are in the
+/// window they come from the histogram of all its runs (3 significant figures).
+pub(super) fn window_stats(g: Gathered, seconds: f64) -> WindowStats {
+    let Gathered {
+        runs,
+        mut times,
+        folded,
+    } = g;
+    let (folded_completed, folded_ms, hist) = match folded {
+        Some((completed, ms, hist)) => (completed, ms, Some(hist)),
+        None => (0, 0.0, None),
     };
-    let runs = records.len() as u64;
-    let completed = times.len() as u64;
+    let completed = times.len() as u64 + folded_completed;
+    let mean_ms =
+        (completed > 0).then(|| (times.iter().sum::<f64>() + folded_ms) / completed as f64);
+    let [p50_ms, p95_ms, p99_ms] = match hist {
+        Some(mut hist) => {
+            for ms in &times {
+                hist.record(Duration::from_secs_f64(ms / 1000.0));
+            }
+            [0.50, 0.95, 0.99].map(|q| hist.quantile_ms(q))
+        }
+        None => {
+            times.sort_by(f64::total_cmp);
+            [0.50, 0.95, 0.99].map(|q| {
+                (!times.is_empty()).then(|| times[((times.len() - 1) as f64 * q).round() as usize])
+            })
+        }
+    };
     WindowStats {
         runs,
         completed,
         failed: runs - completed,
-        mean_ms: (!times.is_empty()).then(|| times.iter().sum::<f64>() / times.len() as f64),
-        p50_ms: at(0.50),
-        p95_ms: at(0.95),
-        p99_ms: at(0.99),
+        mean_ms,
+        p50_ms,
+        p95_ms,
+        p99_ms,
         error_rate_percent: if runs == 0 {
             0.0
         } else {
@@ -40,37 +87,53 @@ pub(super) fn window_stats(records: &[RunRecord], seconds: f64) -> WindowStats {
 }
 
 /// Per-bucket throughput and run-time percentiles; buckets of 1 s, wider for long runs so
-/// the timeline keeps at most ~300 points.
-pub(super) fn timeline(log: &[RunRecord]) -> (f64, Vec<TimelinePoint>) {
-    let end = log.iter().map(|r| r.ended_secs).fold(0.0f32, f32::max) as f64;
-    let bucket = (end / 300.0).ceil().max(1.0);
-    let buckets = (end / bucket).floor() as usize + 1;
-    let mut grouped: Vec<Vec<RunRecord>> =
-        vec![Vec::new(); if log.is_empty() { 0 } else { buckets }];
+/// the timeline keeps at most ~300 points (and a whole number of folded tallies each).
+pub(super) fn timeline(log: &[RunRecord], folded: &Folded) -> (f64, Vec<TimelinePoint>) {
+    let width = f64::from(folded.width);
+    let last_tally = folded.end_secs() - width;
+    let end = f64::from(log.iter().map(|r| r.ended_secs).fold(0.0f32, f32::max)).max(last_tally);
+    let bucket = ((end / 300.0).ceil().max(1.0) / width).ceil() * width;
+    let count = if log.is_empty() && folded.is_empty() {
+        0
+    } else {
+        (end / bucket).floor() as usize + 1
+    };
+    let index = |secs: f64| ((secs.max(0.0) / bucket) as usize).min(count.saturating_sub(1));
+    let mut records: Vec<Vec<RunRecord>> = vec![Vec::new(); count];
     for r in log {
-        grouped[(f64::from(r.ended_secs) / bucket) as usize].push(*r);
+        records[index(f64::from(r.ended_secs))].push(*r);
     }
-    let points = grouped
+    let mut tallies: Vec<Vec<&Tally>> = vec![Vec::new(); count];
+    for (start, t) in folded.starting_in(0.0, f64::INFINITY) {
+        tallies[index(start)].push(t);
+    }
+    let points = records
         .iter()
+        .zip(&tallies)
         .enumerate()
-        .map(|(i, records)| {
-            let w = window_stats(records, bucket);
+        .map(|(i, (records, tallies))| {
             // Percentiles from the bucket's histogram, which the timeline keeps so shards'
             // timelines merge exactly (one histogram at a time: each is ~180 KB).
             let mut hist = Latency::default();
+            let mut runs = records.len() as u64;
             for r in records.iter().filter(|r| r.ok) {
                 hist.record(Duration::from_secs_f64(f64::from(r.elapsed_ms) / 1000.0));
             }
+            for t in tallies {
+                runs += t.runs;
+                t.record_into(&mut hist);
+            }
+            let completed = hist.count();
             let q = |q: f64| hist.quantile_ms(q);
             TimelinePoint {
                 at_secs: i as f64 * bucket,
-                runs_completed: w.completed,
-                runs_failed: w.failed,
-                runs_per_sec: w.runs_per_sec,
+                runs_completed: completed,
+                runs_failed: runs - completed,
+                runs_per_sec: runs as f64 / bucket,
                 p50_ms: q(0.50),
                 p95_ms: q(0.95),
                 p99_ms: q(0.99),
-                histogram: (hist.count() > 0).then(|| hist.encode()),
+                histogram: (completed > 0).then(|| hist.encode()),
             }
         })
         .collect();

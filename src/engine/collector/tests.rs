@@ -97,17 +97,7 @@ fn result_checks_aggregate() {
 fn windows_and_timeline_count_every_run() {
     let c = Collector::default();
     for (user, ms, ok) in [(0, 100, true), (1, 300, true), (2, 200, false)] {
-        c.run_finished(
-            user,
-            RunOutcome {
-                failure: (!ok).then(|| Failure::new("transport.timeout", "x")),
-                reached: BTreeSet::new(),
-                timeline: vec![],
-                elapsed: Duration::from_millis(ms),
-                final_data: None,
-                scenario: 0,
-            },
-        );
+        c.run_finished(user, plain_run(ms, ok));
     }
     let w = c.window(0.0, c.now_secs() + 1.0);
     assert_eq!((w.runs, w.completed, w.failed), (3, 2, 1));
@@ -183,17 +173,21 @@ fn sharding_does_not_change_the_figures() {
     assert_eq!(a.timeline.len(), b.timeline.len());
 }
 
-/// A run at `ended_secs` of `ms` milliseconds, failed when `!ok`.
-fn run_at(c: &Collector, user: usize, ended_secs: f32, ms: u64, ok: bool) -> RunRecord {
-    let outcome = RunOutcome {
+/// A run of `ms` milliseconds without events, failed when `!ok`.
+fn plain_run(ms: u64, ok: bool) -> RunOutcome {
+    RunOutcome {
         failure: (!ok).then(|| Failure::new("transport.timeout", "x")),
         reached: BTreeSet::new(),
         timeline: vec![],
         elapsed: Duration::from_millis(ms),
         final_data: None,
         scenario: 0,
-    };
-    c.run_ended_at(user, outcome, ended_secs);
+    }
+}
+
+/// A run at `ended_secs` of `ms` milliseconds, failed when `!ok`.
+fn run_at(c: &Collector, user: usize, ended_secs: f32, ms: u64, ok: bool) -> RunRecord {
+    c.run_ended_at(user, plain_run(ms, ok), ended_secs);
     RunRecord {
         ended_secs,
         elapsed_ms: Duration::from_millis(ms).as_secs_f32() * 1000.0,

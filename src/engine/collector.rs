@@ -31,6 +31,13 @@ pub(crate) struct RunRecord {
     pub ok: bool,
 }
 
+impl RunRecord {
+    /// The run's time, as the histograms take it.
+    pub(crate) fn elapsed(&self) -> Duration {
+        Duration::from_secs_f64(f64::from(self.elapsed_ms) / 1000.0)
+    }
+}
+
 /// What happened in a time window: the figures an SLA step is judged on.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WindowStats {

@@ -12,7 +12,6 @@
 use super::RunRecord;
 use crate::model::metrics::Latency;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 /// A shard folds its records once it holds this many (then again at twice what it kept).
 pub(super) const FOLD_AT: usize = 16_384;
@@ -73,8 +72,8 @@ fn reference() -> &'static Latency {
 }
 
 /// A completed run's time as the histogram bucket it falls in.
-pub(super) fn bucket_of(elapsed_ms: f32) -> u32 {
-    let micros = Latency::micros(Duration::from_secs_f64(f64::from(elapsed_ms) / 1000.0));
+fn bucket_of(r: &RunRecord) -> u32 {
+    let micros = Latency::micros(r.elapsed());
     u32::try_from(reference().bucket_value(micros)).unwrap_or(u32::MAX)
 }
 
@@ -90,7 +89,7 @@ impl Folded {
             .iter()
             .map(|r| {
                 let index = (r.ended_secs.max(0.0) / width) as usize;
-                (index, if r.ok { bucket_of(r.elapsed_ms) } else { 0 }, r)
+                (index, if r.ok { bucket_of(r) } else { 0 }, r)
             })
             .collect();
         keyed.sort_unstable_by_key(|&(index, bucket, _)| (index, bucket));

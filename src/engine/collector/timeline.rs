@@ -117,7 +117,7 @@ pub(super) fn timeline(log: &[RunRecord], folded: &Folded) -> (f64, Vec<Timeline
             let mut hist = Latency::default();
             let mut runs = records.len() as u64;
             for r in records.iter().filter(|r| r.ok) {
-                hist.record(Duration::from_secs_f64(f64::from(r.elapsed_ms) / 1000.0));
+                hist.record(r.elapsed());
             }
             for t in tallies {
                 runs += t.runs;

@@ -18,8 +18,23 @@ impl Dur {
     }
 }
 
-/// Parses `"1m30s"`, `"250ms"`, `"2h"`, `"45"` (seconds).
+/// The longest duration a plan may give: a year. Longer ones would overflow the clocks they
+/// are added to (an `Instant`, a token's expiry) and panic.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Parses `"1m30s"`, `"250ms"`, `"2h"`, `"45"` (seconds), up to a year.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let parsed = parse_any_duration(text)?;
+    if parsed > MAX_DURATION {
+        return Err(format!(
+            "`{}` is longer than a year: give a shorter duration",
+            text.trim()
+        ));
+    }
+    Ok(parsed)
+}
+
+fn parse_any_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let bad =
         || format!("`{text}` is not a duration: write a number with ms, s, m or h, like \"30s\"");
@@ -27,11 +42,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(bad());
     }
     if let Ok(secs) = text.parse::<f64>() {
-        return if secs >= 0.0 && secs.is_finite() {
-            Ok(Duration::from_secs_f64(secs))
-        } else {
-            Err(bad())
-        };
+        return Duration::try_from_secs_f64(secs).map_err(|_| bad());
     }
     let mut total = Duration::ZERO;
     let mut rest = text;
@@ -54,7 +65,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "h" => 3600.0,
             _ => return Err(bad()),
         };
-        total += Duration::from_secs_f64(number * scale);
+        let part = Duration::try_from_secs_f64(number * scale).map_err(|_| bad())?;
+        total = total.checked_add(part).ok_or_else(bad)?;
         rest = &rest[unit_len..];
     }
     Ok(total)
@@ -72,9 +84,11 @@ impl<'de> Deserialize<'de> for Dur {
                 parse_duration(v).map(Dur).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
-                u64::try_from(v)
-                    .map(Dur::from_secs)
-                    .map_err(|_| E::custom("a duration can not be negative"))
+                let secs =
+                    u64::try_from(v).map_err(|_| E::custom("a duration can not be negative"))?;
+                parse_duration(&secs.to_string())
+                    .map(Dur)
+                    .map_err(E::custom)
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
                 parse_duration(&v.to_string()).map(Dur).map_err(E::custom)
@@ -144,7 +158,10 @@ pub fn parse_bytes(text: &str) -> Result<f64, String> {
             ))
         }
     };
-    Ok(number * scale)
+    match (number * scale).is_finite() {
+        true => Ok(number * scale),
+        false => Err(format!("`{text}` is too large a size")),
+    }
 }
 
 impl<'de> Deserialize<'de> for Bytes {
@@ -159,10 +176,13 @@ impl<'de> Deserialize<'de> for Bytes {
                 parse_bytes(v).map(Bytes).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Bytes, E> {
-                Ok(Bytes(v as f64))
+                self.visit_f64(v as f64)
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Bytes, E> {
-                Ok(Bytes(v))
+                match v.is_finite() && v >= 0.0 {
+                    true => Ok(Bytes(v)),
+                    false => Err(E::custom(format!("{v} is not a size of bytes"))),
+                }
             }
         }
         d.deserialize_any(V)
@@ -251,7 +271,20 @@ mod tests {
         assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
         assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-        for bad in ["", "s", "10 parsecs", "-1", "5x"] {
+        for bad in [
+            "",
+            "s",
+            "10 parsecs",
+            "-1",
+            "5x",
+            "1e308",
+            "nan",
+            "inf",
+            "-inf",
+            "1e300h",
+            "400d",
+            "9999999999h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad} parsed");
         }
     }

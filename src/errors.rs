@@ -9,6 +9,8 @@ pub enum Exit {
     SlaFailed = 1,
     /// Bad input or setup: the plan, the target, a secret, TLS.
     Setup = 2,
+    /// Stopped early (SIGTERM, Ctrl-C): the reports were written, of part of the plan.
+    Stopped = 3,
 }
 
 /// An error and its causes on one line: `outer: inner: root`.

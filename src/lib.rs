@@ -6,7 +6,7 @@
 //!   collector, sampler, preflight checks; and `report`, which renders the result model;
 //! - `plan` (the parsed, validated load plan) and `model` (the result model: `summary.json`
 //!   and every type a report shows), plain data;
-//! - `wire` and `errors`: what everything shares.
+//! - `wire`, `errors` and `files` (reports written whole): what everything shares.
 //!
 //! `reference` is the embedded reference platform (`agentload target`), a separate tree that
 //! imports nothing of the client side but `wire`.
@@ -14,6 +14,7 @@
 pub mod commands;
 pub mod engine;
 pub mod errors;
+pub mod files;
 pub mod model;
 pub mod plan;
 pub mod reference;

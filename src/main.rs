@@ -1,5 +1,5 @@
 //! The command line: parses arguments and dispatches. Exit codes: 0 pass, 1 SLA failed,
-//! 2 bad input or setup.
+//! 2 bad input or setup, 3 stopped early (reports written).
 
 use agentload::errors::Exit;
 use clap::{Parser, Subcommand};
@@ -64,6 +64,9 @@ enum Command {
         /// Write the SLA verdicts (and regressions) as JUnit XML
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// After SIGTERM or Ctrl-C, how long runs in flight may take to end (then: interrupted)
+        #[arg(long, default_value = "10s", value_parser = duration)]
+        grace: std::time::Duration,
         #[command(flatten)]
         shard: agentload::commands::shard::ShardArgs,
     },
@@ -175,6 +178,7 @@ fn main() {
                 baseline,
                 tolerance,
                 junit,
+                grace,
                 shard,
             } => {
                 let options = agentload::commands::run::RunOptions {
@@ -183,6 +187,7 @@ fn main() {
                     baseline,
                     tolerance_percent: tolerance,
                     junit,
+                    grace: Some(grace),
                     ..console
                 };
                 agentload::commands::run::run(&plan, &options, &shard).await

@@ -66,3 +66,23 @@ fn the_indexed_job_runs_every_shard_at_once() {
     assert_eq!(value_after(&job, "completions"), shards);
     assert_eq!(value_after(&job, "parallelism"), shards);
 }
+
+#[test]
+fn a_pod_stop_leaves_time_for_the_grace_and_the_reports() {
+    let job = manifest("job.yaml");
+    let period: f64 = value_after(&job, "terminationGracePeriodSeconds")
+        .parse()
+        .unwrap();
+    let args = value_after(&job, "args");
+    let grace = args
+        .split("\"--grace\", \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the Job sets --grace");
+    let grace = agentload::plan::parse_duration(grace)
+        .unwrap()
+        .as_secs_f64();
+    // SIGKILL comes `terminationGracePeriodSeconds` after SIGTERM: the runs' grace and the
+    // writing of the reports must fit in it.
+    assert!(period >= grace + 10.0, "{period} s for a {grace} s grace");
+}

@@ -289,7 +289,8 @@ both!(
     error_rate_is_the_share_of_failed_runs_and_connects,
     |d: Dialect| {
         // Half the runs fail on purpose; Goose's global error rate would dilute that with
-        // requests that can not fail. The plan's rule is judged on runs and connects.
+        // requests that can not fail. The plan's rule is judged on attempts: runs, and the
+        // connects that failed (a successful connect is no attempt of its own).
         let f = run_against(
             d,
             &["--error-rate", "0.5"],
@@ -301,7 +302,7 @@ both!(
         let s = f.out.summary();
         let injected = fault(&f, "error");
         let runs = f.stats["runs_started"].as_u64().unwrap();
-        let connects = s["connections"]["attempted"].as_u64().unwrap();
+        let connects = s["connections"]["failed"].as_u64().unwrap();
         assert_eq!(s["runs"]["failed"].as_u64().unwrap(), injected, "{s}");
         assert!(
             injected * 10 >= runs * 3,
@@ -488,3 +489,30 @@ fn stop_on_leak_stops_the_load_test_at_the_first_violation() {
     let violations = f.out.summary()["isolation"]["violations"].as_u64().unwrap();
     assert!(violations >= 1);
 }
+
+both!(
+    a_giant_frame_fails_its_run_and_memory_stays_bounded,
+    |d: Dialect| {
+        // Every run gets one 32 MiB frame; without the 16 MiB cap eight users would each buffer it.
+        let f = run_against(
+            d,
+            &["--giant-frame-rate", "1", "--giant-frame-mb", "32"],
+            8,
+            "2s",
+            "",
+        );
+        let injected = fault(&f, "giant_frame");
+        assert!(injected >= 8, "{}", f.stats);
+        assert_eq!(
+            failures(&f, "protocol.frame_too_large"),
+            injected,
+            "{}",
+            f.out.explain()
+        );
+        outcomes_add_up(&f);
+        let peak = f.out.summary()["resources"]["generator"]["peak_rss_bytes"]
+            .as_u64()
+            .unwrap();
+        assert!(peak < 200_000_000, "generator peak RSS {peak} B");
+    }
+);

@@ -1,4 +1,5 @@
-//! Ctrl-C stops the ramp gracefully and the reports are still written.
+//! Ctrl-C stops the ramp gracefully, the reports are still written, and the run says it was
+//! stopped early (exit 3).
 
 mod common;
 
@@ -65,10 +66,11 @@ fn ctrl_c_still_writes_the_reports() {
         summary["target_counters"]["runs_completed"],
         summary["runs"]["completed"]
     );
+    assert_eq!(summary["interrupted"]["signal"], "SIGINT", "{summary}");
     assert_eq!(
         exit.code(),
-        Some(0),
-        "no SLA set, the run passes:\n{}",
+        Some(3),
+        "stopped early, reports written:\n{}",
         rest.join("\n")
     );
 }

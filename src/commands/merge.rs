@@ -82,13 +82,21 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
     })
 }
 
+/// A report folder: its summary, or the checkpoint of a shard that ended before it.
+fn has_summary(dir: &Path) -> bool {
+    dir.join("summary.json").is_file()
+        || dir
+            .join(crate::engine::watch::checkpoint::PARTIAL)
+            .is_file()
+}
+
 /// Each DIR is a shard's report folder, or a folder of them (every subfolder with a
 /// `summary.json`, but a merged report lying beside its shards), so `report merge /reports`
 /// works where no shell expands a glob. Each summary is read once.
 fn shard_reports(dirs: &[PathBuf]) -> Result<Vec<ShardReport>, SetupError> {
     let mut found: Vec<(PathBuf, Summary)> = Vec::new();
     for dir in dirs {
-        if dir.join("summary.json").is_file() {
+        if has_summary(dir) {
             found.push((dir.clone(), read_summary(dir)?));
             continue;
         }
@@ -99,7 +107,7 @@ fn shard_reports(dirs: &[PathBuf]) -> Result<Vec<ShardReport>, SetupError> {
         let mut inside: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.join("summary.json").is_file())
+            .filter(|p| has_summary(p))
             .collect();
         inside.sort();
         let before = found.len();

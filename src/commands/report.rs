@@ -59,9 +59,14 @@ fn compare_inner(
     })
 }
 
-/// The summary a report folder holds.
+/// The summary a report folder holds: `summary.json`, or the last checkpoint
+/// (`summary.partial.json`) of a test whose generator ended before it (marked partial).
 pub(crate) fn read_summary(dir: &Path) -> Result<Summary, SetupError> {
-    let path = dir.join("summary.json");
+    let mut path = dir.join("summary.json");
+    let partial = dir.join(crate::engine::watch::checkpoint::PARTIAL);
+    if !path.is_file() && partial.is_file() {
+        path = partial;
+    }
     let bad = |message: String| SetupError::ReadReport {
         path: path.clone(),
         message,

@@ -112,6 +112,8 @@ async fn run_inner(
         summary.comparison = Some(c);
     }
     write_summary(&report_dir, &summary)?;
+    // The final summary is in place: the last checkpoint has served.
+    let _ = std::fs::remove_file(report_dir.join(crate::engine::watch::checkpoint::PARTIAL));
     // The plan beside its figures: `report merge` judges the SLA with it.
     write_file(&report_dir.join("plan.toml"), &plan_text)?;
     crate::report::write(&report_dir, &summary).map_err(|e| SetupError::Report {
@@ -134,8 +136,9 @@ pub(crate) fn write_summary(dir: &Path, summary: &Summary) -> Result<(), SetupEr
     write_file(&dir.join("summary.json"), text.as_bytes())
 }
 
+/// Writes a report file whole (a temporary name, then a rename).
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
-    std::fs::write(path, bytes).map_err(|e| SetupError::Report {
+    crate::files::write_whole(path, bytes).map_err(|e| SetupError::Report {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
@@ -153,6 +156,26 @@ pub(crate) fn print_verdict(s: &Summary, dir: &Path) {
     );
     if let (calls @ 1.., failed) = s.api_calls() {
         println!("  api calls: {calls}, {failed} failed");
+    }
+    if s.runs.interrupted > 0 {
+        println!(
+            "  {} runs still open at the end of the grace: interrupted (not failures)",
+            s.runs.interrupted
+        );
+    }
+    for outage in &s.outages {
+        let until = outage
+            .end_s
+            .map_or("the end".to_string(), |e| format!("{e:.1} s"));
+        println!(
+            "  outage: target unreachable from {:.1} s to {until} ({} failed connects, {} runs cut{})",
+            outage.start_s,
+            outage.failed_connects,
+            outage.runs_cut,
+            outage
+                .recovered_after_s
+                .map_or(String::new(), |r| format!(", a run completed {r:.1} s after"))
+        );
     }
     for (kind, bucket) in &s.failures {
         println!(
@@ -173,9 +196,10 @@ pub(crate) fn print_verdict(s: &Summary, dir: &Path) {
         let verdict = if rule.passed { "PASS" } else { "FAIL" };
         println!("  SLA {verdict} {} (observed {})", rule.rule, rule.observed);
     }
-    println!(
-        "agentload: {} — report in {}",
-        if s.passed { "PASS" } else { "FAIL" },
-        dir.display()
-    );
+    let verdict = match (&s.interrupted, s.passed) {
+        (Some(stop), _) => format!("STOPPED EARLY ({} at {:.1} s)", stop.signal, stop.at_s),
+        (None, true) => "PASS".into(),
+        (None, false) => "FAIL".into(),
+    };
+    println!("agentload: {verdict} — report in {}", dir.display());
 }

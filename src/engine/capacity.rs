@@ -12,9 +12,10 @@ pub fn judge(sla: &Sla, step: &mut StepResult) {
         ("agent run p95".into(), ms(&sla.agent_run_p95), step.p95_ms),
         ("agent run p99".into(), ms(&sla.agent_run_p99), step.p99_ms),
     ];
+    // As in a run: a plan that names no error rate gets 0%.
     rules.push((
         "error rate".into(),
-        sla.error_rate.map(|p| p.0),
+        Some(sla.error_rate.map_or(0.0, |p| p.0)),
         Some(step.error_rate_percent),
     ));
     rules.push((

@@ -6,7 +6,7 @@ use crate::engine::protocol::REQUIRED;
 use crate::model::metrics::{Latency, SerializedLatency};
 use crate::model::summary::*;
 use crate::plan::checks::ResultCheck;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -66,6 +66,10 @@ pub struct Collector {
     mix: Vec<ScenarioMeta>,
     /// `started` on the wall clock, Unix milliseconds (shards' timelines line up on it).
     origin_unix_ms: i64,
+    /// Windows in which the target could not be reached; `outage_watch` says when a success
+    /// needs to look at them (so a healthy test never takes this lock).
+    outages: Mutex<Outages>,
+    outage_watch: AtomicBool,
 }
 
 impl Default for Collector {
@@ -106,6 +110,8 @@ impl Collector {
             started: std::time::Instant::now(),
             mix,
             origin_unix_ms: chrono::Utc::now().timestamp_millis(),
+            outages: Mutex::default(),
+            outage_watch: AtomicBool::new(false),
         }
     }
 
@@ -130,6 +136,18 @@ impl Collector {
     }
 
     fn run_ended_at(&self, user: usize, outcome: RunOutcome, ended_secs: f32) {
+        if outcome
+            .failure
+            .as_ref()
+            .is_some_and(Failure::is_interrupted)
+        {
+            // Cut by a stop's grace: the server started it, nothing judged it.
+            let mut shard = self.shard(user);
+            shard.counts.runs.started += 1;
+            shard.counts.runs.interrupted += 1;
+            return;
+        }
+        self.outage_run(outcome.failure.is_none(), ended_secs);
         let mut shard = self.shard(user);
         let sh = &mut *shard;
         if !self.mix.is_empty() {
@@ -205,6 +223,7 @@ impl Collector {
 
     /// Records a connect attempt of user `user` and how long it took.
     pub fn connect_attempted(&self, user: usize, elapsed: Duration, failure: Option<&Failure>) {
+        self.outage_connect(failure.is_none());
         let mut shard = self.shard(user);
         let s = &mut shard.counts;
         s.connections.attempted += 1;
@@ -261,6 +280,7 @@ impl Collector {
         s.timeline = timeline;
         s.timeline_origin_unix_ms = Some(self.origin_unix_ms);
         s.scenarios = self.scenarios();
+        s.outages = self.outages().list(self.now_secs());
         if s.funnel.is_empty() {
             s.funnel = REQUIRED.iter().map(|k| (k.name().to_string(), 0)).collect();
         }
@@ -345,12 +365,14 @@ impl Collector {
 mod folded;
 mod live;
 mod mix;
+mod outages;
 mod shard;
 mod timeline;
 pub use live::LiveStats;
 pub use mix::ScenarioMeta;
 
 use folded::Folded;
+use outages::Outages;
 use shard::{add_failure, merge, slot, Shard};
 use timeline::{timeline, value_stats, window_stats, Gathered};
 

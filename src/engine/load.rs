@@ -1,21 +1,21 @@
 //! One load test end to end: resolve the target (or start the embedded one), build the
 //! clients, run the Goose attack for the plan's stages, and collect the result model.
 
+use crate::engine::attack::goose_error_line;
 use crate::engine::auth::{Identity, TokenSource};
 use crate::engine::collector::{Collector, ScenarioMeta};
 pub use crate::engine::options::RunOptions;
-use crate::engine::progress::{self, Progress};
-use crate::engine::protocol::{SequenceRules, StartTemplate};
+use crate::engine::protocol::SequenceRules;
 use crate::engine::sampler::Sampler;
-use crate::engine::scenarios::{self, ws::Connector, Context};
+use crate::engine::scenarios::{ws::Connector, Context};
 pub use crate::engine::setup::SetupError;
+use crate::engine::stop::{Stop, DEFAULT_GRACE};
 pub use crate::engine::target::{client_credential, fetch_stats, resolve_target, Resolved};
-use crate::errors::{chain, Exit};
-use crate::model::resources::{resource_stats, Resources, Sample};
+use crate::engine::watch::{checkpoint::Checkpoint, progress, Watcher, Watchers};
+use crate::errors::Exit;
+use crate::model::incidents::Interrupted;
 use crate::model::summary::{RuleVerdict, Summary};
-use crate::plan::mix::{Kind, MixEntry};
 use crate::plan::{AuthMode, Plan};
-use goose::config::GooseConfiguration;
 use goose::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
@@ -48,6 +48,7 @@ impl Clients {
             carriers: plan.protocol.token_carriers.clone(),
             timeout: plan.scenario.connect_timeout.0,
             profile: Arc::new(crate::engine::protocol::Profile::from_plan(&plan.protocol)),
+            max_frame: plan.scenario.max_frame.0 as usize,
         };
         Ok(Clients {
             http,
@@ -122,6 +123,7 @@ pub async fn load(
     let isolation = Arc::new(crate::engine::scenarios::isolation::Isolation::new(
         &run_tag,
     ));
+    let stop = Arc::new(Stop::new(options.grace.unwrap_or(DEFAULT_GRACE)));
     let security = Arc::new(crate::engine::scenarios::security::Security::new(
         plan.security.bad_token_share,
     ));
@@ -156,81 +158,41 @@ pub async fn load(
         run_tag,
         email_domain: plan.auth.email_domain.clone(),
         shard: options.shard,
+        stop: stop.clone(),
+        backoff_base: plan.scenario.backoff_base(plan.scenario.think_time.0),
+        backoff_cap: plan.scenario.reconnect_backoff_max.0,
     };
 
     let goose_err = |e: GooseError| SetupError::Goose(goose_error_line(&e));
-    let mut config = GooseConfiguration::default();
-    // Quiet by default: no line per launched user at any scale (`-v` brings Goose's log back).
-    config.quiet = u8::from(options.verbose == 0);
-    config.verbose = options.verbose.saturating_sub(1);
-    config.no_print_metrics = options.verbose == 0;
-    config.report_file = vec![
-        report_dir.join("goose.html").display().to_string(),
-        report_dir.join("goose.json").display().to_string(),
-    ];
-    let mut attack = GooseAttack::initialize_with_config(config)
-        .map_err(goose_err)?
-        // Users make no HTTP request through Goose's default client: one shared client, not
-        // one per user (building 10,000 clients took 45 s and ~200 KB each before the attack
-        // began); api users get the target's TLS client.
-        .set_client_builder_without_cookies(
-            goose::client::GooseClientBuilder::new().without_cookies(),
-        )
-        .map_err(goose_err)?;
-    for (i, entry) in mix.iter().enumerate() {
-        let ctx = Arc::new(scenario_context(&base, plan, i, entry));
-        let weight = entry.weight as usize;
-        let scenario = match entry.kind {
-            Kind::Agent => scenarios::agent_scenario(ctx, &entry.name, weight),
-            Kind::Api => scenarios::api::scenario(ctx, &entry.name, weight),
-            Kind::Idle => scenarios::holder::scenario(ctx, &entry.name, weight),
-        };
-        attack = attack.register_scenario(scenario.map_err(goose_err)?);
-    }
-    let mut attack = attack
-        .set_default(GooseDefault::Host, resolved.base_url.as_str())
-        .map_err(goose_err)?
-        .set_default(GooseDefault::TestPlan, plan.goose_test_plan().as_str())
-        .map_err(goose_err)?
-        .set_default(GooseDefault::NoTelnet, true)
-        .map_err(goose_err)?
-        .set_default(GooseDefault::Dashboard, options.dashboard)
-        .map_err(goose_err)?
-        .set_default(GooseDefault::NoThresholdAbort, !plan.sla.abort_on_failure)
-        .map_err(goose_err)?;
-    // A mix names its requests per scenario (`WS agent_run [triage]`): the plan's latency keys,
-    // over every agent scenario, are judged by agentload on its histograms instead.
-    let goose_rules = match plan.is_mix() {
-        true => plan.sla.rules.clone(),
-        false => plan.sla.goose_rules(),
-    };
-    for rule in goose_rules {
-        attack = attack
-            .set_default(GooseDefault::Threshold, rule.as_str())
-            .map_err(goose_err)?;
-    }
+    let attack = crate::engine::attack::build(plan, resolved, options, report_dir, &base)?;
 
-    let target_pid = target_pid(plan, resolved);
+    let target_pid = crate::engine::sampler::target_pid(plan, resolved);
     let sampler = plan
         .sampler
         .enabled
         .then(|| Sampler::start(target_pid, plan.sampler.interval.0, collector.open_gauge()));
-    let progress = options.progress.map(|every| {
-        let stages = plan
-            .stages
-            .iter()
-            .map(|s| (s.users, s.duration.0))
-            .collect();
-        Progress::start(
-            collector.clone(),
-            isolation.clone(),
-            progress::Plan { stages, every },
-        )
-    });
-    let executed = attack.execute().await;
-    if let Some(progress) = progress {
-        progress.finish().await;
-    }
+    let heading = Summary {
+        plan: plan.name(),
+        started_at: started_at.to_rfc3339(),
+        target: resolved.ws_url.clone(),
+        peak_users: plan.peak_users(),
+        ..Summary::default()
+    };
+    let checkpoint = Checkpoint::new(
+        report_dir,
+        heading,
+        collector.clone(),
+        isolation.clone(),
+        stop.clone(),
+    );
+    let watchers = watchers(plan, options, checkpoint, &isolation, &stop, &collector);
+    stop.begin(plan.stages.iter().map(|s| s.duration.0).sum());
+    let executed = {
+        // Goose prints its "users launched" lines on stdout whatever `quiet` says.
+        let _muted = (options.verbose == 0).then(crate::engine::stdout::Muted::stdout);
+        attack.execute().await
+    };
+    watchers.finish().await;
     let samples = sampler.map(Sampler::stop);
     let metrics = match executed {
         Ok(metrics) => metrics,
@@ -250,7 +212,12 @@ pub async fn load(
     summary.peak_users = plan.peak_users();
     summary.isolation = Some(isolation.summary());
     summary.security = (plan.security.bad_token_share > 0.0).then(|| security.summary());
-    summary.resources = samples.map(|samples| resources(plan, target_pid, samples, &summary));
+    summary.interrupted = stop.stopping().map(|stop| Interrupted {
+        signal: stop.signal,
+        at_s: stop.at_s,
+    });
+    summary.resources = samples
+        .map(|samples| crate::engine::sampler::resources(plan, target_pid, samples, &summary));
     summary.sla = metrics
         .thresholds
         .iter()
@@ -274,10 +241,10 @@ pub async fn load(
     let own = crate::model::sla::judge(&plan.sla, &summary);
     summary.sla.extend(own);
     summary.passed = summary.sla.iter().all(|r| r.passed);
-    let exit = if summary.passed {
-        Exit::Pass
-    } else {
-        Exit::SlaFailed
+    let exit = match (&summary.interrupted, summary.passed) {
+        (Some(_), _) => Exit::Stopped,
+        (None, true) => Exit::Pass,
+        (None, false) => Exit::SlaFailed,
     };
     Ok(Loaded {
         summary,
@@ -286,34 +253,35 @@ pub async fn load(
     })
 }
 
-/// The context of scenario `index` of the mix: its requests, agent, endpoints and times.
-fn scenario_context(base: &Context, plan: &Plan, index: usize, entry: &MixEntry) -> Context {
-    let profile = &base.connector.profile;
-    let mut starts: Vec<StartTemplate> = Vec::new();
-    let agents = entry.prompts.iter().map(|p| p.agent.as_deref());
-    for agent in agents.chain([entry.agent.as_deref()]) {
-        let agent = agent.or(entry.agent.as_deref());
-        if !starts.iter().any(|t| t.agent.as_deref() == agent) {
-            starts.push(StartTemplate::new(profile, agent));
-        }
+/// What runs beside the attack: the signal handler, the live line (unless `--quiet`), and the
+/// checkpoint writer (unless the plan turns it off).
+fn watchers(
+    plan: &Plan,
+    options: &RunOptions,
+    checkpoint: Checkpoint,
+    isolation: &Arc<crate::engine::scenarios::isolation::Isolation>,
+    stop: &Arc<Stop>,
+    collector: &Arc<Collector>,
+) -> Watchers {
+    let signals = crate::engine::watch::signals::Signals::new(
+        stop.clone(),
+        collector.clone(),
+        checkpoint.clone(),
+    );
+    let mut watchers: Vec<Box<dyn Watcher>> = vec![Box::new(signals)];
+    if let Some(every) = options.progress {
+        let stages = plan
+            .stages
+            .iter()
+            .map(|s| (s.users, s.duration.0))
+            .collect();
+        let plan = progress::Plan { stages, every };
+        watchers.push(Box::new(progress::Progress::new(isolation.clone(), plan)));
     }
-    Context {
-        starts: Arc::new(starts),
-        scenario: index,
-        label: plan.is_mix().then(|| entry.name.clone()),
-        prompts: Arc::new(entry.prompts.clone()),
-        pick: entry.pick,
-        seed: entry.seed,
-        agent: entry.agent.clone(),
-        endpoints: Arc::new(entry.endpoints.clone()),
-        think_time: entry.think_time.map_or(base.think_time, |d| d.0),
-        run_timeout: entry.run_timeout.map_or(base.run_timeout, |d| d.0),
-        rules: SequenceRules {
-            expect_tools: entry.expect_tools.clone(),
-            ..base.rules.clone()
-        },
-        ..base.clone()
+    if !plan.report.checkpoint.0.is_zero() {
+        watchers.push(Box::new(checkpoint.every(plan.report.checkpoint.0)));
     }
+    Watchers::start(collector.clone(), watchers)
 }
 
 /// Sleeps until `at`, so every shard's ramp starts at the same instant.
@@ -334,51 +302,5 @@ async fn wait_for_start(at: chrono::DateTime<chrono::Utc>, shard: crate::plan::S
             at.to_rfc3339(),
             -ahead.as_seconds_f64()
         ),
-    }
-}
-
-/// The target process to sample: the embedded child, or the plan's pid or process name.
-fn target_pid(plan: &Plan, resolved: &Resolved) -> Option<u32> {
-    if let Some(child) = &resolved.embedded {
-        return Some(child.endpoints.pid);
-    }
-    if let Some(pid) = plan.sampler.target_pid {
-        return Some(pid);
-    }
-    let name = plan.sampler.target_process.as_deref()?;
-    let mut sys = sysinfo::System::new();
-    sys.refresh_processes(sysinfo::ProcessesToUpdate::All, true);
-    let found = sys
-        .processes_by_exact_name(name.as_ref())
-        .next()
-        .map(|p| p.pid().as_u32());
-    if found.is_none() {
-        eprintln!("agentload: warning: no process named `{name}` to sample");
-    }
-    found
-}
-
-fn resources(plan: &Plan, target_pid: Option<u32>, samples: Vec<Sample>, s: &Summary) -> Resources {
-    let target = resource_stats(&samples, |x| x.target);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    let cpu_ms_per_run = target.as_ref().and_then(|t| {
-        (s.runs.started > 0).then(|| {
-            t.mean_cpu_percent / 100.0 * cores * s.duration_secs * 1000.0 / s.runs.started as f64
-        })
-    });
-    Resources {
-        interval_secs: plan.sampler.interval.0.as_secs_f64(),
-        target_pid,
-        generator: resource_stats(&samples, |x| x.generator),
-        target,
-        target_cpu_ms_per_run: cpu_ms_per_run,
-        samples,
-    }
-}
-
-fn goose_error_line(e: &GooseError) -> String {
-    match e {
-        GooseError::InvalidOption { value, detail, .. } => format!("`{value}`: {detail}"),
-        other => chain(other),
     }
 }

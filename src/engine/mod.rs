@@ -2,8 +2,10 @@
 //! client (`scenarios`), tokens (`auth`), TLS, the event model and sequence checker
 //! (`protocol`), the collector of outcomes, the resource sampler, the embedded target's
 //! child process, the preflight checks, where the load goes (`target`), what stops a test
-//! before it runs (`setup`), and one load test end to end (`load`).
+//! before it runs (`setup`), one load test end to end (`load`), what runs beside the attack
+//! (`watch`: the live line, checkpoints, signals) and a test stopped early (`stop`).
 
+pub mod attack;
 pub mod auth;
 pub mod capacity;
 pub mod collector;
@@ -13,10 +15,12 @@ pub mod nofile;
 pub mod options;
 pub mod outcome;
 pub mod preflight;
-pub mod progress;
 pub mod protocol;
 pub mod sampler;
 pub mod scenarios;
 pub mod setup;
+pub mod stdout;
+pub mod stop;
 pub mod target;
 pub mod tls;
+pub mod watch;

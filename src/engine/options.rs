@@ -31,6 +31,9 @@ pub struct RunOptions {
     pub run_id: Option<String>,
     /// Every shard waits for this instant before its load starts (`--start-at`).
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// After SIGTERM or Ctrl-C, runs in flight get this long to end (`--grace`); `None`: the
+    /// default (10 s).
+    pub grace: Option<std::time::Duration>,
 }
 
 impl RunOptions {

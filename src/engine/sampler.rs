@@ -4,7 +4,10 @@
 //! The figures drawn from the samples (peaks, memory per connection) are in
 //! `model::resources`.
 
-use crate::model::resources::{ProcessReading, Sample};
+use crate::engine::target::Resolved;
+use crate::model::resources::{resource_stats, ProcessReading, Resources, Sample};
+use crate::model::summary::Summary;
+use crate::plan::Plan;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -77,6 +80,50 @@ impl Sampler {
     pub fn stop(self) -> Vec<Sample> {
         self.stop.store(true, Ordering::Relaxed);
         self.handle.join().unwrap_or_default()
+    }
+}
+
+/// The target process to sample: the embedded child, or the plan's pid or process name.
+pub(crate) fn target_pid(plan: &Plan, resolved: &Resolved) -> Option<u32> {
+    if let Some(child) = &resolved.embedded {
+        return Some(child.endpoints.pid);
+    }
+    if let Some(pid) = plan.sampler.target_pid {
+        return Some(pid);
+    }
+    let name = plan.sampler.target_process.as_deref()?;
+    let mut sys = sysinfo::System::new();
+    sys.refresh_processes(sysinfo::ProcessesToUpdate::All, true);
+    let found = sys
+        .processes_by_exact_name(name.as_ref())
+        .next()
+        .map(|p| p.pid().as_u32());
+    if found.is_none() {
+        eprintln!("agentload: warning: no process named `{name}` to sample");
+    }
+    found
+}
+
+pub(crate) fn resources(
+    plan: &Plan,
+    target_pid: Option<u32>,
+    samples: Vec<Sample>,
+    s: &Summary,
+) -> Resources {
+    let target = resource_stats(&samples, |x| x.target);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let cpu_ms_per_run = target.as_ref().and_then(|t| {
+        (s.runs.started > 0).then(|| {
+            t.mean_cpu_percent / 100.0 * cores * s.duration_secs * 1000.0 / s.runs.started as f64
+        })
+    });
+    Resources {
+        interval_secs: plan.sampler.interval.0.as_secs_f64(),
+        target_pid,
+        generator: resource_stats(&samples, |x| x.generator),
+        target,
+        target_cpu_ms_per_run: cpu_ms_per_run,
+        samples,
     }
 }
 

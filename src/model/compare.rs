@@ -202,6 +202,7 @@ mod tests {
                 completed,
                 failed,
                 resumed: 0,
+                interrupted: 0,
             },
             ..Summary::default()
         };

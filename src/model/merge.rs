@@ -40,6 +40,15 @@ pub enum MergeError {
         "shard(s) {missing:?} of {count} missing: pass every shard's folder, or --allow-partial"
     )]
     Missing { missing: Vec<usize>, count: usize },
+    #[error(
+        "{folder}: shard {index} {why}: its figures cover part of its load; merge with \
+         --allow-partial to take them as they are"
+    )]
+    Incomplete {
+        folder: String,
+        index: usize,
+        why: String,
+    },
     #[error("{folder}: histogram `{name}` does not decode: {message}")]
     Histogram {
         folder: String,
@@ -63,7 +72,7 @@ impl ShardReport {
 }
 
 /// Refuses shards of different tests or plans, a duplicate index, and (unless `allow_partial`)
-/// a missing one. Returns the missing indexes.
+/// a missing one or one that stopped early. Returns the missing indexes.
 pub fn check(shards: &[ShardReport], allow_partial: bool) -> Result<Vec<usize>, MergeError> {
     let first = shards.first().ok_or(MergeError::Empty)?;
     for s in shards {
@@ -99,6 +108,18 @@ pub fn check(shards: &[ShardReport], allow_partial: bool) -> Result<Vec<usize>, 
                 a_count: f.count,
                 b: s.folder.clone(),
                 b_count: i.count,
+            });
+        }
+        if s.summary.incomplete() && !allow_partial {
+            return Err(MergeError::Incomplete {
+                folder: s.folder.clone(),
+                index: i.index,
+                why: match &s.summary.interrupted {
+                    Some(stop) => {
+                        format!("was stopped early ({} at {:.1} s)", stop.signal, stop.at_s)
+                    }
+                    None => "left only a checkpoint (summary.partial.json)".into(),
+                },
             });
         }
         if let Some(other) = seen.insert(i.index, &s.folder) {
@@ -149,11 +170,27 @@ pub fn merge(shards: &[ShardReport], missing: Vec<usize>) -> Result<Summary, Mer
         .min()
         .unwrap_or_default();
     let mut rows = Vec::new();
+    let stopped_early = shards
+        .iter()
+        .filter(|s| s.summary.incomplete())
+        .map(|s| s.info().index)
+        .collect::<Vec<usize>>();
     for s in shards {
         m.add_counts(&s.summary);
         rows.push(row(s));
     }
     m.peak_users = rows.iter().map(|r| r.users).sum();
+    // Each shard saw the outage from its own users; on the merged clock, side by side.
+    for s in shards {
+        let shift = (origin(&s.summary) - start) as f64 / 1000.0;
+        m.outages
+            .extend(s.summary.outages.iter().map(|o| super::incidents::Outage {
+                start_s: o.start_s + shift,
+                end_s: o.end_s.map(|e| e + shift),
+                ..o.clone()
+            }));
+    }
+    m.outages.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     m.latency = merge_latency(shards)?;
     (m.timeline_bucket_secs, m.timeline) = merge_timeline(shards, start)?;
     m.checks = merge_checks(shards);
@@ -181,8 +218,9 @@ pub fn merge(shards: &[ShardReport], missing: Vec<usize>) -> Result<Summary, Mer
         run_id: info.run_id.clone(),
         plan_digest: info.plan_digest.clone(),
         shard_count: info.count,
-        partial: !missing.is_empty(),
+        partial: !missing.is_empty() || !stopped_early.is_empty(),
         missing,
+        stopped_early,
         total: ShardRow::totals(&rows),
         shards: rows,
     });

@@ -5,6 +5,7 @@
 pub mod capacity;
 pub mod compare;
 pub mod findings;
+pub mod incidents;
 pub mod merge;
 pub mod metrics;
 pub mod mix;

@@ -31,8 +31,12 @@ pub struct MergeInfo {
     pub shard_count: usize,
     /// Indexes not merged (only with `--allow-partial`).
     pub missing: Vec<usize>,
-    /// Some shards are missing: the figures cover part of the load.
+    /// Some shards are missing or stopped early: the figures cover part of the load.
     pub partial: bool,
+    /// Indexes of shards that were stopped early or left only a checkpoint (merged as they
+    /// are, only with `--allow-partial`).
+    #[serde(default)]
+    pub stopped_early: Vec<usize>,
     pub shards: Vec<ShardRow>,
     /// The shards' generators together.
     pub total: ShardTotals,

@@ -7,27 +7,8 @@ use crate::plan::Sla;
 
 /// Judges the rules Goose can not: they need our result model.
 pub fn judge(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
-    let mut verdicts = Vec::new();
-    if let Some(max) = sla.error_rate {
-        let rate = summary.error_rate_percent();
-        let (r, c) = (&summary.runs, &summary.connections);
-        let api = match summary.api_calls() {
-            (0, _) => String::new(),
-            (n, f) => format!(", {f} of {n} api calls"),
-        };
-        verdicts.push(RuleVerdict {
-            rule: format!(
-                "error rate <= {}% (failed runs + connects + api calls)",
-                max.0
-            ),
-            observed: format!(
-                "{rate:.2}% ({} of {} runs, {} of {} connects{api} failed)",
-                r.failed, r.started, c.failed, c.attempted
-            ),
-            passed: rate <= max.0,
-            judged_by: "agentload".into(),
-        });
-    }
+    // A plan that names no error rate gets 0%: a plan can relax it, never pass by omission.
+    let mut verdicts = vec![error_rate(sla, summary), did_work(summary)];
     if let Some(min) = sla.checks_met {
         for check in &summary.checks {
             let observed = if check.runs == 0 {
@@ -109,6 +90,55 @@ pub fn judge(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
     verdicts
 }
 
+/// The error rate: failed runs, connects and api calls over attempts (`Summary::attempts`).
+fn error_rate(sla: &Sla, summary: &Summary) -> RuleVerdict {
+    let (max, default) = match sla.error_rate {
+        Some(max) => (max.0, ""),
+        None => (0.0, ", default: the plan sets none"),
+    };
+    let rate = summary.error_rate_percent();
+    let (r, c) = (&summary.runs, &summary.connections);
+    let api = match summary.api_calls() {
+        (0, _) => String::new(),
+        (n, f) => format!(", {f} of {n} api calls"),
+    };
+    RuleVerdict {
+        rule: format!("error rate <= {max}% (failed runs + connects + api calls{default})"),
+        observed: format!(
+            "{rate:.2}% ({} of {} runs, {} of {} connects{api} failed)",
+            r.failed,
+            r.started.saturating_sub(r.interrupted),
+            c.failed,
+            c.attempted
+        ),
+        passed: rate <= max,
+        judged_by: "agentload".into(),
+    }
+}
+
+/// A test in which nothing completed never passes: no run completed (or, with no agent runs
+/// at all, no api call or socket succeeded).
+fn did_work(summary: &Summary) -> RuleVerdict {
+    let (calls, failed_calls) = summary.api_calls();
+    let (r, c) = (&summary.runs, &summary.connections);
+    let passed = r.completed > 0 || (r.started == 0 && (calls > failed_calls || c.established > 0));
+    let observed = match (r.completed, calls) {
+        (0, 0) if r.started == 0 => format!("no run started; {} connects", c.established),
+        (n, 0) => format!("{n} of {} runs completed", r.started),
+        (n, _) => format!(
+            "{n} of {} runs completed, {} of {calls} api calls succeeded",
+            r.started,
+            calls - failed_calls
+        ),
+    };
+    RuleVerdict {
+        rule: "the test completed work (at least one run completed)".into(),
+        observed,
+        passed,
+        judged_by: "agentload".into(),
+    }
+}
+
 /// `1.5 MB`, `320 KB`, `12 B` (powers of 1000, as the plan's KB/MB/GB).
 pub fn human_bytes(b: f64) -> String {
     let (value, unit) = match b.abs() {
@@ -118,4 +148,62 @@ pub fn human_bytes(b: f64) -> String {
         _ => (b, "B"),
     };
     format!("{value:.1} {unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::summary::{ConnectionCounts, RunCounts};
+
+    fn summary(completed: u64, failed: u64, connects_failed: u64) -> Summary {
+        Summary {
+            runs: RunCounts {
+                started: completed + failed,
+                completed,
+                failed,
+                ..Default::default()
+            },
+            connections: ConnectionCounts {
+                attempted: 10 + connects_failed,
+                established: 10,
+                failed: connects_failed,
+                closed_cleanly: 0,
+            },
+            ..Summary::default()
+        }
+    }
+
+    #[test]
+    fn a_plan_without_an_error_rule_is_judged_at_zero_percent() {
+        let verdicts = judge(&Sla::default(), &summary(10, 0, 0));
+        assert!(verdicts.iter().all(|v| v.passed), "{verdicts:?}");
+        assert!(verdicts[0].rule.contains("default: the plan sets none"));
+        let verdicts = judge(&Sla::default(), &summary(9, 1, 0));
+        assert!(!verdicts[0].passed, "{verdicts:?}");
+    }
+
+    #[test]
+    fn the_error_rate_counts_attempts_not_successful_connects() {
+        // 10 users connect once and run once; 5 runs fail: half the attempts failed.
+        assert_eq!(summary(5, 5, 0).error_rate_percent(), 50.0);
+        // A failed connect is the attempt its user could not make.
+        assert_eq!(summary(5, 0, 5).error_rate_percent(), 50.0);
+        let mut stopped = summary(4, 4, 0);
+        stopped.runs.started += 2;
+        stopped.runs.interrupted = 2;
+        assert_eq!(stopped.error_rate_percent(), 50.0);
+    }
+
+    #[test]
+    fn a_test_in_which_nothing_completed_never_passes() {
+        let sla = Sla {
+            error_rate: Some(crate::plan::Percent(100.0)),
+            ..Sla::default()
+        };
+        let dead = summary(0, 3, 50);
+        let verdicts = judge(&sla, &dead);
+        assert!(verdicts[0].passed, "the relaxed error rule holds");
+        assert!(!verdicts[1].passed, "{verdicts:?}");
+        assert!(judge(&sla, &summary(1, 3, 50))[1].passed);
+    }
 }

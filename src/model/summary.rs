@@ -17,6 +17,10 @@ pub struct RunCounts {
     /// Reconnect-and-resume rounds (a run may need more than one).
     #[serde(default)]
     pub resumed: u64,
+    /// Runs still open when a stop's grace ran out (SIGTERM, Ctrl-C): started, neither
+    /// completed nor failed, and not in the error rate.
+    #[serde(default)]
+    pub interrupted: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -99,6 +103,15 @@ pub struct Summary {
     /// The shards this report was merged from (`report merge`).
     #[serde(default)]
     pub merge: Option<super::shard::MergeInfo>,
+    /// Windows in which the target could not be reached (connects failed, nothing succeeded).
+    #[serde(default)]
+    pub outages: Vec<super::incidents::Outage>,
+    /// The test was stopped early (SIGTERM, Ctrl-C): its figures cover part of the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<super::incidents::Interrupted>,
+    /// A checkpoint written while the test ran (`summary.partial.json`), not its end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
     pub passed: bool,
 }
 
@@ -111,6 +124,7 @@ impl Summary {
         r.completed += o.completed;
         r.failed += o.failed;
         r.resumed += o.resumed;
+        r.interrupted += o.interrupted;
         let (c, o) = (&mut self.connections, &other.connections);
         c.attempted += o.attempted;
         c.established += o.established;
@@ -130,21 +144,32 @@ impl Summary {
         }
     }
 
-    /// Failed runs, connects and api calls over attempted ones, in percent: what the plan's
+    /// Failed runs, connects and api calls over attempts, in percent: what the plan's
     /// `error_rate` rule judges.
     pub fn error_rate_percent(&self) -> f64 {
         let failed = self.runs.failed + self.connections.failed + self.api_calls().1;
         self.share_of_attempts_percent(failed)
     }
 
-    /// `n` over attempted runs, connects and api calls, in percent (0 when nothing was
-    /// attempted).
+    /// What a user tried: runs judged (started, less those a stop interrupted), api calls, and
+    /// the connects that failed (each the attempt its user could not make). A connect that
+    /// succeeds is no attempt of its own: its runs are.
+    pub fn attempts(&self) -> u64 {
+        let runs = self.runs.started.saturating_sub(self.runs.interrupted);
+        runs + self.connections.failed + self.api_calls().0
+    }
+
+    /// `n` over attempts, in percent (0 when nothing was attempted).
     pub fn share_of_attempts_percent(&self, n: u64) -> f64 {
-        let attempts = self.runs.started + self.connections.attempted + self.api_calls().0;
-        if attempts == 0 {
-            return 0.0;
+        match self.attempts() {
+            0 => 0.0,
+            attempts => 100.0 * n as f64 / attempts as f64,
         }
-        100.0 * n as f64 / attempts as f64
+    }
+
+    /// The test did not run its plan to the end: stopped early, or a checkpoint of it.
+    pub fn incomplete(&self) -> bool {
+        self.partial || self.interrupted.is_some()
     }
 
     /// Api users' calls and failed calls, every endpoint of every scenario.

@@ -306,6 +306,11 @@ impl Plan {
         if self.scenario.run_timeout.0.is_zero() {
             return bad("scenario", "run_timeout", "must be more than 0");
         }
+        if self.scenario.max_frame.0 < 1024.0
+            || self.scenario.max_frame.0 > 1024.0 * 1024.0 * 1024.0
+        {
+            return bad("scenario", "max_frame", "must be between 1KiB and 1GiB");
+        }
         for rule in self.sla.goose_rules() {
             if !rule.contains(['<', '>']) {
                 return bad(

@@ -131,6 +131,27 @@ pub struct Scenario {
     /// Stop the whole load test at the first isolation violation (Goose's killswitch).
     #[serde(default)]
     pub stop_on_leak: bool,
+    /// After a failed connect (or a cut socket) a user waits a random time up to this, doubled
+    /// after each further failure (full jitter), before it dials again. Default: the think
+    /// time, at least 250 ms.
+    pub reconnect_backoff: Option<Dur>,
+    /// The most a reconnect wait may be.
+    #[serde(default = "default_backoff_max")]
+    pub reconnect_backoff_max: Dur,
+    /// The largest frame (and message) a user reads; a bigger one fails the run as
+    /// `protocol.frame_too_large` and drops the socket, so memory stays bounded.
+    #[serde(default = "default_max_frame")]
+    pub max_frame: Bytes,
+}
+
+impl Scenario {
+    /// The first reconnect wait's ceiling for users thinking `think_time` between runs.
+    pub fn backoff_base(&self, think_time: std::time::Duration) -> std::time::Duration {
+        self.reconnect_backoff
+            .map_or(think_time.max(std::time::Duration::from_millis(250)), |d| {
+                d.0
+            })
+    }
 }
 
 /// One step of the ramp: reach `users` over `duration` (equal users = hold).
@@ -197,6 +218,10 @@ pub struct Report {
     /// Parent folder of each run's report folder.
     #[serde(default = "default_report_dir")]
     pub dir: PathBuf,
+    /// Write `summary.partial.json` this often while the test runs (`"0s"`: never), so a
+    /// killed generator leaves its figures so far.
+    #[serde(default = "default_checkpoint")]
+    pub checkpoint: Dur,
 }
 
 impl Sla {
@@ -312,6 +337,15 @@ fn default_min_thinking_chars() -> usize {
 }
 fn default_sample_interval() -> Dur {
     Dur::from_secs(1)
+}
+fn default_backoff_max() -> Dur {
+    Dur::from_secs(30)
+}
+fn default_max_frame() -> Bytes {
+    Bytes(16.0 * 1024.0 * 1024.0)
+}
+fn default_checkpoint() -> Dur {
+    Dur::from_secs(10)
 }
 fn default_report_dir() -> PathBuf {
     PathBuf::from("reports")

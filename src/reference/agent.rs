@@ -114,6 +114,14 @@ impl AgentRun {
                         }
                         return Outcome::Abandoned;
                     }
+                    Some(RunFault::Giant) => {
+                        let thought = "x".repeat(args.faults.giant_frame_mb << 20);
+                        let giant = json!({"type": "agent_thinking", "run_id": run_id,
+                            "data": {"thought": thought, "run_id": run_id}});
+                        if self.slot.deliver(0, giant.to_string()).await == Delivery::Sent {
+                            bump(&counters.events_sent);
+                        }
+                    }
                     Some(RunFault::Error) => {
                         let error = json!({"type": "agent_error", "run_id": run_id,
                             "data": {"message": "injected failure: the agent crashed", "run_id": run_id}});

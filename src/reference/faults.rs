@@ -28,6 +28,13 @@ pub struct Faults {
     /// platform's emitter does when it retries a send).
     #[arg(long, default_value_t = 0.0)]
     pub duplicate_rate: f64,
+    /// Per run: send one agent_thinking frame of `--giant-frame-mb` MiB mid-run (a server that
+    /// floods its clients' memory).
+    #[arg(long, default_value_t = 0.0)]
+    pub giant_frame_rate: f64,
+    /// The size of the giant frame, in MiB.
+    #[arg(long, default_value_t = 32)]
+    pub giant_frame_mb: usize,
     /// Per request: answer 503 on /health, /auth/health, /auth/token, /auth/refresh.
     #[arg(long = "http-5xx-rate", default_value_t = 0.0)]
     pub http_5xx_rate: f64,
@@ -51,6 +58,7 @@ pub enum RunFault {
     Omit,
     Error,
     Duplicate,
+    Giant,
 }
 
 /// Faults injected, by kind: the ground truth detections are checked against.
@@ -62,6 +70,7 @@ pub struct FaultCounters {
     pub omit: AtomicU64,
     pub error: AtomicU64,
     pub duplicate: AtomicU64,
+    pub giant_frame: AtomicU64,
     pub http_5xx: AtomicU64,
     pub leak: AtomicU64,
     pub bad_token_accepted: AtomicU64,
@@ -76,6 +85,8 @@ pub struct FaultStats {
     pub error: u64,
     #[serde(default)]
     pub duplicate: u64,
+    #[serde(default)]
+    pub giant_frame: u64,
     pub http_5xx: u64,
     pub leak: u64,
     pub bad_token_accepted: u64,
@@ -91,6 +102,7 @@ impl FaultCounters {
             omit: get(&self.omit),
             error: get(&self.error),
             duplicate: get(&self.duplicate),
+            giant_frame: get(&self.giant_frame),
             http_5xx: get(&self.http_5xx),
             leak: get(&self.leak),
             bad_token_accepted: get(&self.bad_token_accepted),
@@ -115,6 +127,11 @@ impl Faults {
                 self.duplicate_rate,
                 RunFault::Duplicate,
                 &counters.duplicate,
+            ),
+            (
+                self.giant_frame_rate,
+                RunFault::Giant,
+                &counters.giant_frame,
             ),
         ];
         options.into_iter().find_map(|(rate, fault, counter)| {

@@ -71,6 +71,10 @@ pub struct TargetArgs {
     /// Keep sockets open after their token lapses (by default the target closes them, 1008).
     #[arg(long)]
     pub ignore_token_expiry: bool,
+    /// The error code a lapsed socket is told before its close 1008 (default: the dialect's,
+    /// `TOKEN_EXPIRED` or netra's `AUTH_FAILED`), e.g. `AUTH_EXPIRED`, one no profile knows.
+    #[arg(long)]
+    pub lapse_error_code: Option<String>,
     /// Send each socket with no run in flight an application ping (`{"type":"ping"}`) this
     /// often, in milliseconds (0: never); pongs are counted in `/stats`.
     #[arg(long, default_value_t = 0)]

@@ -128,9 +128,10 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
                 // The token lapsed on an open socket: say so, close with 1008 (policy). The
                 // platform says it with its generic auth failure.
                 bump(&counters.tokens_expired);
-                let error = match profile {
-                    layouts::TargetProfile::Reference => layouts::error(profile, "TOKEN_EXPIRED", "token expired"),
-                    layouts::TargetProfile::Netra => layouts::error(profile, "AUTH_FAILED", "Token expired"),
+                let error = match (profile, &state.args.lapse_error_code) {
+                    (_, Some(code)) => layouts::error(profile, code, "Token expired"),
+                    (layouts::TargetProfile::Reference, None) => layouts::error(profile, "TOKEN_EXPIRED", "token expired"),
+                    (layouts::TargetProfile::Netra, None) => layouts::error(profile, "AUTH_FAILED", "Token expired"),
                 };
                 send(&sink, error).await;
                 let close = CloseFrame { code: close_code::POLICY, reason: "token expired".into() };

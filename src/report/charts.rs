@@ -17,8 +17,25 @@ pub const PURPLE: RGBColor = RGBColor(148, 103, 189);
 
 /// A line chart of `series` against x, as an SVG document string; empty series are skipped.
 pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> String {
+    line_chart_with_bands(title, x_desc, y_desc, series, &[])
+}
+
+/// A band of x (from, to) shaded behind the lines, named once in the legend.
+pub struct Bands<'a> {
+    pub name: &'a str,
+    pub spans: &'a [(f64, f64)],
+}
+
+/// As `line_chart`, with x ranges shaded behind the lines (outages on the throughput chart).
+pub fn line_chart_with_bands(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    bands: &[Bands],
+) -> String {
     let mut svg = String::new();
-    let drawn = draw(&mut svg, title, x_desc, y_desc, series);
+    let drawn = draw(&mut svg, title, x_desc, y_desc, series, bands);
     if drawn.is_err() || series.iter().all(|s| s.points.is_empty()) {
         return format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"60\">\
@@ -35,12 +52,16 @@ fn draw(
     x_desc: &str,
     y_desc: &str,
     series: &[Series],
+    bands: &[Bands],
 ) -> Result<(), Box<dyn std::error::Error>> {
     let all = series.iter().flat_map(|s| s.points.iter());
     let (mut x_max, mut y_max) = (1e-9f64, 1e-9f64);
     for (x, y) in all {
         x_max = x_max.max(*x);
         y_max = y_max.max(*y);
+    }
+    for (_, to) in bands.iter().flat_map(|b| b.spans) {
+        x_max = x_max.max(*to);
     }
     let root = SVGBackend::with_string(out, (760, 300)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -56,6 +77,18 @@ fn draw(
         .y_desc(y_desc)
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
+    const SHADE: RGBColor = RGBColor(250, 205, 205);
+    for band in bands.iter().filter(|b| !b.spans.is_empty()) {
+        let top = y_max * 1.1;
+        chart
+            .draw_series(
+                band.spans
+                    .iter()
+                    .map(|(a, b)| Rectangle::new([(*a, 0.0), (*b, top)], SHADE.filled())),
+            )?
+            .label(band.name.to_string())
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], SHADE.filled()));
+    }
     for s in series.iter().filter(|s| !s.points.is_empty()) {
         let color = s.color;
         chart
@@ -102,6 +135,24 @@ mod tests {
         );
         assert!(svg.starts_with("<svg"), "{svg}");
         assert!(svg.contains("Run time") && svg.contains("p95"));
+        let banded = line_chart_with_bands(
+            "Throughput",
+            "seconds",
+            "runs/s",
+            &[Series {
+                name: "runs/s".into(),
+                color: BLUE,
+                points: vec![(0.0, 10.0), (9.0, 20.0)],
+            }],
+            &[Bands {
+                name: "target unreachable",
+                spans: &[(4.0, 9.0)],
+            }],
+        );
+        assert!(
+            banded.contains("target unreachable") && banded.contains("<rect"),
+            "{banded}"
+        );
         let empty = line_chart("Nothing", "s", "ms", &[]);
         assert!(empty.contains("Nothing: no data"));
     }

@@ -50,7 +50,7 @@ pub fn render(summary: &Summary) -> Result<String, ReportError> {
 
 /// Writes a JUnit file (`--junit FILE`).
 pub fn write_junit(path: &Path, xml: &str) -> Result<(), ReportError> {
-    std::fs::write(path, xml).map_err(|e| ReportError::Write {
+    crate::files::write_whole(path, xml.as_bytes()).map_err(|e| ReportError::Write {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
@@ -60,7 +60,7 @@ pub fn write_junit(path: &Path, xml: &str) -> Result<(), ReportError> {
 pub fn write(dir: &Path, summary: &Summary) -> Result<PathBuf, ReportError> {
     let html = render(summary)?;
     let path = dir.join("index.html");
-    std::fs::write(&path, html).map_err(|e| ReportError::Write {
+    crate::files::write_whole(&path, html.as_bytes()).map_err(|e| ReportError::Write {
         path: path.clone(),
         message: e.to_string(),
     })?;
@@ -121,7 +121,12 @@ fn charts(s: &Summary) -> Charts {
         .iter()
         .map(|x| (x.at_secs, x.open_connections as f64))
         .collect();
-    let throughput = line_chart(
+    let outages: Vec<(f64, f64)> = s
+        .outages
+        .iter()
+        .map(|o| (o.start_s, o.end_s.unwrap_or(s.duration_secs)))
+        .collect();
+    let throughput = charts::line_chart_with_bands(
         "Throughput and active users",
         "seconds",
         "runs/s · open connections",
@@ -145,6 +150,10 @@ fn charts(s: &Summary) -> Charts {
             ),
             series("open connections", GREEN, open),
         ],
+        &[charts::Bands {
+            name: "target unreachable",
+            spans: &outages,
+        }],
     );
     let latency = line_chart(
         "Agent run time percentiles over time",

@@ -25,10 +25,21 @@ impl TargetProc {
     /// through env vars.
     pub fn start(dir: &Path, extra: &[&str]) -> TargetProc {
         let ca = dir.join("target-ca.pem");
+        let ca_text = ca.display().to_string();
+        let mut args = vec!["--tls", "--ca-out", &ca_text];
+        args.extend_from_slice(extra);
+        TargetProc::launch(0, &args, ca)
+    }
+
+    /// Starts the target without TLS on `port` (0: a free one): a target restarted on the
+    /// same port is trusted again (a TLS one makes a fresh CA each start).
+    pub fn start_plain_on(port: u16, extra: &[&str]) -> TargetProc {
+        TargetProc::launch(port, extra, PathBuf::new())
+    }
+
+    fn launch(port: u16, extra: &[&str], ca: PathBuf) -> TargetProc {
         let mut child = Command::new(BIN)
-            .args(["target", "--port", "0", "--tls", "--exit-on-stdin-eof"])
-            .arg("--ca-out")
-            .arg(&ca)
+            .args(["target", "--exit-on-stdin-eof", "--port", &port.to_string()])
             .args(["--jwt-secret-env", "IT_TARGET_SECRET"])
             .args(["--bypass-key-env", "IT_TARGET_BYPASS"])
             .args(extra)
@@ -63,6 +74,11 @@ impl TargetProc {
         self.child.id()
     }
 
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.base_url.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
     /// The target's own counters, from `GET /stats`, trusting only the target's CA.
     pub fn stats(&self) -> Value {
         self.get("/stats")
@@ -74,7 +90,8 @@ impl TargetProc {
     }
 
     fn get(&self, path: &str) -> Value {
-        let tls = agentload::tls::client_config(Some(&self.ca_file)).unwrap();
+        let ca = Some(self.ca_file.as_path()).filter(|p| !p.as_os_str().is_empty());
+        let tls = agentload::tls::client_config(ca).unwrap();
         let http = agentload::tls::http_client(&tls, Duration::from_secs(5)).unwrap();
         let url = format!("{}{path}", self.base_url);
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -19,6 +19,8 @@ pub struct LiveStats {
     pub failures: u64,
     /// Runs that ended in the last `interval` seconds.
     pub last_interval: WindowStats,
+    /// How long the target has been unreachable, during an outage.
+    pub unreachable_secs: Option<f64>,
 }
 
 /// Records end out of order by at most a lock wait: read this far past the window's start
@@ -32,6 +34,7 @@ impl Collector {
         let mut live = LiveStats {
             elapsed_secs: elapsed,
             open_sockets: self.open.load(std::sync::atomic::Ordering::Relaxed),
+            unreachable_secs: self.unreachable_for(),
             ..LiveStats::default()
         };
         let mut by_kind = std::collections::BTreeMap::<String, u64>::new();

@@ -46,7 +46,8 @@ fn outcomes_add_up() {
             started: 2,
             completed: 1,
             failed: 1,
-            resumed: 0
+            resumed: 0,
+            interrupted: 0
         }
     );
     assert_eq!(s.events["agent_thinking"], 3);

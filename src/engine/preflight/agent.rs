@@ -31,6 +31,7 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
     let run_id = format!("{}-r1", identity.sub);
     let start = crate::engine::protocol::StartTemplate::new(&clients.connector.profile, None);
     let retired = std::collections::VecDeque::new();
+    let stop = crate::engine::stop::Stop::default();
     let mut run = Run::new(RunSpec {
         profile: &clients.connector.profile,
         run_id: &run_id,
@@ -48,6 +49,7 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
         retired: &retired,
         token_expires_at: None,
         keep_final_data: false,
+        stop: &stop,
     });
     let verdict = match run.start(&mut connected.ws, None).await {
         Step::Done(v) => v,

@@ -22,6 +22,11 @@ pub(super) async fn ensure_connected(
 }
 
 async fn connect(ctx: &Context, user: &mut GooseUser, s: &mut Session) -> TransactionResult {
+    // After a failed connect or a cut, wait before dialing again: a platform coming back up
+    // is not met by every user at once.
+    if let Some(wait) = s.backoff.next_wait() {
+        ctx.stop.pause(wait).await;
+    }
     let started = Instant::now();
     let result = async {
         let margin = ctx.refresh_before.unwrap_or_default() + ctx.think_time;
@@ -45,6 +50,7 @@ async fn connect(ctx: &Context, user: &mut GooseUser, s: &mut Session) -> Transa
                 ctx.isolation.welcomed(ctx.user_number(user), id, expected);
             }
             s.socket = Some(connected.ws);
+            s.backoff.reset();
             s.server_user_id = connected.user_id;
             s.server_thread_id = connected.thread_id;
             ctx.collector
@@ -52,6 +58,7 @@ async fn connect(ctx: &Context, user: &mut GooseUser, s: &mut Session) -> Transa
             record(ctx, user, "connect", elapsed, None).await
         }
         Err(failure) => {
+            s.backoff.failed();
             ctx.collector
                 .connect_attempted(user.weighted_users_index, elapsed, Some(&failure));
             record(ctx, user, "connect", elapsed, Some(&failure)).await
@@ -121,7 +128,6 @@ pub(super) async fn settle_idle_socket(
     let Some(socket) = s.socket.as_mut() else {
         return Ok(());
     };
-    let index = user.weighted_users_index;
     let idle = idle::drain_idle(
         socket,
         &ctx.connector.profile,
@@ -129,10 +135,59 @@ pub(super) async fn settle_idle_socket(
         ctx.user_number(user),
         s.token.as_ref().map(|t| t.expires_at),
     );
+    take_idle(ctx, user, s, idle).await
+}
+
+/// How close to its token's expiry a socket is taken to be closing (the server cuts it then).
+const LAPSE_MARGIN: Duration = Duration::from_secs(1);
+/// How long past the expiry the server's cut may take to arrive.
+const LAPSE_GRACE: Duration = Duration::from_secs(2);
+
+/// A start message is never sent on a socket the server is about to cut: when its token
+/// lapses within `LAPSE_MARGIN`, waits for the cut (counted once, as any idle cut) until
+/// `LAPSE_GRACE` past the expiry. A server that does not cut keeps the socket, asked once.
+pub(super) async fn await_lapse(
+    ctx: &Context,
+    user: &mut GooseUser,
+    s: &mut Session,
+) -> TransactionResult {
+    let (Some(socket), Some(token)) = (s.socket.as_mut(), s.token.as_ref()) else {
+        return Ok(());
+    };
+    let expires_at = token.expires_at;
+    if !token.expires_within(LAPSE_MARGIN) || s.lapse_awaited == Some(expires_at) {
+        return Ok(());
+    }
+    s.lapse_awaited = Some(expires_at);
+    let left = expires_at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    let until = tokio::time::Instant::now() + left + LAPSE_GRACE;
+    let idle = idle::await_cut(
+        socket,
+        &ctx.connector.profile,
+        &ctx.isolation,
+        ctx.user_number(user),
+        Some(expires_at),
+        until,
+    )
+    .await;
+    take_idle(ctx, user, s, idle).await
+}
+
+/// Counts what waited on an idle socket; drops the socket when the server cut it.
+async fn take_idle(
+    ctx: &Context,
+    user: &mut GooseUser,
+    s: &mut Session,
+    idle: idle::Idle,
+) -> TransactionResult {
+    let index = user.weighted_users_index;
     ctx.collector.stale_frames(index, idle.stale_frames);
     record_leaks(ctx, user, &idle.leaks).await?;
     if let Some(cut) = idle.cut {
         drop_socket(ctx, s);
+        s.backoff.cut();
         if let Some(failure) = cut {
             ctx.collector.note_failure(index, &failure);
             record(ctx, user, "session", Duration::ZERO, Some(&failure)).await?;

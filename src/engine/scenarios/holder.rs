@@ -45,8 +45,7 @@ async fn hold(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
     ensure_connected(ctx, user, &mut s).await?;
     let number = ctx.user_number(user);
     let Some(socket) = s.socket.as_mut() else {
-        // The connect failed and was recorded; wait before the next try.
-        tokio::time::sleep(ctx.think_time.max(Duration::from_millis(100))).await;
+        // The connect failed and was recorded; the next one backs off.
         return Ok(());
     };
     let until = tokio::time::Instant::now() + ctx.think_time.max(Duration::from_millis(100));
@@ -78,6 +77,7 @@ async fn hold(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
     }
     if cut {
         drop_socket(ctx, &mut s);
+        s.backoff.cut();
         // The server may have cut a lapsed token: the reconnect takes a fresh one.
         s.token = None;
     }

@@ -33,6 +33,44 @@ pub fn drain_idle(
     use futures_util::FutureExt;
     let mut idle = Idle::default();
     while let Some(next) = ws.next().now_or_never() {
+        if idle.take(next, profile, isolation, user_index, token_expires_at) {
+            break;
+        }
+    }
+    idle
+}
+
+/// As `drain_idle`, but waits until `until` for the server's cut of a socket whose token is
+/// lapsing: a start sent now would cross the server's close, a run the server never starts.
+pub async fn await_cut(
+    ws: &mut WsStream,
+    profile: &Profile,
+    isolation: &super::isolation::Isolation,
+    user_index: usize,
+    token_expires_at: Option<SystemTime>,
+    until: tokio::time::Instant,
+) -> Idle {
+    let mut idle = Idle::default();
+    while let Ok(next) = tokio::time::timeout_at(until, ws.next()).await {
+        if idle.take(next, profile, isolation, user_index, token_expires_at) {
+            break;
+        }
+    }
+    idle
+}
+
+type Next = Option<Result<Message, tokio_tungstenite::tungstenite::Error>>;
+
+impl Idle {
+    /// Takes one thing read off an idle socket; true once the socket is cut.
+    fn take(
+        &mut self,
+        next: Next,
+        profile: &Profile,
+        isolation: &super::isolation::Isolation,
+        user_index: usize,
+        token_expires_at: Option<SystemTime>,
+    ) -> bool {
         let text = match next {
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Close(Some(close)))) if close.code == CloseCode::Policy => {
@@ -40,21 +78,21 @@ pub fn drain_idle(
                     "auth.token_expired",
                     format!("closed by the server between runs: {}", close.reason),
                 );
-                idle.cut = Some(Some(failure));
-                return idle;
+                self.cut = Some(Some(failure));
+                return true;
             }
             None | Some(Ok(Message::Close(_))) | Some(Err(_)) => {
-                idle.cut = Some(None);
-                return idle;
+                self.cut = Some(None);
+                return true;
             }
-            Some(Ok(_)) => continue,
+            Some(Ok(_)) => return false,
         };
         if let Some(owner) = isolation.check(user_index, &text) {
-            idle.leaks.push(owner);
-            continue;
+            self.leaks.push(owner);
+            return false;
         }
         let Ok(event) = AgentEvent::parse_with(&text, profile) else {
-            continue;
+            return false;
         };
         if event.kind == EventKind::Error && event.run_id.is_none() {
             let failure = Failure::from_error_event(
@@ -64,13 +102,13 @@ pub fn drain_idle(
             );
             if failure.kind.starts_with("auth.") {
                 // The server is cutting this socket; its close follows.
-                idle.cut = Some(Some(failure));
-                return idle;
+                self.cut = Some(Some(failure));
+                return true;
             }
         }
         if event.kind.is_run_event() {
-            idle.stale_frames += 1;
+            self.stale_frames += 1;
         }
+        false
     }
-    idle
 }

@@ -2,6 +2,7 @@
 //! over agent runs, recording connect, first-event and whole-run times as Goose requests.
 
 pub mod api;
+pub mod backoff;
 mod connect;
 pub mod continuity;
 pub mod holder;
@@ -18,8 +19,9 @@ use crate::engine::collector::Collector;
 use crate::engine::outcome::Failure;
 use crate::engine::protocol::{SequenceRules, StartTemplate};
 use crate::plan::mix::{Endpoint, Pick, Prompt};
-use connect::{drop_socket, ensure_connected, probe_bad_token, settle_idle_socket};
+use connect::{await_lapse, drop_socket, ensure_connected, probe_bad_token, settle_idle_socket};
 use goose::prelude::*;
+use refresh::{refresher, renew_if_lapsing};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,6 +65,11 @@ pub struct Context {
     pub email_domain: String,
     /// This process's shard: users are numbered test-wide through it.
     pub shard: crate::plan::Shard,
+    /// A stop under way (SIGTERM, Ctrl-C): waits end, runs get a grace.
+    pub stop: Arc<crate::engine::stop::Stop>,
+    /// Reconnect backoff: the first wait's ceiling, and the most any wait may be.
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
 }
 
 impl Context {
@@ -115,6 +122,9 @@ pub(crate) struct Session {
     runs: u64,
     /// Ids of this user's last runs: their late frames are set aside, not judged.
     retired: std::collections::VecDeque<String>,
+    backoff: backoff::Backoff,
+    /// The token expiry this socket already waited out (a server that does not cut keeps it).
+    lapse_awaited: Option<std::time::SystemTime>,
 }
 
 /// How many finished runs' ids a user remembers.
@@ -164,6 +174,8 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
             .note_failure(user.weighted_users_index, &failure);
         record(ctx, user, "token_refresh", Duration::ZERO, Some(&failure)).await?;
     }
+    // A socket whose token lapses now is about to be cut: no start goes on it.
+    await_lapse(ctx, user, &mut guard).await?;
     ensure_connected(ctx, user, &mut guard).await?;
     let s = &mut *guard;
     if s.socket.is_none() {
@@ -282,31 +294,8 @@ fn run_spec<'a>(
         retired: ids.retired,
         token_expires_at: ids.token_expires_at,
         keep_final_data: !ctx.collector.checks().is_empty(),
+        stop: &ctx.stop,
     }
-}
-
-fn refresher<'a>(
-    ctx: &'a Context,
-    identity: &'a Identity,
-    token: Option<&'a mut Token>,
-) -> Option<run::Refresher<'a>> {
-    Some(run::Refresher {
-        tokens: &ctx.tokens,
-        identity,
-        token: token?,
-        before: ctx.refresh_before?,
-        message: &ctx.connector.profile.refresh_message,
-    })
-}
-
-/// Renews the token on the open socket when it would lapse before the next run ends idling.
-async fn renew_if_lapsing(ctx: &Context, s: &mut Session) -> Option<Failure> {
-    let socket = s.socket.as_mut()?;
-    let mut r = refresher(ctx, &s.identity, s.token.as_mut())?;
-    if r.token.expires_within(r.before + ctx.think_time) {
-        return r.renew(socket).await.err();
-    }
-    None
 }
 
 /// Records a finished run: leaks, first event, the run itself.
@@ -324,6 +313,10 @@ async fn finish_run(
     let failure = result.outcome.failure.clone();
     ctx.collector
         .run_finished(user.weighted_users_index, result.outcome);
+    if failure.as_ref().is_some_and(Failure::is_interrupted) {
+        // Neither a run's time nor a failure: the test stopped under it.
+        return Ok(());
+    }
     record(ctx, user, "agent_run", result.elapsed, failure.as_ref()).await
 }
 
@@ -342,7 +335,7 @@ async fn record_leaks(ctx: &Context, user: &mut GooseUser, owners: &[usize]) -> 
             if !goose::is_killswitch_triggered() {
                 eprintln!("agentload: stopping the load test (stop_on_leak): {reason}");
             }
-            goose::trigger_killswitch(&reason);
+            ctx.stop.trigger_killswitch(&reason);
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! refresh message before the old one lapses.
 
 use super::ws::WsStream;
+use super::{Context, Session};
 use crate::engine::auth::{Identity, Token, TokenSource};
 use crate::engine::outcome::Failure;
 use crate::engine::protocol::profile::fill;
@@ -42,4 +43,29 @@ impl Refresher<'_> {
             .await
             .map_err(|e| Failure::new("transport.error", e.to_string()))
     }
+}
+
+/// A user's refresher, when the plan renews tokens on open sockets.
+pub(super) fn refresher<'a>(
+    ctx: &'a Context,
+    identity: &'a Identity,
+    token: Option<&'a mut Token>,
+) -> Option<Refresher<'a>> {
+    Some(Refresher {
+        tokens: &ctx.tokens,
+        identity,
+        token: token?,
+        before: ctx.refresh_before?,
+        message: &ctx.connector.profile.refresh_message,
+    })
+}
+
+/// Renews the token on the open socket when it would lapse before the next run ends idling.
+pub(super) async fn renew_if_lapsing(ctx: &Context, s: &mut Session) -> Option<Failure> {
+    let socket = s.socket.as_mut()?;
+    let mut r = refresher(ctx, &s.identity, s.token.as_mut())?;
+    if r.token.expires_within(r.before + ctx.think_time) {
+        return r.renew(socket).await.err();
+    }
+    None
 }

@@ -11,7 +11,7 @@ use crate::engine::protocol::{
 use futures_util::{SinkExt, StreamExt};
 use std::time::{Duration, Instant, SystemTime};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// One agent run to perform.
 pub struct RunSpec<'a> {
@@ -37,6 +37,8 @@ pub struct RunSpec<'a> {
     pub token_expires_at: Option<SystemTime>,
     /// Keep the completion's details (for result checks; a plan without checks needs none).
     pub keep_final_data: bool,
+    /// A stop under way: the run is interrupted when its grace runs out.
+    pub stop: &'a crate::engine::stop::Stop,
 }
 
 /// What a run measured.
@@ -150,12 +152,16 @@ impl<'a> Run<'a> {
         let mut due = refresher.as_ref().map(Refresher::due);
         let renewal = tokio::time::sleep_until(due.unwrap_or(self.deadline));
         tokio::pin!(renewal);
+        let stop = self.spec.stop;
+        let grace_over = stop.grace_over();
+        tokio::pin!(grace_over);
         loop {
             let next = tokio::select! {
                 // A frame that is there is read before the deadline is looked at.
                 biased;
                 frame = ws.next() => Ok(frame),
                 _ = deadline.as_mut() => Err(()),
+                _ = grace_over.as_mut() => return self.done(Failure::interrupted(stop.grace()), false),
                 _ = renewal.as_mut(), if due.is_some() => {
                     if let Some(r) = refresher.as_mut() {
                         if let Err(f) = r.renew(ws).await {
@@ -185,10 +191,20 @@ impl<'a> Run<'a> {
                     return self
                         .interrupted(Failure::new("transport.closed", "socket closed mid-run"));
                 }
+                Ok(Some(Err(WsError::Capacity(e)))) => {
+                    let failure = Failure::new("protocol.frame_too_large", e.to_string());
+                    return self.done(failure, false);
+                }
                 Ok(Some(Err(e))) => {
                     return self.interrupted(Failure::new("transport.error", e.to_string()));
                 }
                 Ok(Some(Ok(Message::Text(text)))) => text,
+                Ok(Some(Ok(Message::Binary(b)))) if self.draining.is_none() => {
+                    let message = format!("a binary frame of {} bytes", b.len());
+                    let failure = Failure::new("protocol.bad_frame", message);
+                    self.draining = Some((failure, self.sent_at.elapsed()));
+                    continue;
+                }
                 Ok(Some(Ok(_))) => continue,
             };
             if self.draining.is_some() {
@@ -215,59 +231,6 @@ impl<'a> Run<'a> {
                 ));
             }
         }
-    }
-
-    /// The verdict `failure`; a failure found earlier (while draining) comes first.
-    fn done(&mut self, failure: Failure, usable: bool) -> Step {
-        match self.draining.is_some() {
-            true => self.done_draining(usable),
-            false => Step::Done(Err((failure, usable))),
-        }
-    }
-
-    fn done_draining(&mut self, usable: bool) -> Step {
-        let (failure, _) = self.draining.clone().expect("draining");
-        Step::Done(Err((failure, usable)))
-    }
-
-    /// A frame read after the run's verdict: set aside as stale (still scanned for other
-    /// users' data). True once the run's last event has gone by.
-    fn drain(&mut self, frame: &str) -> bool {
-        let spec = &self.spec;
-        if let Some(owner) = spec.isolation.check(spec.user_index, frame) {
-            self.leaks.push(owner);
-            return false;
-        }
-        let Ok(event) = AgentEvent::parse_with(frame, spec.profile) else {
-            return false;
-        };
-        if !event.kind.is_run_event() {
-            return false;
-        }
-        self.stale_frames += 1;
-        let ours = event.run_id.as_deref().is_none_or(|id| id == self.run_id);
-        ours && event.is_terminal()
-    }
-
-    fn interrupted(&mut self, failure: Failure) -> Step {
-        if self.draining.is_some() {
-            return self.done_draining(false);
-        }
-        if !self.spec.resume {
-            return Step::Done(Err((failure, false)));
-        }
-        if self.continuity.last_seq.is_none() {
-            // Nothing to resume from: the run's events carry no `seq`.
-            let message = format!(
-                "{}; the run can not be resumed (its events carry no seq)",
-                failure.message
-            );
-            return Step::Done(Err((
-                Failure::new("reconnect.not_resumable", message),
-                false,
-            )));
-        }
-        Step::Interrupted(failure)
     }
 
     /// Judges one frame; `Some` when the run has its verdict.
@@ -394,3 +357,5 @@ impl<'a> Run<'a> {
         }
     }
 }
+
+mod ending;

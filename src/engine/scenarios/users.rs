@@ -23,6 +23,8 @@ pub(super) fn connect_on_start(ctx: Arc<Context>) -> Transaction {
                 server_thread_id: None,
                 runs: 0,
                 retired: Default::default(),
+                backoff: super::backoff::Backoff::new(ctx.backoff_base, ctx.backoff_cap),
+                lapse_awaited: None,
             }));
             user.set_session_data(session.clone());
             ctx.collector

@@ -25,6 +25,8 @@ pub struct Connector {
     pub carriers: Vec<Carrier>,
     pub timeout: Duration,
     pub profile: Arc<Profile>,
+    /// The largest frame or message read; a bigger one is an error, never a huge buffer.
+    pub max_frame: usize,
 }
 
 /// An open, welcomed socket and what the server said about the session.
@@ -50,7 +52,7 @@ impl Connector {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let connecting = tokio_tungstenite::connect_async_tls_with_config(
             request,
-            Some(socket_config()),
+            Some(socket_config(self.max_frame)),
             true,
             Some(connector),
         );
@@ -194,11 +196,13 @@ impl Connector {
 
 /// Buffers sized for agent events (small text frames): tungstenite's defaults reserve 128 KiB
 /// to read and 128 KiB to write per socket, most of what a simulated user costs at scale.
-/// The read buffer grows when a frame needs it; writes go out at once.
-fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+/// The read buffer grows when a frame needs it, up to `max_frame`; writes go out at once.
+fn socket_config(max_frame: usize) -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
+        .max_frame_size(Some(max_frame))
+        .max_message_size(Some(max_frame))
 }
 
 /// Sorts a failed upgrade into a failure kind a performance engineer can act on.

@@ -1,17 +1,18 @@
-//! The live line on stderr while a load test runs (oha's monitor/printer split): a monitor
-//! task reads the collector every interval, `line` turns a reading into text. Redrawn in place
+//! The live line on stderr while a load test runs (oha's monitor/printer split): a watcher
+//! reads the collector every interval, `line` turns a reading into text. Redrawn in place
 //! on a terminal; one line per interval when stderr is a pipe or a file (CI logs).
 
-use super::collector::{Collector, LiveStats};
-use super::scenarios::isolation::Isolation;
+use crate::engine::collector::{Collector, LiveStats};
+use crate::engine::scenarios::isolation::Isolation;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The running monitor; `finish` prints the last reading and stops it.
+/// The live line as a watcher: a line every interval, the last one at the end.
 pub struct Progress {
-    stop: Arc<tokio::sync::Notify>,
-    task: tokio::task::JoinHandle<()>,
+    isolation: Arc<Isolation>,
+    plan: Plan,
+    tty: bool,
 }
 
 /// What the line says beside the collector's figures.
@@ -23,41 +24,39 @@ pub struct Plan {
 }
 
 impl Progress {
-    pub fn start(collector: Arc<Collector>, isolation: Arc<Isolation>, plan: Plan) -> Progress {
-        let stop = Arc::new(tokio::sync::Notify::new());
-        let tty = std::io::stderr().is_terminal();
-        let task = tokio::spawn({
-            let stop = stop.clone();
-            async move {
-                let mut tick = tokio::time::interval(plan.every);
-                tick.tick().await;
-                loop {
-                    let last = tokio::select! {
-                        _ = tick.tick() => false,
-                        _ = stop.notified() => true,
-                    };
-                    let live = collector.live(plan.every.as_secs_f64());
-                    let text = line(&live, isolation.violations(), &plan);
-                    let mut err = std::io::stderr().lock();
-                    let _ = match (tty, last) {
-                        (true, false) => write!(err, "\r\x1b[2K{text}"),
-                        (true, true) => writeln!(err, "\r\x1b[2K{text}"),
-                        (false, _) => writeln!(err, "{text}"),
-                    };
-                    let _ = err.flush();
-                    if last {
-                        break;
-                    }
-                }
-            }
-        });
-        Progress { stop, task }
+    pub fn new(isolation: Arc<Isolation>, plan: Plan) -> Progress {
+        Progress {
+            isolation,
+            plan,
+            tty: std::io::stderr().is_terminal(),
+        }
     }
 
-    /// Prints the final reading (the load test's own end counts) and stops.
-    pub async fn finish(self) {
-        self.stop.notify_one();
-        let _ = self.task.await;
+    fn print(&self, collector: &Collector, last: bool) {
+        let live = collector.live(self.plan.every.as_secs_f64());
+        let text = line(&live, self.isolation.violations(), &self.plan);
+        let mut err = std::io::stderr().lock();
+        let _ = match (self.tty, last) {
+            (true, false) => write!(err, "\r\x1b[2K{text}"),
+            (true, true) => writeln!(err, "\r\x1b[2K{text}"),
+            (false, _) => writeln!(err, "{text}"),
+        };
+        let _ = err.flush();
+    }
+}
+
+impl super::Watcher for Progress {
+    fn every(&self) -> Duration {
+        self.plan.every
+    }
+
+    fn tick(&mut self, collector: &Collector) {
+        self.print(collector, false);
+    }
+
+    /// The final reading: the load test's own end counts.
+    fn finish(&mut self, collector: &Collector) {
+        self.print(collector, true);
     }
 }
 
@@ -78,8 +77,11 @@ pub fn line(live: &LiveStats, violations: u64, plan: &Plan) -> String {
         }
         _ => "failed 0".to_string(),
     };
+    let unreachable = live.unreachable_secs.map_or(String::new(), |secs| {
+        format!(" · target unreachable for {secs:.0} s")
+    });
     format!(
-        "agentload [{}/{}] stage {}/{} · users {}/{} · runs {} ({:.1}/s) · p95 {} · {} · isolation violations {}",
+        "agentload [{}/{}] stage {}/{} · users {}/{} · runs {} ({:.1}/s) · p95 {} · {} · isolation violations {}{unreachable}",
         clock(live.elapsed_secs),
         clock(planned),
         stage,
@@ -166,12 +168,23 @@ mod tests {
                 p95_ms: Some(42.4),
                 ..Default::default()
             },
+            unreachable_secs: None,
         };
         let text = line(&live, 0, &plan());
         assert_eq!(
             text,
             "agentload [1:15/0:35] stage 3/3 · users 100/0 · runs 12,345 (98.5/s) · p95 42 ms · \
              failed 45 (sequence.missing_event 40) · isolation violations 0"
+        );
+        let down = LiveStats {
+            unreachable_secs: Some(12.4),
+            ..live
+        };
+        assert!(
+            line(&down, 0, &plan())
+                .ends_with("isolation violations 0 · target unreachable for 12 s"),
+            "{}",
+            line(&down, 0, &plan())
         );
     }
 }

@@ -1,0 +1,169 @@
+//! A load test stopped before its plan ends (SIGTERM, Ctrl-C): who asked, when, and until when
+//! runs in flight may finish. Users read it while they wait (a backoff is cut short) and while
+//! they read a run (the run is interrupted when the grace runs out).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// The default grace for runs in flight after a stop (`run --grace`).
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// A stop under way.
+#[derive(Debug, Clone)]
+pub struct Stopping {
+    /// `SIGTERM`, `SIGINT`, …
+    pub signal: String,
+    /// Seconds from the test's start.
+    pub at_s: f64,
+    /// Runs still open then are interrupted.
+    pub grace_ends: Instant,
+}
+
+pub struct Stop {
+    grace: Duration,
+    tx: watch::Sender<Option<Stopping>>,
+    /// When the plan's last stage ends (a wait never outlasts it).
+    planned_end: Mutex<Option<Instant>>,
+    /// Goose's killswitch was pulled by agentload itself (`stop_on_leak`), not by a signal.
+    own_killswitch: AtomicBool,
+}
+
+impl Stop {
+    pub fn new(grace: Duration) -> Stop {
+        Stop {
+            grace,
+            tx: watch::Sender::new(None),
+            planned_end: Mutex::new(None),
+            own_killswitch: AtomicBool::new(false),
+        }
+    }
+
+    /// Stops the attack the way Ctrl-C does (Goose's killswitch), for a reason of ours.
+    pub fn trigger_killswitch(&self, reason: &str) {
+        if self.stopping().is_none() {
+            self.own_killswitch.store(true, Ordering::Relaxed);
+        }
+        goose::trigger_killswitch(reason);
+    }
+
+    /// Keeps this stop and Goose's killswitch in step: a Ctrl-C (Goose's handler pulled the
+    /// killswitch) is a stop by SIGINT; a stop asked before the attack began is passed on to
+    /// Goose (which clears its killswitch when an attack starts).
+    pub fn sync_with_goose(&self, at_s: f64) {
+        let pulled = goose::is_killswitch_triggered();
+        match self.stopping() {
+            Some(_) if !pulled => goose::trigger_killswitch("stop requested before the attack"),
+            None if pulled
+                && !self.own_killswitch.load(Ordering::Relaxed)
+                && self.request("SIGINT", at_s) =>
+            {
+                eprintln!(
+                    "agentload: Ctrl-C: stopping the ramp; runs in flight get {:?}, then the \
+                     reports are written",
+                    self.grace
+                );
+            }
+            _ => {}
+        }
+    }
+
+    pub fn grace(&self) -> Duration {
+        self.grace
+    }
+
+    /// The attack starts now and lasts `planned` if nothing stops it.
+    pub fn begin(&self, planned: Duration) {
+        *self.planned_end.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Instant::now() + planned);
+    }
+
+    /// Asks for a stop; true the first time (a later ask changes nothing).
+    pub fn request(&self, signal: &str, at_s: f64) -> bool {
+        self.tx.send_if_modified(|state| {
+            if state.is_some() {
+                return false;
+            }
+            *state = Some(Stopping {
+                signal: signal.to_string(),
+                at_s,
+                grace_ends: Instant::now() + self.grace,
+            });
+            true
+        })
+    }
+
+    pub fn stopping(&self) -> Option<Stopping> {
+        self.tx.borrow().clone()
+    }
+
+    /// Resolves once a stop was asked for and its grace has run out; pending until then.
+    pub async fn grace_over(&self) {
+        let mut rx = self.tx.subscribe();
+        let ends = match rx.wait_for(Option::is_some).await {
+            Ok(state) => state.as_ref().map(|s| s.grace_ends),
+            Err(_) => None,
+        };
+        match ends {
+            Some(ends) => tokio::time::sleep_until(ends).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Sleeps `wait`, cut short by a stop or at the plan's end (so a long backoff never keeps
+    /// Goose waiting for a user at the end of the test).
+    pub async fn pause(&self, wait: Duration) {
+        let planned_end = *self.planned_end.lock().unwrap_or_else(|p| p.into_inner());
+        let mut until = Instant::now() + wait;
+        if let Some(end) = planned_end {
+            until = until.min(end);
+        }
+        let mut rx = self.tx.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep_until(until) => {}
+            _ = async { rx.wait_for(Option::is_some).await.map(|_| ()) } => {}
+        }
+    }
+}
+
+impl Default for Stop {
+    fn default() -> Self {
+        Stop::new(DEFAULT_GRACE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_grace_runs_from_the_first_request() {
+        let stop = Stop::new(Duration::from_secs(10));
+        assert!(stop.request("SIGTERM", 4.0));
+        assert!(!stop.request("SIGINT", 5.0));
+        assert_eq!(stop.stopping().unwrap().signal, "SIGTERM");
+        let started = Instant::now();
+        stop.grace_over().await;
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_ends_at_the_plan_end_or_a_stop() {
+        let stop = Stop::new(Duration::from_secs(10));
+        stop.begin(Duration::from_secs(3));
+        let started = Instant::now();
+        stop.pause(Duration::from_secs(30)).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+        let stop = std::sync::Arc::new(Stop::new(Duration::from_secs(10)));
+        let asker = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            asker.request("SIGTERM", 2.0);
+        });
+        let started = Instant::now();
+        stop.pause(Duration::from_secs(30)).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+    }
+}

@@ -205,3 +205,38 @@ fn sigkill_leaves_the_last_checkpoint_and_render_marks_it_partial() {
     let html = std::fs::read_to_string(report.join("index.html")).unwrap();
     assert!(html.contains("PARTIAL: a checkpoint"), "{html}");
 }
+
+#[test]
+fn a_second_sigterm_ends_at_once_with_a_last_checkpoint() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    // Every run stalls: the first signal's 60 s grace would keep the test open a minute.
+    let t = TargetProc::start(dir.path(), &["--event-delay-ms", "20", "--stall-rate", "1"]);
+    let path = plan(&t, dir.path(), "checkpoint = \"0s\"\n");
+    let mut child = spawn(&path, &["--grace", "60s", "--quiet"]);
+    t.stats_until(|s| s["runs_started"].as_u64().unwrap_or(0) >= 5);
+    signal(&child, "-TERM");
+    // The first signal is taken (it says so) before the second is sent: two signals close
+    // together may reach the handler as one.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = Vec::new();
+    for line in stderr.by_ref() {
+        let line = line.unwrap();
+        said.push(line.clone());
+        if line.contains("SIGTERM: stopping the ramp") {
+            break;
+        }
+    }
+    let signalled = Instant::now();
+    signal(&child, "-TERM");
+    said.extend(stderr.map(|l| l.unwrap()));
+    let status = child.wait().unwrap();
+    assert!(signalled.elapsed() < Duration::from_secs(10), "{said:?}");
+    assert_eq!(status.code(), Some(3), "{said:?}");
+    // With checkpoints off, the last words are still written.
+    let report = report_dir(dir.path());
+    let s = json(&report.join("summary.partial.json"));
+    assert_eq!(s["partial"], true, "{s}");
+    assert_eq!(s["interrupted"]["signal"], "SIGTERM", "{s}");
+    assert!(!report.join("summary.json").exists());
+}

@@ -516,3 +516,48 @@ both!(
         assert!(peak < 200_000_000, "generator peak RSS {peak} B");
     }
 );
+
+both!(a_connection_cap_is_shed_load_not_failure, |d: Dialect| {
+    // Reference: 429 + Retry-After: 1; netra: `rate_limited` (retry_after 1), then close 1013.
+    let f = run_against(d, &["--max-connections", "10"], 20, "3s", "");
+    let s = f.out.summary();
+    let refused = f.stats["connections_refused"].as_u64().unwrap();
+    assert!(refused >= 10, "{}", f.stats);
+    assert_eq!(
+        failures(&f, "overload.throttled"),
+        refused,
+        "{}",
+        f.out.explain()
+    );
+    assert_eq!(failures(&f, "connect.failed"), 0, "{s}");
+    assert_eq!(s["throttled"]["connects"].as_u64().unwrap(), refused, "{s}");
+    // The platform began refusing with as many users open as its cap.
+    assert_eq!(s["throttled"]["first_at_users"], 10, "{s}");
+    // Nobody came back sooner than the Retry-After asked.
+    let gap = f.stats["retry_gap_min_ms"].as_u64().unwrap();
+    assert!(gap >= 1000, "a refused user retried after {gap} ms");
+    outcomes_add_up(&f);
+    // Shed load is a finding, not an error: no SLA rule fails for it.
+    assert_eq!(f.out.code, 0, "{}", f.out.explain());
+    assert!(f.out.stdout.contains("shed load:"), "{}", f.out.explain());
+});
+
+both!(runs_shed_by_a_busy_platform_are_throttled, |d: Dialect| {
+    // Past 2 runs in flight the platform answers a start with `rate_limit_exceeded`.
+    let f = run_against(d, &["--shed-runs-over", "2"], 8, "2s", "");
+    let s = f.out.summary();
+    let shed = f.stats["runs_shed"].as_u64().unwrap();
+    assert!(shed >= 1, "{}", f.stats);
+    assert_eq!(
+        failures(&f, "overload.throttled"),
+        shed,
+        "{}",
+        f.out.explain()
+    );
+    assert_eq!(s["throttled"]["runs"].as_u64().unwrap(), shed, "{s}");
+    assert_eq!(
+        s["throttled"]["reasons"]["rate_limit_exceeded"], shed,
+        "{s}"
+    );
+    outcomes_add_up(&f);
+});

@@ -163,6 +163,18 @@ pub(crate) fn print_verdict(s: &Summary, dir: &Path) {
             s.runs.interrupted
         );
     }
+    if let Some(t) = &s.throttled {
+        let reasons: Vec<String> = t.reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        println!(
+            "  shed load: {} attempts refused by the platform ({} connects, {} runs), the first at {:.1} s with {} users open ({}); not in the error rate",
+            t.count,
+            t.connects,
+            t.runs,
+            t.first_at_s,
+            t.first_at_users,
+            reasons.join(", ")
+        );
+    }
     for outage in &s.outages {
         let until = outage
             .end_s

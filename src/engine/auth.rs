@@ -14,7 +14,12 @@ pub enum AuthError {
     #[error("cannot sign a token: {0}")]
     Sign(String),
     #[error("login at {url} refused: HTTP {status}")]
-    LoginRefused { url: String, status: u16 },
+    LoginRefused {
+        url: String,
+        status: u16,
+        /// The refusal's `Retry-After`, in seconds (a throttled login).
+        retry_after: Option<u64>,
+    },
     #[error("login at {url} failed: {message}")]
     LoginFailed { url: String, message: String },
 }
@@ -262,9 +267,15 @@ impl TokenSource {
             .map_err(|e| failed(crate::errors::chain(&e)))?;
         let status = reply.status();
         if !status.is_success() {
+            let retry_after = reply
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok());
             return Err(AuthError::LoginRefused {
                 url: url.to_string(),
                 status: status.as_u16(),
+                retry_after,
             });
         }
         let body: LoginReply = reply

@@ -70,6 +70,8 @@ pub struct Collector {
     /// needs to look at them (so a healthy test never takes this lock).
     outages: Mutex<Outages>,
     outage_watch: AtomicBool,
+    /// Attempts the platform shed.
+    throttle: Mutex<throttle::Throttle>,
 }
 
 impl Default for Collector {
@@ -112,6 +114,7 @@ impl Collector {
             origin_unix_ms: chrono::Utc::now().timestamp_millis(),
             outages: Mutex::default(),
             outage_watch: AtomicBool::new(false),
+            throttle: Mutex::default(),
         }
     }
 
@@ -148,6 +151,9 @@ impl Collector {
             return;
         }
         self.outage_run(outcome.failure.is_none(), ended_secs);
+        if let Some(f) = &outcome.failure {
+            self.note_throttle(f, throttle::Attempt::Run);
+        }
         let mut shard = self.shard(user);
         let sh = &mut *shard;
         if !self.mix.is_empty() {
@@ -223,7 +229,11 @@ impl Collector {
 
     /// Records a connect attempt of user `user` and how long it took.
     pub fn connect_attempted(&self, user: usize, elapsed: Duration, failure: Option<&Failure>) {
-        self.outage_connect(failure.is_none());
+        match failure {
+            // A refusal by the platform's throttler is no outage: it answered.
+            Some(f) if f.is_throttled() => self.note_throttle(f, throttle::Attempt::Connect),
+            _ => self.outage_connect(failure.is_none()),
+        }
         let mut shard = self.shard(user);
         let s = &mut shard.counts;
         s.connections.attempted += 1;
@@ -247,6 +257,7 @@ impl Collector {
 
     /// A failure that belongs to no run or connect (an isolation leak, a security probe).
     pub fn note_failure(&self, user: usize, failure: &Failure) {
+        self.note_throttle(failure, throttle::Attempt::Other);
         add_failure(&mut self.shard(user).counts.failures, failure);
     }
 
@@ -281,6 +292,7 @@ impl Collector {
         s.timeline_origin_unix_ms = Some(self.origin_unix_ms);
         s.scenarios = self.scenarios();
         s.outages = self.outages().list(self.now_secs());
+        s.throttled = self.throttled();
         if s.funnel.is_empty() {
             s.funnel = REQUIRED.iter().map(|k| (k.name().to_string(), 0)).collect();
         }
@@ -367,6 +379,7 @@ mod live;
 mod mix;
 mod outages;
 mod shard;
+mod throttle;
 mod timeline;
 pub use live::LiveStats;
 pub use mix::ScenarioMeta;

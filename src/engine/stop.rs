@@ -113,17 +113,16 @@ impl Stop {
     }
 
     /// Sleeps `wait`, cut short by a stop or at the plan's end (so a long backoff never keeps
-    /// Goose waiting for a user at the end of the test).
-    pub async fn pause(&self, wait: Duration) {
+    /// Goose waiting for a user at the end of the test). False when cut short: the test is
+    /// ending, and what the wait was for should not be done.
+    pub async fn pause(&self, wait: Duration) -> bool {
         let planned_end = *self.planned_end.lock().unwrap_or_else(|p| p.into_inner());
-        let mut until = Instant::now() + wait;
-        if let Some(end) = planned_end {
-            until = until.min(end);
-        }
+        let wanted = Instant::now() + wait;
+        let until = planned_end.map_or(wanted, |end| wanted.min(end));
         let mut rx = self.tx.subscribe();
         tokio::select! {
-            _ = tokio::time::sleep_until(until) => {}
-            _ = async { rx.wait_for(Option::is_some).await.map(|_| ()) } => {}
+            _ = tokio::time::sleep_until(until) => until == wanted,
+            _ = async { rx.wait_for(Option::is_some).await.map(|_| ()) } => false,
         }
     }
 }
@@ -154,7 +153,7 @@ mod tests {
         let stop = Stop::new(Duration::from_secs(10));
         stop.begin(Duration::from_secs(3));
         let started = Instant::now();
-        stop.pause(Duration::from_secs(30)).await;
+        assert!(!stop.pause(Duration::from_secs(30)).await);
         assert_eq!(started.elapsed(), Duration::from_secs(3));
         let stop = std::sync::Arc::new(Stop::new(Duration::from_secs(10)));
         let asker = stop.clone();
@@ -163,7 +162,8 @@ mod tests {
             asker.request("SIGTERM", 2.0);
         });
         let started = Instant::now();
-        stop.pause(Duration::from_secs(30)).await;
+        assert!(!stop.pause(Duration::from_secs(30)).await);
         assert_eq!(started.elapsed(), Duration::from_secs(2));
+        assert!(Stop::default().pause(Duration::from_secs(1)).await);
     }
 }

@@ -2,6 +2,7 @@
 //! which connects failed and nothing succeeded) and a test stopped early by a signal.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A window in which users' connects failed and nothing succeeded (no connect, no run).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -33,4 +34,55 @@ pub struct Interrupted {
     pub signal: String,
     /// Seconds from the test's start.
     pub at_s: f64,
+}
+
+/// Attempts the platform shed (`overload.throttled`: HTTP 429, 503 with `Retry-After`, close
+/// 1013/1012, a rate-limit error): a finding of its own, outside the error rate.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Throttled {
+    pub count: u64,
+    /// Of them: connects refused, runs refused, and sockets cut between runs.
+    pub connects: u64,
+    pub runs: u64,
+    pub other: u64,
+    /// The first one, seconds from the test's start, and the sockets open then (the users the
+    /// platform held when it began to shed).
+    pub first_at_s: f64,
+    pub first_at_users: u64,
+    /// By the platform's reason (`HTTP 429`, `close 1013`, `rate_limited`).
+    pub reasons: BTreeMap<String, u64>,
+    /// Shed attempts per second of the test: `(second, count)`.
+    pub per_second: Vec<(f64, u64)>,
+}
+
+impl Throttled {
+    /// Adds another shard's, whose clock starts `shift` seconds after this one's.
+    pub fn add(&mut self, other: &Throttled, shift: f64) {
+        if self.count == 0 || other.first_at_s + shift < self.first_at_s {
+            self.first_at_s = other.first_at_s + shift;
+            self.first_at_users = other.first_at_users;
+        }
+        self.count += other.count;
+        self.connects += other.connects;
+        self.runs += other.runs;
+        self.other += other.other;
+        for (reason, n) in &other.reasons {
+            *self.reasons.entry(reason.clone()).or_default() += n;
+        }
+        let mut seconds: BTreeMap<u64, u64> = self
+            .per_second
+            .iter()
+            .map(|(s, n)| (*s as u64, *n))
+            .collect();
+        for (s, n) in &other.per_second {
+            *seconds.entry((s + shift).max(0.0) as u64).or_default() += n;
+        }
+        self.per_second = seconds.into_iter().map(|(s, n)| (s as f64, n)).collect();
+    }
+
+    /// Shed attempts that were connects or runs: what `[sla] throttled` judges, and what the
+    /// error rate leaves out.
+    pub fn attempts(&self) -> u64 {
+        self.connects + self.runs
+    }
 }

@@ -191,6 +191,14 @@ pub fn merge(shards: &[ShardReport], missing: Vec<usize>) -> Result<Summary, Mer
             }));
     }
     m.outages.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    for s in shards {
+        if let Some(t) = &s.summary.throttled {
+            let shift = (origin(&s.summary) - start) as f64 / 1000.0;
+            m.throttled
+                .get_or_insert_with(Default::default)
+                .add(t, shift);
+        }
+    }
     m.latency = merge_latency(shards)?;
     (m.timeline_bucket_secs, m.timeline) = merge_timeline(shards, start)?;
     m.checks = merge_checks(shards);

@@ -64,6 +64,9 @@ pub fn judge(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
             judged_by: "agentload".into(),
         });
     }
+    if let Some(max) = sla.throttled {
+        verdicts.push(throttled(max.0, summary));
+    }
     let target = summary.resources.as_ref().and_then(|r| r.target.as_ref());
     if let Some(max) = sla.target_memory_per_connection {
         let per_conn = target.and_then(|t| t.bytes_per_connection);
@@ -111,6 +114,28 @@ fn error_rate(sla: &Sla, summary: &Summary) -> RuleVerdict {
             c.failed,
             c.attempted
         ),
+        passed: rate <= max,
+        judged_by: "agentload".into(),
+    }
+}
+
+/// Shed attempts (connects and runs the platform refused) over attempts.
+fn throttled(max: f64, summary: &Summary) -> RuleVerdict {
+    let shed = summary.throttled.as_ref().map_or(0, |t| t.attempts());
+    let rate = summary.share_of_attempts_percent(shed);
+    let observed = match &summary.throttled {
+        None => "none".to_string(),
+        Some(t) => format!(
+            "{rate:.2}% ({shed} of {} attempts; first at {:.1} s with {} users open: {})",
+            summary.attempts(),
+            t.first_at_s,
+            t.first_at_users,
+            t.reasons.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    };
+    RuleVerdict {
+        rule: format!("shed attempts <= {max}% (429, close 1013/1012, rate-limit errors)"),
+        observed,
         passed: rate <= max,
         judged_by: "agentload".into(),
     }

@@ -106,6 +106,9 @@ pub struct Summary {
     /// Windows in which the target could not be reached (connects failed, nothing succeeded).
     #[serde(default)]
     pub outages: Vec<super::incidents::Outage>,
+    /// Attempts the platform shed (429, close 1013, rate-limit errors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled: Option<super::incidents::Throttled>,
     /// The test was stopped early (SIGTERM, Ctrl-C): its figures cover part of the plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<super::incidents::Interrupted>,
@@ -146,9 +149,12 @@ impl Summary {
 
     /// Failed runs, connects and api calls over attempts, in percent: what the plan's
     /// `error_rate` rule judges.
+    /// Shed attempts (`overload.throttled`) are the platform defending itself, not failing:
+    /// they are judged by `[sla] throttled`, not here.
     pub fn error_rate_percent(&self) -> f64 {
         let failed = self.runs.failed + self.connections.failed + self.api_calls().1;
-        self.share_of_attempts_percent(failed)
+        let shed = self.throttled.as_ref().map_or(0, |t| t.attempts());
+        self.share_of_attempts_percent(failed.saturating_sub(shed))
     }
 
     /// What a user tried: runs judged (started, less those a stop interrupted), api calls, and

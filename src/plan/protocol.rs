@@ -39,6 +39,9 @@ pub struct Protocol {
     pub start_message: Option<serde_json::Value>,
     pub refresh_message: Option<serde_json::Value>,
     pub server_assigns_run_id: Option<bool>,
+    /// Words an error's code or text names when the platform sheds load (`rate_limited`,
+    /// `circuit_breaker_open`, …): replaces the profile's list.
+    pub throttle_markers: Option<Vec<String>>,
     pub handshake: Option<HandshakePlan>,
 }
 

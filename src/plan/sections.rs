@@ -186,6 +186,9 @@ pub struct Sla {
     pub target_memory_per_connection: Option<Bytes>,
     /// Judged by agentload: the target's mean CPU, as a share of the whole machine.
     pub target_cpu: Option<Percent>,
+    /// Judged by agentload: attempts the platform shed (429, close 1013, rate-limit errors)
+    /// as a share of attempts, e.g. `"0%"`. Unset: shedding is reported, never a failure.
+    pub throttled: Option<Percent>,
 }
 
 /// Security probes under load.

@@ -104,7 +104,7 @@ async fn frontend() -> Html<&'static str> {
 }
 
 async fn stats(Shared(state): Shared<Arc<State>>) -> Json<super::TargetStats> {
-    Json(state.counters.snapshot())
+    Json(state.stats())
 }
 
 async fn users(Shared(state): Shared<Arc<State>>) -> Json<Vec<String>> {
@@ -251,13 +251,31 @@ async fn upgrade(
         Some(one) => one.clone(),
         None => claims["sub"].as_str().unwrap_or_default().to_string(),
     };
-    let session = super::ws::Session {
-        user_id,
-        expires_at: claims["exp"].as_u64().unwrap_or(u64::MAX / 2),
-    };
     let upgrade = match subprotocol {
         Some(p) => upgrade.protocols([p.clone()]),
         None => upgrade,
     };
-    upgrade.on_upgrade(move |socket| super::ws::serve_socket(state, socket, session))
+    let Some(admitted) = super::shedding::Shedding::admit(&state, &user_id) else {
+        return match state.args.profile {
+            super::TargetProfile::Netra => {
+                upgrade.on_upgrade(move |socket| super::ws::throttle_socket(state, socket))
+            }
+            super::TargetProfile::Reference => {
+                let retry = super::shedding::RETRY_AFTER_SECS.to_string();
+                let mut refused = refuse(StatusCode::TOO_MANY_REQUESTS, "too many connections");
+                if let Ok(value) = retry.parse() {
+                    refused.headers_mut().insert("retry-after", value);
+                }
+                refused
+            }
+        };
+    };
+    let session = super::ws::Session {
+        user_id,
+        expires_at: claims["exp"].as_u64().unwrap_or(u64::MAX / 2),
+    };
+    upgrade.on_upgrade(move |socket| async move {
+        super::ws::serve_socket(state, socket, session).await;
+        drop(admitted);
+    })
 }

@@ -10,6 +10,7 @@ pub mod faults;
 mod http;
 mod layouts;
 mod runs;
+mod shedding;
 mod stats;
 mod tokens;
 mod ws;
@@ -65,6 +66,13 @@ pub struct TargetArgs {
     /// run time grows with load beyond N.
     #[arg(long)]
     pub max_concurrent_runs: Option<usize>,
+    /// Past this many open sockets, refuse new ones as a platform's throttler does: HTTP 429
+    /// with `Retry-After: 1` (netra: an `error_message` `rate_limited`, then close 1013).
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Past this many runs in flight, answer a start with a `rate_limit_exceeded` error.
+    #[arg(long)]
+    pub shed_runs_over: Option<usize>,
     /// Refuse `resume`: a run whose socket went away is abandoned at once.
     #[arg(long)]
     pub no_resume: bool,
@@ -123,6 +131,19 @@ pub(crate) struct State {
     pub registry: faults::Registry,
     pub runs: runs::Runs,
     pub run_permits: Option<Arc<tokio::sync::Semaphore>>,
+    pub shedding: shedding::Shedding,
+}
+
+impl State {
+    /// The counters as `/stats` answers, with the throttler's.
+    pub fn stats(&self) -> stats::TargetStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut s = self.counters.snapshot();
+        s.connections_refused = self.shedding.connections_refused.load(Relaxed);
+        s.runs_shed = self.shedding.runs_shed.load(Relaxed);
+        s.retry_gap_min_ms = self.shedding.retry_gap_min_ms();
+        s
+    }
 }
 
 /// A target listening in this process (tests); `shutdown` stops it.
@@ -137,7 +158,7 @@ pub struct RunningTarget {
 
 impl RunningTarget {
     pub fn stats(&self) -> TargetStats {
-        self.state.counters.snapshot()
+        self.state.stats()
     }
 
     pub async fn shutdown(self) {
@@ -173,6 +194,7 @@ pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
         run_permits: args
             .max_concurrent_runs
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
+        shedding: shedding::Shedding::default(),
         args: args.clone(),
     });
     let app = http::router(state.clone()).into_make_service();

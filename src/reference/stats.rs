@@ -75,6 +75,15 @@ pub struct TargetStats {
     pub pings_sent: u64,
     #[serde(default)]
     pub pongs_received: u64,
+    /// Sockets refused past `--max-connections` (429, or netra's `rate_limited` + 1013).
+    #[serde(default)]
+    pub connections_refused: u64,
+    /// Starts refused past `--shed-runs-over` (a `rate_limit_exceeded` error).
+    #[serde(default)]
+    pub runs_shed: u64,
+    /// The shortest wait of a refused user before its next try, in ms.
+    #[serde(default)]
+    pub retry_gap_min_ms: Option<u64>,
 }
 
 pub fn bump(counter: &AtomicU64) {
@@ -135,6 +144,7 @@ impl Counters {
             http_requests: self.http.lock().map(|h| h.clone()).unwrap_or_default(),
             pings_sent: get(&self.pings_sent),
             pongs_received: get(&self.pongs_received),
+            ..TargetStats::default()
         }
     }
 }

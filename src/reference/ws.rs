@@ -62,6 +62,26 @@ pub async fn refuse_socket(state: Arc<State>, socket: WebSocket, reason: String)
     }
 }
 
+/// The platform's throttler refusing a socket: it accepts the upgrade, says `rate_limited`
+/// (with the wait it asks for), and closes with 1013 (Try Again Later).
+pub async fn throttle_socket(state: Arc<State>, socket: WebSocket) {
+    let (sink, _stream) = socket.split();
+    let sink: Sink = Arc::new(Mutex::new(sink));
+    let mut error = layouts::error(
+        state.args.profile,
+        "rate_limited",
+        "Connection limit reached",
+    );
+    error["details"]["retry_after"] = json!(super::shedding::RETRY_AFTER_SECS);
+    if send(&sink, error).await {
+        let close = CloseFrame {
+            code: close_code::AGAIN,
+            reason: "Try Again Later".into(),
+        };
+        let _ = sink.lock().await.send(Message::Close(Some(close))).await;
+    }
+}
+
 /// The authenticated user of a socket and until when its token holds.
 pub struct Session {
     pub user_id: String,
@@ -214,6 +234,15 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
             }
         } else if let Some(mut payload) = layouts::start_payload(profile, &parsed) {
             bump(&counters.runs_started);
+            if busy(&state) {
+                // Shed: the run is refused as the platform's error-recovery table says.
+                bump(&state.shedding.runs_shed);
+                let message = "too many agent runs in flight: back off and retry";
+                let mut error = layouts::error(profile, "rate_limit_exceeded", message);
+                error["run_id"] = payload.get("run_id").cloned().unwrap_or(Value::Null);
+                open = send(&sink, error).await;
+                continue;
+            }
             let run_id = payload
                 .get("run_id")
                 .and_then(Value::as_str)
@@ -254,6 +283,21 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
     }
     drop(std::hint::black_box(ballast));
     counters.connections_open.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// More runs in flight than `--shed-runs-over` allows.
+fn busy(state: &State) -> bool {
+    let Some(max) = state.args.shed_runs_over else {
+        return false;
+    };
+    let c = &state.counters;
+    let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
+    let ended = get(&c.runs_completed)
+        + get(&c.runs_errored)
+        + get(&c.runs_abandoned)
+        + get(&state.shedding.runs_shed);
+    // This start is counted already: the runs in flight are the others.
+    get(&c.runs_started).saturating_sub(ended + 1) >= max as u64
 }
 
 /// The next tick of the ping timer; never, without one.

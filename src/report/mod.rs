@@ -149,6 +149,14 @@ fn charts(s: &Summary) -> Charts {
                     .collect(),
             ),
             series("open connections", GREEN, open),
+            series(
+                "shed attempts/s",
+                PURPLE,
+                s.throttled
+                    .as_ref()
+                    .map(|t| t.per_second.iter().map(|(x, n)| (*x, *n as f64)).collect())
+                    .unwrap_or_default(),
+            ),
         ],
         &[charts::Bands {
             name: "target unreachable",

@@ -31,6 +31,9 @@ pub struct Profile {
     pub handshake: Option<Handshake>,
     /// The server may assign its own run id; the first run event after the start names it.
     pub server_assigns_run_id: bool,
+    /// An error whose code or text contains one of these (lowercase) is the platform shedding
+    /// load (`overload.throttled`), not a failure.
+    pub throttle_markers: Vec<String>,
 }
 
 /// An optional handshake: wait for `wait_for`, answer `reply` (`{{thread_id}}` is the
@@ -42,6 +45,20 @@ pub struct Handshake {
     pub complete: Option<String>,
     pub timeout_ms: u64,
 }
+
+/// What an error says when a platform sheds load, whatever its dialect.
+const THROTTLE_MARKERS: &[&str] = &[
+    "rate_limit",
+    "rate limit",
+    "throttl",
+    "too many",
+    "limit_exceeded",
+    "circuit_breaker",
+    "circuit breaker",
+    "overload",
+    "try again later",
+    "capacity",
+];
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
@@ -64,6 +81,7 @@ impl Profile {
             welcome: Some("connection_established".into()),
             handshake: None,
             server_assigns_run_id: false,
+            throttle_markers: strings(THROTTLE_MARKERS),
         };
         match name {
             "reference" => Some(base),
@@ -86,6 +104,20 @@ impl Profile {
                     "content": "{{user_request}}", "run_id": "{{run_id}}",
                     "thread_id": "{{thread_id}}", "canary": "{{canary}}"}}),
                 server_assigns_run_id: true,
+                // The platform's WebSocket throttler and error-recovery table name these.
+                throttle_markers: strings(
+                    &[
+                        THROTTLE_MARKERS,
+                        &[
+                            "user_limit_exceeded",
+                            "global_limit_exceeded",
+                            "circuit_breaker_open",
+                            "rate_limited",
+                            "rate_limit_exceeded",
+                        ],
+                    ]
+                    .concat(),
+                ),
                 ..base
             }),
             _ => None,
@@ -174,6 +206,9 @@ impl Profile {
         }
         if let Some(v) = plan.server_assigns_run_id {
             p.server_assigns_run_id = v;
+        }
+        if let Some(v) = &plan.throttle_markers {
+            p.throttle_markers = v.iter().map(|m| m.to_ascii_lowercase()).collect();
         }
         if let Some(v) = &plan.welcome {
             p.welcome = Some(v.clone());

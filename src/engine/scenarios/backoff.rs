@@ -10,6 +10,8 @@ pub struct Backoff {
     base: Duration,
     cap: Duration,
     failures: u32,
+    /// The platform's `Retry-After`: the next wait is at least this.
+    floor: Option<Duration>,
 }
 
 impl Backoff {
@@ -18,7 +20,13 @@ impl Backoff {
             base,
             cap,
             failures: 0,
+            floor: None,
         }
+    }
+
+    /// The platform asked for `wait` before the next try (`Retry-After`).
+    pub fn at_least(&mut self, wait: Duration) {
+        self.floor = Some(wait);
     }
 
     pub fn failed(&mut self) {
@@ -32,6 +40,7 @@ impl Backoff {
 
     pub fn reset(&mut self) {
         self.failures = 0;
+        self.floor = None;
     }
 
     /// The most the next wait may be: `base · 2^(failures−1)`, at most `cap`.
@@ -42,7 +51,11 @@ impl Backoff {
 
     /// How long to wait before the next dial; `None` when the last one succeeded.
     pub fn next_wait(&self) -> Option<Duration> {
-        (self.failures > 0).then(|| self.ceiling().mul_f64(rand::random::<f64>()))
+        let jittered = (self.failures > 0).then(|| self.ceiling().mul_f64(rand::random::<f64>()));
+        match (jittered, self.floor) {
+            (Some(wait), Some(floor)) => Some(wait.max(floor)),
+            (wait, floor) => wait.or(floor),
+        }
     }
 }
 
@@ -66,6 +79,10 @@ mod tests {
         );
         b.reset();
         assert_eq!(b.next_wait(), None);
+        b.failed();
+        b.at_least(Duration::from_secs(1));
+        assert!(b.next_wait().unwrap() >= Duration::from_secs(1));
+        b.reset();
         b.cut();
         b.cut();
         assert_eq!(b.ceiling(), Duration::from_millis(250));

@@ -25,17 +25,16 @@ async fn connect(ctx: &Context, user: &mut GooseUser, s: &mut Session) -> Transa
     // After a failed connect or a cut, wait before dialing again: a platform coming back up
     // is not met by every user at once.
     if let Some(wait) = s.backoff.next_wait() {
-        ctx.stop.pause(wait).await;
+        if !ctx.stop.pause(wait).await {
+            // The test is ending (its plan is over, or it was stopped): no dial is owed.
+            return Ok(());
+        }
     }
     let started = Instant::now();
     let result = async {
         let margin = ctx.refresh_before.unwrap_or_default() + ctx.think_time;
         if s.token.as_ref().is_none_or(|t| t.expires_within(margin)) {
-            let token = ctx
-                .tokens
-                .token(&s.identity)
-                .await
-                .map_err(|e| Failure::new("auth.token", e.to_string()))?;
+            let token = ctx.tokens.token(&s.identity).await.map_err(login_failure)?;
             s.token = Some(token);
         }
         let jwt = &s.token.as_ref().expect("token set above").jwt;
@@ -59,10 +58,32 @@ async fn connect(ctx: &Context, user: &mut GooseUser, s: &mut Session) -> Transa
         }
         Err(failure) => {
             s.backoff.failed();
+            if let Some(wait) = failure.retry_after {
+                // The platform said how long: the next dial waits at least that.
+                s.backoff.at_least(wait);
+            }
             ctx.collector
                 .connect_attempted(user.weighted_users_index, elapsed, Some(&failure));
             record(ctx, user, "connect", elapsed, Some(&failure)).await
         }
+    }
+}
+
+/// A token the user could not get: a throttled login (429, or 503 with `Retry-After`) is shed
+/// load, anything else `auth.token`.
+fn login_failure(e: crate::engine::auth::AuthError) -> Failure {
+    use crate::engine::auth::AuthError::LoginRefused;
+    match e {
+        LoginRefused {
+            status,
+            retry_after,
+            ..
+        } if status == 429 || (status == 503 && retry_after.is_some()) => Failure::throttled(
+            format!("login HTTP {status}"),
+            e.to_string(),
+            retry_after.map(Duration::from_secs),
+        ),
+        e => Failure::new("auth.token", e.to_string()),
     }
 }
 
@@ -188,6 +209,9 @@ async fn take_idle(
     if let Some(cut) = idle.cut {
         drop_socket(ctx, s);
         s.backoff.cut();
+        if let Some(wait) = cut.as_ref().and_then(|f| f.retry_after) {
+            s.backoff.at_least(wait);
+        }
         if let Some(failure) = cut {
             ctx.collector.note_failure(index, &failure);
             record(ctx, user, "session", Duration::ZERO, Some(&failure)).await?;

@@ -81,6 +81,10 @@ impl Idle {
                 self.cut = Some(Some(failure));
                 return true;
             }
+            Some(Ok(Message::Close(Some(close)))) if super::ws::sheds(&close).is_some() => {
+                self.cut = Some(super::ws::sheds(&close));
+                return true;
+            }
             None | Some(Ok(Message::Close(_))) | Some(Err(_)) => {
                 self.cut = Some(None);
                 return true;
@@ -99,8 +103,9 @@ impl Idle {
                 &event,
                 crate::engine::protocol::excerpt(&text),
                 token_expires_at,
+                profile,
             );
-            if failure.kind.starts_with("auth.") {
+            if failure.kind.starts_with("auth.") || failure.is_throttled() {
                 // The server is cutting this socket; its close follows.
                 self.cut = Some(Some(failure));
                 return true;

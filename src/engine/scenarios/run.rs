@@ -187,6 +187,10 @@ impl<'a> Run<'a> {
                     let message = format!("closed by the server: {}", close.reason);
                     return self.done(Failure::new("auth.token_expired", message), false);
                 }
+                Ok(Some(Ok(Message::Close(Some(close))))) if super::ws::sheds(&close).is_some() => {
+                    let failure = super::ws::sheds(&close).expect("checked");
+                    return self.done(failure, false);
+                }
                 Ok(None) | Ok(Some(Ok(Message::Close(_)))) => {
                     return self
                         .interrupted(Failure::new("transport.closed", "socket closed mid-run"));
@@ -313,7 +317,8 @@ impl<'a> Run<'a> {
             }
             Progress::Failed(v) => {
                 let failure = if event.kind == EventKind::Error {
-                    Failure::from_error_event(&event, v.to_string(), spec.token_expires_at)
+                    let (at, profile) = (spec.token_expires_at, spec.profile);
+                    Failure::from_error_event(&event, v.to_string(), at, profile)
                 } else {
                     Failure::new(v.kind(), v.to_string())
                 };

@@ -2,7 +2,7 @@
 
 use crate::engine::outcome::Failure;
 use crate::engine::protocol::profile::fill;
-use crate::engine::protocol::{AgentEvent, EventKind, Profile};
+use crate::engine::protocol::{excerpt, AgentEvent, EventKind, Profile};
 use crate::plan::Carrier;
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -93,6 +94,7 @@ impl Connector {
         let mut need_welcome = p.welcome.is_some();
         let mut need_handshake = handshake.is_some();
         let mut need_complete = false;
+        let mut shed: Option<Failure> = None;
         while need_welcome || need_handshake || need_complete {
             let text = match tokio::time::timeout_at(deadline, c.ws.next()).await {
                 Err(_) => {
@@ -117,6 +119,12 @@ impl Connector {
                         format!("closed before the welcome: {}", close.reason),
                     ))
                 }
+                Ok(Some(Ok(Message::Close(Some(close))))) if sheds(&close).is_some() => {
+                    return Err(shed.unwrap_or(sheds(&close).expect("checked")))
+                }
+                Ok(None | Some(Ok(Message::Close(_))) | Some(Err(_))) if shed.is_some() => {
+                    return Err(shed.expect("checked"))
+                }
                 Ok(Some(Ok(_))) => continue,
                 Ok(Some(Err(e))) => return Err(Failure::new("transport.error", e.to_string())),
                 Ok(None) => {
@@ -130,12 +138,15 @@ impl Connector {
                 continue;
             };
             if e.kind == EventKind::Error {
+                let failure = Failure::from_error_event(&e, excerpt(&text), None, p);
+                if failure.is_throttled() {
+                    // The throttler says why, then closes (1013): the close is the same refusal.
+                    shed = Some(failure);
+                    continue;
+                }
                 return Err(Failure::new(
                     "auth.refused",
-                    format!(
-                        "error before the welcome: {}",
-                        crate::engine::protocol::excerpt(&text)
-                    ),
+                    format!("error before the welcome: {}", excerpt(&text)),
                 ));
             }
             if p.welcome.as_deref() == Some(&*e.wire_name) {
@@ -205,11 +216,31 @@ fn socket_config(max_frame: usize) -> tokio_tungstenite::tungstenite::protocol::
         .max_message_size(Some(max_frame))
 }
 
-/// Sorts a failed upgrade into a failure kind a performance engineer can act on.
+/// A close that sheds load: 1013 (Try Again Later) or 1012 (Service Restart).
+pub fn sheds(close: &CloseFrame) -> Option<Failure> {
+    let code = u16::from(close.code);
+    matches!(close.code, CloseCode::Again | CloseCode::Restart).then(|| {
+        let message = format!("closed by the server with {code}: {}", close.reason);
+        Failure::throttled(format!("close {code}"), message, None)
+    })
+}
+
+/// Sorts a failed upgrade into a failure kind a performance engineer can act on: 429, or 503
+/// with `Retry-After`, is the platform shedding load (its wait is kept).
 fn classify_connect_error(e: WsError) -> Failure {
     match e {
         WsError::Http(response) => {
             let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            if status == 429 || (status == 503 && retry_after.is_some()) {
+                let message = format!("upgrade answered HTTP {status}");
+                return Failure::throttled(format!("HTTP {status}"), message, retry_after);
+            }
             let kind = if status == 401 || status == 403 {
                 "auth.refused"
             } else {

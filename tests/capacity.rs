@@ -79,3 +79,29 @@ fn an_sla_that_holds_to_the_ceiling_reports_no_limit() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_conclusion_names_where_the_platform_began_to_shed_load() {
+    // The platform refuses connections past 4 open sockets, long before its run slots (6)
+    // would break the SLA: capacity says so, and names the point.
+    let (code, stdout, report, _) = capacity(
+        &["--max-concurrent-runs", "6", "--max-connections", "4"],
+        "agent_run_p95 = \"350ms\"",
+        "steps = [2, 4, 6, 8]\nstep_ramp = \"1s\"\nstep_hold = \"2s\"\nceiling = 8",
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(report["shedding_at_users"], 4, "{report}");
+    assert_eq!(report["shedding_step_users"], 6, "{report}");
+    let steps = report["steps"].as_array().unwrap();
+    let shed: Vec<u64> = steps
+        .iter()
+        .map(|s| s["throttled"].as_u64().unwrap())
+        .collect();
+    assert_eq!(shed[..2], [0, 0], "{report}");
+    assert!(shed[2] > 0 && shed[3] > 0, "{report}");
+    let conclusion = report["conclusion"].as_str().unwrap();
+    assert!(
+        conclusion.contains("The platform began refusing connections at 4 users (HTTP 429)"),
+        "{conclusion}"
+    );
+}

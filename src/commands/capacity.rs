@@ -60,7 +60,7 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
     report.steps.sort_by_key(|s| s.users);
     let json = serde_json::to_string_pretty(&report).expect("the report serializes");
     let path = dir.join("capacity.json");
-    std::fs::write(&path, json).map_err(|e| SetupError::Report {
+    crate::files::write_whole(&path, json.as_bytes()).map_err(|e| SetupError::Report {
         path: path.clone(),
         message: e.to_string(),
     })?;
@@ -151,7 +151,13 @@ async fn measure(
         .filter(|s| (from..=to).contains(&s.at_secs))
         .collect();
     let mean = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
+    let shed = loaded.summary.throttled.clone().unwrap_or_default();
     Ok(StepResult {
+        throttled: shed.attempts(),
+        throttled_percent: loaded.summary.share_of_attempts_percent(shed.attempts()),
+        throttled_first_at_users: (shed.count > 0).then_some(shed.first_at_users),
+        throttle_reasons: shed.reasons.keys().cloned().collect(),
+        throttled_connects: shed.connects,
         users,
         runs: w.runs,
         completed: w.completed,

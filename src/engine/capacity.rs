@@ -19,6 +19,11 @@ pub fn judge(sla: &Sla, step: &mut StepResult) {
         Some(step.error_rate_percent),
     ));
     rules.push((
+        "shed attempts".into(),
+        sla.throttled.map(|p| p.0),
+        Some(step.throttled_percent),
+    ));
+    rules.push((
         "target CPU".into(),
         sla.target_cpu.map(|p| p.0),
         step.target_cpu_percent,
@@ -117,6 +122,11 @@ pub async fn search<E>(
         )
     });
     report.steps.sort_by_key(|s| s.users);
+    if let Some(shed) = report.steps.iter().find(|s| s.throttled > 0) {
+        report.shedding_step_users = Some(shed.users);
+        report.shedding_at_users = shed.throttled_first_at_users;
+        report.shedding_reason = Some(shed.throttle_reasons.join(", "));
+    }
     report.conclusion = conclusion(&report);
     Ok(report)
 }
@@ -149,6 +159,21 @@ fn conclusion(r: &CapacityReport) -> String {
         (None, Some(rule)) => format!("Even the first step failed: {rule}."),
         _ => "No step ran.".to_string(),
     };
+    if let (Some(at), Some(step)) = (r.shedding_at_users, r.shedding_step_users) {
+        let what = match r.steps.iter().find(|s| s.users == step) {
+            Some(s) if s.throttled_connects > 0 => "refusing connections",
+            _ => "shedding runs",
+        };
+        let why = r.shedding_reason.as_deref().unwrap_or("unnamed");
+        let order = match r.first_failing_users {
+            Some(broke) if step <= broke => format!(", before the SLA broke at {broke}"),
+            Some(broke) => format!(", after the SLA broke at {broke}"),
+            None => String::new(),
+        };
+        text.push_str(&format!(
+            " The platform began {what} at {at} users ({why}){order}."
+        ));
+    }
     if let Some(p) = &r.projection {
         let bound = if p.at_most { "at most " } else { "" };
         text.push_str(&format!(

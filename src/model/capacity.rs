@@ -23,6 +23,19 @@ pub struct StepResult {
     pub failed_rule: Option<String>,
     /// The generator itself was busy (CPU over 80 %): the step may measure the generator.
     pub generator_saturated: bool,
+    /// Attempts the platform shed during the step (ramp and hold), as a share of its
+    /// attempts, the users' sockets open at the first, and the platform's reasons.
+    #[serde(default)]
+    pub throttled: u64,
+    #[serde(default)]
+    pub throttled_percent: f64,
+    #[serde(default)]
+    pub throttled_first_at_users: Option<u64>,
+    #[serde(default)]
+    pub throttle_reasons: Vec<String>,
+    /// Of the shed attempts, connects refused (else runs).
+    #[serde(default)]
+    pub throttled_connects: u64,
 }
 
 /// Generator CPU above which a step's figures may be the generator's, not the target's.
@@ -45,6 +58,14 @@ pub struct CapacityReport {
     pub projection: Option<Projection>,
     /// Steps where the generator's CPU passed 80 %.
     pub generator_saturated_steps: Vec<usize>,
+    /// Where the platform began to shed load: the users open at its first refusal, the step
+    /// it came in, and why (`None`: it never shed).
+    #[serde(default)]
+    pub shedding_at_users: Option<u64>,
+    #[serde(default)]
+    pub shedding_step_users: Option<usize>,
+    #[serde(default)]
+    pub shedding_reason: Option<String>,
     /// The search was stopped (Ctrl-C) before it had its answer.
     #[serde(default)]
     pub interrupted: bool,

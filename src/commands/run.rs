@@ -208,6 +208,12 @@ pub(crate) fn print_verdict(s: &Summary, dir: &Path) {
         let verdict = if rule.passed { "PASS" } else { "FAIL" };
         println!("  SLA {verdict} {} (observed {})", rule.rule, rule.observed);
     }
+    if let Some(stop) = &s.stopped {
+        println!(
+            "  stopped by the plan ({}) at {:.1} s: {}",
+            stop.by, stop.at_s, stop.reason
+        );
+    }
     let verdict = match (&s.interrupted, s.passed) {
         (Some(stop), _) => format!("STOPPED EARLY ({} at {:.1} s)", stop.signal, stop.at_s),
         (None, true) => "PASS".into(),

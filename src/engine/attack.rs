@@ -62,7 +62,9 @@ pub fn build(
         .map_err(goose_err)?
         .set_default(GooseDefault::Dashboard, options.dashboard)
         .map_err(goose_err)?
-        .set_default(GooseDefault::NoThresholdAbort, !plan.sla.abort_on_failure)
+        // `abort_on_fail` is agentload's guard (with its grace): Goose's own threshold abort
+        // would stop the test as a Ctrl-C does, with no rule named.
+        .set_default(GooseDefault::NoThresholdAbort, true)
         .map_err(goose_err)?;
     // A mix names its requests per scenario (`WS agent_run [triage]`): the plan's latency keys,
     // over every agent scenario, are judged by agentload on its histograms instead.

@@ -11,9 +11,10 @@ use crate::engine::scenarios::{ws::Connector, Context};
 pub use crate::engine::setup::SetupError;
 use crate::engine::stop::{Stop, DEFAULT_GRACE};
 pub use crate::engine::target::{client_credential, fetch_stats, resolve_target, Resolved};
-use crate::engine::watch::{checkpoint::Checkpoint, progress, Watcher, Watchers};
+use crate::engine::watch::limits::MaxDuration;
+use crate::engine::watch::{checkpoint::Checkpoint, guard::Guard, progress, Watcher, Watchers};
 use crate::errors::Exit;
-use crate::model::incidents::Interrupted;
+use crate::model::incidents::{EarlyStop, Interrupted};
 use crate::model::summary::{RuleVerdict, Summary};
 use crate::plan::{AuthMode, Plan};
 use goose::prelude::*;
@@ -159,6 +160,10 @@ pub async fn load(
         email_domain: plan.auth.email_domain.clone(),
         shard: options.shard,
         stop: stop.clone(),
+        run_budget: plan.limits.max_runs.map(|n| {
+            let share = options.shard.share(n as usize) as u64;
+            Arc::new(crate::engine::stop::RunBudget::new(share))
+        }),
         backoff_base: plan.scenario.backoff_base(plan.scenario.think_time.0),
         backoff_cap: plan.scenario.reconnect_backoff_max.0,
     };
@@ -212,10 +217,24 @@ pub async fn load(
     summary.peak_users = plan.peak_users();
     summary.isolation = Some(isolation.summary());
     summary.security = (plan.security.bad_token_share > 0.0).then(|| security.summary());
-    summary.interrupted = stop.stopping().map(|stop| Interrupted {
-        signal: stop.signal,
-        at_s: stop.at_s,
-    });
+    if let Some(stop) = stop.stopping() {
+        let at_s = stop.at_s;
+        match stop.reason {
+            None => {
+                summary.interrupted = Some(Interrupted {
+                    signal: stop.signal,
+                    at_s,
+                })
+            }
+            Some(reason) => {
+                summary.stopped = Some(EarlyStop {
+                    by: stop.signal,
+                    reason,
+                    at_s,
+                });
+            }
+        }
+    }
     summary.resources = samples
         .map(|samples| crate::engine::sampler::resources(plan, target_pid, samples, &summary));
     summary.sla = metrics
@@ -280,6 +299,17 @@ fn watchers(
     }
     if !plan.report.checkpoint.0.is_zero() {
         watchers.push(Box::new(checkpoint.every(plan.report.checkpoint.0)));
+    }
+    if plan.sla.abort_on_fail {
+        let guard = Guard::new(plan.sla.clone(), isolation.clone(), stop.clone());
+        watchers.push(Box::new(guard));
+    }
+    if let Some(limit) = plan.limits.max_duration {
+        let stop = stop.clone();
+        watchers.push(Box::new(MaxDuration {
+            limit: limit.0,
+            stop,
+        }));
     }
     Watchers::start(collector.clone(), watchers)
 }

@@ -14,8 +14,11 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 /// A stop under way.
 #[derive(Debug, Clone)]
 pub struct Stopping {
-    /// `SIGTERM`, `SIGINT`, …
+    /// `SIGTERM`, `SIGINT`, … for a signal; `abort_on_fail`, `max_runs`, `max_duration` for a
+    /// guard or a limit of the plan.
     pub signal: String,
+    /// A guard's or a limit's reason (`None` for a signal).
+    pub reason: Option<String>,
     /// Seconds from the test's start.
     pub at_s: f64,
     /// Runs still open then are interrupted.
@@ -80,14 +83,31 @@ impl Stop {
             Some(Instant::now() + planned);
     }
 
-    /// Asks for a stop; true the first time (a later ask changes nothing).
+    /// Asks for a stop by `signal`; true the first time (a later ask changes nothing).
     pub fn request(&self, signal: &str, at_s: f64) -> bool {
+        self.ask(signal, None, at_s)
+    }
+
+    /// Stops the test for the plan's own reason (a guard, a limit): the ramp stops as for a
+    /// signal, and the verdict decides the exit. True the first time.
+    pub fn halt(&self, by: &str, reason: String, at_s: f64) -> bool {
+        let first = self.ask(by, Some(reason.clone()), at_s);
+        if first {
+            eprintln!("agentload: stopping the test ({by}): {reason}");
+            self.own_killswitch.store(true, Ordering::Relaxed);
+            goose::trigger_killswitch(&reason);
+        }
+        first
+    }
+
+    fn ask(&self, signal: &str, reason: Option<String>, at_s: f64) -> bool {
         self.tx.send_if_modified(|state| {
             if state.is_some() {
                 return false;
             }
             *state = Some(Stopping {
                 signal: signal.to_string(),
+                reason,
                 at_s,
                 grace_ends: Instant::now() + self.grace,
             });
@@ -124,6 +144,34 @@ impl Stop {
             _ = tokio::time::sleep_until(until) => until == wanted,
             _ = async { rx.wait_for(Option::is_some).await.map(|_| ()) } => false,
         }
+    }
+}
+
+/// `[limits] max_runs`: runs this process may still start (its shard's share). A user takes
+/// one before each start message, so the count is exact; the first user refused stops the
+/// test.
+pub struct RunBudget {
+    left: std::sync::atomic::AtomicU64,
+    limit: u64,
+}
+
+impl RunBudget {
+    pub fn new(limit: u64) -> RunBudget {
+        RunBudget {
+            left: std::sync::atomic::AtomicU64::new(limit),
+            limit,
+        }
+    }
+
+    /// One run may start: true while the budget lasts.
+    pub fn take(&self) -> bool {
+        self.left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
     }
 }
 

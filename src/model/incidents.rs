@@ -36,6 +36,17 @@ pub struct Interrupted {
     pub at_s: f64,
 }
 
+/// The plan itself stopped the test before its stages ended: a guard (`abort_on_fail`: a
+/// rule failed on the figures so far) or a limit (`max_runs`, `max_duration`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EarlyStop {
+    /// `abort_on_fail`, `max_runs` or `max_duration`.
+    pub by: String,
+    pub reason: String,
+    /// Seconds from the test's start.
+    pub at_s: f64,
+}
+
 /// Attempts the platform shed (`overload.throttled`: HTTP 429, 503 with `Retry-After`, close
 /// 1013/1012, a rate-limit error): a finding of its own, outside the error rate.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -109,6 +109,9 @@ pub struct Summary {
     /// Attempts the platform shed (429, close 1013, rate-limit errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttled: Option<super::incidents::Throttled>,
+    /// The plan stopped the test before its stages ended (a guard or a limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<super::incidents::EarlyStop>,
     /// The test was stopped early (SIGTERM, Ctrl-C): its figures cover part of the plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<super::incidents::Interrupted>,

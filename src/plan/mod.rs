@@ -77,6 +77,8 @@ pub struct Plan {
     pub capacity: CapacityPlan,
     #[serde(default)]
     pub report: Report,
+    #[serde(default)]
+    pub limits: Limits,
     /// Where the plan was read from (not a TOML key).
     #[serde(skip)]
     pub source: PathBuf,
@@ -302,6 +304,12 @@ impl Plan {
                 "refresh_before",
                 "must be shorter than auth.lifetime, or every token is renewed at once",
             );
+        }
+        if self.limits.max_runs == Some(0) {
+            return bad("limits", "max_runs", "must be at least 1");
+        }
+        if self.limits.max_duration.is_some_and(|d| d.0.is_zero()) {
+            return bad("limits", "max_duration", "must be more than 0");
         }
         if self.scenario.run_timeout.0.is_zero() {
             return bad("scenario", "run_timeout", "must be more than 0");

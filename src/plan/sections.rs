@@ -177,9 +177,13 @@ pub struct Sla {
     /// Extra rules in Goose's own syntax, e.g. `"p99<2s for WS first_event"`.
     #[serde(default)]
     pub rules: Vec<String>,
-    /// Stop the run as soon as a rule fails (Goose's threshold abort).
-    #[serde(default)]
-    pub abort_on_failure: bool,
+    /// Stop the test early once a rule fails on the figures so far (error rate, latency
+    /// percentiles, isolation), after `abort_grace`; Goose's own thresholds abort too.
+    #[serde(default, alias = "abort_on_failure")]
+    pub abort_on_fail: bool,
+    /// How long the test runs before `abort_on_fail` judges (its first figures are noisy).
+    #[serde(default = "default_abort_grace")]
+    pub abort_grace: Dur,
     /// Judged by agentload: every result check met by at least this share of completed runs.
     pub checks_met: Option<Percent>,
     /// Judged by agentload: target memory per open connection (RSS slope), e.g. `"10MB"`.
@@ -189,6 +193,16 @@ pub struct Sla {
     /// Judged by agentload: attempts the platform shed (429, close 1013, rate-limit errors)
     /// as a share of attempts, e.g. `"0%"`. Unset: shedding is reported, never a failure.
     pub throttled: Option<Percent>,
+}
+
+/// `[limits]`: caps on a test's size, whatever its stages say (real agents cost money).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most runs started, test-wide (each shard takes its share); then the test stops.
+    pub max_runs: Option<u64>,
+    /// Longest the load runs; then the test stops.
+    pub max_duration: Option<Dur>,
 }
 
 /// Security probes under load.
@@ -340,6 +354,9 @@ fn default_min_thinking_chars() -> usize {
 }
 fn default_sample_interval() -> Dur {
     Dur::from_secs(1)
+}
+fn default_abort_grace() -> Dur {
+    Dur::from_secs(10)
 }
 fn default_backoff_max() -> Dur {
     Dur::from_secs(30)

@@ -67,6 +67,8 @@ pub struct Context {
     pub shard: crate::plan::Shard,
     /// A stop under way (SIGTERM, Ctrl-C): waits end, runs get a grace.
     pub stop: Arc<crate::engine::stop::Stop>,
+    /// `[limits] max_runs`: this process's share of the runs the test may start.
+    pub run_budget: Option<Arc<crate::engine::stop::RunBudget>>,
     /// Reconnect backoff: the first wait's ceiling, and the most any wait may be.
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
@@ -180,6 +182,14 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
     let s = &mut *guard;
     if s.socket.is_none() {
         // Connect failed and was recorded; Goose waits think_time before the next try.
+        return Ok(());
+    }
+    if let Some(budget) = ctx.run_budget.as_ref().filter(|b| !b.take()) {
+        let reason = format!(
+            "{} runs started, the plan's max_runs (this process's share)",
+            budget.limit()
+        );
+        ctx.stop.halt("max_runs", reason, ctx.collector.now_secs());
         return Ok(());
     }
     s.runs += 1;

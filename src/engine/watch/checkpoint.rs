@@ -54,10 +54,14 @@ impl Checkpoint {
         s.shard = h.shard.clone();
         s.duration_secs = self.collector.now_secs();
         s.isolation = Some(self.isolation.summary());
-        s.interrupted = self.stop.stopping().map(|stop| Interrupted {
-            signal: stop.signal,
-            at_s: stop.at_s,
-        });
+        s.interrupted = self
+            .stop
+            .stopping()
+            .filter(|stop| stop.reason.is_none())
+            .map(|stop| Interrupted {
+                signal: stop.signal,
+                at_s: stop.at_s,
+            });
         s.partial = true;
         s
     }

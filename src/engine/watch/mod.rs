@@ -1,10 +1,13 @@
 //! What runs beside the attack, in one shape: a watcher looks at the load test every `every`
 //! while the attack runs, and once more when it has ended. `load` starts them together before
 //! the attack and finishes them after it: the live line (`progress`), the checkpoint writer
-//! (`checkpoint`) and the signal handler (`signals`). Each reads the collector; none of them
+//! (`checkpoint`), the signal handler (`signals`), the `abort_on_fail` guard (`guard`) and
+//! the `max_duration` limit (`limits`). Each reads the collector; none of them
 //! is a branch inside `load`.
 
 pub mod checkpoint;
+pub mod guard;
+pub mod limits;
 pub mod progress;
 pub mod signals;
 

@@ -14,15 +14,30 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// What a command that sends load prints while it runs (not `target`'s options).
+#[derive(clap::Args, Clone, Copy)]
+struct Console {
     /// Goose's own log and end-of-run tables (-v), its debug log (-vv)
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
     /// No live line on stderr while the load runs
-    #[arg(short, long, global = true)]
+    #[arg(short, long)]
     quiet: bool,
     /// How often the live line is printed (redrawn in place on a terminal)
-    #[arg(long, global = true, default_value = "2s", value_parser = duration)]
+    #[arg(long, default_value = "2s", value_parser = duration)]
     progress: std::time::Duration,
+}
+
+impl Console {
+    fn options(self) -> agentload::commands::run::RunOptions {
+        agentload::commands::run::RunOptions {
+            verbose: self.verbose,
+            progress: (!self.quiet).then_some(self.progress),
+            ..Default::default()
+        }
+    }
 }
 
 fn duration(text: &str) -> Result<std::time::Duration, String> {
@@ -67,8 +82,13 @@ enum Command {
         /// After SIGTERM or Ctrl-C, how long runs in flight may take to end (then: interrupted)
         #[arg(long, default_value = "10s", value_parser = duration)]
         grace: std::time::Duration,
+        /// Serve agentload's own figures in the Prometheus format at HOST:PORT/metrics
+        #[arg(long)]
+        metrics_addr: Option<std::net::SocketAddr>,
         #[command(flatten)]
         shard: agentload::commands::shard::ShardArgs,
+        #[command(flatten)]
+        console: Console,
     },
     /// Validate a deployment before loading it: health, auth, TLS, CORS, env vars, one run
     Preflight {
@@ -82,6 +102,11 @@ enum Command {
         /// Write the verdict as JUnit XML
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Serve agentload's own figures in the Prometheus format at HOST:PORT/metrics
+        #[arg(long)]
+        metrics_addr: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        console: Console,
     },
     /// Work with finished runs' report folders: re-render, compare
     #[command(subcommand)]
@@ -164,11 +189,6 @@ fn main() {
             std::process::exit(Exit::Setup as i32);
         }
     };
-    let console = agentload::commands::run::RunOptions {
-        verbose: cli.verbose,
-        progress: (!cli.quiet).then_some(cli.progress),
-        ..Default::default()
-    };
     let exit = runtime.block_on(async {
         match cli.command {
             Command::Run {
@@ -179,7 +199,9 @@ fn main() {
                 tolerance,
                 junit,
                 grace,
+                metrics_addr,
                 shard,
+                console,
             } => {
                 let options = agentload::commands::run::RunOptions {
                     dashboard,
@@ -188,12 +210,22 @@ fn main() {
                     tolerance_percent: tolerance,
                     junit,
                     grace: Some(grace),
-                    ..console
+                    metrics_addr,
+                    ..console.options()
                 };
                 agentload::commands::run::run(&plan, &options, &shard).await
             }
-            Command::Capacity { plan, junit } => {
-                let options = agentload::commands::run::RunOptions { junit, ..console };
+            Command::Capacity {
+                plan,
+                junit,
+                metrics_addr,
+                console,
+            } => {
+                let options = agentload::commands::run::RunOptions {
+                    junit,
+                    metrics_addr,
+                    ..console.options()
+                };
                 agentload::commands::capacity::run(&plan, &options).await
             }
             Command::Report(ReportCommand::Render { dir }) => {

@@ -86,3 +86,45 @@ fn a_pod_stop_leaves_time_for_the_grace_and_the_reports() {
     // writing of the reports must fit in it.
     assert!(period >= grace + 10.0, "{period} s for a {grace} s grace");
 }
+
+#[test]
+fn each_shard_is_scraped_where_it_serves_its_metrics() {
+    let job = manifest("job.yaml");
+    let port = value_after(&job, "prometheus.io/port");
+    assert!(
+        value_after(&job, "args").contains(&format!("\"--metrics-addr\", \"0.0.0.0:{port}\"")),
+        "the scrape annotation's port is the one --metrics-addr serves"
+    );
+    assert_eq!(value_after(&job, "containerPort"), port);
+}
+
+#[test]
+fn the_grafana_dashboard_queries_only_what_agentload_serves() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/agentload.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let served = [
+        "agentload_runs_total",
+        "agentload_failures_total",
+        "agentload_connections_open",
+        "agentload_users_active",
+        "agentload_agent_run_seconds_bucket",
+    ];
+    let mut queried = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(at) = rest.find("agentload_") {
+                let name: String = rest[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(served.contains(&name.as_str()), "{name} in `{expr}`");
+                queried += 1;
+                rest = &rest[at + name.len()..];
+            }
+        }
+    }
+    assert!(queried >= 5, "{queried} agentload series queried");
+}

@@ -423,7 +423,8 @@ both!(
     |d: Dialect| {
         // Only logins can get a 503, one per user until it gets a token: 24 users and the
         // probe make at least 25 tries, so a run with no 503 at all is a 1-in-2^25 draw (with
-        // 6 users it was 1 in 128, and CI drew it).
+        // 6 users it was 1 in 128, and CI drew it). A failed login backs off like any failed
+        // connect: short waits here, so every user gets its token within the 3 s test.
         let users = 24;
         let dir = tempfile::tempdir().unwrap();
         let t = TargetProc::start(
@@ -440,7 +441,7 @@ both!(
         let plan = format!(
             "[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
          [auth]\nmode = \"login\"\nbypass_key_env = \"IT_BYPASS\"\n[protocol]\nprofile = \"{}\"\n\
-         [scenario]\nthink_time = \"50ms\"\n\
+         [scenario]\nthink_time = \"50ms\"\nreconnect_backoff = \"20ms\"\nreconnect_backoff_max = \"100ms\"\n\
          [[stages]]\nusers = {users}\nduration = \"1s\"\n[[stages]]\nusers = {users}\nduration = \"2s\"\n",
             t.base_url,
             t.ws_url,

@@ -134,6 +134,7 @@ async fn measure(
         &RunOptions {
             verbose: options.verbose,
             progress: options.progress,
+            metrics_addr: options.metrics_addr,
             ..RunOptions::default()
         },
     )
@@ -152,7 +153,13 @@ async fn measure(
         .collect();
     let mean = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
     let shed = loaded.summary.throttled.clone().unwrap_or_default();
+    let server = loaded.summary.server.as_ref();
+    let server_failed = crate::model::sla::server_rules(&plan.sla, &loaded.summary)
+        .into_iter()
+        .find(|v| !v.passed)
+        .map(|v| format!("{}: {}", v.rule, v.observed));
     Ok(StepResult {
+        server_failed,
         throttled: shed.attempts(),
         throttled_percent: loaded.summary.share_of_attempts_percent(shed.attempts()),
         throttled_first_at_users: (shed.count > 0).then_some(shed.first_at_users),
@@ -172,7 +179,8 @@ async fn measure(
                 .iter()
                 .filter_map(|s| s.target.map(|t| t.cpu_percent))
                 .collect(),
-        ),
+        )
+        .or_else(|| server.and_then(|s| s.mean_cpu_percent())),
         target_rss_bytes: samples
             .iter()
             .filter_map(|s| s.target.map(|t| t.rss_bytes))

@@ -36,6 +36,11 @@ pub fn judge(sla: &Sla, step: &mut StepResult) {
         step.failed_rule = Some("no completed runs in the hold".into());
         return;
     }
+    if let Some(rule) = &step.server_failed {
+        step.passed = false;
+        step.failed_rule = Some(rule.clone());
+        return;
+    }
     for (name, limit, observed) in rules {
         let Some(limit) = limit else { continue };
         match observed {

@@ -11,10 +11,10 @@ use crate::engine::scenarios::{ws::Connector, Context};
 pub use crate::engine::setup::SetupError;
 use crate::engine::stop::{Stop, DEFAULT_GRACE};
 pub use crate::engine::target::{client_credential, fetch_stats, resolve_target, Resolved};
-use crate::engine::watch::limits::MaxDuration;
-use crate::engine::watch::{checkpoint::Checkpoint, guard::Guard, progress, Watcher, Watchers};
+use crate::engine::watch::{checkpoint::Checkpoint, Beside};
 use crate::errors::Exit;
 use crate::model::incidents::{EarlyStop, Interrupted};
+use crate::model::server::ServerMetrics;
 use crate::model::summary::{RuleVerdict, Summary};
 use crate::plan::{AuthMode, Plan};
 use goose::prelude::*;
@@ -83,6 +83,7 @@ pub async fn load(
         connector,
         http,
     } = Clients::new(plan, resolved, credential)?;
+    let metrics_http = http.clone();
     if let Some(at) = options.start_at {
         wait_for_start(at, options.shard).await;
     }
@@ -190,7 +191,22 @@ pub async fn load(
         isolation.clone(),
         stop.clone(),
     );
-    let watchers = watchers(plan, options, checkpoint, &isolation, &stop, &collector);
+    let server = Arc::new(std::sync::Mutex::new(ServerMetrics::default()));
+    let watchers = Beside {
+        plan,
+        progress: options.progress,
+        checkpoint,
+        isolation: &isolation,
+        stop: &stop,
+        collector: &collector,
+        http: &metrics_http,
+        server: &server,
+        exporter: options
+            .metrics_addr
+            .map(|addr| (addr, exporter_labels(options))),
+    }
+    .start()
+    .map_err(SetupError::Metrics)?;
     stop.begin(plan.stages.iter().map(|s| s.duration.0).sum());
     let executed = {
         // Goose prints its "users launched" lines on stdout whatever `quiet` says.
@@ -198,6 +214,11 @@ pub async fn load(
         attack.execute().await
     };
     watchers.finish().await;
+    let server = (!plan.target.metrics.is_empty()).then(|| {
+        let mut polled = std::mem::take(&mut *server.lock().unwrap_or_else(|p| p.into_inner()));
+        polled.derive();
+        polled
+    });
     let samples = sampler.map(Sampler::stop);
     let metrics = match executed {
         Ok(metrics) => metrics,
@@ -216,6 +237,7 @@ pub async fn load(
     summary.target = resolved.ws_url.clone();
     summary.peak_users = plan.peak_users();
     summary.isolation = Some(isolation.summary());
+    summary.server = server;
     summary.security = (plan.security.bad_token_share > 0.0).then(|| security.summary());
     if let Some(stop) = stop.stopping() {
         let at_s = stop.at_s;
@@ -272,46 +294,15 @@ pub async fn load(
     })
 }
 
-/// What runs beside the attack: the signal handler, the live line (unless `--quiet`), and the
-/// checkpoint writer (unless the plan turns it off).
-fn watchers(
-    plan: &Plan,
-    options: &RunOptions,
-    checkpoint: Checkpoint,
-    isolation: &Arc<crate::engine::scenarios::isolation::Isolation>,
-    stop: &Arc<Stop>,
-    collector: &Arc<Collector>,
-) -> Watchers {
-    let signals = crate::engine::watch::signals::Signals::new(
-        stop.clone(),
-        collector.clone(),
-        checkpoint.clone(),
-    );
-    let mut watchers: Vec<Box<dyn Watcher>> = vec![Box::new(signals)];
-    if let Some(every) = options.progress {
-        let stages = plan
-            .stages
-            .iter()
-            .map(|s| (s.users, s.duration.0))
-            .collect();
-        let plan = progress::Plan { stages, every };
-        watchers.push(Box::new(progress::Progress::new(isolation.clone(), plan)));
+/// The labels of every series `--metrics-addr` serves: the run id and shard of a shard.
+fn exporter_labels(options: &RunOptions) -> Vec<(String, String)> {
+    match options.shard.is_whole() {
+        true => Vec::new(),
+        false => vec![
+            ("run_id".into(), options.run_id.clone().unwrap_or_default()),
+            ("shard".into(), options.shard.index.to_string()),
+        ],
     }
-    if !plan.report.checkpoint.0.is_zero() {
-        watchers.push(Box::new(checkpoint.every(plan.report.checkpoint.0)));
-    }
-    if plan.sla.abort_on_fail {
-        let guard = Guard::new(plan.sla.clone(), isolation.clone(), stop.clone());
-        watchers.push(Box::new(guard));
-    }
-    if let Some(limit) = plan.limits.max_duration {
-        let stop = stop.clone();
-        watchers.push(Box::new(MaxDuration {
-            limit: limit.0,
-            stop,
-        }));
-    }
-    Watchers::start(collector.clone(), watchers)
 }
 
 /// Sleeps until `at`, so every shard's ramp starts at the same instant.

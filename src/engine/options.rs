@@ -34,6 +34,8 @@ pub struct RunOptions {
     /// After SIGTERM or Ctrl-C, runs in flight get this long to end (`--grace`); `None`: the
     /// default (10 s).
     pub grace: Option<std::time::Duration>,
+    /// Serve the generator's own figures in the Prometheus format here (`--metrics-addr`).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl RunOptions {

@@ -25,6 +25,9 @@ pub enum SetupError {
     ReadReport { path: PathBuf, message: String },
     #[error("{0}")]
     Shard(String),
+    /// `--metrics-addr` could not be served.
+    #[error("{0}")]
+    Metrics(String),
     #[error(transparent)]
     Merge(#[from] crate::model::merge::MergeError),
 }

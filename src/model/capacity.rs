@@ -33,6 +33,9 @@ pub struct StepResult {
     pub throttled_first_at_users: Option<u64>,
     #[serde(default)]
     pub throttle_reasons: Vec<String>,
+    /// The first `server.NAME` rule the step's polled metrics broke (the resource that ran out).
+    #[serde(default)]
+    pub server_failed: Option<String>,
     /// Of the shed attempts, connects refused (else runs).
     #[serde(default)]
     pub throttled_connects: u64,

@@ -133,6 +133,18 @@ pub fn compare(
         &|s| s.resources.as_ref()?.target.as_ref()?.bytes_per_connection,
     );
     add(
+        "server memory per connection".into(),
+        "bytes",
+        Worse::Higher,
+        &|s| s.server.as_ref()?.memory_per_connection_bytes,
+    );
+    add(
+        "server CPU per run".into(),
+        "seconds",
+        Worse::Higher,
+        &|s| s.server.as_ref()?.cpu_seconds_per_run,
+    );
+    add(
         "capacity".into(),
         "users within the SLA",
         Worse::Lower,

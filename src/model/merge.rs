@@ -191,6 +191,8 @@ pub fn merge(shards: &[ShardReport], missing: Vec<usize>) -> Result<Summary, Mer
             }));
     }
     m.outages.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    // The deployment is one: its published figures are the first shard's that polled them.
+    m.server = shards.iter().find_map(|s| s.summary.server.clone());
     for s in shards {
         if let Some(t) = &s.summary.throttled {
             let shift = (origin(&s.summary) - start) as f64 / 1000.0;

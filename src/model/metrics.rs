@@ -51,6 +51,17 @@ impl Latency {
         self.0.len()
     }
 
+    /// How many values are at most `secs` (a Prometheus bucket's `le`).
+    pub fn count_up_to_secs(&self, secs: f64) -> u64 {
+        let micros = (secs * 1e6) as u64;
+        self.0.count_between(0, micros.clamp(1, MAX_MICROS))
+    }
+
+    /// The values' sum in seconds (from the mean: exact to the histogram's precision).
+    pub fn sum_secs(&self) -> f64 {
+        self.0.mean() * self.0.len() as f64 / 1e6
+    }
+
     /// The value at quantile `q` (0..=1) in milliseconds; `None` when empty.
     pub fn quantile_ms(&self, q: f64) -> Option<f64> {
         (!self.0.is_empty()).then(|| self.0.value_at_quantile(q) as f64 / 1000.0)

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod mix;
 pub mod preflight;
 pub mod resources;
+pub mod server;
 pub mod shard;
 pub mod sla;
 pub mod summary;

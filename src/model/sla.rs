@@ -68,29 +68,56 @@ pub fn judge(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
         verdicts.push(throttled(max.0, summary));
     }
     let target = summary.resources.as_ref().and_then(|r| r.target.as_ref());
+    let server = summary.server.as_ref();
     if let Some(max) = sla.target_memory_per_connection {
-        let per_conn = target.and_then(|t| t.bytes_per_connection);
+        // The target's process on this machine, else what the deployment publishes.
+        let per_conn = target
+            .and_then(|t| t.bytes_per_connection)
+            .or_else(|| server.and_then(|s| s.memory_per_connection_bytes));
         verdicts.push(RuleVerdict {
             rule: format!("target memory per connection <= {}", human_bytes(max.0)),
-            observed: per_conn.map_or("no samples (is the target's pid known?)".into(), |b| {
-                format!("{}/connection", human_bytes(b))
-            }),
+            observed: per_conn.map_or(
+                "no samples (a target pid or [[target.metrics]])".into(),
+                |b| format!("{}/connection", human_bytes(b)),
+            ),
             passed: per_conn.is_some_and(|b| b <= max.0),
             judged_by: "agentload".into(),
         });
     }
     if let Some(max) = sla.target_cpu {
-        let cpu = target.map(|t| t.mean_cpu_percent);
+        let cpu = target
+            .map(|t| t.mean_cpu_percent)
+            .or_else(|| server.and_then(|s| s.mean_cpu_percent()));
         verdicts.push(RuleVerdict {
             rule: format!("target mean CPU <= {}%", max.0),
-            observed: cpu.map_or("no samples (is the target's pid known?)".into(), |c| {
-                format!("{c:.1}%")
-            }),
+            observed: cpu.map_or(
+                "no samples (a target pid or [[target.metrics]])".into(),
+                |c| format!("{c:.1}%"),
+            ),
             passed: cpu.is_some_and(|c| c <= max.0),
             judged_by: "agentload".into(),
         });
     }
+    verdicts.extend(server_rules(sla, summary));
     verdicts
+}
+
+/// `server.NAME <= X` (in `[sla] rules`): the peak of a polled series, summed over instances.
+pub fn server_rules(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
+    sla.server_rules()
+        .into_iter()
+        .map(|(rule, name, op, limit)| {
+            let peak = summary.server.as_ref().and_then(|s| s.peak(&name));
+            RuleVerdict {
+                observed: peak.map_or("no samples of that series".into(), |v| {
+                    format!("peak {v:.1}")
+                }),
+                passed: peak.is_some_and(|v| op.holds(v, limit)),
+                rule,
+                judged_by: "agentload".into(),
+            }
+        })
+        .collect()
 }
 
 /// The error rate: failed runs, connects and api calls over attempts (`Summary::attempts`).
@@ -217,6 +244,30 @@ mod tests {
         stopped.runs.started += 2;
         stopped.runs.interrupted = 2;
         assert_eq!(stopped.error_rate_percent(), 50.0);
+    }
+
+    #[test]
+    fn shed_attempts_are_out_of_the_error_rate_and_judged_only_when_asked() {
+        let mut s = summary(8, 2, 2);
+        s.throttled = Some(crate::model::incidents::Throttled {
+            count: 4,
+            connects: 2,
+            runs: 2,
+            ..Default::default()
+        });
+        // 4 of 12 attempts failed, all shed: no error.
+        assert_eq!(s.error_rate_percent(), 0.0);
+        let verdicts = judge(&Sla::default(), &s);
+        assert!(verdicts.iter().all(|v| v.passed), "{verdicts:?}");
+        let sla = Sla {
+            throttled: Some(crate::plan::Percent(0.0)),
+            ..Sla::default()
+        };
+        let rule = judge(&sla, &s).pop().unwrap();
+        assert!(
+            rule.rule.starts_with("shed attempts <= 0%") && !rule.passed,
+            "{rule:?}"
+        );
     }
 
     #[test]

@@ -106,6 +106,9 @@ pub struct Summary {
     /// Windows in which the target could not be reached (connects failed, nothing succeeded).
     #[serde(default)]
     pub outages: Vec<super::incidents::Outage>,
+    /// What the deployment published while the load ran (`[[target.metrics]]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<super::server::ServerMetrics>,
     /// Attempts the platform shed (429, close 1013, rate-limit errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttled: Option<super::incidents::Throttled>,

@@ -6,6 +6,7 @@
 mod capacity;
 pub mod checks;
 mod locate;
+pub mod metrics;
 pub mod mix;
 mod preflight;
 mod protocol;
@@ -305,6 +306,11 @@ impl Plan {
                 "must be shorter than auth.lifetime, or every token is renewed at once",
             );
         }
+        for source in &self.target.metrics {
+            if let Some((key, message)) = source.problem() {
+                return bad("target.metrics", key, &message);
+            }
+        }
         if self.limits.max_runs == Some(0) {
             return bad("limits", "max_runs", "must be at least 1");
         }
@@ -318,6 +324,15 @@ impl Plan {
             || self.scenario.max_frame.0 > 1024.0 * 1024.0 * 1024.0
         {
             return bad("scenario", "max_frame", "must be between 1KiB and 1GiB");
+        }
+        for rule in self.sla.rules.iter().filter(|r| metrics::is_server_rule(r)) {
+            if metrics::parse_server_rule(rule).is_none() {
+                return bad(
+                    "sla",
+                    "rules",
+                    &format!("`{rule}`: write a server rule as `server.NAME <= NUMBER`"),
+                );
+            }
         }
         for rule in self.sla.goose_rules() {
             if !rule.contains(['<', '>']) {

@@ -1,6 +1,7 @@
 //! The plan's sections as typed config, with their defaults: target, auth, scenario,
 //! stages, SLA, security, sampler, report.
 
+use super::metrics::{is_server_rule, parse_server_rule, Op};
 use super::requests;
 use super::values::{Bytes, Dur, Percent};
 use serde::Deserialize;
@@ -48,6 +49,10 @@ pub struct Target {
     /// Embedded target only: env var holding the secret the target validates tokens with
     /// (defaults to the client's `auth.secret_env`).
     pub secret_env: Option<String>,
+    /// Where the deployment publishes its own figures (`[[target.metrics]]`), polled while the
+    /// load runs.
+    #[serde(default)]
+    pub metrics: Vec<super::metrics::MetricsSource>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -242,11 +247,25 @@ pub struct Report {
 }
 
 impl Sla {
-    /// Every threshold as a Goose rule: the typed keys, then `rules`.
+    /// Every threshold as a Goose rule: the typed keys, then `rules` (but `server.` rules,
+    /// which agentload judges on the deployment's polled metrics).
     pub fn goose_rules(&self) -> Vec<String> {
         let mut rules = self.typed_rules();
-        rules.extend(self.rules.iter().cloned());
+        rules.extend(self.rules.iter().filter(|r| !is_server_rule(r)).cloned());
         rules
+    }
+
+    /// `server.NAME <= X` rules: (the rule, series name, comparison, limit). A rule that does
+    /// not parse is left out here and refused by `Plan::validate`.
+    pub fn server_rules(&self) -> Vec<(String, String, Op, f64)> {
+        self.rules
+            .iter()
+            .filter(|r| is_server_rule(r))
+            .filter_map(|r| {
+                let (name, op, limit) = parse_server_rule(r)?;
+                Some((r.clone(), name, op, limit))
+            })
+            .collect()
     }
 
     /// The typed latency keys as Goose rules (`p95<=2000ms for WS agent_run`).

@@ -27,6 +27,7 @@ pub fn router(state: Arc<State>) -> Router {
         )
         .route("/stats", get(stats))
         .route("/stats/users", get(users))
+        .route("/metrics", get(metrics))
         .route("/auth/token", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/ws", get(upgrade))
@@ -105,6 +106,12 @@ async fn frontend() -> Html<&'static str> {
 
 async fn stats(Shared(state): Shared<Arc<State>>) -> Json<super::TargetStats> {
     Json(state.stats())
+}
+
+async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
+    let text = super::metrics::render(&state);
+    let kind = "text/plain; version=0.0.4; charset=utf-8";
+    ([(axum::http::header::CONTENT_TYPE, kind)], text).into_response()
 }
 
 async fn users(Shared(state): Shared<Arc<State>>) -> Json<Vec<String>> {
@@ -255,6 +262,9 @@ async fn upgrade(
         Some(p) => upgrade.protocols([p.clone()]),
         None => upgrade,
     };
+    // Small buffers, as the client's: the target's cost per connection is then mostly what
+    // `--ballast-kb-per-connection` says (tungstenite reserves 128 KiB each way by default).
+    let upgrade = upgrade.read_buffer_size(4 * 1024).write_buffer_size(0);
     let Some(admitted) = super::shedding::Shedding::admit(&state, &user_id) else {
         return match state.args.profile {
             super::TargetProfile::Netra => {

@@ -9,6 +9,7 @@ mod certs;
 pub mod faults;
 mod http;
 mod layouts;
+mod metrics;
 mod runs;
 mod shedding;
 mod stats;

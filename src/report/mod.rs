@@ -3,6 +3,7 @@
 
 mod charts;
 pub mod junit;
+mod server;
 
 use crate::model::summary::Summary;
 use charts::{line_chart, Series, BLUE, GREEN, ORANGE, PURPLE, RED};
@@ -98,6 +99,8 @@ struct Charts {
     cpu: String,
     capacity_latency: String,
     capacity_throughput: String,
+    /// The deployment's polled series, one chart each.
+    server: Vec<String>,
 }
 
 fn charts(s: &Summary) -> Charts {
@@ -205,6 +208,7 @@ fn charts(s: &Summary) -> Charts {
     let cpu = |process| over_time(process, |r| r.cpu_percent);
     let (capacity_latency, capacity_throughput) = capacity_charts(s);
     Charts {
+        server: s.server.as_ref().map(server::charts).unwrap_or_default(),
         capacity_latency,
         capacity_throughput,
         throughput,

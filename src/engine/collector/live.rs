@@ -28,6 +28,25 @@ pub struct LiveStats {
 const SLACK_SECS: f32 = 1.0;
 
 impl Collector {
+    /// Sockets open right now.
+    pub fn open_sockets(&self) -> i64 {
+        self.open.load(std::sync::atomic::Ordering::Relaxed).max(0)
+    }
+
+    /// Runs started so far (each shard locked in turn).
+    pub fn runs_started(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| {
+                s.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .counts
+                    .runs
+                    .started
+            })
+            .sum()
+    }
+
     pub fn live(&self, interval_secs: f64) -> LiveStats {
         let elapsed = self.started.elapsed().as_secs_f64();
         let from = elapsed - interval_secs;

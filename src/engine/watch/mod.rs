@@ -1,19 +1,26 @@
 //! What runs beside the attack, in one shape: a watcher looks at the load test every `every`
 //! while the attack runs, and once more when it has ended. `load` starts them together before
 //! the attack and finishes them after it: the live line (`progress`), the checkpoint writer
-//! (`checkpoint`), the signal handler (`signals`), the `abort_on_fail` guard (`guard`) and
-//! the `max_duration` limit (`limits`). Each reads the collector; none of them
+//! (`checkpoint`), the signal handler (`signals`), the `abort_on_fail` guard (`guard`), the
+//! `max_duration` limit (`limits`) and the poller of the deployment's own metrics (`server`). Each reads the collector; none of them
 //! is a branch inside `load`.
 
 pub mod checkpoint;
+pub mod exporter;
 pub mod guard;
 pub mod limits;
 pub mod progress;
+pub mod server;
 pub mod signals;
 
 use crate::engine::collector::Collector;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// A look that waits on something (an HTTP poll).
+pub type Look<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// Something that runs beside the attack.
 pub trait Watcher: Send + 'static {
@@ -21,8 +28,81 @@ pub trait Watcher: Send + 'static {
     fn every(&self) -> Duration;
     /// One look at the test while the attack runs.
     fn tick(&mut self, collector: &Collector);
+    /// As `tick`, for a watcher whose look waits (a poll of a server): `tick` by default.
+    fn look<'a>(&'a mut self, collector: &'a Collector) -> Look<'a> {
+        self.tick(collector);
+        Box::pin(std::future::ready(()))
+    }
     /// The last look, once the attack has ended.
     fn finish(&mut self, _collector: &Collector) {}
+}
+
+/// What a load test runs beside its attack, and what they read.
+pub struct Beside<'a> {
+    pub plan: &'a crate::plan::Plan,
+    /// The live line every this often (`None`: `--quiet`).
+    pub progress: Option<Duration>,
+    pub checkpoint: checkpoint::Checkpoint,
+    pub isolation: &'a Arc<crate::engine::scenarios::isolation::Isolation>,
+    pub stop: &'a Arc<crate::engine::stop::Stop>,
+    pub collector: &'a Arc<Collector>,
+    /// The HTTP client the deployment's metrics are polled with, and where they go.
+    pub http: &'a reqwest::Client,
+    pub server: &'a Arc<std::sync::Mutex<crate::model::server::ServerMetrics>>,
+    /// `--metrics-addr`, and the labels every series of it carries (`run_id`, `shard`).
+    pub exporter: Option<(std::net::SocketAddr, Vec<(String, String)>)>,
+}
+
+impl Beside<'_> {
+    /// Starts them: the signal handler always; the live line unless `--quiet`; the checkpoint
+    /// writer unless the plan turns it off; the guard, the time limit and the metrics pollers
+    /// when the plan asks for them.
+    pub fn start(self) -> Result<Watchers, String> {
+        let plan = self.plan;
+        let signals = signals::Signals::new(
+            self.stop.clone(),
+            self.collector.clone(),
+            self.checkpoint.clone(),
+        );
+        let mut watchers: Vec<Box<dyn Watcher>> = vec![Box::new(signals)];
+        if let Some(every) = self.progress {
+            let stages = plan
+                .stages
+                .iter()
+                .map(|s| (s.users, s.duration.0))
+                .collect();
+            let line = progress::Plan { stages, every };
+            watchers.push(Box::new(progress::Progress::new(
+                self.isolation.clone(),
+                line,
+            )));
+        }
+        if !plan.report.checkpoint.0.is_zero() {
+            watchers.push(Box::new(self.checkpoint.every(plan.report.checkpoint.0)));
+        }
+        if plan.sla.abort_on_fail {
+            let guard =
+                guard::Guard::new(plan.sla.clone(), self.isolation.clone(), self.stop.clone());
+            watchers.push(Box::new(guard));
+        }
+        if let Some(limit) = plan.limits.max_duration {
+            let stop = self.stop.clone();
+            watchers.push(Box::new(limits::MaxDuration {
+                limit: limit.0,
+                stop,
+            }));
+        }
+        for source in &plan.target.metrics {
+            let poller =
+                server::Poller::new(source.clone(), self.http.clone(), self.server.clone());
+            watchers.push(Box::new(poller));
+        }
+        if let Some((addr, labels)) = self.exporter {
+            let endpoint = exporter::Exporter::start(addr, self.collector.clone(), labels)?;
+            watchers.push(Box::new(endpoint));
+        }
+        Ok(Watchers::start(self.collector.clone(), watchers))
+    }
 }
 
 /// The running watchers; `finish` gives each its last look and waits for it.
@@ -45,8 +125,8 @@ impl Watchers {
                     tick.tick().await;
                     loop {
                         tokio::select! {
-                            _ = tick.tick() => watcher.tick(&collector),
-                            _ = ended.wait_for(|ended| *ended) => break,
+                            _ = tick.tick() => watcher.look(&collector).await,
+                            _ = async { ended.wait_for(|ended| *ended).await.map(|_| ()) } => break,
                         }
                     }
                     watcher.finish(&collector);

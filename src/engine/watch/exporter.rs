@@ -1,0 +1,150 @@
+//! `run --metrics-addr HOST:PORT`: the generator's own figures in the Prometheus format while
+//! the test runs, for Grafana next to the server's dashboards (Goose has no such output). Made
+//! with the official Rust client (`prometheus-client`): a collector reads agentload's
+//! collector at each scrape, so the counts are the ones `summary.json` ends with. Every series
+//! carries `run_id` and `shard` when the run is a shard.
+
+use crate::engine::collector::Collector;
+use prometheus_client::collector::Collector as Export;
+use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Agent-run time buckets, in seconds (the Prometheus histogram's `le`).
+const BUCKETS: [f64; 12] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+/// The endpoint as a watcher: served from `start` until `finish`.
+pub struct Exporter {
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Exporter {
+    /// Serves `/metrics` on `addr`; an address that can not be bound is one line of error.
+    pub fn start(
+        addr: SocketAddr,
+        collector: Arc<Collector>,
+        labels: Vec<(String, String)>,
+    ) -> Result<Exporter, String> {
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| format!("--metrics-addr {addr}: {e}"))?;
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| format!("--metrics-addr {addr}: {e}"))?;
+        let labels = labels
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)));
+        let mut registry = Registry::with_labels(labels);
+        registry.register_collector(Box::new(Figures(collector)));
+        let registry = Arc::new(registry);
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let registry = registry.clone();
+                async move {
+                    let mut text = String::new();
+                    let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+                    let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+                    ([(axum::http::header::CONTENT_TYPE, kind)], text)
+                }
+            }),
+        );
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Exporter { server })
+    }
+}
+
+impl super::Watcher for Exporter {
+    fn every(&self) -> Duration {
+        Duration::from_secs(3600)
+    }
+
+    fn tick(&mut self, _: &Collector) {}
+
+    fn finish(&mut self, _: &Collector) {
+        self.server.abort();
+    }
+}
+
+/// What a scrape reads: the collector's figures at that moment.
+#[derive(Debug)]
+struct Figures(Arc<Collector>);
+
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Collector")
+    }
+}
+
+impl Export for Figures {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let s = self.0.snapshot();
+        let counter = |e: &mut DescriptorEncoder, name, help, rows: Vec<(&str, String, u64)>| {
+            let mut m = e.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (key, value, n) in rows {
+                let labels = [(key, value.as_str())];
+                m.encode_family(&labels)?
+                    .encode_counter::<NoLabelSet, _, u64>(&n, None)?;
+            }
+            Ok::<(), std::fmt::Error>(())
+        };
+        let r = &s.runs;
+        counter(
+            &mut encoder,
+            "agentload_runs",
+            "Agent runs ended, by result.",
+            vec![
+                ("result", "completed".into(), r.completed),
+                ("result", "failed".into(), r.failed),
+                ("result", "interrupted".into(), r.interrupted),
+            ],
+        )?;
+        counter(
+            &mut encoder,
+            "agentload_failures",
+            "Failures by kind (runs, connects, api calls, findings).",
+            s.failures
+                .iter()
+                .map(|(kind, b)| ("kind", kind.clone(), b.count))
+                .collect(),
+        )?;
+        let open = self.0.open_sockets();
+        for (name, help) in [
+            ("agentload_connections_open", "WebSocket connections open."),
+            (
+                "agentload_users_active",
+                "Simulated users holding a socket.",
+            ),
+        ] {
+            encoder
+                .encode_descriptor(name, help, None, MetricType::Gauge)?
+                .encode_gauge(&open)?;
+        }
+        let latency = s.latency.agent_run.as_ref().and_then(|l| l.latency().ok());
+        let (buckets, sum, count) = match &latency {
+            Some(l) => {
+                let rows: Vec<(f64, u64)> = BUCKETS
+                    .iter()
+                    .map(|le| (*le, l.count_up_to_secs(*le)))
+                    .collect();
+                (rows, l.sum_secs(), l.count())
+            }
+            None => (BUCKETS.iter().map(|le| (*le, 0)).collect(), 0.0, 0),
+        };
+        encoder
+            .encode_descriptor(
+                "agentload_agent_run_seconds",
+                "Completed agent runs' time, start message to agent_completed.",
+                None,
+                MetricType::Histogram,
+            )?
+            .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+}

@@ -7,18 +7,29 @@ use serde_json::Value;
 use std::process::Command;
 
 fn capacity(flags: &[&str], sla: &str, capacity: &str) -> (i32, String, Value, String) {
+    capacity_with(flags, "", sla, capacity)
+}
+
+/// As `capacity`, with more `[target]` lines (`{base_url}` stands for the target's).
+fn capacity_with(
+    flags: &[&str],
+    target: &str,
+    sla: &str,
+    capacity: &str,
+) -> (i32, String, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut all = vec!["--event-delay-ms", "50"];
     all.extend_from_slice(flags);
     let t = TargetProc::start(dir.path(), &all);
     let plan = format!(
-        "name = \"cap\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
+        "name = \"cap\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n{}\n\
          [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"20ms\"\n\
          [[stages]]\nusers = 1\nduration = \"1s\"\n[sla]\n{sla}\n[capacity]\n{capacity}\n\
          [sampler]\ntarget_pid = {}\n[report]\ndir = \"{}\"\n",
         t.base_url,
         t.ws_url,
         t.ca_file.display(),
+        target.replace("{base_url}", &t.base_url),
         t.pid(),
         dir.path().join("r").display()
     );
@@ -31,12 +42,7 @@ fn capacity(flags: &[&str], sla: &str, capacity: &str) -> (i32, String, Value, S
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let report = std::fs::read_dir(dir.path().join("r"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let report = report_in(dir.path(), "r");
     let json: Value =
         serde_json::from_slice(&std::fs::read(report.join("capacity.json")).unwrap()).unwrap();
     let html = std::fs::read_to_string(report.join("index.html")).unwrap();
@@ -110,40 +116,14 @@ fn the_conclusion_names_where_the_platform_began_to_shed_load() {
 fn a_server_rule_on_the_deployments_metrics_can_be_the_limit() {
     // The deployment's own /metrics, polled by URL: a step whose open connections pass 5
     // breaks `server.agent_connections_open <= 5`, and the conclusion names that resource.
-    let dir = tempfile::tempdir().unwrap();
-    let t = TargetProc::start(dir.path(), &["--event-delay-ms", "20"]);
-    let plan = format!(
-        "name = \"cap\"\n[target]\nbase_url = \"{0}\"\nws_url = \"{1}\"\nca_file = \"{2}\"\n\
-         [[target.metrics]]\nurl = \"{0}/metrics\"\ninterval = \"300ms\"\n\
-         [[target.metrics.series]]\nname = \"agent_connections_open\"\n\
-         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"20ms\"\n\
-         [[stages]]\nusers = 1\nduration = \"1s\"\n\
-         [sla]\nrules = [\"server.agent_connections_open <= 5\"]\n\
-         [capacity]\nsteps = [2, 4, 8]\nstep_ramp = \"1s\"\nstep_hold = \"2s\"\nceiling = 8\nresolution = 10\n\
-         [report]\ndir = \"{3}\"\n",
-        t.base_url,
-        t.ws_url,
-        t.ca_file.display(),
-        dir.path().join("r").display()
+    let (code, stdout, report, _) = capacity_with(
+        &[],
+        "[[target.metrics]]\nurl = \"{base_url}/metrics\"\ninterval = \"300ms\"\n\
+         [[target.metrics.series]]\nname = \"agent_connections_open\"",
+        "rules = [\"server.agent_connections_open <= 5\"]",
+        "steps = [2, 4, 8]\nstep_ramp = \"1s\"\nstep_hold = \"2s\"\nceiling = 8\nresolution = 10",
     );
-    let path = dir.path().join("cap.toml");
-    std::fs::write(&path, plan).unwrap();
-    let out = Command::new(BIN)
-        .arg("capacity")
-        .arg(&path)
-        .env("IT_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    let report_dir = std::fs::read_dir(dir.path().join("r"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(report_dir.join("capacity.json")).unwrap()).unwrap();
+    assert_eq!(code, 0, "{stdout}");
     assert_eq!(report["max_users"], 4, "{report}");
     let rule = report["limiting_rule"].as_str().unwrap();
     assert!(

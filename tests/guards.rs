@@ -19,8 +19,8 @@ fn plan(t: &TargetProc, users: usize, hold: &str, extra: &str) -> String {
     )
 }
 
-#[test]
-fn abort_on_fail_stops_a_failing_test_after_its_grace_and_names_the_rule() {
+/// A 21 s plan against a target that fails half the runs; the target's counters after it.
+fn failing(extra: &str) -> (tempfile::TempDir, RunOutput, Value) {
     let dir = tempfile::tempdir().unwrap();
     let t = TargetProc::start(
         dir.path(),
@@ -28,9 +28,16 @@ fn abort_on_fail_stops_a_failing_test_after_its_grace_and_names_the_rule() {
     );
     let out = run_plan(
         dir.path(),
-        &plan(&t, 4, "20s", "[sla]\nabort_on_fail = true\n"),
+        &plan(&t, 4, "20s", extra),
         &[("IT_CLIENT_SECRET", SECRET)],
     );
+    let stats = t.stats_until(|st| st["connections_open"] == 0);
+    (dir, out, stats)
+}
+
+#[test]
+fn abort_on_fail_stops_a_failing_test_after_its_grace_and_names_the_rule() {
+    let (_dir, out, stats) = failing("[sla]\nabort_on_fail = true\n");
     assert_eq!(out.code, 1, "{}", out.explain());
     let s = out.summary();
     let stopped = &s["stopped"];
@@ -54,22 +61,12 @@ fn abort_on_fail_stops_a_failing_test_after_its_grace_and_names_the_rule() {
         "{html}"
     );
     // Every run the target started is counted: completed, failed or interrupted.
-    let stats = t.stats_until(|st| st["connections_open"] == 0);
     assert_eq!(s["runs"]["started"], stats["runs_started"], "{s}\n{stats}");
 }
 
 #[test]
 fn without_abort_on_fail_the_same_failing_plan_runs_to_its_end() {
-    let dir = tempfile::tempdir().unwrap();
-    let t = TargetProc::start(
-        dir.path(),
-        &["--event-delay-ms", "5", "--error-rate", "0.5"],
-    );
-    let out = run_plan(
-        dir.path(),
-        &plan(&t, 4, "20s", ""),
-        &[("IT_CLIENT_SECRET", SECRET)],
-    );
+    let (_dir, out, _) = failing("");
     assert_eq!(out.code, 1, "{}", out.explain());
     let s = out.summary();
     assert_eq!(s["stopped"], Value::Null, "{s}");

@@ -30,12 +30,7 @@ fn plain_plan(
 }
 
 fn summary_in(dir: &std::path::Path) -> Value {
-    let report = std::fs::read_dir(dir.join("reports"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let report = report_in(dir, "reports");
     serde_json::from_slice(&std::fs::read(report.join("summary.json")).unwrap()).unwrap()
 }
 

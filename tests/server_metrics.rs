@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -190,9 +191,9 @@ fn a_bad_source_is_a_plan_error_naming_its_line() {
     );
 }
 
-/// One scrape of `addr`'s `/metrics`: `agentload_runs_total{result="completed"}`, or `None`
-/// while nothing answers.
-fn completed_runs(addr: &str) -> Option<f64> {
+/// One scrape of `addr`'s `/metrics`: `agentload_runs_total{result="completed"}` and the
+/// failures by kind, or `None` while nothing answers.
+fn scrape(addr: &str) -> Option<(f64, BTreeMap<String, f64>)> {
     let mut stream = std::net::TcpStream::connect(addr).ok()?;
     stream
         .write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
@@ -201,18 +202,22 @@ fn completed_runs(addr: &str) -> Option<f64> {
     stream.read_to_string(&mut reply).ok()?;
     let body = reply.split("\r\n\r\n").nth(1)?;
     let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).ok()?;
-    scrape.samples.iter().find_map(|s| {
+    let value = |s: &prometheus_parse::Sample| match s.value {
+        prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => Some(v),
+        _ => None,
+    };
+    let completed = scrape.samples.iter().find_map(|s| {
         let completed =
             s.metric == "agentload_runs_total" && s.labels.get("result") == Some("completed");
-        match s.value {
-            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v)
-                if completed =>
-            {
-                Some(v)
-            }
-            _ => None,
-        }
-    })
+        completed.then(|| value(s)).flatten()
+    })?;
+    let failures = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "agentload_failures_total")
+        .filter_map(|s| Some((s.labels.get("kind")?.to_string(), value(s)?)))
+        .collect();
+    Some((completed, failures))
 }
 
 #[test]
@@ -257,9 +262,9 @@ fn the_generator_serves_its_own_figures_to_prometheus() {
     while scrapes.len() < 2 && Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
         if line.contains("stage 2/2") {
-            if let Some(n) = completed_runs(&addr) {
-                if scrapes.last().is_none_or(|last| n > *last) {
-                    scrapes.push(n);
+            if let Some((n, failures)) = scrape(&addr) {
+                if scrapes.last().is_none_or(|(last, _)| n > *last) {
+                    scrapes.push((n, failures));
                 }
             }
         }
@@ -271,18 +276,23 @@ fn the_generator_serves_its_own_figures_to_prometheus() {
         2,
         "two scrapes with rising counts: {scrapes:?}"
     );
-    let report = std::fs::read_dir(dir.path().join("reports"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let report = report_in(dir.path(), "reports");
     let s: Value =
         serde_json::from_slice(&std::fs::read(report.join("summary.json")).unwrap()).unwrap();
     let total = s["runs"]["completed"].as_f64().unwrap();
-    assert!(scrapes[1] <= total, "{scrapes:?} > {total}");
+    let (last, failures) = &scrapes[1];
+    assert!(*last <= total, "{last} > {total}");
     let injected = t.stats_until(|st| st["connections_open"] == 0)["faults"]["error"]
         .as_u64()
         .unwrap();
     assert_eq!(s["failures"]["agent.error"]["count"], injected, "{s}");
+    // The failures scraped are the summary's kinds, counted so far.
+    assert!(!failures.is_empty(), "no failure scraped: {scrapes:?}");
+    for (kind, n) in failures {
+        let end = s["failures"][kind]["count"].as_f64().unwrap_or(0.0);
+        assert!(
+            *n >= 1.0 && *n <= end,
+            "{kind}: {n} scraped, {end} at the end"
+        );
+    }
 }

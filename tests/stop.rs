@@ -58,12 +58,7 @@ fn explain(out: &Output) -> String {
 }
 
 fn report_dir(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir.join("reports"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
+    report_in(dir, "reports")
 }
 
 fn json(path: &Path) -> Value {

@@ -205,3 +205,13 @@ impl RunOutput {
         )
     }
 }
+
+/// The one report folder `agentload` wrote under `dir/reports` (or `dir/<sub>`).
+pub fn report_in(dir: &Path, sub: &str) -> PathBuf {
+    std::fs::read_dir(dir.join(sub))
+        .unwrap()
+        .next()
+        .expect("a report folder")
+        .unwrap()
+        .path()
+}

@@ -105,6 +105,11 @@ enum Command {
         /// Serve agentload's own figures in the Prometheus format at HOST:PORT/metrics
         #[arg(long)]
         metrics_addr: Option<std::net::SocketAddr>,
+        /// A finer ladder between the last users that held and the first that failed
+        #[arg(long, num_args = 2, value_names = ["LO", "HI"])]
+        between: Option<Vec<usize>>,
+        #[command(flatten)]
+        shard: agentload::commands::shard::ShardArgs,
         #[command(flatten)]
         console: Console,
     },
@@ -219,6 +224,8 @@ fn main() {
                 plan,
                 junit,
                 metrics_addr,
+                between,
+                shard,
                 console,
             } => {
                 let options = agentload::commands::run::RunOptions {
@@ -226,7 +233,8 @@ fn main() {
                     metrics_addr,
                     ..console.options()
                 };
-                agentload::commands::capacity::run(&plan, &options).await
+                let between = between.map(|b| (b[0], b[1]));
+                agentload::commands::capacity::run(&plan, &options, &shard, between).await
             }
             Command::Report(ReportCommand::Render { dir }) => {
                 agentload::commands::report::render(&dir)

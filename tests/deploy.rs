@@ -128,3 +128,15 @@ fn the_grafana_dashboard_queries_only_what_agentload_serves() {
     }
     assert!(queried >= 5, "{queried} agentload series queried");
 }
+
+#[test]
+fn the_capacity_job_walks_every_shard_at_once_and_its_merge_reads_them() {
+    let job = manifest("capacity-job.yaml");
+    assert_eq!(value_after(&job, "completionMode"), "Indexed");
+    let shards = value_after(&job, "AGENTLOAD_SHARDS");
+    assert_eq!(value_after(&job, "completions"), shards);
+    assert_eq!(value_after(&job, "parallelism"), shards);
+    assert!(value_after(&job, "args").starts_with("[\"capacity\", \"/plan/plan.toml\""));
+    let merge = manifest("capacity-merge-job.yaml");
+    assert!(merge.contains("- merge\n") && merge.contains("/reports/$(AGENTLOAD_RUN_ID)"));
+}

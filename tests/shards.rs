@@ -354,16 +354,17 @@ fn bad_shard_options_are_one_line_each() {
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(words), "{args:?}: {err}");
     }
-    // The capacity search stays on one node, and says so.
+    // A capacity shard needs the run id its shards share, as a run shard does.
     let out = Command::new(BIN)
         .args(["capacity", plan])
         .env("AGENTLOAD_SHARD", "0/2")
+        .env_remove("AGENTLOAD_RUN_ID")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     assert!(
-        err.trim().lines().count() == 1 && err.contains("one node"),
+        err.trim().lines().count() == 1 && err.contains("run id"),
         "{err}"
     );
 }

@@ -2,8 +2,9 @@
 //! within the SLA, judged per step on that step's own hold window; the limiting rule; a
 //! projection for an enterprise's user count.
 
+use super::shard::ShardArgs;
 use super::{exit_code, report_folder};
-use crate::engine::capacity::{self as search, StepResult};
+use crate::engine::capacity::{self as search, CapacityReport, StepResult};
 use crate::engine::load::{
     client_credential, load, resolve_target, Resolved, RunOptions, SetupError,
 };
@@ -15,21 +16,37 @@ use std::path::Path;
 /// `agentload capacity PLAN`: prints each step and the conclusion, writes `capacity.json`
 /// and `index.html`.
 /// `options`: the console (`verbose`, `progress`) and `junit`; the rest is `run`'s.
-pub async fn run(plan_path: &Path, options: &RunOptions) -> Exit {
-    exit_code(run_inner(plan_path, options).await)
+pub async fn run(
+    plan_path: &Path,
+    options: &RunOptions,
+    shard: &ShardArgs,
+    between: Option<(usize, usize)>,
+) -> Exit {
+    exit_code(run_inner(plan_path, options, shard, between).await)
 }
 
-async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, SetupError> {
-    // The search runs on one node: N pods each searching would load the target N times over.
-    for var in ["AGENTLOAD_SHARD", "AGENTLOAD_SHARDS"] {
-        if let Ok(value) = std::env::var(var) {
+async fn run_inner(
+    plan_path: &Path,
+    options: &RunOptions,
+    shard_args: &ShardArgs,
+    between: Option<(usize, usize)>,
+) -> Result<Exit, SetupError> {
+    let mut plan = Plan::load(plan_path)?;
+    if let Some((low, high)) = between {
+        if low == 0 || low >= high {
             return Err(SetupError::Shard(format!(
-                "capacity runs on one node ({var}={value} is set): unset it, or run each step \
-                 as a sharded `run` and merge it"
+                "--between {low} {high}: give the last users that held and the first that failed, \
+                 lowest first"
             )));
         }
+        plan.capacity.steps = plan.capacity.between(low, high);
+        plan.capacity.ceiling = plan.capacity.ceiling.max(high);
     }
-    let plan = Plan::load(plan_path)?;
+    let sharding = shard_args.resolve(std::env::var("JOB_COMPLETION_INDEX").ok().as_deref())?;
+    if sharding.is_sharded() {
+        let plan_text = std::fs::read(plan_path).unwrap_or_default();
+        return super::capacity_ladder::walk(&plan, &plan_text, &sharding, between, options).await;
+    }
     let started_at = chrono::Utc::now();
     let dir = report_folder(&plan, "capacity", started_at)?;
     let credential = client_credential(&plan)?;
@@ -48,26 +65,41 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
         child.stop().await;
     }
     let mut report = found?;
-    // Each step was judged as it ran; print the table once more, in user order.
+    report.between = between;
+    print_steps(&report);
+    let summary = capacity_summary(&plan, started_at, &resolved.ws_url, report);
+    write_capacity(&dir, summary, options)?;
+    println!("agentload capacity: report in {}", dir.display());
+    Ok(Exit::Pass)
+}
+
+/// The steps in user order, and the conclusion.
+pub(super) fn print_steps(report: &CapacityReport) {
     println!(
         "\n{:>6} {:>6} {:>9} {:>9} {:>7} {:>8} {:>8}  verdict",
         "users", "runs", "p95 ms", "p99 ms", "err %", "runs/s", "tgt CPU"
     );
-    for step in &report.steps {
+    let mut steps = report.steps.clone();
+    steps.sort_by_key(|s| s.users);
+    for step in &steps {
         println!("{}", step_line(step));
     }
     println!("\nagentload capacity: {}", report.conclusion);
+}
+
+/// A capacity report as a summary: its header (the search's real duration, peak users).
+pub(super) fn capacity_summary(
+    plan: &Plan,
+    started_at: chrono::DateTime<chrono::Utc>,
+    target: &str,
+    mut report: CapacityReport,
+) -> Summary {
     report.steps.sort_by_key(|s| s.users);
-    let json = serde_json::to_string_pretty(&report).expect("the report serializes");
-    let path = dir.join("capacity.json");
-    crate::files::write_whole(&path, json.as_bytes()).map_err(|e| SetupError::Report {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    let summary = Summary {
+    Summary {
         plan: plan.name(),
         started_at: started_at.to_rfc3339(),
-        target: resolved.ws_url.clone(),
+        duration_secs: (chrono::Utc::now() - started_at).as_seconds_f64(),
+        target: target.to_string(),
         peak_users: report.steps.iter().map(|s| s.users).max().unwrap_or(0),
         sla: vec![RuleVerdict {
             rule: "capacity search".into(),
@@ -78,8 +110,20 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
         passed: true,
         capacity: Some(report),
         ..Summary::default()
-    };
-    crate::report::write(&dir, &summary).map_err(|e| SetupError::Report {
+    }
+}
+
+/// `capacity.json`, `summary.json` and `index.html` (and JUnit when asked), each whole.
+pub(super) fn write_capacity(
+    dir: &Path,
+    summary: Summary,
+    options: &RunOptions,
+) -> Result<(), SetupError> {
+    let report = summary.capacity.as_ref().expect("a capacity summary");
+    let json = serde_json::to_string_pretty(report).expect("the report serializes");
+    super::run::write_file(&dir.join("capacity.json"), json.as_bytes())?;
+    super::run::write_summary(dir, &summary)?;
+    crate::report::write(dir, &summary).map_err(|e| SetupError::Report {
         path: dir.join("index.html"),
         message: e.to_string(),
     })?;
@@ -87,12 +131,12 @@ async fn run_inner(plan_path: &Path, options: &RunOptions) -> Result<Exit, Setup
         let xml = crate::report::junit::junit(&summary.plan, &summary.sla, None);
         super::report::write_junit(path, &xml)?;
     }
-    println!("agentload capacity: report in {}", dir.display());
-    Ok(Exit::Pass)
+    Ok(())
 }
 
-/// One step: ramp to `users`, hold, and read the hold window's own figures.
-async fn measure(
+/// One step: ramp to `users`, hold, and read the hold window's own figures. `options` carry
+/// the console, `--metrics-addr`, and a shard's identity.
+pub(super) async fn measure(
     plan: &Plan,
     resolved: &Resolved,
     credential: &str,
@@ -135,6 +179,8 @@ async fn measure(
             verbose: options.verbose,
             progress: options.progress,
             metrics_addr: options.metrics_addr,
+            shard: options.shard,
+            run_id: options.run_id.clone(),
             ..RunOptions::default()
         },
     )
@@ -142,6 +188,7 @@ async fn measure(
     let from = cap.step_ramp.0.as_secs_f64().ceil();
     let to = from + cap.step_hold.0.as_secs_f64();
     let w = loaded.collector.window(from, to);
+    let hold = loaded.collector.window_latency(from, to);
     let samples: Vec<_> = loaded
         .summary
         .resources
@@ -160,6 +207,10 @@ async fn measure(
         .map(|v| format!("{}: {}", v.rule, v.observed));
     Ok(StepResult {
         server_failed,
+        runs_started: loaded.summary.runs.started,
+        histogram: (hold.count() > 0).then(|| hold.encode()),
+        window_secs: to - from,
+        folder: Some(format!("step-{users:05}-users")),
         throttled: shed.attempts(),
         throttled_percent: loaded.summary.share_of_attempts_percent(shed.attempts()),
         throttled_first_at_users: (shed.count > 0).then_some(shed.first_at_users),

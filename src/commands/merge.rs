@@ -26,6 +26,21 @@ pub fn merge_dirs(args: &MergeArgs) -> Exit {
 
 fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
     let shards = shard_reports(args.dirs)?;
+    let capacity = shards
+        .iter()
+        .filter(|s| s.summary.capacity.is_some())
+        .count();
+    match capacity {
+        0 => {}
+        n if n == shards.len() => return super::capacity_merge::merge(args, &shards),
+        _ => {
+            return Err(SetupError::Shard(
+                "these folders mix run shards and capacity shards: merge each test's shards on \
+                 their own"
+                    .into(),
+            ))
+        }
+    }
     let missing = check(&shards, args.allow_partial)?;
     // `check` refused an empty list: there is a first shard.
     let first = Path::new(&shards[0].folder);
@@ -151,7 +166,7 @@ fn read_sla(path: &Path, text: &[u8]) -> Result<Sla, SetupError> {
 }
 
 /// A run id as a folder name.
-fn safe(id: &str) -> String {
+pub(super) fn safe(id: &str) -> String {
     id.chars()
         .map(
             |c| match c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {

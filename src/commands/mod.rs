@@ -2,6 +2,8 @@
 //! verb of the command line, and turns the outcome into an exit code.
 
 pub mod capacity;
+mod capacity_ladder;
+mod capacity_merge;
 pub mod merge;
 pub mod preflight;
 pub mod report;

@@ -112,6 +112,38 @@ pub async fn search<E>(
     report.first_failing_users = first_fail.as_ref().map(|s| s.users);
     report.limiting_rule = first_fail.as_ref().and_then(|s| s.failed_rule.clone());
     report.no_limit_up_to_ceiling = first_fail.is_none() && !report.interrupted;
+    conclude(&mut report, plan);
+    Ok(report)
+}
+
+/// A ladder walked whole (the shards of a distributed search, merged and judged): the limit
+/// is the last step that held below the first that failed.
+pub fn ladder_report(mut steps: Vec<StepResult>, plan: &CapacityPlan, sla: &Sla) -> CapacityReport {
+    steps.sort_by_key(|s| s.users);
+    steps.iter_mut().for_each(|s| judge(sla, s));
+    let first_fail = steps.iter().find(|s| !s.passed).cloned();
+    let mut report = CapacityReport {
+        ceiling: plan.ceiling,
+        headroom_percent: plan.headroom.0,
+        max_users: steps
+            .iter()
+            .take_while(|s| s.passed)
+            .map(|s| s.users)
+            .last(),
+        first_failing_users: first_fail.as_ref().map(|s| s.users),
+        limiting_rule: first_fail.as_ref().and_then(|s| s.failed_rule.clone()),
+        no_limit_up_to_ceiling: first_fail.is_none()
+            && steps.last().is_some_and(|s| s.users >= plan.ceiling),
+        steps,
+        ..Default::default()
+    };
+    conclude(&mut report, plan);
+    report
+}
+
+/// What follows from the steps: saturated steps, the projection, where shedding began, and
+/// the conclusion.
+fn conclude(report: &mut CapacityReport, plan: &CapacityPlan) {
     report.generator_saturated_steps = report
         .steps
         .iter()
@@ -132,8 +164,7 @@ pub async fn search<E>(
         report.shedding_at_users = shed.throttled_first_at_users;
         report.shedding_reason = Some(shed.throttle_reasons.join(", "));
     }
-    report.conclusion = conclusion(&report);
-    Ok(report)
+    report.conclusion = conclusion(report);
 }
 
 /// Deployments needed for `users` when one holds `max_users` with `headroom` percent kept free.
@@ -162,6 +193,10 @@ fn conclusion(r: &CapacityReport) -> String {
             r.first_failing_users.unwrap_or(max)
         ),
         (None, Some(rule)) => format!("Even the first step failed: {rule}."),
+        (Some(max), None) => format!(
+            "Every step held up to {max} users (the ladder stopped below the ceiling of {}).",
+            r.ceiling
+        ),
         _ => "No step ran.".to_string(),
     };
     if let (Some(at), Some(step)) = (r.shedding_at_users, r.shedding_step_users) {

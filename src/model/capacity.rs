@@ -39,6 +39,91 @@ pub struct StepResult {
     /// Of the shed attempts, connects refused (else runs).
     #[serde(default)]
     pub throttled_connects: u64,
+    /// Runs the step started, ramp and hold (the target's own count can be set beside it).
+    #[serde(default)]
+    pub runs_started: u64,
+    /// The hold window's completed run times (HdrHistogram V2-deflate, base64) and length, so
+    /// shards' steps add up exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
+    #[serde(default)]
+    pub window_secs: f64,
+    /// A shard's step: the users it ran of the step's `users`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_users: Option<usize>,
+    /// The step's own report folder, relative to the capacity report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+}
+
+/// The shards' runs of each step of one ladder, added: counts, exact histograms (so the merged
+/// P95 is the P95 of every recorded run time), rates added, the target's figures from the
+/// first shard that sampled it, the generator's worst. Judged afterwards.
+pub fn merge_steps(shards: &[&[StepResult]]) -> Result<Vec<StepResult>, String> {
+    let mut by_users: std::collections::BTreeMap<usize, Vec<&StepResult>> = Default::default();
+    for step in shards.iter().flat_map(|s| s.iter()) {
+        by_users.entry(step.users).or_default().push(step);
+    }
+    by_users
+        .into_iter()
+        .map(|(users, parts)| merge_one(users, &parts))
+        .collect()
+}
+
+fn merge_one(users: usize, parts: &[&StepResult]) -> Result<StepResult, String> {
+    use super::metrics::{Latency, SerializedLatency};
+    let mut hist = Latency::default();
+    for part in parts {
+        if let Some(text) = &part.histogram {
+            let decoded = Latency::decode(text).map_err(|e| format!("step {users}: {e}"))?;
+            hist.add(&decoded);
+        }
+    }
+    let sum = |f: fn(&StepResult) -> u64| parts.iter().map(|p| f(p)).sum::<u64>();
+    let (runs, completed) = (sum(|p| p.runs), sum(|p| p.completed));
+    let stats = (hist.count() > 0).then(|| hist.stats());
+    let first_shed = parts.iter().filter_map(|p| p.throttled_first_at_users);
+    let mut reasons: Vec<String> = parts
+        .iter()
+        .flat_map(|p| p.throttle_reasons.clone())
+        .collect();
+    reasons.sort();
+    reasons.dedup();
+    let attempts = runs + sum(|p| p.throttled_connects);
+    Ok(StepResult {
+        users,
+        runs,
+        completed,
+        runs_started: sum(|p| p.runs_started),
+        error_rate_percent: match runs {
+            0 => 0.0,
+            n => 100.0 * (n - completed) as f64 / n as f64,
+        },
+        runs_per_sec: parts.iter().map(|p| p.runs_per_sec).sum(),
+        mean_ms: stats.as_ref().map(|s| s.mean_ms),
+        p50_ms: stats.as_ref().map(|s| s.p50_ms),
+        p95_ms: stats.as_ref().map(|s| s.p95_ms),
+        p99_ms: stats.as_ref().map(|s| s.p99_ms),
+        target_cpu_percent: parts.iter().find_map(|p| p.target_cpu_percent),
+        target_rss_bytes: parts.iter().find_map(|p| p.target_rss_bytes),
+        generator_cpu_percent: parts
+            .iter()
+            .filter_map(|p| p.generator_cpu_percent)
+            .reduce(f64::max),
+        generator_saturated: parts.iter().any(|p| p.generator_saturated),
+        throttled: sum(|p| p.throttled),
+        throttled_connects: sum(|p| p.throttled_connects),
+        throttled_percent: match attempts {
+            0 => 0.0,
+            n => 100.0 * sum(|p| p.throttled) as f64 / n as f64,
+        },
+        throttled_first_at_users: first_shed.reduce(|a, b| a + b),
+        throttle_reasons: reasons,
+        server_failed: parts.iter().find_map(|p| p.server_failed.clone()),
+        window_secs: parts.iter().map(|p| p.window_secs).fold(0.0, f64::max),
+        histogram: (hist.count() > 0).then(|| SerializedLatency::from(&hist).histogram),
+        ..Default::default()
+    })
 }
 
 /// Generator CPU above which a step's figures may be the generator's, not the target's.
@@ -69,6 +154,9 @@ pub struct CapacityReport {
     pub shedding_step_users: Option<usize>,
     #[serde(default)]
     pub shedding_reason: Option<String>,
+    /// A second pass's fine ladder (`--between LO HI`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub between: Option<(usize, usize)>,
     /// The search was stopped (Ctrl-C) before it had its answer.
     #[serde(default)]
     pub interrupted: bool,
@@ -82,4 +170,52 @@ pub struct Projection {
     /// Deployments like this one needed (at most this many when no limit was found).
     pub instances: u64,
     pub at_most: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::metrics::Latency;
+    use std::time::Duration;
+
+    fn shard(users: usize, times_ms: &[u64]) -> StepResult {
+        let mut hist = Latency::default();
+        times_ms
+            .iter()
+            .for_each(|ms| hist.record(Duration::from_millis(*ms)));
+        StepResult {
+            users,
+            runs: times_ms.len() as u64,
+            completed: times_ms.len() as u64,
+            runs_per_sec: times_ms.len() as f64 / 3.0,
+            histogram: Some(hist.encode()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_slow_shard_drags_the_merged_step_exactly_as_its_histogram_says() {
+        // Two fast shards (100 ms runs) and one slowed (900 ms): a tenth of the runs are slow.
+        let fast: Vec<u64> = vec![100; 45];
+        let slow: Vec<u64> = vec![900; 10];
+        let (a, b, c) = (shard(30, &fast), shard(30, &fast), shard(30, &slow));
+        let merged = merge_steps(&[&[a][..], &[b][..], &[c][..]]).unwrap();
+        let step = &merged[0];
+        assert_eq!((step.users, step.runs, step.completed), (30, 100, 100));
+        // The P95 of all 100 run times is a slow one; the P50 a fast one.
+        let mut all = Latency::default();
+        fast.iter()
+            .chain(&fast)
+            .chain(&slow)
+            .for_each(|ms| all.record(Duration::from_millis(*ms)));
+        assert_eq!(step.p95_ms, all.quantile_ms(0.95));
+        assert!(
+            step.p95_ms.unwrap() > 890.0 && step.p50_ms.unwrap() < 110.0,
+            "{step:?}"
+        );
+        assert!((step.runs_per_sec - 100.0 / 3.0).abs() < 1e-9);
+        // Without the slow shard the step holds a 500 ms P95.
+        let quick = merge_steps(&[&[shard(30, &fast)][..]]).unwrap();
+        assert!(quick[0].p95_ms.unwrap() < 110.0);
+    }
 }

@@ -55,6 +55,9 @@ impl CapacityPlan {
         if self.resolution == 0 {
             return Some(("resolution", "must be at least 1"));
         }
+        if self.steps.contains(&0) {
+            return Some(("steps", "must be at least 1 user each"));
+        }
         if self.headroom.0 >= 100.0 {
             return Some(("headroom", "must be under 100%"));
         }
@@ -86,6 +89,26 @@ impl CapacityPlan {
         users
     }
 }
+
+impl CapacityPlan {
+    /// `--between LO HI`: every `resolution` users from LO, and HI (a second pass between the
+    /// two rungs where a first one passed and failed).
+    pub fn between(&self, low: usize, high: usize) -> Vec<usize> {
+        let mut users: Vec<usize> = (low..high).step_by(self.resolution.max(1)).collect();
+        users.push(high);
+        users
+    }
+
+    /// A shard's schedule: step `k` starts `k` slots after the start; a slot is a step's ramp
+    /// and hold, whole seconds, and `SLOT_GAP` for its users to stop.
+    pub fn slot(&self) -> std::time::Duration {
+        let step = (self.step_ramp.0 + self.step_hold.0).as_secs_f64().ceil();
+        std::time::Duration::from_secs_f64(step) + SLOT_GAP
+    }
+}
+
+/// Between two steps of a sharded ladder: time for the users to close and the next to start.
+pub const SLOT_GAP: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn default_start() -> usize {
     2

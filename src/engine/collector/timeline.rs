@@ -7,6 +7,25 @@ use crate::model::metrics::Latency;
 use crate::model::summary::{TimelinePoint, ValueStats};
 use std::time::Duration;
 
+impl super::Collector {
+    /// The completed runs that ended in `[from, to)`, as one histogram of their times (a
+    /// capacity step's hold window, so shards' steps add up exactly).
+    pub fn window_latency(&self, from: f64, to: f64) -> Latency {
+        let mut hist = Latency::default();
+        let (shards, folded) = self.all();
+        for sh in &shards {
+            sh.log
+                .iter()
+                .filter(|r| r.ok && (from..to).contains(&f64::from(r.ended_secs)))
+                .for_each(|r| hist.record(r.elapsed()));
+        }
+        folded
+            .starting_in(from, to)
+            .for_each(|(_, t)| t.record_into(&mut hist));
+        hist
+    }
+}
+
 /// The runs of a window: records, and the tallies of folded seconds it reaches.
 #[derive(Default)]
 pub(super) struct Gathered {

@@ -1,0 +1,78 @@
+//! `report merge` of capacity shards: each step's counters and hold-window histograms added
+//! exactly, every step judged on the merged figures with one-node capacity's rules, and one
+//! `capacity.json` and report with the limit, the rule that broke first and the projection.
+
+use super::capacity::{capacity_summary, print_steps, write_capacity};
+use super::merge::MergeArgs;
+use crate::engine::capacity::ladder_report;
+use crate::engine::load::{RunOptions, SetupError};
+use crate::errors::Exit;
+use crate::model::capacity::merge_steps;
+use crate::model::merge::{check, ShardReport};
+use crate::plan::Plan;
+use std::path::Path;
+
+pub(super) fn merge(args: &MergeArgs, shards: &[ShardReport]) -> Result<Exit, SetupError> {
+    let missing = check(shards, args.allow_partial)?;
+    let first = Path::new(&shards[0].folder);
+    let plan_path = first.join("plan.toml");
+    let plan_text = std::fs::read_to_string(&plan_path).map_err(|e| SetupError::ReadReport {
+        path: plan_path.clone(),
+        message: format!("the shard's plan is needed to judge the steps: {e}"),
+    })?;
+    let plan = Plan::parse(&plan_text, &plan_path)?;
+    let ladders: Vec<&[crate::model::capacity::StepResult]> = shards
+        .iter()
+        .filter_map(|s| s.summary.capacity.as_ref().map(|c| c.steps.as_slice()))
+        .collect();
+    let steps = merge_steps(&ladders).map_err(|message| SetupError::ReadReport {
+        path: first.to_path_buf(),
+        message,
+    })?;
+    let mut report = ladder_report(steps, &plan.capacity, &plan.sla);
+    report.between = shards[0].summary.capacity.as_ref().and_then(|c| c.between);
+    if !missing.is_empty() {
+        report.conclusion = format!(
+            "PARTIAL (shard(s) {missing:?} missing: the steps ran fewer users than they say). {}",
+            report.conclusion
+        );
+    }
+    print_steps(&report);
+    let started_at = shards
+        .iter()
+        .filter_map(|s| chrono::DateTime::parse_from_rfc3339(&s.summary.started_at).ok())
+        .min()
+        .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
+    let target = shards[0].summary.target.clone();
+    let mut summary = capacity_summary(&plan, started_at, &target, report);
+    summary.duration_secs = shards
+        .iter()
+        .map(|s| s.summary.duration_secs)
+        .fold(0.0, f64::max);
+    let merged = crate::model::merge::merge(shards, missing.clone())?;
+    summary.merge = merged.merge;
+    let info = summary.merge.as_ref().expect("merge sets it");
+    let out = match args.out {
+        Some(dir) => dir.to_path_buf(),
+        None => first.parent().unwrap_or(Path::new(".")).join(format!(
+            "{}-capacity-merged-{}",
+            summary.plan,
+            super::merge::safe(&info.run_id)
+        )),
+    };
+    std::fs::create_dir_all(&out).map_err(|e| SetupError::Report {
+        path: out.clone(),
+        message: e.to_string(),
+    })?;
+    let options = RunOptions {
+        junit: args.junit.map(Path::to_path_buf),
+        ..RunOptions::default()
+    };
+    write_capacity(&out, summary, &options)?;
+    super::run::write_file(&out.join("plan.toml"), plan_text.as_bytes())?;
+    println!("agentload capacity: merged report in {}", out.display());
+    Ok(match missing.is_empty() {
+        true => Exit::Pass,
+        false => Exit::SlaFailed,
+    })
+}

@@ -1,0 +1,224 @@
+//! Capacity beyond one machine: shards walk the same ladder at the same times, `report merge`
+//! adds their steps exactly and judges them, and a `--between` pass refines the limit to what
+//! one node finds.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A plan whose SLA breaks above 6 users (the target's 6 run slots).
+fn plan(t: &TargetProc, dir: &Path, reports: &str) -> PathBuf {
+    let text = format!(
+        "name = \"cap\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
+         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"20ms\"\n\
+         [[stages]]\nusers = 1\nduration = \"1s\"\n\
+         [sla]\nagent_run_p95 = \"350ms\"\nerror_rate = \"1%\"\n\
+         [capacity]\nsteps = [3, 6, 9, 12]\nstep_ramp = \"1s\"\nstep_hold = \"3s\"\nceiling = 12\nresolution = 2\n\
+         [sampler]\nenabled = false\n[report]\ndir = \"{}\"\n",
+        t.base_url,
+        t.ws_url,
+        t.ca_file.display(),
+        dir.join(reports).display()
+    );
+    let path = dir.join(format!("{reports}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn explain(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Three shard processes of one pass (shard 1 as a Kubernetes Indexed Job starts it), all
+/// starting 3 s from now.
+fn shards(plan: &Path, run_id: &str, extra: &[&str]) {
+    let start_at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            let mut cmd = Command::new(BIN);
+            cmd.arg("capacity").arg(plan).args(extra).arg("--quiet");
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd.env("IT_CLIENT_SECRET", SECRET)
+                .env("AGENTLOAD_RUN_ID", run_id)
+                .env("AGENTLOAD_START_AT", &start_at);
+            match i {
+                1 => cmd
+                    .env("JOB_COMPLETION_INDEX", "1")
+                    .env("AGENTLOAD_SHARDS", "3"),
+                _ => cmd.args(["--shard", &format!("{i}/3")]),
+            };
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    }
+}
+
+fn merge(dirs: &[PathBuf], out: &Path) -> Output {
+    Command::new(BIN)
+        .args(["report", "merge"])
+        .args(dirs)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+fn folders(dir: &Path) -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    all.sort();
+    all
+}
+
+fn capacity_json(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("capacity.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn sharded_passes_merge_to_the_limit_one_node_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = ["--max-concurrent-runs", "6", "--event-delay-ms", "50"];
+    // One node, on a target of its own.
+    std::fs::create_dir_all(dir.path().join("one")).unwrap();
+    let one = TargetProc::start(&dir.path().join("one"), &flags);
+    let one_plan = plan(&one, dir.path(), "one-node");
+    let out = Command::new(BIN)
+        .args(["capacity", one_plan.to_str().unwrap(), "--quiet"])
+        .env("IT_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let one_node = report_in(dir.path(), "one-node");
+    let single = capacity_json(&one_node)["max_users"].as_u64().unwrap();
+    let html = std::fs::read_to_string(one_node.join("index.html")).unwrap();
+    assert!(!html.contains("id=\"runs\"") && !html.contains("The sampler was off"));
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(one_node.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["duration_secs"].as_f64().unwrap() > 10.0,
+        "{summary}"
+    );
+
+    // The coarse ladder on three shards, one target.
+    let t = TargetProc::start(dir.path(), &flags);
+    let coarse = plan(&t, dir.path(), "coarse");
+    shards(&coarse, "coarse", &[]);
+    let coarse_shards = folders(&dir.path().join("coarse"));
+    assert_eq!(coarse_shards.len(), 3);
+    let out = merge(&coarse_shards, &dir.path().join("coarse-merged"));
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let first = capacity_json(&dir.path().join("coarse-merged"));
+    let (low, high) = (
+        first["max_users"].as_u64().expect("a coarse limit"),
+        first["first_failing_users"]
+            .as_u64()
+            .expect("a failing rung"),
+    );
+    assert_eq!(first["steps"].as_array().unwrap().len(), 4, "{first}");
+
+    // A second pass between the two rungs.
+    let fine = plan(&t, dir.path(), "fine");
+    shards(
+        &fine,
+        "fine",
+        &["--between", &low.to_string(), &high.to_string()],
+    );
+    let out = merge(
+        &folders(&dir.path().join("fine")),
+        &dir.path().join("fine-merged"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let second = capacity_json(&dir.path().join("fine-merged"));
+    let merged = second["max_users"].as_u64().expect("a fine limit");
+    assert!(
+        merged.abs_diff(single) <= 2,
+        "sharded {merged} (coarse {low}..{high}), one node {single}\n{second}"
+    );
+    assert_eq!(second["between"], serde_json::json!([low, high]));
+    // Every run the shards started is a run the target started, step by step added up.
+    let started = |report: &Value| -> u64 {
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["runs_started"].as_u64().unwrap())
+            .sum()
+    };
+    let stats = t.stats_until(|s| s["connections_open"] == 0);
+    assert_eq!(
+        started(&first) + started(&second),
+        stats["runs_started"].as_u64().unwrap(),
+        "{stats}"
+    );
+    // Each merged step's runs are its shards' runs.
+    let step = |report: &Value, users: u64| -> u64 {
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["users"] == users)
+            .unwrap()["runs"]
+            .as_u64()
+            .unwrap()
+    };
+    let by_shard: u64 = coarse_shards
+        .iter()
+        .map(|d| step(&capacity_json(d), 6))
+        .sum();
+    assert_eq!(step(&first, 6), by_shard);
+
+    // Refusals: a shard missing, another test's shard, a run shard among capacity shards.
+    let refused = |dirs: &[PathBuf], words: &str| {
+        let out = merge(dirs, &dir.path().join("refused"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(words), "{err}");
+    };
+    refused(&coarse_shards[..2], "missing");
+    let other = dir.path().join("other-test");
+    copy_with(&coarse_shards[2], &other, |s| {
+        s["shard"]["run_id"] = "another".into();
+    });
+    refused(
+        &[coarse_shards[0].clone(), coarse_shards[1].clone(), other],
+        "different load tests",
+    );
+    let run_shard = dir.path().join("run-shard");
+    copy_with(&coarse_shards[2], &run_shard, |s| {
+        s["capacity"] = Value::Null;
+    });
+    refused(
+        &[
+            coarse_shards[0].clone(),
+            coarse_shards[1].clone(),
+            run_shard,
+        ],
+        "mix run shards and capacity shards",
+    );
+}
+
+/// A copy of a shard's folder with its summary changed.
+fn copy_with(from: &Path, to: &Path, change: impl Fn(&mut Value)) {
+    std::fs::create_dir_all(to).unwrap();
+    for file in ["plan.toml", "capacity.json"] {
+        std::fs::copy(from.join(file), to.join(file)).unwrap();
+    }
+    let mut s: Value =
+        serde_json::from_slice(&std::fs::read(from.join("summary.json")).unwrap()).unwrap();
+    change(&mut s);
+    std::fs::write(to.join("summary.json"), s.to_string()).unwrap();
+}

@@ -66,10 +66,14 @@ impl Checkpoint {
         s
     }
 
-    /// Writes the checkpoint now; a failure is said once on stderr, never fatal.
+    /// Writes the checkpoint now (streamed, compact: it is for tools, and a large summary is
+    /// never held whole in memory as text); a failure is said once on stderr, never fatal.
     pub fn write(&self) -> bool {
-        let text = serde_json::to_vec_pretty(&self.summary()).expect("the summary serializes");
-        match crate::files::write_whole(&self.path, &text) {
+        let summary = self.summary();
+        let written = crate::files::write_whole_with(&self.path, |out| {
+            serde_json::to_writer(out, &summary).map_err(std::io::Error::other)
+        });
+        match written {
             Ok(()) => true,
             Err(e) => {
                 eprintln!(

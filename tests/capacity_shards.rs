@@ -28,15 +28,6 @@ fn plan(t: &TargetProc, dir: &Path, reports: &str) -> PathBuf {
     path
 }
 
-fn explain(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// Three shard processes of one pass (shard 1 as a Kubernetes Indexed Job starts it), all
 /// starting 3 s from now.
 fn shards(plan: &Path, run_id: &str, extra: &[&str]) {

@@ -5,7 +5,7 @@
 mod common;
 
 use agentload::model::metrics::Latency;
-use common::{TargetProc, BIN, SECRET};
+use common::{explain, TargetProc, BIN, SECRET};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -74,15 +74,6 @@ fn spawn_shard(
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn a shard")
-}
-
-fn explain(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn agentload(args: &[&str]) -> Output {

@@ -48,15 +48,6 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success());
 }
 
-fn explain(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn report_dir(dir: &Path) -> PathBuf {
     report_in(dir, "reports")
 }

@@ -215,3 +215,13 @@ pub fn report_in(dir: &Path, sub: &str) -> PathBuf {
         .unwrap()
         .path()
 }
+
+/// A finished command's exit and output, for an assertion's message.
+pub fn explain(out: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

@@ -69,10 +69,7 @@ pub fn build(
     // A mix names its requests per scenario (`WS agent_run [triage]`): the plan's latency keys,
     // over every agent scenario, are judged by agentload on its histograms instead.
     let goose_rules = match plan.is_mix() {
-        true => (plan.sla.rules.iter())
-            .filter(|r| !crate::plan::metrics::is_server_rule(r))
-            .cloned()
-            .collect(),
+        true => plan.sla.raw_goose_rules(),
         false => plan.sla.goose_rules(),
     };
     for rule in goose_rules {

@@ -74,6 +74,12 @@ pub struct Collector {
     throttle: Mutex<throttle::Throttle>,
 }
 
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Collector")
+    }
+}
+
 impl Default for Collector {
     fn default() -> Self {
         Collector::new(Vec::new())

@@ -13,7 +13,6 @@ use crate::engine::stop::{Stop, DEFAULT_GRACE};
 pub use crate::engine::target::{client_credential, fetch_stats, resolve_target, Resolved};
 use crate::engine::watch::{checkpoint::Checkpoint, Beside};
 use crate::errors::Exit;
-use crate::model::incidents::{EarlyStop, Interrupted};
 use crate::model::server::ServerMetrics;
 use crate::model::summary::{RuleVerdict, Summary};
 use crate::plan::{AuthMode, Plan};
@@ -78,12 +77,8 @@ pub async fn load(
 ) -> Result<Loaded, SetupError> {
     let limit = crate::engine::nofile::raise_to_hard_limit();
     crate::engine::nofile::check(plan.peak_users(), limit).map_err(SetupError::TooManyUsers)?;
-    let Clients {
-        tokens,
-        connector,
-        http,
-    } = Clients::new(plan, resolved, credential)?;
-    let metrics_http = http.clone();
+    let clients = Clients::new(plan, resolved, credential)?;
+    let metrics_http = clients.http.clone();
     if let Some(at) = options.start_at {
         wait_for_start(at, options.shard).await;
     }
@@ -100,74 +95,13 @@ pub async fn load(
         })
         .collect();
     let collector = Arc::new(Collector::with_mix(plan.checks.clone(), metas));
-    if plan.auth.mode == AuthMode::Login {
-        // A refused login is a setup error, not a thousand failed users.
-        match tokens
-            .token(&Identity::new(
-                &run_tag,
-                options.shard.global_user(0),
-                &plan.auth.email_domain,
-            ))
-            .await
-        {
-            // A server error may pass; it is counted like any user's failed token fetch.
-            Err(e @ crate::engine::auth::AuthError::LoginRefused { status, .. })
-                if status >= 500 =>
-            {
-                eprintln!("agentload: warning: the login probe got HTTP {status}");
-                let failure = crate::engine::outcome::Failure::new("auth.token", e.to_string());
-                collector.note_failure(0, &failure);
-            }
-            Err(e) => return Err(e.into()),
-            Ok(_) => {}
-        }
-    }
-    let isolation = Arc::new(crate::engine::scenarios::isolation::Isolation::new(
-        &run_tag,
-    ));
-    let stop = Arc::new(Stop::new(options.grace.unwrap_or(DEFAULT_GRACE)));
-    let security = Arc::new(crate::engine::scenarios::security::Security::new(
-        plan.security.bad_token_share,
-    ));
-    let base = Context {
-        connector: Arc::new(connector),
-        tokens: Arc::new(tokens),
-        collector: collector.clone(),
-        rules: SequenceRules {
-            min_thinking_events: plan.scenario.min_thinking_events,
-            min_thinking_chars: plan.scenario.min_thinking_chars,
-            require_tool: plan.scenario.require_tool,
-            expect_tools: Vec::new(),
-        },
-        scenario: 0,
-        label: None,
-        prompts: Arc::new(Vec::new()),
-        starts: Arc::new(Vec::new()),
-        pick: crate::plan::mix::Pick::RoundRobin,
-        seed: 0,
-        agent: None,
-        endpoints: Arc::new(Vec::new()),
-        http,
-        run_timeout: plan.scenario.run_timeout.0,
-        think_time: plan.scenario.think_time.0,
-        refresh_before: plan.auth.refresh.then_some(plan.auth.refresh_before.0),
-        isolation: isolation.clone(),
-        security: security.clone(),
-        auth: plan.auth.clone(),
-        resume: plan.scenario.resume,
-        drop_after_events: plan.scenario.drop_after_events,
-        stop_on_leak: plan.scenario.stop_on_leak,
-        run_tag,
-        email_domain: plan.auth.email_domain.clone(),
-        shard: options.shard,
-        stop: stop.clone(),
-        run_budget: plan.limits.max_runs.map(|n| {
-            let share = options.shard.share(n as usize) as u64;
-            Arc::new(crate::engine::stop::RunBudget::new(share))
-        }),
-        backoff_base: plan.scenario.backoff_base(plan.scenario.think_time.0),
-        backoff_cap: plan.scenario.reconnect_backoff_max.0,
-    };
+    probe_login(plan, &clients.tokens, &run_tag, options, &collector).await?;
+    let base = base_context(plan, options, clients, run_tag, collector.clone());
+    let (isolation, security, stop) = (
+        base.isolation.clone(),
+        base.security.clone(),
+        base.stop.clone(),
+    );
 
     let goose_err = |e: GooseError| SetupError::Goose(goose_error_line(&e));
     let attack = crate::engine::attack::build(plan, resolved, options, report_dir, &base)?;
@@ -186,7 +120,7 @@ pub async fn load(
     };
     let checkpoint = Checkpoint::new(
         report_dir,
-        heading,
+        heading.clone(),
         collector.clone(),
         isolation.clone(),
         stop.clone(),
@@ -231,34 +165,118 @@ pub async fn load(
     });
     summary.goose_error_rate_percent = (goose_ok + goose_failed > 0)
         .then(|| 100.0 * goose_failed as f64 / (goose_ok + goose_failed) as f64);
-    summary.plan = plan.name();
-    summary.started_at = started_at.to_rfc3339();
+    summary.take_heading(&heading);
     summary.duration_secs = metrics.duration as f64;
-    summary.target = resolved.ws_url.clone();
-    summary.peak_users = plan.peak_users();
     summary.isolation = Some(isolation.summary());
     summary.server = server;
     summary.security = (plan.security.bad_token_share > 0.0).then(|| security.summary());
-    if let Some(stop) = stop.stopping() {
-        let at_s = stop.at_s;
-        match stop.reason {
-            None => {
-                summary.interrupted = Some(Interrupted {
-                    signal: stop.signal,
-                    at_s,
-                })
-            }
-            Some(reason) => {
-                summary.stopped = Some(EarlyStop {
-                    by: stop.signal,
-                    reason,
-                    at_s,
-                });
-            }
-        }
-    }
+    summary.interrupted = stop.interrupted();
+    summary.stopped = stop.stopped();
     summary.resources = samples
         .map(|samples| crate::engine::sampler::resources(plan, target_pid, samples, &summary));
+    judge(plan, &mut summary, &metrics);
+    let exit = match (&summary.interrupted, summary.passed) {
+        (Some(_), _) => Exit::Stopped,
+        (None, true) => Exit::Pass,
+        (None, false) => Exit::SlaFailed,
+    };
+    Ok(Loaded {
+        summary,
+        exit,
+        collector,
+    })
+}
+
+/// What every user of the test shares: the clients, the collector, the detectors, the stop,
+/// the plan's rules and times (each scenario of a mix refines it in `attack`).
+fn base_context(
+    plan: &Plan,
+    options: &RunOptions,
+    clients: Clients,
+    run_tag: String,
+    collector: Arc<Collector>,
+) -> Context {
+    let isolation = Arc::new(crate::engine::scenarios::isolation::Isolation::new(
+        &run_tag,
+    ));
+    let stop = Arc::new(Stop::new(options.grace.unwrap_or(DEFAULT_GRACE)));
+    let security = Arc::new(crate::engine::scenarios::security::Security::new(
+        plan.security.bad_token_share,
+    ));
+    Context {
+        connector: Arc::new(clients.connector),
+        tokens: Arc::new(clients.tokens),
+        collector,
+        rules: SequenceRules {
+            min_thinking_events: plan.scenario.min_thinking_events,
+            min_thinking_chars: plan.scenario.min_thinking_chars,
+            require_tool: plan.scenario.require_tool,
+            expect_tools: Vec::new(),
+        },
+        scenario: 0,
+        label: None,
+        prompts: Arc::new(Vec::new()),
+        starts: Arc::new(Vec::new()),
+        pick: crate::plan::mix::Pick::RoundRobin,
+        seed: 0,
+        agent: None,
+        endpoints: Arc::new(Vec::new()),
+        http: clients.http,
+        run_timeout: plan.scenario.run_timeout.0,
+        think_time: plan.scenario.think_time.0,
+        refresh_before: plan.auth.refresh.then_some(plan.auth.refresh_before.0),
+        isolation,
+        security,
+        auth: plan.auth.clone(),
+        resume: plan.scenario.resume,
+        drop_after_events: plan.scenario.drop_after_events,
+        stop_on_leak: plan.scenario.stop_on_leak,
+        run_tag,
+        email_domain: plan.auth.email_domain.clone(),
+        shard: options.shard,
+        stop,
+        run_budget: plan.limits.max_runs.map(|n| {
+            let share = options.shard.share(n as usize) as u64;
+            Arc::new(crate::engine::stop::RunBudget::new(share))
+        }),
+        backoff_base: plan.scenario.backoff_base(plan.scenario.think_time.0),
+        backoff_cap: plan.scenario.reconnect_backoff_max.0,
+    }
+}
+
+/// Before any load, in login mode: one login, so a refused login is one setup error, not a
+/// thousand failed users. A server error may pass: it is counted like any user's failed
+/// token fetch.
+async fn probe_login(
+    plan: &Plan,
+    tokens: &TokenSource,
+    run_tag: &str,
+    options: &RunOptions,
+    collector: &Collector,
+) -> Result<(), SetupError> {
+    if plan.auth.mode != AuthMode::Login {
+        return Ok(());
+    }
+    let probe = Identity::new(
+        run_tag,
+        options.shard.global_user(0),
+        &plan.auth.email_domain,
+    );
+    match tokens.token(&probe).await {
+        Err(e @ crate::engine::auth::AuthError::LoginRefused { status, .. }) if status >= 500 => {
+            eprintln!("agentload: warning: the login probe got HTTP {status}");
+            let failure = crate::engine::outcome::Failure::new("auth.token", e.to_string());
+            collector.note_failure(0, &failure);
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// The verdicts: Goose's thresholds, the typed latency keys over every agent scenario of a mix
+/// (whose requests Goose names per scenario), and the rules agentload judges on its figures.
+fn judge(plan: &Plan, summary: &mut Summary, metrics: &goose::metrics::GooseMetrics) {
     summary.sla = metrics
         .thresholds
         .iter()
@@ -273,25 +291,15 @@ pub async fn load(
         let typed = plan.sla.typed_rules();
         let judged = crate::model::threshold::judge(
             &typed,
-            &summary,
+            summary,
             &[],
             "agentload (every agent scenario)",
         );
         summary.sla.extend(judged);
     }
-    let own = crate::model::sla::judge(&plan.sla, &summary);
+    let own = crate::model::sla::judge(&plan.sla, summary);
     summary.sla.extend(own);
     summary.passed = summary.sla.iter().all(|r| r.passed);
-    let exit = match (&summary.interrupted, summary.passed) {
-        (Some(_), _) => Exit::Stopped,
-        (None, true) => Exit::Pass,
-        (None, false) => Exit::SlaFailed,
-    };
-    Ok(Loaded {
-        summary,
-        exit,
-        collector,
-    })
 }
 
 /// The labels of every series `--metrics-addr` serves: the run id and shard of a shard.

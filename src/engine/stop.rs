@@ -119,6 +119,25 @@ impl Stop {
         self.tx.borrow().clone()
     }
 
+    /// A stop by a signal, as `summary.json` says it (`interrupted`).
+    pub fn interrupted(&self) -> Option<crate::model::incidents::Interrupted> {
+        let stop = self.stopping().filter(|s| s.reason.is_none())?;
+        Some(crate::model::incidents::Interrupted {
+            signal: stop.signal,
+            at_s: stop.at_s,
+        })
+    }
+
+    /// A stop by the plan (a guard, a limit), as `summary.json` says it (`stopped`).
+    pub fn stopped(&self) -> Option<crate::model::incidents::EarlyStop> {
+        let stop = self.stopping()?;
+        Some(crate::model::incidents::EarlyStop {
+            by: stop.signal,
+            reason: stop.reason?,
+            at_s: stop.at_s,
+        })
+    }
+
     /// Resolves once a stop was asked for and its grace has run out; pending until then.
     pub async fn grace_over(&self) {
         let mut rx = self.tx.subscribe();

@@ -119,11 +119,8 @@ impl ServerMetrics {
             .filter(|s| s.name == CPU)
             .filter_map(|s| Some(s.samples.last()?.1 - s.samples.first()?.1))
             .sum();
-        let window = self
-            .summed(CPU)
-            .first()
-            .zip(self.summed(CPU).last())
-            .map(|(a, b)| (a.0, b.0));
+        let polled = self.summed(CPU);
+        let window = polled.first().zip(polled.last()).map(|(a, b)| (a.0, b.0));
         self.cpu_seconds_per_run = window.and_then(|(from, to)| {
             let runs_at = |t: f64| load.get(&t.to_bits()).map(|p| p.runs_started);
             let runs = runs_at(to)? - runs_at(from)?;

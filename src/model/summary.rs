@@ -179,6 +179,16 @@ impl Summary {
         }
     }
 
+    /// The fields a collector's snapshot does not know, from `heading`: the plan's name, the
+    /// start, the target, the peak users and the shard.
+    pub fn take_heading(&mut self, heading: &Summary) {
+        self.plan = heading.plan.clone();
+        self.started_at = heading.started_at.clone();
+        self.target = heading.target.clone();
+        self.peak_users = heading.peak_users;
+        self.shard = heading.shard.clone();
+    }
+
     /// The test did not run its plan to the end: stopped early, or a checkpoint of it.
     pub fn incomplete(&self) -> bool {
         self.partial || self.interrupted.is_some()

@@ -251,8 +251,17 @@ impl Sla {
     /// which agentload judges on the deployment's polled metrics).
     pub fn goose_rules(&self) -> Vec<String> {
         let mut rules = self.typed_rules();
-        rules.extend(self.rules.iter().filter(|r| !is_server_rule(r)).cloned());
+        rules.extend(self.raw_goose_rules());
         rules
+    }
+
+    /// The plan's own `rules` that Goose judges: every one but the `server.` rules.
+    pub fn raw_goose_rules(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter(|r| !is_server_rule(r))
+            .cloned()
+            .collect()
     }
 
     /// `server.NAME <= X` rules: (the rule, series name, comparison, limit). A rule that does

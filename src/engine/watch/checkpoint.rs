@@ -6,7 +6,6 @@
 use crate::engine::collector::Collector;
 use crate::engine::scenarios::isolation::Isolation;
 use crate::engine::stop::Stop;
-use crate::model::incidents::Interrupted;
 use crate::model::summary::Summary;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,22 +45,10 @@ impl Checkpoint {
     /// The figures so far, as a partial summary.
     pub fn summary(&self) -> Summary {
         let mut s = self.collector.snapshot();
-        let h = &self.heading;
-        s.plan = h.plan.clone();
-        s.started_at = h.started_at.clone();
-        s.target = h.target.clone();
-        s.peak_users = h.peak_users;
-        s.shard = h.shard.clone();
+        s.take_heading(&self.heading);
         s.duration_secs = self.collector.now_secs();
         s.isolation = Some(self.isolation.summary());
-        s.interrupted = self
-            .stop
-            .stopping()
-            .filter(|stop| stop.reason.is_none())
-            .map(|stop| Interrupted {
-                signal: stop.signal,
-                at_s: stop.at_s,
-            });
+        s.interrupted = self.stop.interrupted();
         s.partial = true;
         s
     }

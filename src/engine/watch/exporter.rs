@@ -77,12 +77,6 @@ impl super::Watcher for Exporter {
 #[derive(Debug)]
 struct Figures(Arc<Collector>);
 
-impl std::fmt::Debug for Collector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Collector")
-    }
-}
-
 impl Export for Figures {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let s = self.0.snapshot();

@@ -105,32 +105,8 @@ impl AgentRun {
         for (index, (kind, data)) in events.into_iter().enumerate() {
             tokio::time::sleep(delay).await;
             if index == 2 {
-                match fault {
-                    // The run goes on without its socket, resumable.
-                    Some(RunFault::Drop) => self.kill.notify_one(),
-                    Some(RunFault::Stall) => {
-                        while self.slot.has_socket() {
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                        return Outcome::Abandoned;
-                    }
-                    Some(RunFault::Giant) => {
-                        let thought = "x".repeat(args.faults.giant_frame_mb << 20);
-                        let giant = json!({"type": "agent_thinking", "run_id": run_id,
-                            "data": {"thought": thought, "run_id": run_id}});
-                        if self.slot.deliver(0, giant.to_string()).await == Delivery::Sent {
-                            bump(&counters.events_sent);
-                        }
-                    }
-                    Some(RunFault::Error) => {
-                        let error = json!({"type": "agent_error", "run_id": run_id,
-                            "data": {"message": "injected failure: the agent crashed", "run_id": run_id}});
-                        if self.slot.deliver(0, error.to_string()).await == Delivery::Sent {
-                            bump(&counters.events_sent);
-                        }
-                        return Outcome::Errored;
-                    }
-                    _ => {}
+                if let Some(ended) = self.mid_run_fault(fault).await {
+                    return ended;
                 }
             }
             let nth = seen.entry(kind).or_default();
@@ -179,6 +155,45 @@ impl AgentRun {
                 fault,
                 Some(RunFault::Reorder | RunFault::Omit | RunFault::Duplicate)
             ),
+        }
+    }
+}
+
+impl AgentRun {
+    /// The faults that strike mid-run, before the third event; `Some` when the run ends there.
+    async fn mid_run_fault(&self, fault: Option<RunFault>) -> Option<Outcome> {
+        match fault {
+            // The run goes on without its socket, resumable.
+            Some(RunFault::Drop) => self.kill.notify_one(),
+            Some(RunFault::Stall) => {
+                while self.slot.has_socket() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                return Some(Outcome::Abandoned);
+            }
+            Some(RunFault::Giant) => self.send_giant().await,
+            Some(RunFault::Error) => {
+                let run_id = &self.run_id;
+                let error = json!({"type": "agent_error", "run_id": run_id,
+                    "data": {"message": "injected failure: the agent crashed", "run_id": run_id}});
+                if self.slot.deliver(0, error.to_string()).await == Delivery::Sent {
+                    bump(&self.state.counters.events_sent);
+                }
+                return Some(Outcome::Errored);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// The giant-frame fault: one agent_thinking of `--giant-frame-mb` MiB.
+    async fn send_giant(&self) {
+        let thought = "x".repeat(self.state.args.faults.giant_frame_mb << 20);
+        let run_id = &self.run_id;
+        let giant = json!({"type": "agent_thinking", "run_id": run_id,
+            "data": {"thought": thought, "run_id": run_id}});
+        if self.slot.deliver(0, giant.to_string()).await == Delivery::Sent {
+            bump(&self.state.counters.events_sent);
         }
     }
 }

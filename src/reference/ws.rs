@@ -145,17 +145,7 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
                 break;
             }
             _ = tokio::time::sleep_until(expiry), if !state.args.ignore_token_expiry => {
-                // The token lapsed on an open socket: say so, close with 1008 (policy). The
-                // platform says it with its generic auth failure.
-                bump(&counters.tokens_expired);
-                let error = match (profile, &state.args.lapse_error_code) {
-                    (_, Some(code)) => layouts::error(profile, code, "Token expired"),
-                    (layouts::TargetProfile::Reference, None) => layouts::error(profile, "TOKEN_EXPIRED", "token expired"),
-                    (layouts::TargetProfile::Netra, None) => layouts::error(profile, "AUTH_FAILED", "Token expired"),
-                };
-                send(&sink, error).await;
-                let close = CloseFrame { code: close_code::POLICY, reason: "token expired".into() };
-                let _ = sink.lock().await.send(Message::Close(Some(close))).await;
+                cut_lapsed(&state, &sink).await;
                 break;
             }
         };
@@ -170,97 +160,31 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
         let parsed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let kind = parsed.get("type").and_then(Value::as_str).unwrap_or("");
         if awaiting_ack {
-            // Nothing but the acknowledgement (with the offered thread) is taken before it.
-            let thread = parsed.get("thread_id").and_then(Value::as_str);
-            let reply =
-                if kind == "handshake_acknowledged" && thread == Some(handshake_thread.as_str()) {
-                    awaiting_ack = false;
-                    json!({"type": "handshake_complete", "timestamp": now()})
-                } else {
-                    json!({"type": "error", "data": {"message": "handshake not acknowledged"}})
-                };
+            let reply;
+            (reply, awaiting_ack) = handshake_reply(kind, &parsed, &handshake_thread);
             open = send(&sink, reply).await;
         } else if kind == "pong" {
             bump(&counters.pongs_received);
         } else if kind == "ping" {
             open = send(&sink, json!({"type": "pong", "timestamp": now()})).await;
         } else if kind == "token_refresh" {
-            let token = parsed
-                .pointer("/payload/token")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let reply = match state.keys.validate(token, "access") {
-                Ok(claims) if claims["sub"].as_str() == Some(user_id.as_str()) => {
-                    bump(&counters.tokens_refreshed);
-                    expires_at = claims["exp"].as_u64().unwrap_or(expires_at);
-                    json!({"type": "token_refreshed", "data": {"expires_at": expires_at}})
-                }
-                Ok(_) => {
-                    json!({"type": "token_refresh_failed", "data": {"message": "token is for another user"}})
-                }
-                Err(e) => {
-                    json!({"type": "token_refresh_failed", "data": {"message": e.to_string()}})
-                }
-            };
+            let reply = refresh_reply(&state, &user_id, &parsed, &mut expires_at);
             open = send(&sink, reply).await;
         } else if kind == "resume" {
-            let run_id = parsed
-                .pointer("/payload/run_id")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let after = parsed
-                .pointer("/payload/after_seq")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
-            let slot = state.runs.get(run_id).filter(|s| s.user_id == user_id);
-            match slot {
-                // The platform has no resume: it acknowledges what it does not handle.
-                _ if state.args.no_resume && profile == layouts::TargetProfile::Netra => {
-                    open = send(&sink, layouts::ack(kind)).await;
-                }
-                _ if state.args.no_resume => {
-                    let message = "resume not supported";
-                    open = send(&sink, json!({"type": "error", "data": {"code": "RESUME_UNSUPPORTED", "message": message}})).await;
-                }
-                None => {
-                    let message = format!("no run {run_id} of this user to resume");
-                    open = send(&sink, json!({"type": "error", "data": {"code": "RESUME_UNKNOWN_RUN", "message": message}})).await;
-                }
-                Some(slot) => {
-                    bump(&counters.resumes);
-                    slot.attach(sink.clone(), after).await;
+            match resume(&state, &user_id, &parsed) {
+                Ok(slot) => {
+                    slot.attach(sink.clone(), resume_after(&parsed)).await;
                     slots.push(slot);
                 }
+                Err(reply) => open = send(&sink, reply).await,
             }
-        } else if let Some(mut payload) = layouts::start_payload(profile, &parsed) {
+        } else if let Some(payload) = layouts::start_payload(profile, &parsed) {
             bump(&counters.runs_started);
             if busy(&state) {
-                // Shed: the run is refused as the platform's error-recovery table says.
-                bump(&state.shedding.runs_shed);
-                let message = "too many agent runs in flight: back off and retry";
-                let mut error = layouts::error(profile, "rate_limit_exceeded", message);
-                error["run_id"] = payload.get("run_id").cloned().unwrap_or(Value::Null);
-                open = send(&sink, error).await;
+                open = shed_run(&state, &sink, &payload).await;
                 continue;
             }
-            let run_id = payload
-                .get("run_id")
-                .and_then(Value::as_str)
-                .map(String::from)
-                .unwrap_or_else(new_run_id);
-            payload.insert("run_id".into(), Value::String(run_id.clone()));
-            let slot = RunSlot::new(&user_id, sink.clone());
-            state.runs.insert(&run_id, slot.clone());
-            slots.push(slot.clone());
-            let run = AgentRun {
-                state: state.clone(),
-                slot,
-                user_id: user_id.clone(),
-                run_id,
-                payload: Value::Object(payload),
-                kill: kill.clone(),
-            };
-            tokio::spawn(run.stream());
+            slots.push(start_run(&state, payload, &user_id, &sink, &kill));
         } else if profile == layouts::TargetProfile::Netra {
             // The platform acknowledges message types it does not handle.
             open = send(&sink, layouts::ack(kind)).await;
@@ -283,6 +207,141 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
     }
     drop(std::hint::black_box(ballast));
     counters.connections_open.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// The answer to a message while the handshake waits for its acknowledgement, and whether it
+/// still waits: nothing but the acknowledgement (with the offered thread) is taken before it.
+fn handshake_reply(kind: &str, parsed: &Value, offered_thread: &str) -> (Value, bool) {
+    let thread = parsed.get("thread_id").and_then(Value::as_str);
+    match kind == "handshake_acknowledged" && thread == Some(offered_thread) {
+        true => (
+            json!({"type": "handshake_complete", "timestamp": now()}),
+            false,
+        ),
+        false => (
+            json!({"type": "error", "data": {"message": "handshake not acknowledged"}}),
+            true,
+        ),
+    }
+}
+
+/// The token lapsed on an open socket: say so, close with 1008 (policy). The platform says it
+/// with its generic auth failure (or `--lapse-error-code`).
+async fn cut_lapsed(state: &State, sink: &Sink) {
+    let profile = state.args.profile;
+    bump(&state.counters.tokens_expired);
+    let error = match (profile, &state.args.lapse_error_code) {
+        (_, Some(code)) => layouts::error(profile, code, "Token expired"),
+        (layouts::TargetProfile::Reference, None) => {
+            layouts::error(profile, "TOKEN_EXPIRED", "token expired")
+        }
+        (layouts::TargetProfile::Netra, None) => {
+            layouts::error(profile, "AUTH_FAILED", "Token expired")
+        }
+    };
+    send(sink, error).await;
+    let close = CloseFrame {
+        code: close_code::POLICY,
+        reason: "token expired".into(),
+    };
+    let _ = sink.lock().await.send(Message::Close(Some(close))).await;
+}
+
+/// Starts the run a start message asks for (its id, or one of ours), streaming on its own
+/// task; the socket keeps its slot for a resume.
+fn start_run(
+    state: &Arc<State>,
+    mut payload: serde_json::Map<String, Value>,
+    user_id: &str,
+    sink: &Sink,
+    kill: &Arc<tokio::sync::Notify>,
+) -> Arc<RunSlot> {
+    let run_id = payload
+        .get("run_id")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .unwrap_or_else(new_run_id);
+    payload.insert("run_id".into(), Value::String(run_id.clone()));
+    let slot = RunSlot::new(user_id, sink.clone());
+    state.runs.insert(&run_id, slot.clone());
+    let run = AgentRun {
+        state: state.clone(),
+        slot: slot.clone(),
+        user_id: user_id.to_string(),
+        run_id,
+        payload: Value::Object(payload),
+        kill: kill.clone(),
+    };
+    tokio::spawn(run.stream());
+    slot
+}
+
+/// The answer to `token_refresh`: a valid token of the same user moves the socket's expiry.
+fn refresh_reply(state: &State, user_id: &str, parsed: &Value, expires_at: &mut u64) -> Value {
+    let token = parsed
+        .pointer("/payload/token")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match state.keys.validate(token, "access") {
+        Ok(claims) if claims["sub"].as_str() == Some(user_id) => {
+            bump(&state.counters.tokens_refreshed);
+            *expires_at = claims["exp"].as_u64().unwrap_or(*expires_at);
+            json!({"type": "token_refreshed", "data": {"expires_at": *expires_at}})
+        }
+        Ok(_) => {
+            json!({"type": "token_refresh_failed", "data": {"message": "token is for another user"}})
+        }
+        Err(e) => json!({"type": "token_refresh_failed", "data": {"message": e.to_string()}}),
+    }
+}
+
+/// The last `seq` a `resume` has seen.
+fn resume_after(parsed: &Value) -> u64 {
+    parsed
+        .pointer("/payload/after_seq")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// The run a `resume` asks for (counted), or the answer refusing it: the platform has no
+/// resume (netra acknowledges what it does not handle), or no such run of this user.
+fn resume(state: &State, user_id: &str, parsed: &Value) -> Result<Arc<RunSlot>, Value> {
+    let run_id = parsed
+        .pointer("/payload/run_id")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let slot = state.runs.get(run_id).filter(|s| s.user_id == user_id);
+    match slot {
+        _ if state.args.no_resume && state.args.profile == layouts::TargetProfile::Netra => {
+            Err(layouts::ack("resume"))
+        }
+        _ if state.args.no_resume => {
+            let message = "resume not supported";
+            Err(
+                json!({"type": "error", "data": {"code": "RESUME_UNSUPPORTED", "message": message}}),
+            )
+        }
+        None => {
+            let message = format!("no run {run_id} of this user to resume");
+            Err(
+                json!({"type": "error", "data": {"code": "RESUME_UNKNOWN_RUN", "message": message}}),
+            )
+        }
+        Some(slot) => {
+            bump(&state.counters.resumes);
+            Ok(slot)
+        }
+    }
+}
+
+/// Refuses a start as the platform's error-recovery table says (`rate_limit_exceeded`,
+/// counted); false when the socket is gone.
+async fn shed_run(state: &State, sink: &Sink, payload: &serde_json::Map<String, Value>) -> bool {
+    bump(&state.shedding.runs_shed);
+    let message = "too many agent runs in flight: back off and retry";
+    let mut error = layouts::error(state.args.profile, "rate_limit_exceeded", message);
+    error["run_id"] = payload.get("run_id").cloned().unwrap_or(Value::Null);
+    send(sink, error).await
 }
 
 /// More runs in flight than `--shed-runs-over` allows.

@@ -103,23 +103,15 @@ struct Charts {
     server: Vec<String>,
 }
 
-fn charts(s: &Summary) -> Charts {
+/// Throughput, failed runs, open connections and shed attempts over time, with the outages
+/// shaded behind them.
+fn throughput_chart(s: &Summary, samples: &[crate::model::resources::Sample]) -> String {
     let series = |name: &str, color, points: Vec<(f64, f64)>| Series {
         name: name.into(),
         color,
         points,
     };
     let tl = &s.timeline;
-    let pick = |f: fn(&crate::model::summary::TimelinePoint) -> Option<f64>| -> Vec<(f64, f64)> {
-        tl.iter()
-            .filter_map(|p| f(p).map(|v| (p.at_secs, v)))
-            .collect()
-    };
-    let samples = s
-        .resources
-        .as_ref()
-        .map(|r| r.samples.as_slice())
-        .unwrap_or(&[]);
     let open: Vec<(f64, f64)> = samples
         .iter()
         .map(|x| (x.at_secs, x.open_connections as f64))
@@ -166,6 +158,27 @@ fn charts(s: &Summary) -> Charts {
             spans: &outages,
         }],
     );
+    throughput
+}
+
+fn charts(s: &Summary) -> Charts {
+    let series = |name: &str, color, points: Vec<(f64, f64)>| Series {
+        name: name.into(),
+        color,
+        points,
+    };
+    let tl = &s.timeline;
+    let pick = |f: fn(&crate::model::summary::TimelinePoint) -> Option<f64>| -> Vec<(f64, f64)> {
+        tl.iter()
+            .filter_map(|p| f(p).map(|v| (p.at_secs, v)))
+            .collect()
+    };
+    let samples = s
+        .resources
+        .as_ref()
+        .map(|r| r.samples.as_slice())
+        .unwrap_or(&[]);
+    let throughput = throughput_chart(s, samples);
     let latency = line_chart(
         "Agent run time percentiles over time",
         "seconds",

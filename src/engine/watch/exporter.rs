@@ -3,6 +3,12 @@
 //! with the official Rust client (`prometheus-client`): a collector reads agentload's
 //! collector at each scrape, so the counts are the ones `summary.json` ends with. Every series
 //! carries `run_id` and `shard` when the run is a shard.
+//!
+//! A scraper that asks for OpenMetrics (Prometheus does) gets it; anything else (curl,
+//! `promtool check metrics`) gets the classic text format 0.0.4, in which a counter's family
+//! is named with its `_total` (see `exposition`).
+
+mod exposition;
 
 use crate::engine::collector::Collector;
 use prometheus_client::collector::Collector as Export;
@@ -14,10 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Agent-run time buckets, in seconds (the Prometheus histogram's `le`).
-const BUCKETS: [f64; 12] = [
-    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
-];
+pub use exposition::{bucket_bounds, per_bucket};
 
 /// The endpoint as a watcher: served from `start` until `finish`.
 pub struct Exporter {
@@ -26,10 +29,12 @@ pub struct Exporter {
 
 impl Exporter {
     /// Serves `/metrics` on `addr`; an address that can not be bound is one line of error.
+    /// `run_timeout` bounds the run-time histogram's buckets.
     pub fn start(
         addr: SocketAddr,
         collector: Arc<Collector>,
         labels: Vec<(String, String)>,
+        run_timeout: Duration,
     ) -> Result<Exporter, String> {
         let listener = std::net::TcpListener::bind(addr)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
@@ -40,17 +45,25 @@ impl Exporter {
             .into_iter()
             .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)));
         let mut registry = Registry::with_labels(labels);
-        registry.register_collector(Box::new(Figures(collector)));
+        let buckets = bucket_bounds(run_timeout);
+        registry.register_collector(Box::new(Figures { collector, buckets }));
         let registry = Arc::new(registry);
         let app = axum::Router::new().route(
             "/metrics",
-            axum::routing::get(move || {
+            axum::routing::get(move |headers: axum::http::HeaderMap| {
                 let registry = registry.clone();
                 async move {
                     let mut text = String::new();
                     let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
-                    let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-                    ([(axum::http::header::CONTENT_TYPE, kind)], text)
+                    let accept = headers
+                        .get(axum::http::header::ACCEPT)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    let (kind, body) = match exposition::wants_openmetrics(accept) {
+                        true => (exposition::OPENMETRICS, text),
+                        false => (exposition::TEXT_004, exposition::to_text_004(&text)),
+                    };
+                    ([(axum::http::header::CONTENT_TYPE, kind)], body)
                 }
             }),
         );
@@ -75,11 +88,15 @@ impl super::Watcher for Exporter {
 
 /// What a scrape reads: the collector's figures at that moment.
 #[derive(Debug)]
-struct Figures(Arc<Collector>);
+struct Figures {
+    collector: Arc<Collector>,
+    /// The run-time histogram's upper bounds, seconds (`+Inf` is added).
+    buckets: Vec<f64>,
+}
 
 impl Export for Figures {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let s = self.0.snapshot();
+        let s = self.collector.snapshot();
         let counter = |e: &mut DescriptorEncoder, name, help, rows: Vec<(&str, String, u64)>| {
             let mut m = e.encode_descriptor(name, help, None, MetricType::Counter)?;
             for (key, value, n) in rows {
@@ -109,7 +126,7 @@ impl Export for Figures {
                 .map(|(kind, b)| ("kind", kind.clone(), b.count))
                 .collect(),
         )?;
-        let open = self.0.open_sockets();
+        let open = self.collector.open_sockets();
         for (name, help) in [
             ("agentload_connections_open", "WebSocket connections open."),
             (
@@ -122,16 +139,22 @@ impl Export for Figures {
                 .encode_gauge(&open)?;
         }
         let latency = s.latency.agent_run.as_ref().and_then(|l| l.latency().ok());
-        let (buckets, sum, count) = match &latency {
+        let (rows, sum, count) = match &latency {
             Some(l) => {
-                let rows: Vec<(f64, u64)> = BUCKETS
+                let cumulative: Vec<u64> = self
+                    .buckets
                     .iter()
-                    .map(|le| (*le, l.count_up_to_secs(*le)))
+                    .map(|le| l.count_up_to_secs(*le))
                     .collect();
-                (rows, l.sum_secs(), l.count())
+                (
+                    per_bucket(&self.buckets, &cumulative, l.count()),
+                    l.sum_secs(),
+                    l.count(),
+                )
             }
-            None => (BUCKETS.iter().map(|le| (*le, 0)).collect(), 0.0, 0),
+            None => (per_bucket(&self.buckets, &[], 0), 0.0, 0),
         };
+        // prometheus-client adds each bucket to the ones before it: it takes per-bucket counts.
         encoder
             .encode_descriptor(
                 "agentload_agent_run_seconds",
@@ -139,6 +162,6 @@ impl Export for Figures {
                 None,
                 MetricType::Histogram,
             )?
-            .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+            .encode_histogram::<NoLabelSet>(sum, count, &rows, None)
     }
 }

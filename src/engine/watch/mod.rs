@@ -98,7 +98,15 @@ impl Beside<'_> {
             watchers.push(Box::new(poller));
         }
         if let Some((addr, labels)) = self.exporter {
-            let endpoint = exporter::Exporter::start(addr, self.collector.clone(), labels)?;
+            // The longest any run of the mix may last.
+            let run_timeout = plan
+                .mix()
+                .iter()
+                .filter_map(|e| e.run_timeout.map(|d| d.0))
+                .max()
+                .unwrap_or(plan.scenario.run_timeout.0);
+            let endpoint =
+                exporter::Exporter::start(addr, self.collector.clone(), labels, run_timeout)?;
             watchers.push(Box::new(endpoint));
         }
         Ok(Watchers::start(self.collector.clone(), watchers))

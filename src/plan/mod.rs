@@ -5,6 +5,7 @@
 
 mod capacity;
 pub mod checks;
+mod env;
 mod locate;
 pub mod metrics;
 pub mod mix;
@@ -95,20 +96,30 @@ impl Plan {
         Plan::parse(&text, path)
     }
 
-    /// Parses plan text; `path` names it in errors.
+    /// Parses plan text; `path` names it in errors. Every string value takes `${VAR}` (and
+    /// `${VAR:-default}`), expanded once here, before any section reads it.
     pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanError> {
-        let mut plan: Plan = toml::from_str(text).map_err(|e| {
-            let (line, key) = match e.span() {
-                Some(span) => locate::line_and_key(text, span.start),
-                None => (1, "plan".to_string()),
-            };
+        let invalid = |offset: usize, message: String| {
+            let (line, key) = locate::line_and_key(text, offset);
             PlanError::Invalid {
                 file: path.display().to_string(),
                 line,
                 key,
-                message: e.message().to_string(),
+                message,
             }
-        })?;
+        };
+        let toml_error = |e: toml::de::Error| match e.span() {
+            Some(span) => invalid(span.start, e.message().to_string()),
+            None => PlanError::Invalid {
+                file: path.display().to_string(),
+                line: 1,
+                key: "plan".into(),
+                message: e.message().to_string(),
+            },
+        };
+        let mut root = toml::de::DeTable::parse(text).map_err(toml_error)?;
+        env::expand_strings(root.get_mut()).map_err(|(at, m)| invalid(at, m))?;
+        let mut plan = Plan::deserialize(toml::de::Deserializer::from(root)).map_err(toml_error)?;
         plan.source = path.to_path_buf();
         plan.prepare_mix()
             .map_err(|(nth, key, message)| PlanError::Invalid {
@@ -117,8 +128,7 @@ impl Plan {
                 key: format!("scenarios[{nth}].{key}"),
                 message,
             })?;
-        plan.expand_env()
-            .and_then(|()| plan.validate())
+        plan.validate()
             .map_err(|(table, key, message)| PlanError::Invalid {
                 file: path.display().to_string(),
                 line: locate::key_line(text, &table, &key),
@@ -196,51 +206,6 @@ impl Plan {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "plan".into())
         })
-    }
-
-    /// Replaces `${NAME}` with env var values in every URL and path the plan names (target,
-    /// auth paths, preflight URLs, the report folder), so a staging plan can be committed
-    /// without its addresses. An unset variable is an error naming the key.
-    fn expand_env(&mut self) -> Result<(), (String, String, String)> {
-        let expand = |table: &str, key: &str, v: &mut String| {
-            *v = values::expand_env(v).map_err(|m| (table.to_string(), key.to_string(), m))?;
-            Ok::<(), (String, String, String)>(())
-        };
-        let expand_path = |table: &str, key: &str, p: &mut PathBuf| {
-            let mut text = p.to_string_lossy().into_owned();
-            expand(table, key, &mut text)?;
-            *p = PathBuf::from(text);
-            Ok::<(), (String, String, String)>(())
-        };
-        let t = &mut self.target;
-        for (key, value) in [
-            ("base_url", &mut t.base_url),
-            ("ws_url", &mut t.ws_url),
-            ("auth_url", &mut t.auth_url),
-        ] {
-            if let Some(v) = value {
-                expand("target", key, v)?;
-            }
-        }
-        if let Some(ca) = &mut t.ca_file {
-            expand_path("target", "ca_file", ca)?;
-        }
-        for (name, v) in t.headers.iter_mut() {
-            expand("target.headers", name, v)?;
-        }
-        expand("auth", "login_path", &mut self.auth.login_path)?;
-        expand("auth", "refresh_path", &mut self.auth.refresh_path)?;
-        let pf = &mut self.preflight;
-        if let Some(url) = &mut pf.frontend_url {
-            expand("preflight", "frontend_url", url)?;
-        }
-        expand("preflight", "frontend_origin", &mut pf.frontend_origin)?;
-        expand("preflight", "backend_health", &mut pf.backend_health)?;
-        expand("preflight", "auth_health", &mut pf.auth_health)?;
-        for endpoint in pf.endpoints.iter_mut() {
-            expand("preflight", "endpoints", endpoint)?;
-        }
-        expand_path("report", "dir", &mut self.report.dir)
     }
 
     /// Checks what serde cannot: (table, key, message) of the first problem.

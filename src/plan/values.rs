@@ -189,19 +189,49 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
-/// Replaces each `${NAME}` with the env var's value; an unset one is an error naming it.
+/// Replaces each `${NAME}` with the env var's value, `${NAME:-default}` with the default when
+/// the variable is unset or empty; `$${` is a literal `${`. An unset variable with no default
+/// is an error naming it.
 pub fn expand_env(text: &str) -> Result<String, String> {
+    if !text.contains("${") {
+        return Ok(text.to_string());
+    }
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find("${") {
+        if rest[..start].ends_with('$') {
+            // `$${`: the text `${`, no variable.
+            out.push_str(&rest[..start - 1]);
+            out.push_str("${");
+            rest = &rest[start + 2..];
+            continue;
+        }
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let end = after
             .find('}')
             .ok_or_else(|| format!("`{text}`: `${{` without a closing `}}`"))?;
-        let name = &after[..end];
-        let value = std::env::var(name)
-            .map_err(|_| format!("env var {name} is not set (the plan reads it as ${{{name}}})"))?;
+        let (name, default) = match after[..end].split_once(":-") {
+            Some((name, default)) => (name, Some(default)),
+            None => (&after[..end], None),
+        };
+        let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!(
+                "`${{{name}}}` is not an env var name (letters, digits, _; write $${{ for a literal ${{)"
+            ));
+        }
+        let value = match (std::env::var(name), default) {
+            (Ok(v), Some(d)) if v.is_empty() => d.to_string(),
+            (Ok(v), _) => v,
+            (Err(_), Some(d)) => d.to_string(),
+            (Err(_), None) => {
+                return Err(format!(
+                    "env var {name} is not set (the plan reads it as ${{{name}}}; \
+                     ${{{name}:-default}} gives a default)"
+                ))
+            }
+        };
         out.push_str(&value);
         rest = &after[end + 1..];
     }
@@ -254,6 +284,13 @@ mod tests {
             "{err}"
         );
         assert!(expand_env("${OPEN").is_err());
+        assert_eq!(
+            expand_env("${AGENTLOAD_SURELY_UNSET_URL:-http://x}/ws").unwrap(),
+            "http://x/ws"
+        );
+        assert_eq!(expand_env("a$${PATH}b").unwrap(), "a${PATH}b");
+        assert_eq!(expand_env("${PATH:-no}").unwrap(), path);
+        assert!(expand_env("${BAD NAME}").is_err());
     }
 
     #[test]

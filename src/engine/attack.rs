@@ -43,15 +43,29 @@ pub fn build(
             goose::client::GooseClientBuilder::new().without_cookies(),
         )
         .map_err(goose_err)?;
-    for (i, entry) in mix.iter().enumerate() {
-        let ctx = Arc::new(scenario_context(base, plan, i, entry));
-        let weight = entry.weight as usize;
-        let scenario = match entry.kind {
-            Kind::Agent => scenarios::agent_scenario(ctx, &entry.name, weight),
-            Kind::Api => scenarios::api::scenario(ctx, &entry.name, weight),
-            Kind::Idle => scenarios::holder::scenario(ctx, &entry.name, weight),
-        };
+    let contexts: Vec<Arc<Context>> = mix
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| Arc::new(scenario_context(base, plan, i, entry)))
+        .collect();
+    let pool = base.sessions.as_ref().and_then(|s| s.pool.clone());
+    if let Some(pool) = pool {
+        // The open model: one pool of users, each session run with its arrival's scenario.
+        let scenario = scenarios::session::pool_scenario(Arc::new(contexts), pool);
         attack = attack.register_scenario(scenario.map_err(goose_err)?);
+    } else {
+        for (ctx, entry) in contexts.into_iter().zip(&mix) {
+            let weight = entry.weight as usize;
+            let scenario = match entry.kind {
+                Kind::Agent if plan.session.is_some() => {
+                    scenarios::session::closed_scenario(ctx, &entry.name, weight)
+                }
+                Kind::Agent => scenarios::agent_scenario(ctx, &entry.name, weight),
+                Kind::Api => scenarios::api::scenario(ctx, &entry.name, weight),
+                Kind::Idle => scenarios::holder::scenario(ctx, &entry.name, weight),
+            };
+            attack = attack.register_scenario(scenario.map_err(goose_err)?);
+        }
     }
     let mut attack = attack
         .set_default(GooseDefault::Host, resolved.base_url.as_str())
@@ -91,6 +105,7 @@ fn scenario_context(base: &Context, plan: &Plan, index: usize, entry: &MixEntry)
             starts.push(StartTemplate::new(profile, agent));
         }
     }
+    let think = entry.think_time.unwrap_or(base.think);
     Context {
         starts: Arc::new(starts),
         scenario: index,
@@ -100,10 +115,9 @@ fn scenario_context(base: &Context, plan: &Plan, index: usize, entry: &MixEntry)
         seed: entry.seed,
         agent: entry.agent.clone(),
         endpoints: Arc::new(entry.endpoints.clone()),
-        think_time: entry.think_time.map_or(base.think_time, |d| d.0),
-        backoff_base: plan
-            .scenario
-            .backoff_base(entry.think_time.map_or(base.think_time, |d| d.0)),
+        think,
+        think_time: think.mean(),
+        backoff_base: plan.scenario.backoff_base(think.mean()),
         run_timeout: entry.run_timeout.map_or(base.run_timeout, |d| d.0),
         rules: SequenceRules {
             expect_tools: entry.expect_tools.clone(),

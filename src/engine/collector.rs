@@ -3,7 +3,6 @@
 
 use crate::engine::outcome::{Failure, RunOutcome};
 use crate::engine::protocol::REQUIRED;
-use crate::model::metrics::{Latency, SerializedLatency};
 use crate::model::summary::*;
 use crate::plan::checks::ResultCheck;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -72,6 +71,8 @@ pub struct Collector {
     outage_watch: AtomicBool,
     /// Attempts the platform shed.
     throttle: Mutex<throttle::Throttle>,
+    /// Sessions, when users hold them.
+    session_figures: Mutex<sessions::SessionFigures>,
 }
 
 impl std::fmt::Debug for Collector {
@@ -121,6 +122,7 @@ impl Collector {
             outages: Mutex::default(),
             outage_watch: AtomicBool::new(false),
             throttle: Mutex::default(),
+            session_figures: Mutex::default(),
         }
     }
 
@@ -165,6 +167,7 @@ impl Collector {
         if !self.mix.is_empty() {
             mix::scenario_run(&mut sh.mix, &outcome);
         }
+        sessions::record_turn(&mut sh.by_turn, &outcome);
         sh.log.push(RunRecord {
             ended_secs,
             elapsed_ms: outcome.elapsed.as_secs_f32() * 1000.0,
@@ -288,6 +291,8 @@ impl Collector {
             }
             folded.clone()
         };
+        let latency = total.latency_section();
+        let sessions = self.sessions_summary(&total.by_turn);
         let mut s = total.counts;
         for (name, figures) in &total.per_event {
             *s.events.entry(name.clone()).or_default() += figures.count;
@@ -302,23 +307,8 @@ impl Collector {
         if s.funnel.is_empty() {
             s.funnel = REQUIRED.iter().map(|k| (k.name().to_string(), 0)).collect();
         }
-        let ser = |l: &Latency| (l.count() > 0).then(|| SerializedLatency::from(l));
-        s.latency = LatencySection {
-            connect: ser(&total.connect),
-            time_to_first_event: ser(&total.first_event),
-            agent_run: ser(&total.agent_run),
-            run_span: ser(&total.span),
-            from_start: total
-                .per_event
-                .iter()
-                .map(|(k, f)| (k.clone(), (&f.from_start).into()))
-                .collect(),
-            gap_before: total
-                .per_event
-                .iter()
-                .map(|(k, f)| (k.clone(), (&f.gap_before).into()))
-                .collect(),
-        };
+        s.latency = latency;
+        s.sessions = sessions;
         s.checks = total
             .checks
             .into_iter()
@@ -384,11 +374,13 @@ mod folded;
 mod live;
 mod mix;
 mod outages;
+mod sessions;
 mod shard;
 mod throttle;
 mod timeline;
 pub use live::LiveStats;
 pub use mix::ScenarioMeta;
+pub use sessions::SessionEnd;
 
 use folded::Folded;
 use outages::Outages;

@@ -1,6 +1,7 @@
 //! One load test end to end: resolve the target (or start the embedded one), build the
 //! clients, run the Goose attack for the plan's stages, and collect the result model.
 
+use crate::engine::arrivals::{pool::Pool, Arrivals, Feeder};
 use crate::engine::attack::goose_error_line;
 use crate::engine::auth::{Identity, TokenSource};
 use crate::engine::collector::{Collector, ScenarioMeta};
@@ -102,6 +103,10 @@ pub async fn load(
         base.security.clone(),
         base.stop.clone(),
     );
+    let base_pool = base.sessions.as_ref().and_then(|s| s.pool.clone());
+    if base.sessions.is_some() {
+        collector.expect_sessions(if plan.is_open() { "open" } else { "closed" });
+    }
 
     let goose_err = |e: GooseError| SetupError::Goose(goose_error_line(&e));
     let attack = crate::engine::attack::build(plan, resolved, options, report_dir, &base)?;
@@ -135,18 +140,26 @@ pub async fn load(
         collector: &collector,
         http: &metrics_http,
         server: &server,
+        shard_count: options.shard.count,
         exporter: options
             .metrics_addr
             .map(|addr| (addr, exporter_labels(options))),
     }
     .start()
     .map_err(SetupError::Metrics)?;
-    stop.begin(plan.stages.iter().map(|s| s.duration.0).sum());
+    stop.begin(plan.planned_duration());
+    let feeder = base_pool.map(|pool| {
+        let arrivals = Arrivals::of(plan, options.shard);
+        Feeder::start(arrivals, pool, collector.clone(), stop.clone())
+    });
     let executed = {
         // Goose prints its "users launched" lines on stdout whatever `quiet` says.
         let _muted = (options.verbose == 0).then(crate::engine::stdout::Muted::stdout);
         attack.execute().await
     };
+    if let Some(feeder) = feeder {
+        feeder.finish().await;
+    }
     watchers.finish().await;
     let server = (!plan.target.metrics.is_empty()).then(|| {
         let mut polled = std::mem::take(&mut *server.lock().unwrap_or_else(|p| p.into_inner()));
@@ -223,7 +236,16 @@ fn base_context(
         endpoints: Arc::new(Vec::new()),
         http: clients.http,
         run_timeout: plan.scenario.run_timeout.0,
-        think_time: plan.scenario.think_time.0,
+        think: plan.scenario.think_time,
+        think_time: plan.scenario.think_time.mean(),
+        sessions: (plan.is_open() || plan.session.is_some()).then(|| {
+            Arc::new(crate::engine::scenarios::session::Sessions {
+                turns: plan.session.unwrap_or_default().turns,
+                pool: plan
+                    .is_open()
+                    .then(|| Arc::new(Pool::new(plan.workload.max_sessions))),
+            })
+        }),
         refresh_before: plan.auth.refresh.then_some(plan.auth.refresh_before.0),
         isolation,
         security,
@@ -239,7 +261,7 @@ fn base_context(
             let share = options.shard.share(n as usize) as u64;
             Arc::new(crate::engine::stop::RunBudget::new(share))
         }),
-        backoff_base: plan.scenario.backoff_base(plan.scenario.think_time.0),
+        backoff_base: plan.scenario.backoff_base(plan.scenario.think_time.mean()),
         backoff_cap: plan.scenario.reconnect_backoff_max.0,
     }
 }

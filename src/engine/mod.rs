@@ -5,6 +5,7 @@
 //! before it runs (`setup`), one load test end to end (`load`), what runs beside the attack
 //! (`watch`: the live line, checkpoints, signals) and a test stopped early (`stop`).
 
+pub mod arrivals;
 pub mod attack;
 pub mod auth;
 pub mod capacity;

@@ -38,6 +38,8 @@ pub struct RunOutcome {
     pub final_data: Option<serde_json::Map<String, serde_json::Value>>,
     /// The scenario of the mix that ran it (index).
     pub scenario: usize,
+    /// Its turn in a session (1-based); `None` for a user that holds no sessions.
+    pub turn: Option<u32>,
 }
 
 /// A typed failure: a stable kind (`sequence.out_of_order`, `transport.timeout`, …) and the

@@ -138,6 +138,27 @@ impl Stop {
         })
     }
 
+    /// The plan's planned end has passed (waits are cut short now).
+    pub fn past_planned_end(&self) -> bool {
+        let end = *self.planned_end.lock().unwrap_or_else(|p| p.into_inner());
+        end.is_some_and(|end| Instant::now() >= end)
+    }
+
+    /// Resolves once a stop is asked for (pending until then).
+    pub async fn asked(&self) {
+        let mut rx = self.tx.subscribe();
+        if rx.wait_for(Option::is_some).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// The plan's load is done before Goose's test plan ends (every session of an open plan
+    /// has ended): Goose's attack ends now, as planned, with no stop and nothing interrupted.
+    pub fn end_now(&self, reason: &str) {
+        self.own_killswitch.store(true, Ordering::Relaxed);
+        goose::trigger_killswitch(reason);
+    }
+
     /// Resolves once a stop was asked for and its grace has run out; pending until then.
     pub async fn grace_over(&self) {
         let mut rx = self.tx.subscribe();

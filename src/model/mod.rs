@@ -12,6 +12,7 @@ pub mod mix;
 pub mod preflight;
 pub mod resources;
 pub mod server;
+pub mod sessions;
 pub mod shard;
 pub mod sla;
 pub mod summary;

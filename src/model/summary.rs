@@ -118,6 +118,9 @@ pub struct Summary {
     /// The test was stopped early (SIGTERM, Ctrl-C): its figures cover part of the plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<super::incidents::Interrupted>,
+    /// Sessions (`[session]`, the open model's arrivals): counts, lengths, runs by turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<super::sessions::SessionsSummary>,
     /// A checkpoint written while the test ran (`summary.partial.json`), not its end.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub partial: bool,

@@ -49,7 +49,7 @@ pub struct MixEntry {
     pub weight: i64,
     #[serde(default)]
     pub kind: Kind,
-    pub think_time: Option<Dur>,
+    pub think_time: Option<super::think::Think>,
     /// agent: the agent the start message asks for (a prompt may name its own).
     pub agent: Option<String>,
     pub user_request: Option<String>,
@@ -105,6 +105,32 @@ fn get() -> String {
 }
 fn ok() -> u16 {
     200
+}
+
+impl MixEntry {
+    /// The one entry of a plan without `[[scenarios]]`: its `[scenario]`.
+    pub fn from_scenario(s: &super::Scenario) -> MixEntry {
+        MixEntry {
+            name: "agent_user".into(),
+            weight: 1,
+            kind: Kind::Agent,
+            think_time: Some(s.think_time),
+            agent: None,
+            user_request: Some(s.user_request.clone()),
+            user_requests: Vec::new(),
+            user_requests_file: None,
+            pick: Pick::RoundRobin,
+            seed: 0,
+            expect_tools: Vec::new(),
+            run_timeout: Some(s.run_timeout),
+            endpoints: Vec::new(),
+            prompts: vec![Prompt {
+                request: s.user_request.clone(),
+                agent: None,
+                expect_tools: Vec::new(),
+            }],
+        }
+    }
 }
 
 /// A problem with entry `index`: (key, message).

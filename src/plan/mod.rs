@@ -14,7 +14,9 @@ mod protocol;
 pub mod requests;
 mod sections;
 mod shard;
+pub mod think;
 mod values;
+pub mod workload;
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,9 @@ pub use preflight::{EnvRule, PreflightPlan};
 pub use protocol::{Carrier, HandshakePlan, Protocol, PROFILES};
 pub use sections::*;
 pub use shard::Shard;
+pub use think::{Think, Turns};
 pub use values::{parse_duration, Bytes, Dur, Percent};
+pub use workload::{Arrival, Distribution, Model, Rate, SessionPlan, Workload};
 
 /// A load plan that failed to read, parse or validate.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +67,18 @@ pub struct Plan {
     /// A workload mix: kinds of users with weights (empty: every user is `[scenario]`'s).
     #[serde(default)]
     pub scenarios: Vec<mix::MixEntry>,
+    /// Closed model: the ramp of users (Goose's test plan).
+    #[serde(default)]
     pub stages: Vec<Stage>,
+    /// Closed or open model, and the open model's pool and arrival distribution.
+    #[serde(default)]
+    pub workload: Workload,
+    /// A user's conversation: turns in one thread, then it leaves (unset: users never leave).
+    #[serde(default)]
+    pub session: Option<SessionPlan>,
+    /// Open model: sessions arriving at a rate, phase after phase.
+    #[serde(default)]
+    pub arrivals: Vec<Arrival>,
     /// Result checks on each completed run's `agent_completed` data.
     #[serde(default)]
     pub checks: Vec<crate::plan::checks::ResultCheck>,
@@ -167,30 +182,10 @@ impl Plan {
 
     /// The user kinds this plan runs: its `[[scenarios]]`, or `[scenario]` as the only one.
     pub fn mix(&self) -> Vec<mix::MixEntry> {
-        if !self.scenarios.is_empty() {
-            return self.scenarios.clone();
+        match self.scenarios.is_empty() {
+            true => vec![mix::MixEntry::from_scenario(&self.scenario)],
+            false => self.scenarios.clone(),
         }
-        let s = &self.scenario;
-        vec![mix::MixEntry {
-            name: "agent_user".into(),
-            weight: 1,
-            kind: mix::Kind::Agent,
-            think_time: Some(s.think_time),
-            agent: None,
-            user_request: Some(s.user_request.clone()),
-            user_requests: Vec::new(),
-            user_requests_file: None,
-            pick: mix::Pick::RoundRobin,
-            seed: 0,
-            expect_tools: Vec::new(),
-            run_timeout: Some(s.run_timeout),
-            endpoints: Vec::new(),
-            prompts: vec![mix::Prompt {
-                request: s.user_request.clone(),
-                agent: None,
-                expect_tools: Vec::new(),
-            }],
-        }]
     }
 
     /// Whether request names carry the scenario (`WS agent_run [name]`): a `[[scenarios]]` mix.
@@ -249,11 +244,15 @@ impl Plan {
         if self.protocol.token_carriers.is_empty() {
             return bad("protocol", "token_carriers", "name at least one carrier");
         }
-        if self.stages.is_empty() {
-            return bad("", "stages", "add at least one [[stages]] entry");
-        }
-        if self.stages.iter().all(|s| s.users == 0) {
-            return bad("stages", "users", "no stage starts a user");
+        let kinds: Vec<mix::Kind> = self.mix().iter().map(|e| e.kind).collect();
+        let workload = workload::Load {
+            workload: &self.workload,
+            stages: &self.stages,
+            arrivals: &self.arrivals,
+            kinds: &kinds,
+        };
+        if let Some((table, key, message)) = workload.problem() {
+            return bad(table, key, &message);
         }
         if let Some((key, message)) = self.capacity.problem() {
             return bad("capacity", key, message);
@@ -311,25 +310,76 @@ impl Plan {
         Ok(())
     }
 
-    /// The stages as Goose's `--test-plan` string, e.g. `5,10;5,30;0,5`. A plan that does
-    /// not end at 0 users gets a last `0,0` step: stop every user when the stages are done.
+    /// The load's stages as Goose's `--test-plan` string, e.g. `5,10;5,30;0,5`. A plan that
+    /// does not end at 0 users gets a last `0,0` step: stop every user when the stages are done.
     pub fn goose_test_plan(&self) -> String {
-        let mut steps: Vec<String> = self
-            .stages
+        let stages = self.load_stages();
+        let mut steps: Vec<String> = stages
             .iter()
             .map(|s| format!("{},{}", s.users, s.duration.0.as_secs_f64().ceil() as u64))
             .collect();
-        if self.stages.last().is_some_and(|s| s.users > 0) {
+        if stages.last().is_some_and(|s| s.users > 0) {
             steps.push("0,0".into());
         }
         steps.join(";")
     }
 
-    /// The largest user count of any stage.
+    /// The Goose users the load holds over time: the closed model's `[[stages]]`; the open
+    /// model's pool of `max_sessions`, launched over `POOL_LAUNCH` and held while sessions
+    /// arrive and drain (and a margin: the arrivals start once the pool is up).
+    pub fn load_stages(&self) -> Vec<Stage> {
+        match self.workload.model {
+            Model::Closed => self.stages.clone(),
+            Model::Open => {
+                let pool = self.workload.max_sessions;
+                let hold = self.arrivals_duration() + self.workload.drain.0 + POOL_MARGIN;
+                vec![
+                    Stage {
+                        users: pool,
+                        duration: Dur(POOL_LAUNCH),
+                    },
+                    Stage {
+                        users: pool,
+                        duration: Dur(hold),
+                    },
+                ]
+            }
+        }
+    }
+
+    /// How long the load is planned to last (a wait never outlasts it).
+    pub fn planned_duration(&self) -> std::time::Duration {
+        match self.workload.model {
+            Model::Closed => self.stages.iter().map(|s| s.duration.0).sum(),
+            Model::Open => POOL_LAUNCH + self.arrivals_duration() + self.workload.drain.0,
+        }
+    }
+
+    /// The open model's arrival phases, end to end.
+    pub fn arrivals_duration(&self) -> std::time::Duration {
+        workload::arrivals_duration(&self.arrivals)
+    }
+
+    /// Sessions arrive on a schedule (`[workload] model = "open"`).
+    pub fn is_open(&self) -> bool {
+        self.workload.model == Model::Open
+    }
+
+    /// The largest user count of any stage (the open model: its pool).
     pub fn peak_users(&self) -> usize {
-        self.stages.iter().map(|s| s.users).max().unwrap_or(0)
+        self.load_stages()
+            .iter()
+            .map(|s| s.users)
+            .max()
+            .unwrap_or(0)
     }
 }
+
+/// The open model's pool is launched over this long before the first arrival.
+pub const POOL_LAUNCH: std::time::Duration = std::time::Duration::from_secs(1);
+/// Beyond the arrivals and the drain, the pool is held this much longer: arrivals start once
+/// every pool user is up, which may take longer than `POOL_LAUNCH`.
+pub const POOL_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;

@@ -117,9 +117,10 @@ pub struct Scenario {
     pub run_timeout: Dur,
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: Dur,
-    /// Pause between one run's end and the next run's start.
-    #[serde(default = "default_think_time")]
-    pub think_time: Dur,
+    /// Pause between one run's end and the next run's start: `"2s"`, `"1s..5s"`,
+    /// `"exp(20s)"`, `"lognormal(15s, p95=60s)"`.
+    #[serde(default)]
+    pub think_time: super::think::Think,
     #[serde(default = "default_min_thinking")]
     pub min_thinking_events: usize,
     #[serde(default = "default_min_thinking_chars")]
@@ -370,9 +371,6 @@ fn default_run_timeout() -> Dur {
 }
 fn default_connect_timeout() -> Dur {
     Dur::from_secs(20)
-}
-fn default_think_time() -> Dur {
-    Dur::from_secs(1)
 }
 fn default_min_thinking() -> usize {
     2

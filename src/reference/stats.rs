@@ -31,7 +31,20 @@ pub struct Counters {
     pub http: std::sync::Mutex<BTreeMap<String, u64>>,
     pub pings_sent: AtomicU64,
     pub pongs_received: AtomicU64,
+    /// Runs started on each thread so far, and runs by their place in their thread.
+    pub threads: std::sync::Mutex<Threads>,
 }
+
+/// A thread's runs are its session's turns: the first run on a new thread begins a session.
+#[derive(Debug, Default)]
+pub struct Threads {
+    runs: std::collections::HashMap<String, u32>,
+    by_turn: Vec<u64>,
+}
+
+/// Runs by turn keep a row per turn up to this one; later turns share the last row (as the
+/// client's summary does).
+const TURN_ROWS: usize = 32;
 
 /// One agent's runs.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -84,6 +97,12 @@ pub struct TargetStats {
     /// The shortest wait of a refused user before its next try, in ms.
     #[serde(default)]
     pub retry_gap_min_ms: Option<u64>,
+    /// Threads that had a run: sessions.
+    #[serde(default)]
+    pub sessions: u64,
+    /// Runs started, by their place in their thread (index 0: the first run of a thread).
+    #[serde(default)]
+    pub runs_by_turn: Vec<u64>,
 }
 
 pub fn bump(counter: &AtomicU64) {
@@ -107,6 +126,27 @@ impl Counters {
             false => a.runs_started += 1,
             true => a.runs_completed += 1,
         }
+    }
+
+    /// A run started on `thread` (a start message naming no thread is no session's).
+    pub fn thread_run(&self, thread: Option<&str>) {
+        let Some(thread) = thread else { return };
+        let mut t = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+        let runs = match t.runs.get_mut(thread) {
+            Some(n) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                t.runs.insert(thread.to_string(), 1);
+                1
+            }
+        };
+        let row = (runs as usize).min(TURN_ROWS) - 1;
+        if t.by_turn.len() <= row {
+            t.by_turn.resize(row + 1, 0);
+        }
+        t.by_turn[row] += 1;
     }
 
     /// An HTTP API call.
@@ -144,6 +184,12 @@ impl Counters {
             http_requests: self.http.lock().map(|h| h.clone()).unwrap_or_default(),
             pings_sent: get(&self.pings_sent),
             pongs_received: get(&self.pongs_received),
+            sessions: self.threads.lock().map_or(0, |t| t.runs.len() as u64),
+            runs_by_turn: self
+                .threads
+                .lock()
+                .map(|t| t.by_turn.clone())
+                .unwrap_or_default(),
             ..TargetStats::default()
         }
     }

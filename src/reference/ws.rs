@@ -180,6 +180,7 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
             }
         } else if let Some(payload) = layouts::start_payload(profile, &parsed) {
             bump(&counters.runs_started);
+            counters.thread_run(payload.get("thread_id").and_then(Value::as_str));
             if busy(&state) {
                 open = shed_run(&state, &sink, &payload).await;
                 continue;

@@ -21,6 +21,8 @@ pub struct LiveStats {
     pub last_interval: WindowStats,
     /// How long the target has been unreachable, during an outage.
     pub unreachable_secs: Option<f64>,
+    /// Sessions so far: started, completed, failed or cut, dropped (`None`: no sessions).
+    pub sessions: Option<(u64, u64, u64, u64)>,
 }
 
 /// Records end out of order by at most a lock wait: read this far past the window's start
@@ -54,6 +56,7 @@ impl Collector {
             elapsed_secs: elapsed,
             open_sockets: self.open.load(std::sync::atomic::Ordering::Relaxed),
             unreachable_secs: self.unreachable_for(),
+            sessions: self.session_counts(),
             ..LiveStats::default()
         };
         let mut by_kind = std::collections::BTreeMap::<String, u64>::new();

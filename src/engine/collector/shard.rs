@@ -1,9 +1,9 @@
 //! A shard's share of the figures (the users whose number falls to it), and how shards add up.
 
-use super::{mix, RunRecord};
+use super::{mix, sessions, RunRecord};
 use crate::engine::outcome::Failure;
-use crate::model::metrics::Latency;
-use crate::model::summary::{CheckSummary, FailureBucket, Summary};
+use crate::model::metrics::{Latency, SerializedLatency};
+use crate::model::summary::{CheckSummary, FailureBucket, LatencySection, Summary};
 use std::collections::BTreeMap;
 
 #[derive(Default, Clone)]
@@ -23,6 +23,31 @@ pub(super) struct Shard {
     pub(super) fold_at: usize,
     /// Per-scenario figures of a mix, by scenario index.
     pub(super) mix: Vec<mix::ScenarioPart>,
+    /// Sessions' runs by turn.
+    pub(super) by_turn: Vec<sessions::TurnPart>,
+}
+
+impl Shard {
+    /// The histograms as the summary carries them.
+    pub(super) fn latency_section(&self) -> LatencySection {
+        let ser = |l: &Latency| (l.count() > 0).then(|| SerializedLatency::from(l));
+        LatencySection {
+            connect: ser(&self.connect),
+            time_to_first_event: ser(&self.first_event),
+            agent_run: ser(&self.agent_run),
+            run_span: ser(&self.span),
+            from_start: self
+                .per_event
+                .iter()
+                .map(|(k, f)| (k.clone(), (&f.from_start).into()))
+                .collect(),
+            gap_before: self
+                .per_event
+                .iter()
+                .map(|(k, f)| (k.clone(), (&f.gap_before).into()))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Default, Clone)]
@@ -45,6 +70,7 @@ pub(super) fn merge(total: &mut Shard, sh: &Shard, first: bool) {
         t.gap_before.add(&f.gap_before);
     }
     total.log.extend_from_slice(&sh.log);
+    sessions::add_turns(&mut total.by_turn, &sh.by_turn);
     if first {
         total.checks = sh.checks.clone();
     } else {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::engine::protocol::EventKind;
+use crate::model::metrics::Latency;
 use std::collections::BTreeSet;
 
 #[test]
@@ -20,6 +21,7 @@ fn outcomes_add_up() {
             elapsed: ms(30),
             final_data: None,
             scenario: 0,
+            turn: None,
         },
     );
     c.run_finished(
@@ -37,6 +39,7 @@ fn outcomes_add_up() {
             elapsed: ms(5000),
             final_data: None,
             scenario: 0,
+            turn: None,
         },
     );
     let s = c.snapshot();
@@ -80,6 +83,7 @@ fn result_checks_aggregate() {
                 elapsed: Duration::from_millis(1),
                 final_data: data.as_object().cloned(),
                 scenario: 0,
+                turn: None,
             },
         );
     }
@@ -135,6 +139,7 @@ fn sharding_does_not_change_the_figures() {
         elapsed: ms(90 + i % 97),
         final_data: None,
         scenario: 0,
+        turn: None,
     };
     let one_user = Collector::default();
     let many_users = Collector::default();
@@ -183,6 +188,7 @@ fn plain_run(ms: u64, ok: bool) -> RunOutcome {
         elapsed: Duration::from_millis(ms),
         final_data: None,
         scenario: 0,
+        turn: None,
     }
 }
 

@@ -46,7 +46,7 @@ async fn connect(ctx: &Context, user: &mut GooseUser, s: &mut Session) -> Transa
         Ok(connected) => {
             if let Some(id) = &connected.user_id {
                 let expected = s.token.as_ref().and_then(|t| t.subject.as_deref());
-                ctx.isolation.welcomed(ctx.user_number(user), id, expected);
+                ctx.isolation.welcomed(s.number, id, expected);
             }
             s.socket = Some(connected.ws);
             s.backoff.reset();
@@ -153,7 +153,7 @@ pub(super) async fn settle_idle_socket(
         socket,
         &ctx.connector.profile,
         &ctx.isolation,
-        ctx.user_number(user),
+        s.number,
         s.token.as_ref().map(|t| t.expires_at),
     );
     take_idle(ctx, user, s, idle).await
@@ -188,7 +188,7 @@ pub(super) async fn await_lapse(
         socket,
         &ctx.connector.profile,
         &ctx.isolation,
-        ctx.user_number(user),
+        s.number,
         Some(expires_at),
         until,
     )
@@ -214,7 +214,7 @@ async fn take_idle(
         }
         if let Some(failure) = cut {
             ctx.collector.note_failure(index, &failure);
-            record(ctx, user, "session", Duration::ZERO, Some(&failure)).await?;
+            record(ctx, user, "idle", Duration::ZERO, Some(&failure)).await?;
         }
     }
     Ok(())

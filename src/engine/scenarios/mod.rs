@@ -11,6 +11,8 @@ pub mod isolation;
 pub mod refresh;
 pub mod run;
 pub mod security;
+pub mod session;
+mod turn;
 mod users;
 pub mod ws;
 
@@ -19,9 +21,8 @@ use crate::engine::collector::Collector;
 use crate::engine::outcome::Failure;
 use crate::engine::protocol::{SequenceRules, StartTemplate};
 use crate::plan::mix::{Endpoint, Pick, Prompt};
-use connect::{await_lapse, drop_socket, ensure_connected, probe_bad_token, settle_idle_socket};
+use crate::plan::Think;
 use goose::prelude::*;
-use refresh::{refresher, renew_if_lapsing};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,7 +49,12 @@ pub struct Context {
     pub endpoints: Arc<Vec<Endpoint>>,
     pub http: reqwest::Client,
     pub run_timeout: Duration,
+    /// The pause between a user's runs (and a session's turns), and its mean (margins for
+    /// token renewal are taken on the mean).
+    pub think: Think,
     pub think_time: Duration,
+    /// Users hold sessions (`[session]`): their turns, numbers, and the open model's pool.
+    pub sessions: Option<Arc<session::Sessions>>,
     pub auth: crate::plan::Auth,
     /// Reconnect and resume a run whose socket went mid-run.
     pub resume: bool,
@@ -111,8 +117,10 @@ impl Context {
     }
 }
 
-/// One user's state, kept in Goose's session data.
+/// One user's state (an immortal user's, in Goose's session data), or one session's.
 pub(crate) struct Session {
+    /// The user's number in the whole test: its identity, canary and isolation checks.
+    number: usize,
     identity: Identity,
     token: Option<Token>,
     socket: Option<ws::WsStream>,
@@ -122,6 +130,8 @@ pub(crate) struct Session {
     /// The names every run of this user sends, shared so a run holds them without a copy.
     names: Arc<users::Names>,
     runs: u64,
+    /// Closed sessions: the conversations this seat has begun.
+    conversations: u64,
     /// Ids of this user's last runs: their late frames are set aside, not judged.
     retired: std::collections::VecDeque<String>,
     backoff: backoff::Backoff,
@@ -140,7 +150,8 @@ pub fn agent_scenario(
     name: &str,
     weight: usize,
 ) -> Result<Scenario, GooseError> {
-    let think_time = ctx.think_time;
+    // Goose waits fixed and uniform think times; agentload draws the others after each run.
+    let (low, high) = ctx.think.goose_range().unwrap_or_default();
     let run = {
         let ctx = ctx.clone();
         let f: TransactionFunction = Arc::new(move |user| {
@@ -151,7 +162,7 @@ pub fn agent_scenario(
     };
     Ok(Scenario::new(name)
         .set_weight(weight)?
-        .set_wait_time(think_time, think_time)?
+        .set_wait_time(low, high)?
         .register_transaction(users::connect_on_start(ctx.clone()))
         .register_transaction(run)
         .register_transaction(users::disconnect_on_stop(ctx)))
@@ -163,171 +174,14 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         .expect("on_start sets the session")
         .clone();
     let mut guard = session.lock().await;
-    // A share of iterations first probe the target with a bad token on a separate socket.
-    if let Some(kind) = ctx.security.draw() {
-        probe_bad_token(ctx, user, &guard, kind).await?;
-    }
-    settle_idle_socket(ctx, user, &mut guard).await?;
-    // Renew first if the token would lapse during the idle time before the next run.
-    if let Some(failure) = renew_if_lapsing(ctx, &mut guard).await {
-        // No start message was sent: not a run, but a failure to count.
-        drop_socket(ctx, &mut guard);
-        ctx.collector
-            .note_failure(user.weighted_users_index, &failure);
-        record(ctx, user, "token_refresh", Duration::ZERO, Some(&failure)).await?;
-    }
-    // A socket whose token lapses now is about to be cut: no start goes on it.
-    await_lapse(ctx, user, &mut guard).await?;
-    ensure_connected(ctx, user, &mut guard).await?;
-    let s = &mut *guard;
-    if s.socket.is_none() {
-        // Connect failed and was recorded; Goose waits think_time before the next try.
-        return Ok(());
-    }
-    if let Some(budget) = ctx.run_budget.as_ref().filter(|b| !b.take()) {
-        let reason = format!(
-            "{} runs started, the plan's max_runs (this process's share)",
-            budget.limit()
-        );
-        ctx.stop.halt("max_runs", reason, ctx.collector.now_secs());
-        return Ok(());
-    }
-    s.runs += 1;
-    let names = s.names.clone();
-    let run_id = format!("{}-r{}", names.sub, s.runs);
-    let server_thread = s.server_thread_id.clone();
-    let prompt = ctx.prompt(ctx.user_number(user), s.runs);
-    // A prompt's own tool-chain expectation replaces the scenario's.
-    let rules = match prompt.expect_tools.is_empty() {
-        true => None,
-        false => Some(SequenceRules {
-            expect_tools: prompt.expect_tools.clone(),
-            ..ctx.rules.clone()
-        }),
-    };
-    // Taken out for the run (and put back after): the session stays mutable for reconnects.
-    let mut retired = std::mem::take(&mut s.retired);
-    let ids = RunIds {
-        run_id: &run_id,
-        thread_id: server_thread.as_deref().unwrap_or(&names.thread),
-        sub: &names.sub,
-        canary: &names.canary,
-        retired: &retired,
-        token_expires_at: s.token.as_ref().map(|t| t.expires_at),
-    };
-    let start = ctx.start_template(prompt.agent.as_deref().or(ctx.agent.as_deref()));
-    let spec = run::RunSpec {
-        user_request: &prompt.request,
-        rules: rules.as_ref().unwrap_or(&ctx.rules),
-        ..run_spec(ctx, user, ids, start)
-    };
-    let mut run = run::Run::new(spec);
-    let mut step = {
-        let socket = s.socket.as_mut().expect("checked above");
-        run.start(socket, refresher(ctx, &s.identity, s.token.as_mut()))
-            .await
-    };
-    // Reconnect and resume as long as the socket goes mid-run (a few times at most).
-    let mut resumes = 0;
-    let verdict = loop {
-        let failure = match step {
-            run::Step::Done(verdict) => break verdict,
-            run::Step::Interrupted(failure) => failure,
-        };
-        drop_socket(ctx, s);
-        if resumes == MAX_RESUMES {
-            break Err((failure, false));
-        }
-        resumes += 1;
-        ensure_connected(ctx, user, s).await?;
-        let Some(socket) = s.socket.as_mut() else {
-            break Err((failure, false));
-        };
-        ctx.collector.resumed(user.weighted_users_index);
-        step = run
-            .resume(socket, refresher(ctx, &s.identity, s.token.as_mut()))
-            .await;
-    };
-    let mut result = run.finish(verdict);
-    result.outcome.scenario = ctx.scenario;
-    if let (None, Some(data)) = (&result.outcome.failure, &result.outcome.final_data) {
-        result.outcome.failure = required_check_failure(ctx, data);
-    }
-    if !result.socket_usable {
-        // Drop it: the next run reconnects with a fresh handshake.
-        drop_socket(ctx, s);
-    }
-    for id in result.run_ids.drain(..) {
-        if retired.len() == RETIRED_RUN_IDS {
-            retired.pop_front();
-        }
-        retired.push_back(id);
-    }
-    s.retired = retired;
+    turn::one_run(ctx, user, &mut guard, None).await?;
     drop(guard);
-    finish_run(ctx, user, result).await
-}
-
-/// The per-run names a run spec needs.
-struct RunIds<'a> {
-    run_id: &'a str,
-    thread_id: &'a str,
-    sub: &'a str,
-    canary: &'a str,
-    retired: &'a std::collections::VecDeque<String>,
-    token_expires_at: Option<std::time::SystemTime>,
-}
-
-/// Most reconnect-and-resume rounds for one run.
-const MAX_RESUMES: u32 = 3;
-
-fn run_spec<'a>(
-    ctx: &'a Context,
-    user: &GooseUser,
-    ids: RunIds<'a>,
-    start: &'a StartTemplate,
-) -> run::RunSpec<'a> {
-    run::RunSpec {
-        profile: &ctx.connector.profile,
-        run_id: ids.run_id,
-        thread_id: ids.thread_id,
-        user_id: ids.sub,
-        canary: ids.canary,
-        user_request: "",
-        start,
-        timeout: ctx.run_timeout,
-        rules: &ctx.rules,
-        isolation: &ctx.isolation,
-        user_index: ctx.user_number(user),
-        resume: ctx.resume,
-        drop_after_events: ctx.drop_after_events,
-        retired: ids.retired,
-        token_expires_at: ids.token_expires_at,
-        keep_final_data: !ctx.collector.checks().is_empty(),
-        stop: &ctx.stop,
+    // A think time Goose can not draw (exponential, log-normal) is drawn here.
+    if ctx.think.goose_range().is_none() {
+        let pause = ctx.think.draw(&mut rand::rng());
+        ctx.stop.pause(pause).await;
     }
-}
-
-/// Records a finished run: leaks, first event, the run itself.
-async fn finish_run(
-    ctx: &Context,
-    user: &mut GooseUser,
-    result: run::RunResult,
-) -> TransactionResult {
-    record_leaks(ctx, user, &result.leaks).await?;
-    ctx.collector
-        .stale_frames(user.weighted_users_index, result.stale_frames);
-    if let Some(first) = result.time_to_first_event {
-        record(ctx, user, "first_event", first, None).await?;
-    }
-    let failure = result.outcome.failure.clone();
-    ctx.collector
-        .run_finished(user.weighted_users_index, result.outcome);
-    if failure.as_ref().is_some_and(Failure::is_interrupted) {
-        // Neither a run's time nor a failure: the test stopped under it.
-        return Ok(());
-    }
-    record(ctx, user, "agent_run", result.elapsed, failure.as_ref()).await
+    Ok(())
 }
 
 /// Records frames carrying other users' data (zero tolerance).
@@ -349,23 +203,6 @@ async fn record_leaks(ctx: &Context, user: &mut GooseUser, owners: &[usize]) -> 
         }
     }
     Ok(())
-}
-
-/// The first `required` result check the completed run misses, as a failure.
-fn required_check_failure(
-    ctx: &Context,
-    data: &serde_json::Map<String, serde_json::Value>,
-) -> Option<Failure> {
-    ctx.collector.checks().iter().find_map(|check| {
-        let (value, met) = check.evaluate(data);
-        (check.required && !met).then(|| {
-            let seen = value.map_or("nothing".to_string(), |v| v.to_string());
-            Failure::new(
-                "result.check_failed",
-                format!("{}: expected {}, found {seen}", check.name, check.rule()),
-            )
-        })
-    })
 }
 
 async fn record(

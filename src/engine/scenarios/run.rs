@@ -352,6 +352,7 @@ impl<'a> Run<'a> {
                 elapsed,
                 final_data: self.final_data,
                 scenario: 0,
+                turn: None,
             },
             time_to_first_event: self.time_to_first_event,
             elapsed,

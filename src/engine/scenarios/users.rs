@@ -13,19 +13,7 @@ pub(super) fn connect_on_start(ctx: Arc<Context>) -> Transaction {
         let ctx = ctx.clone();
         Box::pin(async move {
             let number = ctx.user_number(user);
-            let identity = Identity::new(&ctx.run_tag, number, &ctx.email_domain);
-            let session: Shared = Arc::new(tokio::sync::Mutex::new(Session {
-                names: Arc::new(Names::new(&identity.sub, ctx.isolation.canary(number))),
-                identity,
-                token: None,
-                socket: None,
-                server_user_id: None,
-                server_thread_id: None,
-                runs: 0,
-                retired: Default::default(),
-                backoff: super::backoff::Backoff::new(ctx.backoff_base, ctx.backoff_cap),
-                lapse_awaited: None,
-            }));
+            let session: Shared = Arc::new(tokio::sync::Mutex::new(Session::new(&ctx, number)));
             user.set_session_data(session.clone());
             ctx.collector
                 .user_started(user.weighted_users_index, ctx.scenario);
@@ -36,6 +24,51 @@ pub(super) fn connect_on_start(ctx: Arc<Context>) -> Transaction {
     Transaction::new(f).set_name("connect").set_on_start()
 }
 
+impl Session {
+    /// User `number`'s state before its first connect: its identity, canary and thread.
+    pub(super) fn new(ctx: &Context, number: usize) -> Session {
+        let identity = Identity::new(&ctx.run_tag, number, &ctx.email_domain);
+        Session {
+            number,
+            names: Arc::new(Names::new(&identity.sub, ctx.isolation.canary(number))),
+            identity,
+            token: None,
+            socket: None,
+            server_user_id: None,
+            server_thread_id: None,
+            runs: 0,
+            conversations: 0,
+            retired: Default::default(),
+            backoff: super::backoff::Backoff::new(ctx.backoff_base, ctx.backoff_cap),
+            lapse_awaited: None,
+        }
+    }
+
+    /// A new conversation of this user (its `nth`): a thread of its own, a fresh token (a
+    /// session logs in), its own socket.
+    pub(super) fn begin_conversation(&mut self, nth: u64) {
+        let names = &self.names;
+        self.names = Arc::new(Names {
+            sub: names.sub.clone(),
+            canary: names.canary.clone(),
+            thread: format!("{}-s{nth}-thread", names.sub),
+        });
+        self.token = None;
+        self.server_thread_id = None;
+        self.lapse_awaited = None;
+    }
+
+    /// Closes the socket, if one is open, with a close frame; counted when the close was clean.
+    pub(super) async fn close(&mut self, ctx: &Context, slot: usize) {
+        if let Some(socket) = self.socket.take() {
+            ctx.collector.socket_gone();
+            if ws::close(socket).await {
+                ctx.collector.closed_cleanly(slot);
+            }
+        }
+    }
+}
+
 /// On stop: close the socket with a close frame.
 pub(super) fn disconnect_on_stop(ctx: Arc<Context>) -> Transaction {
     let f: TransactionFunction = Arc::new(move |user| {
@@ -44,13 +77,11 @@ pub(super) fn disconnect_on_stop(ctx: Arc<Context>) -> Transaction {
             let Some(session) = user.get_session_data::<Shared>() else {
                 return Ok(());
             };
-            let socket = session.lock().await.socket.take();
-            if let Some(socket) = socket {
-                ctx.collector.socket_gone();
-                if ws::close(socket).await {
-                    ctx.collector.closed_cleanly(user.weighted_users_index);
-                }
-            }
+            session
+                .lock()
+                .await
+                .close(&ctx, user.weighted_users_index)
+                .await;
             Ok(())
         })
     });

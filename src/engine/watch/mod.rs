@@ -49,6 +49,8 @@ pub struct Beside<'a> {
     /// The HTTP client the deployment's metrics are polled with, and where they go.
     pub http: &'a reqwest::Client,
     pub server: &'a Arc<std::sync::Mutex<crate::model::server::ServerMetrics>>,
+    /// Shards of the test (the live line shows this one's share of the arrivals).
+    pub shard_count: usize,
     /// `--metrics-addr`, and the labels every series of it carries (`run_id`, `shard`).
     pub exporter: Option<(std::net::SocketAddr, Vec<(String, String)>)>,
 }
@@ -67,11 +69,21 @@ impl Beside<'_> {
         let mut watchers: Vec<Box<dyn Watcher>> = vec![Box::new(signals)];
         if let Some(every) = self.progress {
             let stages = plan
-                .stages
+                .load_stages()
                 .iter()
                 .map(|s| (s.users, s.duration.0))
                 .collect();
-            let line = progress::Plan { stages, every };
+            let arrivals = plan.is_open().then(|| {
+                crate::engine::arrivals::schedule::Schedule::new(
+                    &plan.arrivals,
+                    1.0 / self.shard_count as f64,
+                )
+            });
+            let line = progress::Plan {
+                stages,
+                every,
+                arrivals,
+            };
             watchers.push(Box::new(progress::Progress::new(
                 self.isolation.clone(),
                 line,

@@ -21,6 +21,8 @@ pub struct Plan {
     /// Goose's stages: users to reach, over how long (ramps are linear).
     pub stages: Vec<(usize, Duration)>,
     pub every: Duration,
+    /// The open model's arrival schedule (which starts once the pool is up, `POOL_LAUNCH` in).
+    pub arrivals: Option<crate::engine::arrivals::schedule::Schedule>,
 }
 
 impl Progress {
@@ -63,7 +65,10 @@ impl super::Watcher for Progress {
 /// One reading as text: `[elapsed/planned] stage i/n · users active/target · runs (rate) ·
 /// p95 over the interval · failures (top kind) · isolation violations`.
 pub fn line(live: &LiveStats, violations: u64, plan: &Plan) -> String {
-    let planned: f64 = plan.stages.iter().map(|(_, d)| d.as_secs_f64()).sum();
+    let planned: f64 = match &plan.arrivals {
+        Some(schedule) => crate::plan::POOL_LAUNCH.as_secs_f64() + schedule.duration(),
+        None => plan.stages.iter().map(|(_, d)| d.as_secs_f64()).sum(),
+    };
     let (stage, target) = stage_at(&plan.stages, live.elapsed_secs);
     let w = &live.last_interval;
     let p95 = w.p95_ms.map_or("-".to_string(), |ms| format!("{ms:.0} ms"));
@@ -80,14 +85,38 @@ pub fn line(live: &LiveStats, violations: u64, plan: &Plan) -> String {
     let unreachable = live.unreachable_secs.map_or(String::new(), |secs| {
         format!(" · target unreachable for {secs:.0} s")
     });
+    let sessions = live
+        .sessions
+        .map_or(String::new(), |(started, done, ended, dropped)| {
+            let open = started.saturating_sub(done + ended);
+            format!(
+                " · sessions {} open, {} done{}",
+                thousands(open),
+                thousands(done + ended),
+                match dropped {
+                    0 => String::new(),
+                    n => format!(", {} dropped", thousands(n)),
+                }
+            )
+        });
+    let load = match &plan.arrivals {
+        // The arrivals start once the pool is up (about `POOL_LAUNCH` in).
+        Some(schedule) => {
+            let since = live.elapsed_secs - crate::plan::POOL_LAUNCH.as_secs_f64();
+            format!("arrivals {:.2}/s{sessions}", schedule.rate_at(since))
+        }
+        None => format!(
+            "stage {}/{} · users {}/{}{sessions}",
+            stage,
+            plan.stages.len(),
+            live.open_sockets.max(0),
+            target
+        ),
+    };
     format!(
-        "agentload [{}/{}] stage {}/{} · users {}/{} · runs {} ({:.1}/s) · p95 {} · {} · isolation violations {}{unreachable}",
+        "agentload [{}/{}] {load} · runs {} ({:.1}/s) · p95 {} · {} · isolation violations {}{unreachable}",
         clock(live.elapsed_secs),
         clock(planned),
-        stage,
-        plan.stages.len(),
-        live.open_sockets.max(0),
-        target,
         thousands(live.runs_started),
         w.runs_per_sec,
         p95,
@@ -140,6 +169,7 @@ mod tests {
                 (0, Duration::from_secs(5)),
             ],
             every: Duration::from_secs(2),
+            arrivals: None,
         }
     }
 
@@ -169,6 +199,7 @@ mod tests {
                 ..Default::default()
             },
             unreachable_secs: None,
+            sessions: None,
         };
         let text = line(&live, 0, &plan());
         assert_eq!(
@@ -185,6 +216,28 @@ mod tests {
                 .ends_with("isolation violations 0 · target unreachable for 12 s"),
             "{}",
             line(&down, 0, &plan())
+        );
+        // The open model: the planned arrival rate and the sessions.
+        let arrivals = [crate::plan::Arrival {
+            rate: crate::plan::Rate(2.0),
+            duration: crate::plan::Dur::from_secs(30),
+            ramp_to: Some(crate::plan::Rate(4.0)),
+        }];
+        let open = Plan {
+            arrivals: Some(crate::engine::arrivals::schedule::Schedule::new(
+                &arrivals, 1.0,
+            )),
+            ..plan()
+        };
+        let sessions = LiveStats {
+            elapsed_secs: 16.0,
+            sessions: Some((120, 90, 6, 3)),
+            ..down
+        };
+        let text = line(&sessions, 0, &open);
+        assert!(
+            text.starts_with("agentload [0:16/0:31] arrivals 3.00/s · sessions 24 open, 96 done, 3 dropped · runs"),
+            "{text}"
         );
     }
 }

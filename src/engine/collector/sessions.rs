@@ -1,0 +1,276 @@
+//! Sessions as the collector keeps them while the load runs: counts, three histograms (length,
+//! start lag, first turn), arrivals per second, and each ended session's start, end and first
+//! turn (12 bytes), from which the snapshot draws concurrency over time. Runs by turn are kept
+//! in the shards beside the runs themselves.
+
+use crate::engine::outcome::RunOutcome;
+use crate::model::metrics::{Latency, SerializedLatency};
+use crate::model::sessions::{
+    ArrivalWindow, SessionPoint, SessionsSummary, TurnFigures, TURN_ROWS,
+};
+use std::time::Duration;
+
+/// How a session ended, as its user tells the collector.
+#[derive(Debug, Clone)]
+pub struct SessionEnd {
+    /// Seconds from the test's start.
+    pub started_secs: f64,
+    /// From when it was due (or began) to its first turn's completion.
+    pub first_turn: Option<Duration>,
+    pub failed: bool,
+    pub cut: bool,
+    pub turns_done: u32,
+}
+
+#[derive(Default)]
+pub(super) struct SessionFigures {
+    model: Option<String>,
+    window: Option<ArrivalWindow>,
+    arrived: u64,
+    dropped: u64,
+    started: u64,
+    completed: u64,
+    failed: u64,
+    cut: u64,
+    duration: Option<Latency>,
+    start_lag: Option<Latency>,
+    first_turn: Option<Latency>,
+    /// Per second of the test: arrivals due, and those dropped.
+    arrivals: Vec<[u32; 2]>,
+    /// Ended sessions: start and end (seconds), first turn (ms; NaN: none).
+    log: Vec<[f32; 3]>,
+}
+
+/// One turn's runs, in a shard.
+#[derive(Default, Clone)]
+pub(super) struct TurnPart {
+    started: u64,
+    completed: u64,
+    failed: u64,
+    latency: Option<Latency>,
+}
+
+/// Records a run of a session's turn (a run of no session is not by turn).
+pub(super) fn record_turn(rows: &mut Vec<TurnPart>, outcome: &RunOutcome) {
+    let Some(turn) = outcome.turn else { return };
+    let row = turn.clamp(1, TURN_ROWS) as usize - 1;
+    if rows.len() <= row {
+        rows.resize(row + 1, TurnPart::default());
+    }
+    let part = &mut rows[row];
+    part.started += 1;
+    match outcome.failure {
+        None => {
+            part.completed += 1;
+            part.latency
+                .get_or_insert_with(Latency::default)
+                .record(outcome.elapsed);
+        }
+        Some(_) => part.failed += 1,
+    }
+}
+
+/// Adds a shard's rows to `total`.
+pub(super) fn add_turns(total: &mut Vec<TurnPart>, rows: &[TurnPart]) {
+    if total.len() < rows.len() {
+        total.resize(rows.len(), TurnPart::default());
+    }
+    for (t, r) in total.iter_mut().zip(rows) {
+        t.started += r.started;
+        t.completed += r.completed;
+        t.failed += r.failed;
+        if let Some(l) = &r.latency {
+            t.latency.get_or_insert_with(Latency::default).add(l);
+        }
+    }
+}
+
+fn record(h: &mut Option<Latency>, d: Duration) {
+    h.get_or_insert_with(Latency::default).record(d);
+}
+
+fn serialize(h: &Option<Latency>) -> Option<SerializedLatency> {
+    h.as_ref().map(SerializedLatency::from)
+}
+
+impl super::Collector {
+    /// The test's users hold sessions (`open` or `closed`): the summary gets a sessions part.
+    pub fn expect_sessions(&self, model: &str) {
+        self.sessions().model = Some(model.to_string());
+    }
+
+    /// The open model's arrivals began at `origin` (seconds from the test's start) and last
+    /// `duration`, planning `planned` sessions.
+    pub fn arrivals_began(&self, origin: f64, duration: f64, planned: f64) {
+        self.sessions().window = Some(ArrivalWindow {
+            from_secs: origin,
+            to_secs: origin + duration,
+            planned,
+        });
+    }
+
+    /// An arrival came due at `at_secs`; `dropped` when no user was free for it.
+    pub fn session_arrived(&self, at_secs: f64, dropped: bool) {
+        let mut s = self.sessions();
+        s.arrived += 1;
+        s.dropped += u64::from(dropped);
+        let second = at_secs.max(0.0) as usize;
+        if s.arrivals.len() <= second {
+            s.arrivals.resize(second + 1, [0, 0]);
+        }
+        s.arrivals[second][0] += 1;
+        s.arrivals[second][1] += u32::from(dropped);
+    }
+
+    /// A session began, `lag` after it was due (open model).
+    pub fn session_started(&self, lag: Option<Duration>) {
+        let mut s = self.sessions();
+        s.started += 1;
+        if let Some(lag) = lag {
+            record(&mut s.start_lag, lag);
+        }
+    }
+
+    pub fn session_ended(&self, end: SessionEnd) {
+        let now = self.now_secs();
+        let mut s = self.sessions();
+        match (end.failed, end.cut) {
+            (true, _) => s.failed += 1,
+            (false, true) => s.cut += 1,
+            (false, false) => {
+                s.completed += 1;
+                let length = Duration::from_secs_f64((now - end.started_secs).max(0.0));
+                record(&mut s.duration, length);
+            }
+        }
+        if let Some(first) = end.first_turn {
+            record(&mut s.first_turn, first);
+        }
+        let first_ms = end
+            .first_turn
+            .map_or(f32::NAN, |d| d.as_secs_f32() * 1000.0);
+        s.log.push([end.started_secs as f32, now as f32, first_ms]);
+    }
+
+    /// Sessions in progress right now.
+    pub fn sessions_open(&self) -> u64 {
+        let s = self.sessions();
+        s.started.saturating_sub(s.completed + s.failed + s.cut)
+    }
+
+    /// Sessions so far: (started, completed, failed + cut, dropped), for the live line.
+    pub fn session_counts(&self) -> Option<(u64, u64, u64, u64)> {
+        let s = self.sessions();
+        s.model.as_ref()?;
+        Some((s.started, s.completed, s.failed + s.cut, s.dropped))
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, SessionFigures> {
+        self.session_figures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The sessions part of a snapshot, with the shards' runs by turn.
+    pub(super) fn sessions_summary(&self, turns: &[TurnPart]) -> Option<SessionsSummary> {
+        let s = self.sessions();
+        let model = s.model.clone()?;
+        let by_turn = turns
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.started > 0)
+            .map(|(i, t)| TurnFigures {
+                turn: i as u32 + 1,
+                started: t.started,
+                completed: t.completed,
+                failed: t.failed,
+                latency: serialize(&t.latency),
+            })
+            .collect();
+        let (bucket, timeline) = session_timeline(&s.log, &s.arrivals);
+        let mut summary = SessionsSummary {
+            model,
+            arrived: s.arrived,
+            dropped: s.dropped,
+            started: s.started,
+            completed: s.completed,
+            failed: s.failed,
+            cut: s.cut,
+            arrivals: s.window,
+            duration: serialize(&s.duration),
+            start_lag: serialize(&s.start_lag),
+            first_turn: serialize(&s.first_turn),
+            by_turn,
+            timeline_bucket_secs: bucket,
+            timeline,
+            littles_law: None,
+        };
+        summary.derive_littles_law();
+        Some(summary)
+    }
+}
+
+/// Per-bucket points (1 s, wider on long tests: at most ~300): arrivals, starts, mean
+/// concurrency (each ended session's overlap with the bucket), first turns by start.
+fn session_timeline(log: &[[f32; 3]], arrivals: &[[u32; 2]]) -> (f64, Vec<SessionPoint>) {
+    let end = log
+        .iter()
+        .map(|r| f64::from(r[1]))
+        .fold(arrivals.len() as f64, f64::max);
+    if end <= 0.0 {
+        return (1.0, Vec::new());
+    }
+    let bucket = (end / 300.0).ceil().max(1.0);
+    let count = (end / bucket).floor() as usize + 1;
+    let mut points: Vec<SessionPoint> = (0..count)
+        .map(|i| SessionPoint {
+            at_secs: i as f64 * bucket,
+            ..Default::default()
+        })
+        .collect();
+    let index = |secs: f64| ((secs.max(0.0) / bucket) as usize).min(count - 1);
+    for (second, [arrived, dropped]) in arrivals.iter().enumerate() {
+        let p = &mut points[index(second as f64)];
+        p.arrived += u64::from(*arrived);
+        p.dropped += u64::from(*dropped);
+    }
+    for [start, stop, first_ms] in log {
+        let (start, stop) = (f64::from(*start), f64::from(*stop));
+        let p = &mut points[index(start)];
+        p.started += 1;
+        if !first_ms.is_nan() {
+            let ms = f64::from(*first_ms);
+            let sum = p.first_turn_mean_ms.unwrap_or(0.0) * p.first_turns as f64 + ms;
+            p.first_turns += 1;
+            p.first_turn_mean_ms = Some(sum / p.first_turns as f64);
+            p.first_turn_max_ms = Some(p.first_turn_max_ms.map_or(ms, |m| m.max(ms)));
+        }
+        let (first, last) = (index(start), index(stop));
+        for (i, point) in points.iter_mut().enumerate().take(last + 1).skip(first) {
+            let (from, to) = (i as f64 * bucket, (i + 1) as f64 * bucket);
+            let overlap = stop.min(to) - start.max(from);
+            if overlap > 0.0 {
+                point.concurrency += overlap / bucket;
+            }
+        }
+    }
+    (bucket, points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrency_is_the_session_seconds_in_each_bucket() {
+        // Two sessions: [0.5, 2.5) and [1, 2).
+        let log = [[0.5, 2.5, 100.0], [1.0, 2.0, f32::NAN]];
+        let (bucket, points) = session_timeline(&log, &[[1, 0], [1, 1]]);
+        assert_eq!(bucket, 1.0);
+        let c: Vec<f64> = points.iter().map(|p| p.concurrency).collect();
+        assert_eq!(c, vec![0.5, 2.0, 0.5]);
+        assert_eq!((points[0].started, points[1].started), (1, 1));
+        assert_eq!(points[0].first_turn_max_ms, Some(100.0));
+        assert_eq!((points[1].arrived, points[1].dropped), (1, 1));
+    }
+}

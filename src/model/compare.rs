@@ -98,6 +98,23 @@ pub fn compare(
             });
         }
     }
+    type SessionPick =
+        fn(&super::sessions::SessionsSummary) -> Option<&super::metrics::SerializedLatency>;
+    let session_times: [(&str, SessionPick); 2] = [
+        ("session first turn", |s| s.first_turn.as_ref()),
+        ("session length", |s| s.duration.as_ref()),
+    ];
+    for (name, pick) in session_times {
+        for (q, get) in QUANTILES {
+            add(format!("{name} {q}"), "ms", Worse::Higher, &|s| {
+                pick(s.sessions.as_ref()?).map(|l| get(&l.stats))
+            });
+        }
+    }
+    add("arrivals dropped".into(), "%", Worse::Higher, &|s| {
+        let sessions = s.sessions.as_ref()?;
+        (sessions.model == "open").then(|| sessions.dropped_percent())
+    });
     let events: std::collections::BTreeSet<&String> = baseline
         .latency
         .from_start

@@ -99,6 +99,34 @@ pub fn judge(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
         });
     }
     verdicts.extend(server_rules(sla, summary));
+    verdicts.extend(session_rules(sla, summary));
+    verdicts
+}
+
+/// `[sla] dropped` and `first_turn_p95`, judged on the sessions.
+fn session_rules(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
+    let sessions = summary.sessions.as_ref();
+    let mut verdicts = Vec::new();
+    if let Some(max) = sla.dropped {
+        let (share, dropped, arrived) =
+            sessions.map_or((0.0, 0, 0), |s| (s.dropped_percent(), s.dropped, s.arrived));
+        verdicts.push(RuleVerdict {
+            rule: format!("arrivals dropped <= {}% (no free user in the pool)", max.0),
+            observed: format!("{share:.2}% ({dropped} of {arrived} arrivals)"),
+            passed: share <= max.0,
+            judged_by: "agentload".into(),
+        });
+    }
+    if let Some(limit) = sla.first_turn_p95 {
+        let p95 = sessions.and_then(|s| s.first_turn.as_ref().map(|l| l.stats.p95_ms));
+        let limit_ms = limit.0.as_secs_f64() * 1000.0;
+        verdicts.push(RuleVerdict {
+            rule: format!("session first turn p95 <= {limit_ms:.0} ms (from when it was due)"),
+            observed: p95.map_or("no samples".into(), |p| format!("{p:.0} ms")),
+            passed: p95.is_some_and(|p| p <= limit_ms),
+            judged_by: "agentload".into(),
+        });
+    }
     verdicts
 }
 

@@ -4,6 +4,7 @@
 mod charts;
 pub mod junit;
 mod server;
+mod sessions;
 
 use crate::model::summary::Summary;
 use charts::{line_chart, Series, BLUE, GREEN, ORANGE, PURPLE, RED};
@@ -44,6 +45,7 @@ pub fn render(summary: &Summary) -> Result<String, ReportError> {
             events => event_rows(summary),
             funnel_total => summary.runs.started,
             charts => charts(summary),
+            sessions => summary.sessions.as_ref().map(sessions::charts),
             human_bytes => minijinja::Value::from_function(|b: f64| crate::model::sla::human_bytes(b)),
         })
         .map_err(|e| ReportError::Render(format!("{e:#}")))

@@ -126,6 +126,28 @@ impl Export for Figures {
                 .map(|(kind, b)| ("kind", kind.clone(), b.count))
                 .collect(),
         )?;
+        if let Some(sessions) = &s.sessions {
+            counter(
+                &mut encoder,
+                "agentload_sessions",
+                "Sessions ended, by result (dropped: arrivals with no free user in the pool).",
+                vec![
+                    ("result", "completed".into(), sessions.completed),
+                    ("result", "failed".into(), sessions.failed),
+                    ("result", "cut".into(), sessions.cut),
+                    ("result", "dropped".into(), sessions.dropped),
+                ],
+            )?;
+            let open = sessions.started.saturating_sub(sessions.ended()) as i64;
+            encoder
+                .encode_descriptor(
+                    "agentload_sessions_open",
+                    "Sessions in progress.",
+                    None,
+                    MetricType::Gauge,
+                )?
+                .encode_gauge(&open)?;
+        }
         let open = self.collector.open_sockets();
         for (name, help) in [
             ("agentload_connections_open", "WebSocket connections open."),

@@ -3,6 +3,7 @@
 use super::{MergeError, ShardReport};
 use crate::model::findings::{IsolationSummary, SecuritySummary};
 use crate::model::mix::{set_shares, ScenarioSummary};
+use crate::model::sessions::SessionsSummary;
 use crate::model::summary::{CheckSummary, ValueStats};
 
 pub(super) fn merge_checks(shards: &[ShardReport]) -> Vec<CheckSummary> {
@@ -103,5 +104,37 @@ pub(super) fn merge_scenarios(shards: &[ShardReport]) -> Result<Vec<ScenarioSumm
         }
     }
     set_shares(&mut merged);
+    Ok(merged)
+}
+
+/// The shards' sessions on the merged clock (each shard's times shifted by its origin's
+/// offset from the earliest, whole buckets), added.
+pub(super) fn merge_sessions(
+    shards: &[ShardReport],
+    start_ms: i64,
+) -> Result<Option<SessionsSummary>, MergeError> {
+    let mut merged: Option<SessionsSummary> = None;
+    for s in shards {
+        let Some(part) = &s.summary.sessions else {
+            continue;
+        };
+        let mut part = part.clone();
+        let origin = s.summary.timeline_origin_unix_ms.unwrap_or(start_ms);
+        let shift = (origin - start_ms) as f64 / 1000.0;
+        let width = part.timeline_bucket_secs.max(1.0);
+        let whole = (shift / width).round() * width;
+        part.timeline.iter_mut().for_each(|p| p.at_secs += whole);
+        if let Some(w) = part.arrivals.as_mut() {
+            (w.from_secs, w.to_secs) = (w.from_secs + shift, w.to_secs + shift);
+        }
+        merged
+            .get_or_insert_with(SessionsSummary::default)
+            .add(&part)
+            .map_err(|message| MergeError::Histogram {
+                folder: s.folder.clone(),
+                name: "sessions".into(),
+                message,
+            })?;
+    }
     Ok(merged)
 }

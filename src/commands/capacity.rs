@@ -51,16 +51,30 @@ async fn run_inner(
     let dir = report_folder(&plan, "capacity", started_at)?;
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &dir).await?;
-    let found = search::search(&plan.capacity, &plan.sla, async |users| {
-        let step = measure(&plan, &resolved, &credential, &dir, users, options).await?;
+    let by_rate = plan.is_open();
+    let step = async |level: Level| {
+        let step = measure(&plan, &resolved, &credential, &dir, level, options).await?;
         // Ctrl-C stops the step's Goose run; it also ends the search, keeping what was measured.
-        if goose::is_killswitch_triggered() {
+        if step.interrupted {
             return Ok(None);
         }
         println!("{}", step_line(&step));
         Ok::<_, SetupError>(Some(step))
-    })
-    .await;
+    };
+    let found = match by_rate {
+        true => {
+            search::search_rates(&plan.capacity, &plan.sla, async |rate| {
+                step(Level::Rate(rate)).await
+            })
+            .await
+        }
+        false => {
+            search::search(&plan.capacity, &plan.sla, async |users| {
+                step(Level::Users(users)).await
+            })
+            .await
+        }
+    };
     if let Some(child) = resolved.embedded {
         child.stop().await;
     }
@@ -76,11 +90,11 @@ async fn run_inner(
 /// The steps in user order, and the conclusion.
 pub(super) fn print_steps(report: &CapacityReport) {
     println!(
-        "\n{:>6} {:>6} {:>9} {:>9} {:>7} {:>8} {:>8}  verdict",
-        "users", "runs", "p95 ms", "p99 ms", "err %", "runs/s", "tgt CPU"
+        "\n{:>8} {:>6} {:>9} {:>9} {:>7} {:>8} {:>8}  verdict",
+        "step", "runs", "p95 ms", "p99 ms", "err %", "runs/s", "tgt CPU"
     );
     let mut steps = report.steps.clone();
-    steps.sort_by_key(|s| s.users);
+    steps.sort_by(|a, b| a.level().total_cmp(&b.level()));
     for step in &steps {
         println!("{}", step_line(step));
     }
@@ -134,37 +148,30 @@ pub(super) fn write_capacity(
     Ok(())
 }
 
-/// One step: ramp to `users`, hold, and read the hold window's own figures. `options` carry
-/// the console, `--metrics-addr`, and a shard's identity.
+/// What a capacity step holds: users (closed), or an arrival rate (open, test-wide).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Level {
+    Users(usize),
+    Rate(f64),
+}
+
+/// One step: ramp to `level` (users, or sessions arriving at a rate), hold, and read the hold
+/// window's own figures. `options` carry the console, `--metrics-addr`, and a shard's identity.
 pub(super) async fn measure(
     plan: &Plan,
     resolved: &Resolved,
     credential: &str,
     dir: &Path,
-    users: usize,
+    level: Level,
     options: &RunOptions,
 ) -> Result<StepResult, SetupError> {
     let cap = &plan.capacity;
-    let mut step_plan = plan.clone();
-    step_plan.stages = vec![
-        Stage {
-            users,
-            duration: cap.step_ramp,
-        },
-        Stage {
-            users,
-            duration: cap.step_hold,
-        },
-        Stage {
-            users: 0,
-            duration: Dur::from_secs(0),
-        },
-    ];
-    // Rules are judged here, per step; Goose judges none. A step is short and the search
-    // keeps what it measured: no checkpoints.
-    step_plan.sla = Sla::default();
-    step_plan.report.checkpoint = Dur::from_secs(0);
-    let step_dir = dir.join(format!("step-{users:05}-users"));
+    let step_plan = step_plan(plan, level);
+    let folder = match level {
+        Level::Users(users) => format!("step-{users:05}-users"),
+        Level::Rate(rate) => format!("step-{rate:09.3}-per-s"),
+    };
+    let step_dir = dir.join(&folder);
     std::fs::create_dir_all(&step_dir).map_err(|e| SetupError::Report {
         path: step_dir.clone(),
         message: e.to_string(),
@@ -185,65 +192,68 @@ pub(super) async fn measure(
         },
     )
     .await?;
-    let from = cap.step_ramp.0.as_secs_f64().ceil();
+    // The hold: after the ramp, from the first arrival (open) or the start (closed).
+    let sessions = loaded.summary.sessions.as_ref();
+    let origin = sessions
+        .and_then(|s| s.arrivals.map(|w| w.from_secs))
+        .unwrap_or(0.0);
+    let from = (origin + cap.step_ramp.0.as_secs_f64()).ceil();
     let to = from + cap.step_hold.0.as_secs_f64();
-    let w = loaded.collector.window(from, to);
-    let hold = loaded.collector.window_latency(from, to);
-    let samples: Vec<_> = loaded
-        .summary
-        .resources
-        .as_ref()
-        .map(|r| r.samples.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| (from..=to).contains(&s.at_secs))
-        .collect();
-    let mean = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
-    let shed = loaded.summary.throttled.clone().unwrap_or_default();
-    let server = loaded.summary.server.as_ref();
-    let server_failed = crate::model::sla::server_rules(&plan.sla, &loaded.summary)
-        .into_iter()
-        .find(|v| !v.passed)
-        .map(|v| format!("{}: {}", v.rule, v.observed));
-    Ok(StepResult {
-        server_failed,
-        runs_started: loaded.summary.runs.started,
-        histogram: (hold.count() > 0).then(|| hold.encode()),
-        window_secs: to - from,
-        folder: Some(format!("step-{users:05}-users")),
-        throttled: shed.attempts(),
-        throttled_percent: loaded.summary.share_of_attempts_percent(shed.attempts()),
-        throttled_first_at_users: (shed.count > 0).then_some(shed.first_at_users),
-        throttle_reasons: shed.reasons.keys().cloned().collect(),
-        throttled_connects: shed.connects,
-        users,
-        runs: w.runs,
-        completed: w.completed,
-        error_rate_percent: w.error_rate_percent,
-        runs_per_sec: w.runs_per_sec,
-        mean_ms: w.mean_ms,
-        p50_ms: w.p50_ms,
-        p95_ms: w.p95_ms,
-        p99_ms: w.p99_ms,
-        target_cpu_percent: mean(
-            samples
-                .iter()
-                .filter_map(|s| s.target.map(|t| t.cpu_percent))
-                .collect(),
-        )
-        .or_else(|| server.and_then(|s| s.mean_cpu_percent())),
-        target_rss_bytes: samples
-            .iter()
-            .filter_map(|s| s.target.map(|t| t.rss_bytes))
-            .max(),
-        generator_cpu_percent: mean(
-            samples
-                .iter()
-                .filter_map(|s| s.generator.map(|g| g.cpu_percent))
-                .collect(),
-        ),
-        ..Default::default()
-    })
+    let mut step = super::capacity_step::figures(&loaded, plan, from, to);
+    step.folder = Some(folder);
+    match level {
+        Level::Users(users) => step.users = users,
+        Level::Rate(rate) => {
+            step.rate = Some(rate);
+            let hold = sessions.map(|s| {
+                s.timeline
+                    .iter()
+                    .filter(|p| (from..to).contains(&p.at_secs))
+                    .fold((0, 0), |(a, d), p| (a + p.arrived, d + p.dropped))
+            });
+            (step.sessions_arrived, step.sessions_dropped) = hold.unwrap_or_default();
+            step.first_turn_p95_ms =
+                sessions.and_then(|s| Some(s.first_turn.as_ref()?.stats.p95_ms));
+        }
+    }
+    Ok(step)
+}
+
+/// The plan one step runs: its users over the ramp, then held (closed); or sessions arriving
+/// at the step's rate through ramp and hold, no drain (open). Its rules are judged per step
+/// by the search, none by Goose; a step is short: no checkpoints.
+fn step_plan(plan: &Plan, level: Level) -> Plan {
+    let cap = &plan.capacity;
+    let mut step_plan = plan.clone();
+    match level {
+        Level::Users(users) => {
+            step_plan.stages = vec![
+                Stage {
+                    users,
+                    duration: cap.step_ramp,
+                },
+                Stage {
+                    users,
+                    duration: cap.step_hold,
+                },
+                Stage {
+                    users: 0,
+                    duration: Dur::from_secs(0),
+                },
+            ];
+        }
+        Level::Rate(rate) => {
+            step_plan.arrivals = vec![crate::plan::Arrival {
+                rate: crate::plan::Rate(rate),
+                duration: Dur(cap.step_ramp.0 + cap.step_hold.0),
+                ramp_to: None,
+            }];
+            step_plan.workload.drain = Dur::from_secs(0);
+        }
+    }
+    step_plan.sla = Sla::default();
+    step_plan.report.checkpoint = Dur::from_secs(0);
+    step_plan
 }
 
 fn step_line(s: &StepResult) -> String {
@@ -254,9 +264,13 @@ fn step_line(s: &StepResult) -> String {
         (None, _) if s.passed => "PASS".to_string(),
         (None, _) => "measured".to_string(),
     };
+    let level = match s.rate {
+        Some(rate) => format!("{}/s", crate::model::capacity::round3(rate)),
+        None => s.users.to_string(),
+    };
     format!(
-        "{:>6} {:>6} {:>9} {:>9} {:>7.2} {:>8.1} {:>8}  {verdict}{}",
-        s.users,
+        "{:>8} {:>6} {:>9} {:>9} {:>7.2} {:>8.1} {:>8}  {verdict}{}",
+        level,
         s.runs,
         ms(s.p95_ms),
         ms(s.p99_ms),

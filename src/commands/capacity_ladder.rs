@@ -5,7 +5,7 @@
 //! step's hold-window figures with their histogram. `report merge` adds the shards' steps
 //! exactly and judges them; `--between LO HI` walks a finer ladder for a second pass.
 
-use super::capacity::{capacity_summary, measure, print_steps, write_capacity};
+use super::capacity::{capacity_summary, measure, print_steps, write_capacity, Level};
 use super::report_folder;
 use super::shard::{self, Sharding};
 use crate::engine::capacity::{CapacityReport, StepResult};
@@ -35,7 +35,22 @@ pub(super) async fn walk(
         run_id: sharding.run_id.clone(),
         ..options.clone()
     };
-    let ladder = plan.capacity.ladder();
+    // Rate steps (an open plan) each run this shard's share of the rate; user steps its
+    // share of the users.
+    let ladder: Vec<Level> = match plan.is_open() {
+        true => plan
+            .capacity
+            .rate_ladder()
+            .into_iter()
+            .map(Level::Rate)
+            .collect(),
+        false => plan
+            .capacity
+            .ladder()
+            .into_iter()
+            .map(Level::Users)
+            .collect(),
+    };
     eprintln!(
         "agentload: capacity shard {shard} of run {}: {} steps, one every {:.0} s from {}",
         sharding.run_id.as_deref().unwrap_or("-"),
@@ -44,25 +59,42 @@ pub(super) async fn walk(
         start.to_rfc3339()
     );
     let mut steps = Vec::new();
-    for (k, users) in ladder.into_iter().enumerate() {
+    for (k, level) in ladder.into_iter().enumerate() {
         let at = start + slot * k as i32;
         match (at - chrono::Utc::now()).to_std() {
             Ok(wait) => tokio::time::sleep(wait).await,
             Err(_) => eprintln!(
-                "agentload: warning: step {users} starts {:.1} s behind its slot: its window \
+                "agentload: warning: step {level:?} starts {:.1} s behind its slot: its window \
                  lines up less well with the other shards'",
                 (chrono::Utc::now() - at).as_seconds_f64()
             ),
         }
-        let mine = shard.share(users);
-        let mut step = match mine {
-            0 => StepResult::default(),
-            n => measure(plan, &resolved, &credential, &dir, n, &options).await?,
+        let step = match level {
+            Level::Users(users) => {
+                let mine = shard.share(users);
+                let mut step = match mine {
+                    0 => StepResult::default(),
+                    n => {
+                        measure(
+                            plan,
+                            &resolved,
+                            &credential,
+                            &dir,
+                            Level::Users(n),
+                            &options,
+                        )
+                        .await?
+                    }
+                };
+                (step.users, step.shard_users) = (users, Some(mine));
+                step
+            }
+            Level::Rate(_) => measure(plan, &resolved, &credential, &dir, level, &options).await?,
         };
-        (step.users, step.shard_users) = (users, Some(mine));
+        let interrupted = step.interrupted;
         steps.push(step);
         // Ctrl-C or SIGTERM ends the walk, keeping what was measured.
-        if goose::is_killswitch_triggered() {
+        if interrupted {
             break;
         }
     }

@@ -4,6 +4,7 @@
 pub mod capacity;
 mod capacity_ladder;
 mod capacity_merge;
+mod capacity_step;
 pub mod merge;
 pub mod preflight;
 pub mod report;

@@ -41,6 +41,24 @@ pub fn judge(sla: &Sla, step: &mut StepResult) {
         step.failed_rule = Some(rule.clone());
         return;
     }
+    // An open step whose pool was full: sessions piled up faster than the platform served.
+    if step.rate.is_some() && step.sessions_dropped > 0 {
+        let limit = sla.dropped.map_or(0.0, |p| p.0);
+        let share = 100.0 * step.sessions_dropped as f64 / step.sessions_arrived.max(1) as f64;
+        if share > limit {
+            step.passed = false;
+            step.failed_rule = Some(format!(
+                "arrivals dropped: {} of {} (the pool of max_sessions was full)",
+                step.sessions_dropped, step.sessions_arrived
+            ));
+            return;
+        }
+    }
+    rules.push((
+        "session first turn p95".into(),
+        ms(&sla.first_turn_p95),
+        step.first_turn_p95_ms,
+    ));
     for (name, limit, observed) in rules {
         let Some(limit) = limit else { continue };
         match observed {
@@ -61,38 +79,78 @@ pub fn judge(sla: &Sla, step: &mut StepResult) {
     step.failed_rule = None;
 }
 
-/// Runs steps up the ladder until one fails or the ceiling, then bisects to the resolution.
-/// `run_step` returns `None` to stop the search (Ctrl-C): the report keeps what was measured.
+/// Runs steps up the ladder of users until one fails or the ceiling, then bisects to the
+/// resolution. `run_step` returns `None` to stop the search (Ctrl-C): the report keeps what
+/// was measured.
 pub async fn search<E>(
     plan: &CapacityPlan,
     sla: &Sla,
     mut run_step: impl AsyncFnMut(usize) -> Result<Option<StepResult>, E>,
 ) -> Result<CapacityReport, E> {
-    let mut report = CapacityReport {
-        ceiling: plan.ceiling,
-        headroom_percent: plan.headroom.0,
-        ..Default::default()
-    };
-    let mut last_pass: Option<usize> = None;
+    let ladder = plan.ladder().into_iter().map(|u| u as f64).collect();
+    let resolution = plan.resolution.max(1) as f64;
+    let mut report = walk(ladder, resolution, true, sla, async |level: f64| {
+        run_step(level as usize).await
+    })
+    .await?;
+    report.ceiling = plan.ceiling;
+    report.headroom_percent = plan.headroom.0;
+    report.max_users = report.max_rate.take().map(|l| l as usize);
+    report.first_failing_users = report.first_failing_rate.take().map(|l| l as usize);
+    conclude(&mut report, plan);
+    Ok(report)
+}
+
+/// The search over arrival rates (the open model): up the plan's rate ladder until a step
+/// fails, then bisects to `rate_resolution`.
+pub async fn search_rates<E>(
+    plan: &CapacityPlan,
+    sla: &Sla,
+    run_step: impl AsyncFnMut(f64) -> Result<Option<StepResult>, E>,
+) -> Result<CapacityReport, E> {
+    let mut report = walk(plan.rate_ladder(), plan.rate_step(), false, sla, run_step).await?;
+    report.headroom_percent = plan.headroom.0;
+    report.max_rate_tried = Some(plan.max_rate.0);
+    conclude(&mut report, plan);
+    Ok(report)
+}
+
+/// Walks `ladder` (levels ascending) until a step fails, then bisects between the last that
+/// held and the first that failed until they are `resolution` apart (whole levels when
+/// `integral`). The limit and the first failure come back in `max_rate`/`first_failing_rate`.
+async fn walk<E>(
+    ladder: Vec<f64>,
+    resolution: f64,
+    integral: bool,
+    sla: &Sla,
+    mut run_step: impl AsyncFnMut(f64) -> Result<Option<StepResult>, E>,
+) -> Result<CapacityReport, E> {
+    let mut report = CapacityReport::default();
+    let mut last_pass: Option<f64> = None;
     let mut first_fail: Option<StepResult> = None;
-    for users in plan.ladder() {
-        let Some(mut step) = run_step(users).await? else {
+    for level in ladder {
+        let Some(mut step) = run_step(level).await? else {
             report.interrupted = true;
             break;
         };
         judge(sla, &mut step);
         report.steps.push(step.clone());
         if step.passed {
-            last_pass = Some(users);
+            last_pass = Some(level);
         } else {
             first_fail = Some(step);
             break;
         }
     }
     if let Some(mut fail) = first_fail.clone() {
-        let mut low = last_pass.unwrap_or(0);
-        while fail.users - low > plan.resolution && fail.users - low > 1 && !report.interrupted {
-            let mid = low + (fail.users - low) / 2;
+        let mut low = last_pass.unwrap_or(0.0);
+        let apart =
+            |low: f64, high: f64| high - low > resolution && (!integral || high - low > 1.0);
+        while apart(low, fail.level()) && !report.interrupted {
+            let mid = match integral {
+                true => low + ((fail.level() - low) / 2.0).floor(),
+                false => (low + fail.level()) / 2.0,
+            };
             let Some(mut step) = run_step(mid).await? else {
                 report.interrupted = true;
                 break;
@@ -108,35 +166,44 @@ pub async fn search<E>(
         }
         first_fail = Some(fail);
     }
-    report.max_users = last_pass;
-    report.first_failing_users = first_fail.as_ref().map(|s| s.users);
+    report.max_rate = last_pass;
+    report.first_failing_rate = first_fail.as_ref().map(StepResult::level);
     report.limiting_rule = first_fail.as_ref().and_then(|s| s.failed_rule.clone());
     report.no_limit_up_to_ceiling = first_fail.is_none() && !report.interrupted;
-    conclude(&mut report, plan);
     Ok(report)
 }
 
 /// A ladder walked whole (the shards of a distributed search, merged and judged): the limit
 /// is the last step that held below the first that failed.
 pub fn ladder_report(mut steps: Vec<StepResult>, plan: &CapacityPlan, sla: &Sla) -> CapacityReport {
-    steps.sort_by_key(|s| s.users);
+    steps.sort_by(|a, b| a.level().total_cmp(&b.level()));
     steps.iter_mut().for_each(|s| judge(sla, s));
     let first_fail = steps.iter().find(|s| !s.passed).cloned();
+    let last_pass = steps.iter().take_while(|s| s.passed).last().cloned();
+    let by_rate = steps.iter().any(|s| s.rate.is_some());
+    let top = |s: &StepResult| match by_rate {
+        true => s.level() >= plan.max_rate.0 * (1.0 - 1e-9),
+        false => s.users >= plan.ceiling,
+    };
     let mut report = CapacityReport {
         ceiling: plan.ceiling,
         headroom_percent: plan.headroom.0,
-        max_users: steps
-            .iter()
-            .take_while(|s| s.passed)
-            .map(|s| s.users)
-            .last(),
-        first_failing_users: first_fail.as_ref().map(|s| s.users),
         limiting_rule: first_fail.as_ref().and_then(|s| s.failed_rule.clone()),
-        no_limit_up_to_ceiling: first_fail.is_none()
-            && steps.last().is_some_and(|s| s.users >= plan.ceiling),
-        steps,
+        no_limit_up_to_ceiling: first_fail.is_none() && steps.last().is_some_and(top),
         ..Default::default()
     };
+    match by_rate {
+        true => {
+            report.max_rate = last_pass.map(|s| s.level());
+            report.first_failing_rate = first_fail.map(|s| s.level());
+            report.max_rate_tried = Some(plan.max_rate.0);
+        }
+        false => {
+            report.max_users = last_pass.map(|s| s.users);
+            report.first_failing_users = first_fail.map(|s| s.users);
+        }
+    }
+    report.steps = steps;
     conclude(&mut report, plan);
     report
 }
@@ -158,13 +225,25 @@ fn conclude(report: &mut CapacityReport, plan: &CapacityPlan) {
             report.no_limit_up_to_ceiling,
         )
     });
-    report.steps.sort_by_key(|s| s.users);
+    report.steps.sort_by(|a, b| a.level().total_cmp(&b.level()));
     if let Some(shed) = report.steps.iter().find(|s| s.throttled > 0) {
         report.shedding_step_users = Some(shed.users);
         report.shedding_at_users = shed.throttled_first_at_users;
         report.shedding_reason = Some(shed.throttle_reasons.join(", "));
     }
-    report.conclusion = conclusion(report);
+    if report.steps.iter().any(|s| s.rate.is_some()) {
+        report.enterprise = plan.enterprise.and_then(|e| {
+            rates::size(
+                &e,
+                report.max_rate?,
+                plan.headroom.0,
+                report.no_limit_up_to_ceiling,
+            )
+        });
+        report.conclusion = rates::conclusion(report);
+    } else {
+        report.conclusion = conclusion(report);
+    }
 }
 
 /// Deployments needed for `users` when one holds `max_users` with `headroom` percent kept free.
@@ -229,6 +308,8 @@ fn conclusion(r: &CapacityReport) -> String {
     }
     text
 }
+
+mod rates;
 
 #[cfg(test)]
 mod tests;

@@ -54,20 +54,58 @@ pub struct StepResult {
     /// The step's own report folder, relative to the capacity report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// A rate step (the open model): its arrival rate (test-wide), and its hold's arrivals,
+    /// those dropped, and the P95 of its sessions' first turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(default)]
+    pub sessions_arrived: u64,
+    #[serde(default)]
+    pub sessions_dropped: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_turn_p95_ms: Option<f64>,
+    /// The step was stopped (Ctrl-C, SIGTERM): the search ends with what it measured.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+}
+
+impl StepResult {
+    /// What the step stepped: its rate, or its users.
+    pub fn level(&self) -> f64 {
+        self.rate.unwrap_or(self.users as f64)
+    }
+
+    /// The step's level as people read it: `40 users`, `2.5/s`.
+    pub fn level_text(&self) -> String {
+        match self.rate {
+            Some(rate) => format!("{}/s", round3(rate)),
+            None => format!("{} users", self.users),
+        }
+    }
+}
+
+/// A rate for people: at most three decimals.
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 /// The shards' runs of each step of one ladder, added: counts, exact histograms (so the merged
 /// P95 is the P95 of every recorded run time), rates added, the target's figures from the
 /// first shard that sampled it, the generator's worst. Judged afterwards.
 pub fn merge_steps(shards: &[&[StepResult]]) -> Result<Vec<StepResult>, String> {
-    let mut by_users: std::collections::BTreeMap<usize, Vec<&StepResult>> = Default::default();
+    // Steps line up by level: users, or (rate steps) the rate's exact bits.
+    let mut by_level: std::collections::BTreeMap<(usize, u64), Vec<&StepResult>> =
+        Default::default();
     for step in shards.iter().flat_map(|s| s.iter()) {
-        by_users.entry(step.users).or_default().push(step);
+        let rate = step.rate.map_or(0, f64::to_bits);
+        by_level.entry((step.users, rate)).or_default().push(step);
     }
-    by_users
-        .into_iter()
-        .map(|(users, parts)| merge_one(users, &parts))
-        .collect()
+    let mut steps: Vec<StepResult> = by_level
+        .into_values()
+        .map(|parts| merge_one(parts[0].users, &parts))
+        .collect::<Result<_, _>>()?;
+    steps.sort_by(|a, b| a.level().total_cmp(&b.level()));
+    Ok(steps)
 }
 
 fn merge_one(users: usize, parts: &[&StepResult]) -> Result<StepResult, String> {
@@ -122,6 +160,15 @@ fn merge_one(users: usize, parts: &[&StepResult]) -> Result<StepResult, String> 
         server_failed: parts.iter().find_map(|p| p.server_failed.clone()),
         window_secs: parts.iter().map(|p| p.window_secs).fold(0.0, f64::max),
         histogram: (hist.count() > 0).then(|| SerializedLatency::from(&hist).histogram),
+        rate: parts[0].rate,
+        sessions_arrived: sum(|p| p.sessions_arrived),
+        sessions_dropped: sum(|p| p.sessions_dropped),
+        // The worst shard's: a merged P95 of first turns has no histogram to come from.
+        first_turn_p95_ms: parts
+            .iter()
+            .filter_map(|p| p.first_turn_p95_ms)
+            .reduce(f64::max),
+        interrupted: parts.iter().any(|p| p.interrupted),
         ..Default::default()
     })
 }
@@ -160,8 +207,37 @@ pub struct CapacityReport {
     /// The search was stopped (Ctrl-C) before it had its answer.
     #[serde(default)]
     pub interrupted: bool,
+    /// Rate steps: the highest arrival rate that held every rule, and the first that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_failing_rate: Option<f64>,
+    /// Rate steps: the highest rate tried (the ceiling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rate_tried: Option<f64>,
+    /// The enterprise's seats, sized in deployments (`[capacity.enterprise]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise: Option<EnterpriseSizing>,
     /// One sentence for people.
     pub conclusion: String,
+}
+
+/// Seats turned into a peak arrival rate, and the deployments that hold it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnterpriseSizing {
+    pub seats: u64,
+    pub active_share_percent: f64,
+    pub sessions_per_active_hour: f64,
+    /// Sessions per second at the peak hour.
+    pub peak_rate: f64,
+    /// The rate one deployment holds within the SLA.
+    pub deployment_rate: f64,
+    /// Deployments needed, keeping the plan's headroom free (at most this many when no
+    /// limit was found).
+    pub deployments: u64,
+    pub at_most: bool,
+    /// The share of those deployments' capacity the peak leaves free.
+    pub spare_percent: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -167,6 +167,12 @@ pub fn compare(
         Worse::Lower,
         &|s| s.capacity.as_ref()?.max_users.map(|u| u as f64),
     );
+    add(
+        "capacity (arrival rate)".into(),
+        "sessions/s within the SLA",
+        Worse::Lower,
+        &|s| s.capacity.as_ref()?.max_rate,
+    );
     Comparison {
         baseline: baseline_name.to_string(),
         tolerance_percent,

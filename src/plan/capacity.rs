@@ -1,7 +1,34 @@
 //! `[capacity]`: the stepped search of `agentload capacity`.
 
+use super::workload::Rate;
 use super::{Dur, Percent};
 use serde::Deserialize;
+
+/// What the search steps: users (the closed model), or the arrival rate (the open model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CapacityBy {
+    Users,
+    Rate,
+}
+
+/// `[capacity.enterprise]`: an enterprise's seats, turned into its peak arrival rate.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enterprise {
+    pub seats: u64,
+    /// Seats in a conversation at the peak hour.
+    pub active_share: Percent,
+    /// Conversations an active seat begins in an hour.
+    pub sessions_per_active_hour: f64,
+}
+
+impl Enterprise {
+    /// Sessions per second at the peak hour.
+    pub fn peak_rate(&self) -> f64 {
+        self.seats as f64 * self.active_share.0 / 100.0 * self.sessions_per_active_hour / 3600.0
+    }
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +59,17 @@ pub struct CapacityPlan {
     /// Capacity kept in reserve when projecting.
     #[serde(default = "default_headroom")]
     pub headroom: Percent,
+    /// `users` or `rate` (default: `rate` for an open plan, `users` otherwise).
+    pub by: Option<CapacityBy>,
+    /// Rate steps: the first step's arrival rate, the highest tried, and how close the last
+    /// passing and first failing rates are when the bisection stops.
+    #[serde(default = "default_start_rate")]
+    pub start_rate: Rate,
+    #[serde(default = "default_max_rate")]
+    pub max_rate: Rate,
+    pub rate_resolution: Option<Rate>,
+    /// Seats to size for (rate steps).
+    pub enterprise: Option<Enterprise>,
 }
 
 impl Default for CapacityPlan {
@@ -61,7 +99,66 @@ impl CapacityPlan {
         if self.headroom.0 >= 100.0 {
             return Some(("headroom", "must be under 100%"));
         }
+        if self.start_rate.0 <= 0.0 {
+            return Some(("start_rate", "must be more than 0"));
+        }
+        if self.max_rate.0 < self.start_rate.0 {
+            return Some(("max_rate", "must be at least start_rate"));
+        }
+        if self.rate_resolution.is_some_and(|r| r.0 <= 0.0) {
+            return Some(("rate_resolution", "must be more than 0"));
+        }
+        if let Some(e) = &self.enterprise {
+            if e.seats == 0 || e.active_share.0 <= 0.0 {
+                return Some(("enterprise", "seats and active_share must be more than 0"));
+            }
+            if !(e.sessions_per_active_hour > 0.0 && e.sessions_per_active_hour.is_finite()) {
+                return Some(("enterprise", "sessions_per_active_hour must be more than 0"));
+            }
+        }
         None
+    }
+
+    /// The problem with stepping `by` for a plan of the `open` model, if any.
+    pub fn model_problem(&self, open: bool) -> Option<(&'static str, &'static str)> {
+        match (self.by, open) {
+            (Some(CapacityBy::Rate), false) => Some((
+                "by",
+                "rate steps need an open plan ([workload] model = \"open\" with [[arrivals]])",
+            )),
+            (Some(CapacityBy::Users), true) => Some((
+                "by",
+                "an open plan's capacity is a rate: by = \"rate\" (or a closed plan for users)",
+            )),
+            (_, false) if self.enterprise.is_some() => Some((
+                "enterprise",
+                "seats are sized by the arrival rate: an open plan, by = \"rate\"",
+            )),
+            _ => None,
+        }
+    }
+
+    /// The arrival rates of the stepped phase, up to `max_rate`.
+    pub fn rate_ladder(&self) -> Vec<f64> {
+        let mut rates = vec![];
+        let mut r = self.start_rate.0;
+        while r <= self.max_rate.0 * (1.0 + 1e-9) && rates.len() < 64 {
+            rates.push(r);
+            r *= self.factor.max(1.0 + 1e-3);
+        }
+        if rates
+            .last()
+            .is_some_and(|&last| last < self.max_rate.0 * (1.0 - 1e-9))
+        {
+            rates.push(self.max_rate.0);
+        }
+        rates
+    }
+
+    /// How close the bisection of rates gets: `rate_resolution`, or a quarter of the start.
+    pub fn rate_step(&self) -> f64 {
+        self.rate_resolution
+            .map_or(self.start_rate.0 / 4.0, |r| r.0)
     }
 
     /// The user counts of the stepped phase, up to the ceiling.
@@ -103,7 +200,8 @@ impl CapacityPlan {
     /// and hold, whole seconds, and `SLOT_GAP` for its users to stop.
     pub fn slot(&self) -> std::time::Duration {
         let step = (self.step_ramp.0 + self.step_hold.0).as_secs_f64().ceil();
-        std::time::Duration::from_secs_f64(step) + SLOT_GAP
+        // A rate step's pool is launched before its first arrival.
+        std::time::Duration::from_secs_f64(step) + SLOT_GAP + super::POOL_LAUNCH
     }
 }
 
@@ -130,4 +228,10 @@ fn default_resolution() -> usize {
 }
 fn default_headroom() -> Percent {
     Percent(20.0)
+}
+fn default_start_rate() -> Rate {
+    Rate(0.5)
+}
+fn default_max_rate() -> Rate {
+    Rate(32.0)
 }

@@ -133,6 +133,26 @@ impl MixEntry {
     }
 }
 
+/// Checks every entry and reads its prompt pool: (entry, key, message) of the first problem.
+pub fn prepare_all(
+    entries: &mut [MixEntry],
+    default_request: &str,
+    dir: &Path,
+) -> Result<(), (usize, String, String)> {
+    for (i, entry) in entries.iter_mut().enumerate() {
+        entry
+            .prepare(default_request, dir)
+            .map_err(|(key, m)| (i, key, m))?;
+    }
+    for (i, entry) in entries.iter().enumerate() {
+        if entries[..i].iter().any(|e| e.name == entry.name) {
+            let m = format!("`{}` names two scenarios: names are unique", entry.name);
+            return Err((i, "name".into(), m));
+        }
+    }
+    Ok(())
+}
+
 /// A problem with entry `index`: (key, message).
 type Problem = (String, String);
 

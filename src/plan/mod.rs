@@ -22,7 +22,7 @@ pub mod workload;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-pub use capacity::CapacityPlan;
+pub use capacity::{CapacityBy, CapacityPlan, Enterprise};
 pub use preflight::{EnvRule, PreflightPlan};
 pub use protocol::{Carrier, HandshakePlan, Protocol, PROFILES};
 pub use sections::*;
@@ -167,19 +167,7 @@ impl Plan {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let default_request = self.scenario.user_request.clone();
-        for (i, entry) in self.scenarios.iter_mut().enumerate() {
-            entry
-                .prepare(&default_request, &dir)
-                .map_err(|(key, m)| (i, key, m))?;
-        }
-        for (i, entry) in self.scenarios.iter().enumerate() {
-            if self.scenarios[..i].iter().any(|e| e.name == entry.name) {
-                let m = format!("`{}` names two scenarios: names are unique", entry.name);
-                return Err((i, "name".into(), m));
-            }
-        }
-        Ok(())
+        mix::prepare_all(&mut self.scenarios, &self.scenario.user_request, &dir)
     }
 
     /// The user kinds this plan runs: its `[[scenarios]]`, or `[scenario]` as the only one.
@@ -256,7 +244,11 @@ impl Plan {
         if let Some((table, key, message)) = workload.problem() {
             return bad(table, key, &message);
         }
-        if let Some((key, message)) = self.capacity.problem() {
+        if let Some((key, message)) = self
+            .capacity
+            .problem()
+            .or_else(|| self.capacity.model_problem(self.is_open()))
+        {
             return bad("capacity", key, message);
         }
         if !(0.0..=1.0).contains(&self.security.bad_token_share) {

@@ -258,22 +258,27 @@ fn capacity_charts(s: &Summary) -> (String, String) {
     let per_step = |f: fn(&crate::model::capacity::StepResult) -> Option<f64>| -> Vec<(f64, f64)> {
         cap.steps
             .iter()
-            .filter_map(|st| f(st).map(|v| (st.users as f64, v)))
+            .filter_map(|st| f(st).map(|v| (st.level(), v)))
             .collect()
     };
     let limit_line = |points: &[Vec<(f64, f64)>]| {
         let top = points.iter().flatten().map(|p| p.1).fold(0.0, f64::max);
-        cap.max_users
+        let limit = cap.max_rate.or(cap.max_users.map(|m| m as f64));
+        limit
             .filter(|_| !cap.no_limit_up_to_ceiling)
-            .map(|m| vec![(m as f64, 0.0), (m as f64, top)])
+            .map(|m| vec![(m, 0.0), (m, top)])
             .unwrap_or_default()
     };
     let p95 = per_step(|st| st.p95_ms);
     let p99 = per_step(|st| st.p99_ms);
     let limit = limit_line(&[p95.clone(), p99.clone()]);
+    let unit = match cap.max_rate_tried {
+        Some(_) => "sessions/s",
+        None => "users",
+    };
     let latency = line_chart(
-        "Agent run time against users (vertical line: the limit)",
-        "users",
+        &format!("Agent run time against {unit} (vertical line: the limit)"),
+        unit,
         "ms",
         &[
             Series {
@@ -298,8 +303,8 @@ fn capacity_charts(s: &Summary) -> (String, String) {
     let cpu = per_step(|st| st.target_cpu_percent);
     let limit = limit_line(&[rps.clone(), errors.clone(), cpu.clone()]);
     let throughput = line_chart(
-        "Throughput, error rate and target CPU against users",
-        "users",
+        &format!("Throughput, error rate and target CPU against {unit}"),
+        unit,
         "runs/s · % ",
         &[
             Series {

@@ -1,0 +1,82 @@
+//! `agentload capacity` on an open plan searches the arrival rate (#28): against a target of
+//! known capacity (8 runs at once, ~300 ms each: 26.7 runs/s, 5.33 sessions/s of 5 turns) it
+//! finds a limit within 25% of the analytic one, and sizes an enterprise's seats from it.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::process::Command;
+
+#[test]
+fn the_rate_search_finds_the_targets_session_rate_and_sizes_the_seats() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(
+        dir.path(),
+        &["--event-delay-ms", "50", "--max-concurrent-runs", "8"],
+    );
+    let plan = format!(
+        "name = \"cap-rate\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
+         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"exp(1s)\"\n\
+         [workload]\nmodel = \"open\"\nseed = 11\n[session]\nturns = 5\n\
+         [[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"\n\
+         [capacity]\nstart_rate = \"1.5/s\"\nfactor = 2\nmax_rate = \"12/s\"\nrate_resolution = \"1/s\"\n\
+         step_ramp = \"7s\"\nstep_hold = \"9s\"\n\
+         [capacity.enterprise]\nseats = 2000\nactive_share = \"15%\"\nsessions_per_active_hour = 4\n\
+         [sla]\nagent_run_p95 = \"1s\"\nerror_rate = \"1%\"\n\
+         [sampler]\nenabled = false\n[report]\ndir = \"{}\"\n",
+        t.base_url,
+        t.ws_url,
+        t.ca_file.display(),
+        dir.path().join("r").display()
+    );
+    let path = dir.path().join("cap.toml");
+    std::fs::write(&path, plan).unwrap();
+    let out = Command::new(BIN)
+        .args(["capacity", path.to_str().unwrap(), "--quiet"])
+        .env("IT_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = report_in(dir.path(), "r");
+    let cap: Value =
+        serde_json::from_slice(&std::fs::read(report.join("capacity.json")).unwrap()).unwrap();
+    // 8 slots × (1 / 0.3 s) = 26.7 runs/s; 5 runs a session: 5.33 sessions/s.
+    let analytic = 8.0 / 0.3 / 5.0;
+    let found = cap["max_rate"].as_f64().expect("a limit");
+    assert!(
+        (found / analytic - 1.0).abs() <= 0.25,
+        "found {found}/s, analytic {analytic:.2}/s: {}",
+        explain(&out)
+    );
+    let failing = cap["first_failing_rate"].as_f64().unwrap();
+    assert!(failing > found && failing - found <= 1.0 + 1e-9, "{cap}");
+    // Every step is a rate step with its arrivals, judged on its own hold.
+    let steps = cap["steps"].as_array().unwrap();
+    assert!(steps.len() >= 4, "{cap}");
+    for step in steps {
+        assert!(
+            step["rate"].as_f64().is_some() && step["sessions_arrived"].as_u64() > Some(0),
+            "{step}"
+        );
+    }
+    // The enterprise: 2,000 seats × 15% × 4 an hour = 0.333/s; one deployment holds `found`
+    // with 20% kept free: 1 deployment, the rest of its capacity spare.
+    let e = &cap["enterprise"];
+    assert!((e["peak_rate"].as_f64().unwrap() - 2000.0 * 0.15 * 4.0 / 3600.0).abs() < 1e-9);
+    assert_eq!(e["deployments"], 1, "{e}");
+    let spare = 100.0 * (1.0 - (2000.0 * 0.15 * 4.0 / 3600.0) / found);
+    assert!(
+        (e["spare_percent"].as_f64().unwrap() - spare).abs() < 1e-6,
+        "{e}"
+    );
+    let conclusion = cap["conclusion"].as_str().unwrap();
+    let expected = format!(
+        "2,000 seats at 15% active, 4 conversations an hour: 0.333 sessions/s at the peak; one \
+         deployment holds {}/s within the SLA: 1 deployment, {spare:.0}% headroom.",
+        (found * 1000.0).round() / 1000.0
+    );
+    assert!(conclusion.ends_with(&expected), "{conclusion}\n{expected}");
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(html.contains("sessions/s"), "the report steps in rates");
+}

@@ -93,13 +93,14 @@ fn mutate(text: &str, draw: &mut Draw) -> String {
 #[test]
 fn mutated_plans_exit_0_or_2_and_name_file_and_line() {
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/loadplans");
-    let plans: Vec<(String, String)> = ["smoke", "ramp-up", "mixed", "enterprise-onboarding"]
-        .iter()
-        .map(|name| {
-            let path = Path::new(shipped).join(format!("{name}.toml"));
-            (name.to_string(), std::fs::read_to_string(path).unwrap())
-        })
-        .collect();
+    let plans: Vec<(String, String)> =
+        ["smoke", "ramp-up", "mixed", "enterprise-onboarding", "open"]
+            .iter()
+            .map(|name| {
+                let path = Path::new(shipped).join(format!("{name}.toml"));
+                (name.to_string(), std::fs::read_to_string(path).unwrap())
+            })
+            .collect();
     let dir = tempfile::tempdir().unwrap();
     // The mixed plan's prompt file, beside its mutants.
     std::fs::copy(

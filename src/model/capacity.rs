@@ -56,13 +56,13 @@ pub struct StepResult {
     pub folder: Option<String>,
     /// A rate step (the open model): its arrival rate (test-wide), and its hold's arrivals,
     /// those dropped, and the P95 of its sessions' first turns.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub rate: Option<f64>,
     #[serde(default)]
     pub sessions_arrived: u64,
     #[serde(default)]
     pub sessions_dropped: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub first_turn_p95_ms: Option<f64>,
     /// The step was stopped (Ctrl-C, SIGTERM): the search ends with what it measured.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -208,15 +208,15 @@ pub struct CapacityReport {
     #[serde(default)]
     pub interrupted: bool,
     /// Rate steps: the highest arrival rate that held every rule, and the first that failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub max_rate: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub first_failing_rate: Option<f64>,
-    /// Rate steps: the highest rate tried (the ceiling).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Rate steps: the highest rate tried (the ceiling); `None`: the steps are users.
+    #[serde(default)]
     pub max_rate_tried: Option<f64>,
     /// The enterprise's seats, sized in deployments (`[capacity.enterprise]`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub enterprise: Option<EnterpriseSizing>,
     /// One sentence for people.
     pub conclusion: String,

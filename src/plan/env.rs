@@ -24,15 +24,13 @@ fn expand_table(table: &mut DeTable<'_>, first: &mut Option<Problem>) {
 
 fn expand_value(value: &mut DeValue<'_>, at: usize, first: &mut Option<Problem>) {
     match value {
-        DeValue::String(text) if text.contains("${") => {
-            match super::values::expand_env(text) {
-                Ok(expanded) => *text = std::borrow::Cow::Owned(expanded),
-                Err(m) if first.as_ref().is_none_or(|(seen, _)| at < *seen) => {
-                    *first = Some((at, m));
-                }
-                Err(_) => {}
+        DeValue::String(text) if text.contains("${") => match super::values::expand_env(text) {
+            Ok(expanded) => *text = std::borrow::Cow::Owned(expanded),
+            Err(m) if first.as_ref().is_none_or(|(seen, _)| at < *seen) => {
+                *first = Some((at, m));
             }
-        }
+            Err(_) => {}
+        },
         DeValue::Array(items) => {
             for item in items.iter_mut() {
                 let at = item.span().start;

@@ -117,3 +117,104 @@ fn env_vars_expand_in_every_path_and_url() {
         "{err}"
     );
 }
+
+const OPEN: &str = r#"target = "embedded"
+
+[scenario]
+think_time = "exp(2s)"
+
+[workload]
+model = "open"
+
+[session]
+turns = 3
+
+[[arrivals]]
+rate = "2/s"
+duration = "30s"
+"#;
+
+#[test]
+fn an_open_plan_holds_a_pool_for_its_arrivals_and_drain() {
+    let plan = parse(OPEN).unwrap();
+    assert!(plan.is_open());
+    // The pool (1,000 by default) launched over 1 s, held for the arrivals, the drain and
+    // the margin.
+    assert_eq!(plan.goose_test_plan(), "1000,1;1000,65;0,0");
+    assert_eq!(plan.peak_users(), 1000);
+    assert_eq!(plan.planned_duration(), std::time::Duration::from_secs(61));
+    let shard = plan.for_shard(Shard::new(1, 3).unwrap());
+    assert_eq!(shard.workload.max_sessions, 333);
+}
+
+#[test]
+fn bad_workload_values_name_file_line_and_key() {
+    for (from, to, line, key, says) in [
+        (
+            "rate = \"2/s\"",
+            "rate = \"0/s\"",
+            13,
+            "arrivals.rate",
+            "rate 0",
+        ),
+        (
+            "rate = \"2/s\"",
+            "rate = \"-1/s\"",
+            13,
+            "arrivals.rate",
+            "0 or more",
+        ),
+        (
+            "rate = \"2/s\"",
+            "rate = \"2/fortnight\"",
+            13,
+            "arrivals.rate",
+            "not a rate",
+        ),
+        (
+            "exp(2s)",
+            "exp(-1s)",
+            4,
+            "scenario.think_time",
+            "not a duration",
+        ),
+        (
+            "exp(2s)",
+            "gauss(2s)",
+            4,
+            "scenario.think_time",
+            "not a think time",
+        ),
+        ("turns = 3", "turns = 0", 10, "session.turns", "1 to"),
+        ("turns = 3", "turns = \"8..3\"", 10, "session.turns", "1 to"),
+        (
+            "duration = \"30s\"",
+            "duration = \"0s\"",
+            14,
+            "arrivals.duration",
+            "more than 0",
+        ),
+        (
+            "model = \"open\"",
+            "model = \"half-open\"",
+            7,
+            "workload.model",
+            "unknown variant",
+        ),
+    ] {
+        let text = OPEN.replace(from, to);
+        let (l, k, message) = invalid(&text);
+        assert_eq!((l, k.as_str()), (line, key), "{to}: {message}");
+        assert!(message.contains(says), "{to}: {message}");
+    }
+    // The models do not mix: stages in an open plan, arrivals in a closed one.
+    let text = format!("{OPEN}\n[[stages]]\nusers = 1\nduration = \"1s\"\n");
+    let (_, key, message) = invalid(&text);
+    assert_eq!(key, "stages", "{message}");
+    let text = OPEN.replace("model = \"open\"", "model = \"closed\"");
+    let (_, key, message) = invalid(&text);
+    assert_eq!(key, "arrivals", "{message}");
+    let text = format!("{OPEN}\n[capacity]\nby = \"users\"\n");
+    let (_, key, _) = invalid(&text);
+    assert_eq!(key, "capacity.by");
+}

@@ -5,7 +5,8 @@
 //! step's hold-window figures with their histogram. `report merge` adds the shards' steps
 //! exactly and judges them; `--between LO HI` walks a finer ladder for a second pass.
 
-use super::capacity::{capacity_summary, measure, print_steps, write_capacity, Level};
+use super::capacity_output::{capacity_summary, print_steps, write_capacity};
+use super::capacity_step::{measure, Level};
 use super::report_folder;
 use super::shard::{self, Sharding};
 use crate::engine::capacity::{CapacityReport, StepResult};

@@ -2,8 +2,8 @@
 //! exactly, every step judged on the merged figures with one-node capacity's rules, and one
 //! `capacity.json` and report with the limit, the rule that broke first and the projection.
 
-use super::capacity::{capacity_summary, print_steps, write_capacity};
-use super::merge::MergeArgs;
+use super::capacity_output::{capacity_summary, print_steps, write_capacity};
+use super::MergeArgs;
 use crate::engine::capacity::ladder_report;
 use crate::engine::load::{RunOptions, SetupError};
 use crate::errors::Exit;
@@ -57,7 +57,7 @@ pub(super) fn merge(args: &MergeArgs, shards: &[ShardReport]) -> Result<Exit, Se
         None => first.parent().unwrap_or(Path::new(".")).join(format!(
             "{}-capacity-merged-{}",
             summary.plan,
-            super::merge::safe(&info.run_id)
+            super::safe(&info.run_id)
         )),
     };
     std::fs::create_dir_all(&out).map_err(|e| SetupError::Report {

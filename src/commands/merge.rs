@@ -12,13 +12,7 @@ use crate::model::summary::Summary;
 use crate::plan::Sla;
 use std::path::{Path, PathBuf};
 
-/// What `report merge` was asked.
-pub struct MergeArgs<'a> {
-    pub dirs: &'a [PathBuf],
-    pub out: Option<&'a Path>,
-    pub allow_partial: bool,
-    pub junit: Option<&'a Path>,
-}
+pub use super::MergeArgs;
 
 pub fn merge_dirs(args: &MergeArgs) -> Exit {
     exit_code(merge_inner(args))
@@ -69,7 +63,7 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
         None => first.parent().unwrap_or(Path::new(".")).join(format!(
             "{}-merged-{}",
             merged.plan,
-            safe(&info.run_id)
+            super::safe(&info.run_id)
         )),
     };
     std::fs::create_dir_all(&out).map_err(|e| SetupError::Report {
@@ -163,18 +157,6 @@ fn read_sla(path: &Path, text: &[u8]) -> Result<Sla, SetupError> {
             .try_into()
             .map_err(|e: toml::de::Error| bad(format!("[sla]: {}", e.message()))),
     }
-}
-
-/// A run id as a folder name.
-pub(super) fn safe(id: &str) -> String {
-    id.chars()
-        .map(
-            |c| match c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                true => c,
-                false => '_',
-            },
-        )
-        .collect()
 }
 
 fn print_shards(m: &Summary) {

@@ -4,6 +4,7 @@
 pub mod capacity;
 mod capacity_ladder;
 mod capacity_merge;
+mod capacity_output;
 mod capacity_step;
 pub mod merge;
 pub mod preflight;
@@ -71,4 +72,24 @@ pub(crate) fn report_folder(
         message: e.to_string(),
     })?;
     Ok(ReportFolder(dir))
+}
+
+/// What `report merge` was asked.
+pub struct MergeArgs<'a> {
+    pub dirs: &'a [PathBuf],
+    pub out: Option<&'a Path>,
+    pub allow_partial: bool,
+    pub junit: Option<&'a Path>,
+}
+
+/// A run id as a folder name.
+pub(crate) fn safe(id: &str) -> String {
+    id.chars()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect()
 }

@@ -2,8 +2,9 @@
 //! asked for, its runs, failures, funnel and run times, its endpoints (api users) and its held
 //! sockets (idle users).
 
+pub use super::counts::add_failures;
+use super::counts::{FailureBucket, RunCounts};
 use super::metrics::{Latency, SerializedLatency};
-use super::summary::{FailureBucket, RunCounts};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -107,19 +108,6 @@ fn share(n: u64, all: u64) -> f64 {
     match all {
         0 => 0.0,
         all => 100.0 * n as f64 / all as f64,
-    }
-}
-
-pub fn add_failures(
-    into: &mut BTreeMap<String, FailureBucket>,
-    from: &BTreeMap<String, FailureBucket>,
-) {
-    for (kind, b) in from {
-        let m = into.entry(kind.clone()).or_default();
-        if m.count == 0 {
-            m.example = b.example.clone();
-        }
-        m.count += b.count;
     }
 }
 

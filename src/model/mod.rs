@@ -4,6 +4,8 @@
 
 pub mod capacity;
 pub mod compare;
+pub mod comparison;
+pub mod counts;
 pub mod findings;
 pub mod incidents;
 pub mod merge;

@@ -2,41 +2,13 @@
 //! `summary.json`. Reports render from this, never from raw logs.
 
 use super::capacity::CapacityReport;
+pub use super::counts::{add_failures, ConnectionCounts, FailureBucket, RunCounts};
 use super::findings::{IsolationSummary, SecuritySummary};
 use super::metrics::SerializedLatency;
 use super::preflight::PreflightReport;
 use super::resources::Resources;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct RunCounts {
-    pub started: u64,
-    pub completed: u64,
-    pub failed: u64,
-    /// Reconnect-and-resume rounds (a run may need more than one).
-    #[serde(default)]
-    pub resumed: u64,
-    /// Runs still open when a stop's grace ran out (SIGTERM, Ctrl-C): started, neither
-    /// completed nor failed, and not in the error rate.
-    #[serde(default)]
-    pub interrupted: u64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ConnectionCounts {
-    pub attempted: u64,
-    pub established: u64,
-    pub failed: u64,
-    pub closed_cleanly: u64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct FailureBucket {
-    pub count: u64,
-    /// The first message seen of this kind.
-    pub example: String,
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RuleVerdict {
@@ -93,7 +65,7 @@ pub struct Summary {
     pub target_counters: Option<serde_json::Value>,
     /// This run against a baseline run (`run --baseline DIR`).
     #[serde(default)]
-    pub comparison: Option<super::compare::Comparison>,
+    pub comparison: Option<super::comparison::Comparison>,
     /// Figures per scenario of the workload mix.
     #[serde(default)]
     pub scenarios: Vec<super::mix::ScenarioSummary>,
@@ -143,7 +115,7 @@ impl Summary {
         c.failed += o.failed;
         c.closed_cleanly += o.closed_cleanly;
         self.stale_frames += other.stale_frames;
-        super::mix::add_failures(&mut self.failures, &other.failures);
+        add_failures(&mut self.failures, &other.failures);
         for (name, n) in &other.events {
             *self.events.entry(name.clone()).or_default() += n;
         }

@@ -4,8 +4,8 @@
 use super::faults::{self, RunFault};
 use super::layouts::{self, Ids};
 use super::runs::{Delivery, RunSlot};
+use super::sink::send;
 use super::stats::bump;
-use super::ws::send;
 use super::State;
 use serde_json::{json, Value};
 use std::sync::Arc;

@@ -168,11 +168,11 @@ pub fn apply(fault: Option<RunFault>, events: &mut Vec<(&'static str, Value)>) {
 /// Live connections by id, with their user, so a leak can reach another user's socket.
 #[derive(Default)]
 pub struct Registry {
-    live: Mutex<HashMap<u64, (String, super::ws::Sink)>>,
+    live: Mutex<HashMap<u64, (String, super::sink::Sink)>>,
 }
 
 impl Registry {
-    pub fn add(&self, id: u64, user: &str, sink: super::ws::Sink) {
+    pub fn add(&self, id: u64, user: &str, sink: super::sink::Sink) {
         self.lock().insert(id, (user.to_string(), sink));
     }
 
@@ -181,14 +181,14 @@ impl Registry {
     }
 
     /// Some connection of a user other than `user`.
-    pub fn other_than(&self, user: &str) -> Option<super::ws::Sink> {
+    pub fn other_than(&self, user: &str) -> Option<super::sink::Sink> {
         self.lock()
             .values()
             .find(|(u, _)| u != user)
             .map(|(_, sink)| sink.clone())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (String, super::ws::Sink)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (String, super::sink::Sink)>> {
         self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

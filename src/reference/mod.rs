@@ -12,6 +12,7 @@ mod layouts;
 mod metrics;
 mod runs;
 mod shedding;
+mod sink;
 mod stats;
 mod tokens;
 mod ws;

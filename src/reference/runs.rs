@@ -1,7 +1,7 @@
 //! Runs that outlive a socket: each run's frames are buffered with their `seq`, so a client
 //! that reconnects can `resume` from the last seq it saw and lose nothing.
 
-use super::ws::{send_text, Sink};
+use super::sink::{send_text, Sink};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

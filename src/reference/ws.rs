@@ -7,7 +7,6 @@ use super::stats::bump;
 use super::State;
 use axum::extract::ws::{close_code, CloseFrame};
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
 
-pub type Sink = Arc<Mutex<SplitSink<WebSocket, Message>>>;
+use super::sink::{send, Sink};
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
@@ -32,19 +31,6 @@ fn now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-/// Sends one frame; false when the socket is gone.
-pub async fn send(sink: &Sink, frame: Value) -> bool {
-    send_text(sink, frame.to_string()).await
-}
-
-pub async fn send_text(sink: &Sink, frame: String) -> bool {
-    sink.lock()
-        .await
-        .send(Message::Text(frame.into()))
-        .await
-        .is_ok()
 }
 
 /// The platform's refusal of a bad token: it accepts the upgrade, says `AUTH_FAILED`, and

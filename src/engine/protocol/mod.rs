@@ -2,6 +2,7 @@
 
 mod checker;
 pub mod fields;
+pub mod message;
 pub mod profile;
 pub mod template;
 

@@ -46,7 +46,7 @@ impl StartTemplate {
     pub fn render(&self, values: &[&str; 5]) -> String {
         if let Some(tree) = &self.tree {
             let vars: Vec<(&str, &str)> = START_VARS.iter().copied().zip(*values).collect();
-            return super::profile::fill(tree, &vars).to_string();
+            return super::message::fill(tree, &vars).to_string();
         }
         let size = self.parts.iter().map(|p| match p {
             Part::Text(t) => t.len(),

@@ -5,7 +5,7 @@ use super::ws::WsStream;
 use super::{Context, Session};
 use crate::engine::auth::{Identity, Token, TokenSource};
 use crate::engine::outcome::Failure;
-use crate::engine::protocol::profile::fill;
+use crate::engine::protocol::message::fill;
 use futures_util::SinkExt;
 use std::time::{Duration, SystemTime};
 use tokio_tungstenite::tungstenite::Message;

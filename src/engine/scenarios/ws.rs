@@ -1,7 +1,7 @@
 //! The WebSocket side of a simulated user: connect with a token, run one agent, close.
 
 use crate::engine::outcome::Failure;
-use crate::engine::protocol::profile::fill;
+use crate::engine::protocol::message::fill;
 use crate::engine::protocol::{excerpt, AgentEvent, EventKind, Profile};
 use crate::plan::Carrier;
 use base64::Engine;

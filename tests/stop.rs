@@ -226,3 +226,37 @@ fn a_second_sigterm_ends_at_once_with_a_last_checkpoint() {
     assert_eq!(s["interrupted"]["signal"], "SIGTERM", "{s}");
     assert!(!report.join("summary.json").exists());
 }
+
+#[test]
+fn a_second_ctrl_c_ends_at_once_with_a_last_checkpoint() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    // Every run stalls: the first signal's 60 s grace would keep the test open a minute.
+    let t = TargetProc::start(dir.path(), &["--event-delay-ms", "20", "--stall-rate", "1"]);
+    let path = plan(&t, dir.path(), "checkpoint = \"0s\"\n");
+    let mut child = spawn(&path, &["--grace", "60s", "--quiet"]);
+    t.stats_until(|s| s["runs_started"].as_u64().unwrap_or(0) >= 5);
+    signal(&child, "-INT");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = Vec::new();
+    for line in stderr.by_ref() {
+        let line = line.unwrap();
+        said.push(line.clone());
+        if line.contains("SIGINT: stopping the ramp") {
+            break;
+        }
+    }
+    let signalled = Instant::now();
+    signal(&child, "-INT");
+    said.extend(stderr.map(|l| l.unwrap()));
+    let status = child.wait().unwrap();
+    assert!(signalled.elapsed() < Duration::from_secs(10), "{said:?}");
+    // Agentload's exit for a stopped test (Goose's own second Ctrl-C exited 1).
+    assert_eq!(status.code(), Some(3), "{said:?}");
+    let report = report_dir(dir.path());
+    assert!(report.join("summary.partial.json").is_file(), "{said:?}");
+    let s = json(&report.join("summary.partial.json"));
+    assert_eq!(s["partial"], true, "{s}");
+    assert_eq!(s["interrupted"]["signal"], "SIGINT", "{s}");
+    assert!(!report.join("summary.json").exists());
+}

@@ -84,5 +84,5 @@ async fn run_inner(
     let summary = capacity_summary(&plan, started_at, &resolved.ws_url, report);
     write_capacity(&dir, summary, options)?;
     println!("agentload capacity: report in {}", dir.display());
-    Ok(Exit::Pass)
+    Ok(super::stopped_while_reporting(Exit::Pass))
 }

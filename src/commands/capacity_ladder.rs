@@ -124,5 +124,5 @@ pub(super) async fn walk(
         "agentload capacity: shard {shard}: report in {}",
         dir.display()
     );
-    Ok(Exit::Pass)
+    Ok(super::stopped_while_reporting(Exit::Pass))
 }

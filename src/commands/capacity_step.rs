@@ -169,7 +169,9 @@ pub(super) fn figures(loaded: &Loaded, plan: &Plan, from: f64, to: f64) -> StepR
                 .filter_map(|s| s.generator.map(|g| g.cpu_percent))
                 .collect(),
         ),
-        interrupted: loaded.summary.interrupted.is_some() || loaded.summary.stopped.is_some(),
+        interrupted: loaded.summary.interrupted.is_some()
+            || loaded.summary.stopped.is_some()
+            || crate::engine::watch::signals::signalled_while_reporting(),
         ..Default::default()
     }
 }

@@ -26,6 +26,18 @@ pub(crate) fn exit_code(result: Result<Exit, SetupError>) -> Exit {
     })
 }
 
+/// `exit`, or 3 when a signal came while the reports were being written (they were finished
+/// first: nothing is lost).
+pub(crate) fn stopped_while_reporting(exit: Exit) -> Exit {
+    match crate::engine::watch::signals::signalled_while_reporting() {
+        true => {
+            eprintln!("agentload: the reports are written; stopped by a signal (exit 3)");
+            Exit::Stopped
+        }
+        false => exit,
+    }
+}
+
 /// A report folder being filled. Dropped with nothing of value in it (a setup error before
 /// any figure was written), it is removed, so a failed start leaves no empty folder behind.
 pub(crate) struct ReportFolder(PathBuf);

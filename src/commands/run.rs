@@ -128,7 +128,7 @@ async fn run_inner(
         print_comparison(c);
     }
     print_verdict(&summary, &report_dir);
-    Ok(exit)
+    Ok(super::stopped_while_reporting(exit))
 }
 
 pub(crate) fn write_summary(dir: &Path, summary: &Summary) -> Result<(), SetupError> {

@@ -26,6 +26,6 @@ fmt:
 # Benchmark: W1/W2/W3 (+TLS) side by side with Goose's floor (examples/goose_floor.rs) and the
 # bare client (examples/bare_client.rs); writes reports/bench-<ts>/bench.md and bench.json.
 # One workload: `just bench W1`
-bench workloads="W1,W2,W3,W3-tls":
+bench workloads="W1,W2,W3,W3-tls,W3-watched":
     cargo build --release --bin agentload --example bare_client --example goose_floor
     python3 scripts/bench.py --workloads {{workloads}}

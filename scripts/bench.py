@@ -13,6 +13,7 @@ generator's median round. Writes `bench.md` and `bench.json` to `reports/bench-<
 (or `--out`) and prints the table.
 
     python3 scripts/bench.py                      # W1 W2 W3 W3-tls (about 12 minutes)
+    python3 scripts/bench.py --workloads W3,W3-watched   # what the guard and the exporter cost
     python3 scripts/bench.py --workloads W1       # one workload
     python3 scripts/bench.py --workloads W1 --rounds 5
 
@@ -42,7 +43,12 @@ WORKLOADS = {
     "W2": (1000, 10, 20, 2000, 200, False),
     "W3": (10000, 30, 20, 10000, 200, False),
     "W3-tls": (10000, 30, 20, 10000, 200, True),
+    # W3 with what watches a test every second: `abort_on_fail` (the guard judges the figures
+    # so far each second) and `--metrics-addr` scraped every second. agentload only: set it
+    # beside W3's agentload row for what watching costs.
+    "W3-watched": (10000, 30, 20, 10000, 200, False),
 }
+WATCHED = {"W3-watched"}
 # Rounds per workload unless --rounds says otherwise: W1's ratio is the criterion, and it is short.
 ROUNDS = {"W1": 3}
 GENERATORS = ("agentload", "goose_floor", "bare_client")
@@ -89,7 +95,7 @@ class Target:
         self.log.close()
 
 
-def plan_text(target, users, ramp, hold, think, report_dir):
+def plan_text(target, users, ramp, hold, think, report_dir, watched=False):
     ws = target.base.replace("http", "ws", 1) + "/ws"
     ca = f'ca_file = "{target.ca}"\n' if target.ca else ""
     return f"""name = "bench"
@@ -113,11 +119,35 @@ duration = "{hold}s"
 enabled = false
 [report]
 dir = "{report_dir}"
-"""
+""" + ("""[sla]
+error_rate = "5%"
+abort_on_fail = true
+abort_grace = "5s"
+""" if watched else "")
 
 
-def measure(target, cmd, cwd):
+def scrape_every_second(port, stop):
+    """Scrapes `--metrics-addr` as a Prometheus would, once a second, until `stop` is set."""
+    scrapes = 0
+    while not stop.wait(1.0):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                r.read()
+                scrapes += 1
+        except OSError:
+            pass
+    return scrapes
+
+
+def measure(target, cmd, cwd, scrape_port=None):
     """Runs one generator; its rusage, startup time and the target's counts over its run."""
+    import threading
+    stop = threading.Event()
+    scraped = []
+    if scrape_port:
+        scraper = threading.Thread(
+            target=lambda: scraped.append(scrape_every_second(scrape_port, stop)), daemon=True)
+        scraper.start()
     before = target.stats()
     out = open(os.path.join(cwd, "generator.out"), "w")
     launched = time.monotonic()
@@ -133,6 +163,9 @@ def measure(target, cmd, cwd):
         time.sleep(0.02 if startup is None else 0.5)
     # Popen reaped the child; its rusage is in RUSAGE_CHILDREN (one generator at a time).
     wall = time.monotonic() - launched
+    stop.set()
+    if scrape_port:
+        scraper.join()
     out.close()
     time.sleep(1)
     after = target.stats()
@@ -143,6 +176,7 @@ def measure(target, cmd, cwd):
         "target_runs_started": after["runs_started"] - before["runs_started"],
         "target_runs_completed": after["runs_completed"] - before["runs_completed"],
         "output": os.path.join(cwd, "generator.out"),
+        "scrapes": scraped[0] if scraped else None,
     }
 
 
@@ -151,16 +185,20 @@ def children_usage():
     return u.ru_utime + u.ru_stime, u.ru_maxrss
 
 
-def run_generator(name, binaries, target, spec, work, round_no):
+def run_generator(name, binaries, target, spec, work, round_no, watched=False):
     users, ramp, hold, think, _delay, _tls = spec
+    scrape_port = None
     gen_dir = os.path.join(work, f"{name}-{round_no}")
     os.makedirs(gen_dir)
     if name == "agentload":
         report_dir = os.path.join(gen_dir, "report")
         plan = os.path.join(gen_dir, "plan.toml")
         with open(plan, "w") as f:
-            f.write(plan_text(target, users, ramp, hold, think, report_dir))
+            f.write(plan_text(target, users, ramp, hold, think, report_dir, watched))
         cmd = [binaries["agentload"], "run", plan]
+        if watched:
+            scrape_port = 9464 + round_no
+            cmd += ["--metrics-addr", f"127.0.0.1:{scrape_port}"]
     else:
         ws = target.base.replace("http", "ws", 1) + "/ws"
         cmd = [binaries[name], "--url", ws, "--users", str(users), "--ramp-secs",
@@ -170,7 +208,8 @@ def run_generator(name, binaries, target, spec, work, round_no):
             cmd += ["--ca-file", target.ca]
     # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: run each generator from a
     # fresh helper process so the figure is this generator's own.
-    helper = [sys.executable, __file__, "--measure-one", json.dumps(cmd), gen_dir]
+    helper = [sys.executable, __file__, "--measure-one", json.dumps(cmd), gen_dir,
+              str(scrape_port or 0)]
     subprocess.run(helper, check=False)
     with open(os.path.join(gen_dir, "measure.json")) as f:
         row = json.load(f)
@@ -199,7 +238,7 @@ def run_generator(name, binaries, target, spec, work, round_no):
     return row
 
 
-def measure_one(cmd_json, gen_dir):
+def measure_one(cmd_json, gen_dir, scrape_port):
     """Helper process: starts the target-facing generator and reports its own child's usage."""
     cmd = json.loads(cmd_json)
     with open(os.path.join(os.path.dirname(gen_dir), "target.json")) as f:
@@ -207,7 +246,7 @@ def measure_one(cmd_json, gen_dir):
     target = Target.__new__(Target)
     target.base, target.ca = t["base"], t["ca"]
     target.context = ssl.create_default_context(cafile=target.ca) if target.ca else None
-    row = measure(target, cmd, gen_dir)
+    row = measure(target, cmd, gen_dir, int(scrape_port) or None)
     cpu, rss = children_usage()
     row.update(cpu_secs=round(cpu, 2), peak_rss_kib=rss)
     with open(os.path.join(gen_dir, "measure.json"), "w") as f:
@@ -249,8 +288,8 @@ def ratio(rows, name, a, b):
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "--measure-one":
-        measure_one(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "--measure-one":
+        measure_one(sys.argv[2], sys.argv[3], sys.argv[4])
         return
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--workloads", default="W1,W2,W3,W3-tls")
@@ -285,18 +324,19 @@ def main():
         target = Target(binaries["agentload"], work, args.port + i, spec[4], spec[5])
         with open(os.path.join(work, "target.json"), "w") as f:
             json.dump({"base": target.base, "ca": target.ca}, f)
-        measured = {gen: [] for gen in GENERATORS}
+        generators = ("agentload",) if name in WATCHED else GENERATORS
+        measured = {gen: [] for gen in generators}
         try:
             for n in range(1, rounds + 1):
-                for gen in GENERATORS:
+                for gen in generators:
                     print(f"bench: {name} {gen} ({spec[0]:,} users, round {n}/{rounds})...",
                           file=sys.stderr, flush=True)
-                    row = run_generator(gen, binaries, target, spec, work, n)
+                    row = run_generator(gen, binaries, target, spec, work, n, name in WATCHED)
                     row.update(workload=name, tls=spec[5])
                     measured[gen].append(row)
         finally:
             target.stop()
-        rows += [median_row(measured[gen]) for gen in GENERATORS]
+        rows += [median_row(measured[gen]) for gen in generators]
     ratios = {n: ratio(rows, n, "agentload", "bare_client") for n in names}
     floors = {n: ratio(rows, n, "goose_floor", "bare_client") for n in names}
     over_floor = {n: ratio(rows, n, "agentload", "goose_floor") for n in names}
@@ -314,6 +354,14 @@ def main():
           f"- agentload ÷ the bare client: {each(ratios)}",
           f"- goose_floor ÷ the bare client (what Goose alone leaves): {each(floors)}",
           f"- agentload ÷ goose_floor (what agentload's own work costs): {each(over_floor)}", ""]
+    watched = {r["workload"]: r for r in rows if r["workload"] in WATCHED}
+    plain = {r["workload"]: r for r in rows if r["generator"] == "agentload"}
+    for name, r in watched.items():
+        base = plain.get(name.split("-")[0])
+        if base:
+            md += [f"- {name}: agentload with the guard judging every second and a scrape every "
+                   f"second ({r.get('scrapes')} scrapes): {r['cpu_secs']:.2f} CPU s against "
+                   f"{base['cpu_secs']:.2f} unwatched ({r['cpu_secs'] - base['cpu_secs']:+.2f} s)", ""]
     with open(os.path.join(out, "bench.md"), "w") as f:
         f.write("\n".join(md))
     with open(os.path.join(out, "bench.json"), "w") as f:

@@ -73,6 +73,8 @@ pub struct Collector {
     throttle: Mutex<throttle::Throttle>,
     /// Sessions, when users hold them.
     session_figures: Mutex<sessions::SessionFigures>,
+    /// The last cheap reading (the guard's, the exporter's).
+    reading: Mutex<reading::Cached>,
 }
 
 impl std::fmt::Debug for Collector {
@@ -123,6 +125,7 @@ impl Collector {
             outage_watch: AtomicBool::new(false),
             throttle: Mutex::default(),
             session_figures: Mutex::default(),
+            reading: Mutex::default(),
         }
     }
 
@@ -374,6 +377,7 @@ mod folded;
 mod live;
 mod mix;
 mod outages;
+mod reading;
 mod sessions;
 mod shard;
 mod throttle;

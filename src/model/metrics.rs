@@ -120,18 +120,39 @@ pub struct LatencyStats {
     pub max_ms: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SerializedLatency {
     #[serde(flatten)]
     pub stats: LatencyStats,
     /// HdrHistogram V2-deflate, base64 (microseconds).
     pub histogram: String,
+    /// A live reading's histogram, in memory (never encoded: `histogram` is empty then).
+    #[serde(skip)]
+    pub live: Option<std::sync::Arc<Latency>>,
+}
+
+impl PartialEq for SerializedLatency {
+    fn eq(&self, other: &Self) -> bool {
+        self.stats == other.stats && self.histogram == other.histogram
+    }
 }
 
 impl SerializedLatency {
     /// The histogram behind the figures.
     pub fn latency(&self) -> Result<Latency, String> {
-        Latency::decode(&self.histogram)
+        match &self.live {
+            Some(live) => Ok(Latency::clone(live)),
+            None => Latency::decode(&self.histogram),
+        }
+    }
+
+    /// A histogram as a live reading carries it: its figures, and itself in memory.
+    pub fn live(l: Latency) -> SerializedLatency {
+        SerializedLatency {
+            stats: l.stats(),
+            histogram: String::new(),
+            live: Some(std::sync::Arc::new(l)),
+        }
     }
 }
 
@@ -140,6 +161,7 @@ impl From<&Latency> for SerializedLatency {
         SerializedLatency {
             stats: l.stats(),
             histogram: l.encode(),
+            live: None,
         }
     }
 }

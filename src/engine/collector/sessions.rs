@@ -171,6 +171,24 @@ impl super::Collector {
             .unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Sessions' counts and first turns, without their timeline.
+    pub(super) fn session_reading(&self) -> Option<SessionsSummary> {
+        let s = self.sessions();
+        let model = s.model.clone()?;
+        Some(SessionsSummary {
+            model,
+            arrived: s.arrived,
+            dropped: s.dropped,
+            started: s.started,
+            completed: s.completed,
+            failed: s.failed,
+            cut: s.cut,
+            arrivals: s.window,
+            first_turn: s.first_turn.clone().map(SerializedLatency::live),
+            ..SessionsSummary::default()
+        })
+    }
+
     /// The sessions part of a snapshot, with the shards' runs by turn.
     pub(super) fn sessions_summary(&self, turns: &[TurnPart]) -> Option<SessionsSummary> {
         let s = self.sessions();

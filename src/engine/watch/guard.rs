@@ -6,7 +6,7 @@
 use crate::engine::collector::Collector;
 use crate::engine::scenarios::isolation::Isolation;
 use crate::engine::stop::Stop;
-use crate::model::summary::RuleVerdict;
+use crate::model::summary::{RuleVerdict, Summary};
 use crate::plan::Sla;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +32,9 @@ impl Guard {
     /// The first rule that fails on the figures so far; a latency with no samples yet is no
     /// failure.
     fn failing(&self, collector: &Collector) -> Option<RuleVerdict> {
-        let mut so_far = collector.snapshot();
+        // The cheap reading (counts and histograms in memory): a snapshot would encode every
+        // histogram of the test each second.
+        let mut so_far = Summary::clone(&collector.reading());
         so_far.isolation = Some(self.isolation.summary());
         let mut verdicts = crate::model::sla::judge(&self.sla, &so_far);
         // Nothing completed yet is no failure while the test goes on.

@@ -1,0 +1,190 @@
+//! The documentation keeps up with the code: every key the plan loader accepts, in every table,
+//! is named in `docs/` (the loader itself says which keys it takes: an unknown key's error
+//! lists them), and every relative link of the README and of `docs/` resolves.
+
+use agentload::plan::Plan;
+use std::path::{Path, PathBuf};
+
+/// The keys a table accepts, from the loader's own error for a key it does not.
+fn accepted_keys(table_text: &str) -> Vec<String> {
+    let plan = format!(
+        "[target]\nembedded = true\n[[stages]]\nusers = 1\nduration = \"1s\"\n{table_text}\n"
+    );
+    let err = match Plan::parse(&plan, Path::new("probe.toml")) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("the probe key was accepted:\n{plan}"),
+    };
+    let Some((_, expected)) = err.split_once("expected ") else {
+        panic!("no list of keys in `{err}`\n{plan}");
+    };
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect()
+}
+
+const PROBE: &str = "agentload_probe_key = 1";
+
+#[test]
+fn every_key_the_loader_accepts_is_in_the_docs() {
+    let docs: String = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let tables: Vec<(&str, String)> = vec![
+        ("top", format!("{PROBE}\n")),
+        ("target", format!("{PROBE}\n")),
+        ("target.metrics", format!("[[target.metrics]]\n{PROBE}")),
+        ("auth", format!("[auth]\n{PROBE}")),
+        ("protocol", format!("[protocol]\n{PROBE}")),
+        (
+            "protocol.handshake",
+            format!("[protocol.handshake]\n{PROBE}"),
+        ),
+        ("scenario", format!("[scenario]\n{PROBE}")),
+        ("scenarios", format!("[[scenarios]]\nname = \"x\"\n{PROBE}")),
+        (
+            "scenarios.endpoints",
+            format!("[[scenarios]]\nname = \"x\"\n[[scenarios.endpoints]]\npath = \"/\"\n{PROBE}"),
+        ),
+        ("stages", format!("[[stages]]\n{PROBE}")),
+        ("checks", format!("[[checks]]\n{PROBE}")),
+        ("sla", format!("[sla]\n{PROBE}")),
+        ("sampler", format!("[sampler]\n{PROBE}")),
+        ("security", format!("[security]\n{PROBE}")),
+        ("preflight", format!("[preflight]\n{PROBE}")),
+        (
+            "preflight.env",
+            format!("[[preflight.env]]\nname = \"X\"\n{PROBE}"),
+        ),
+        ("capacity", format!("[capacity]\n{PROBE}")),
+        (
+            "capacity.enterprise",
+            format!("[capacity.enterprise]\n{PROBE}"),
+        ),
+        ("report", format!("[report]\n{PROBE}")),
+        ("limits", format!("[limits]\n{PROBE}")),
+        ("workload", format!("[workload]\n{PROBE}")),
+        ("session", format!("[session]\n{PROBE}")),
+        ("arrivals", format!("[[arrivals]]\n{PROBE}")),
+    ];
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for (table, text) in &tables {
+        // The top level's probe goes first in the file; the target's inside [target].
+        let keys = match *table {
+            "top" => accepted_keys_top(),
+            "target" => accepted_keys_in_target(),
+            _ => accepted_keys(text),
+        };
+        assert!(!keys.is_empty(), "{table}: no keys read");
+        for key in keys {
+            seen += 1;
+            let named = [
+                format!("`{key}`"),
+                format!("`{key} "),
+                format!("[{key}]"),
+                format!("[[{key}]]"),
+                format!("`[{table}.{key}]`"),
+                format!("`[[{table}.{key}]]`"),
+            ];
+            if !named.iter().any(|n| docs.contains(n.as_str())) {
+                missing.push(format!("{table}.{key}"));
+            }
+        }
+    }
+    assert!(seen > 120, "{seen} keys read");
+    assert!(
+        missing.is_empty(),
+        "plan keys the loader accepts but docs/ never names: {missing:?}"
+    );
+}
+
+fn accepted_keys_top() -> Vec<String> {
+    let plan =
+        format!("{PROBE}\n[target]\nembedded = true\n[[stages]]\nusers = 1\nduration = \"1s\"\n");
+    let err = Plan::parse(&plan, Path::new("probe.toml"))
+        .unwrap_err()
+        .to_string();
+    let (_, expected) = err.split_once("expected ").unwrap();
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect()
+}
+
+fn accepted_keys_in_target() -> Vec<String> {
+    let plan =
+        format!("[target]\nembedded = true\n{PROBE}\n[[stages]]\nusers = 1\nduration = \"1s\"\n");
+    let err = Plan::parse(&plan, Path::new("probe.toml"))
+        .unwrap_err()
+        .to_string();
+    let (_, expected) = err.split_once("expected ").unwrap();
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect()
+}
+
+/// Relative link targets of a Markdown file: `](path)` not to the web or an anchor alone.
+fn links(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        let target = &rest[..rest.find(')').unwrap_or(rest.len())];
+        if !target.starts_with("http") && !target.starts_with('#') && !target.is_empty() {
+            out.push(target.split('#').next().unwrap().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_link_of_the_readme_and_the_docs_resolves() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<PathBuf> = vec![root.join("README.md")];
+    files.extend(
+        std::fs::read_dir(root.join("docs"))
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for link in links(&text) {
+            checked += 1;
+            let target = file.parent().unwrap().join(&link);
+            if !target.exists() {
+                broken.push(format!("{}: {link}", file.display()));
+            }
+        }
+    }
+    assert!(checked > 20, "{checked} links");
+    assert!(
+        broken.is_empty(),
+        "links that resolve to nothing: {broken:#?}"
+    );
+    // Every docs page is reachable from the README.
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for page in std::fs::read_dir(root.join("docs")).unwrap() {
+        let name = page.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            readme.contains(&format!("docs/{name}")),
+            "the README links no docs/{name}"
+        );
+    }
+    // The README fits a screen or two.
+    assert!(
+        readme.lines().count() <= 150,
+        "{} lines",
+        readme.lines().count()
+    );
+}

@@ -40,6 +40,30 @@ pub struct RunOutcome {
     pub scenario: usize,
     /// Its turn in a session (1-based); `None` for a user that holds no sessions.
     pub turn: Option<u32>,
+    /// Where its time went: its agent, its tools, its events' delivery lags.
+    pub trace: RunTrace,
+}
+
+/// Where one run's time went.
+#[derive(Debug, Clone, Default)]
+pub struct RunTrace {
+    /// The agent `agent_started` named.
+    pub agent: Option<String>,
+    /// Each tool it executed, in order.
+    pub tools: Vec<ToolSpan>,
+    /// Each stamped event's delivery lag: received less stamped, the socket's clock offset
+    /// taken out.
+    pub lags: Vec<Duration>,
+}
+
+/// One tool execution of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpan {
+    pub name: String,
+    /// From its `tool_executing` to its `tool_completed`; `None`: it never completed.
+    pub elapsed: Option<Duration>,
+    /// How long the platform says the tool itself ran (`duration_ms`, `execution_time`).
+    pub server: Option<Duration>,
 }
 
 /// A typed failure: a stable kind (`sequence.out_of_order`, `transport.timeout`, …) and the

@@ -74,13 +74,8 @@ impl AgentRun {
             }
         };
         counters.agent_run(agent.name, false);
-        let mut events = script(
-            run_id,
-            &self.user_id,
-            &request,
-            args.thinking_steps,
-            args.tool_calls,
-        );
+        let tools = self.state.tools.next_names(args.tool_calls);
+        let mut events = script(run_id, &self.user_id, &request, args.thinking_steps, &tools);
         if agent.name != "cost_optimizer" {
             retool(&mut events, agent, &request);
         }
@@ -102,7 +97,16 @@ impl AgentRun {
             user_id: &self.user_id,
         };
         let mut seen: std::collections::HashMap<&str, u32> = Default::default();
-        for (index, (kind, data)) in events.into_iter().enumerate() {
+        let tools = &self.state.tools;
+        // The tool executing now, and its slot while it runs.
+        let mut running: Option<(String, super::tools::Running)> = None;
+        for (index, (kind, mut data)) in events.into_iter().enumerate() {
+            if kind == "tool_completed" {
+                if let Some((tool, run)) = running.take() {
+                    let ran = tools.run(&tool, run).await;
+                    data[layouts::tool_duration_key(args.profile)] = json!(ran.as_millis() as u64);
+                }
+            }
             tokio::time::sleep(delay).await;
             if index == 2 {
                 if let Some(ended) = self.mid_run_fault(fault).await {
@@ -112,7 +116,12 @@ impl AgentRun {
             let nth = seen.entry(kind).or_default();
             *nth += 1;
             let seq = index as u64 + 1;
+            let tool = data.get("tool_name").and_then(Value::as_str).map(String::from);
             let frame = layouts::event(args.profile, kind, seq as usize, *nth, &ids, data);
+            // Stamped when made, held before it is sent: a backed-up send path.
+            if !tools.send_lag().is_zero() {
+                tokio::time::sleep(tools.send_lag()).await;
+            }
             // The duplicate fault: the first thought goes out twice (the platform's emitter
             // retrying a send marks the copy `attempt: 2`).
             let copy = (fault == Some(RunFault::Duplicate)
@@ -143,6 +152,14 @@ impl AgentRun {
                         }
                     }
                 }
+            }
+            match (kind, tool) {
+                ("tool_executing", Some(tool)) => {
+                    let run = tools.start(&tool).await;
+                    running = Some((tool, run));
+                }
+                ("tool_completed", Some(tool)) => tools.completed(&tool),
+                _ => {}
             }
             // Frames that are no agent events come between them, as on the platform.
             if let Some(extra) = layouts::interlude(args.profile, kind, &ids) {
@@ -237,7 +254,7 @@ fn script(
     user: &str,
     request: &str,
     thinking: u32,
-    tools: u32,
+    tools: &[String],
 ) -> Vec<(&'static str, Value)> {
     // Figures vary per run but stay in the seed's healthy ranges.
     let seed = run_id
@@ -261,16 +278,16 @@ fn script(
         );
         events.push(("agent_thinking", json!({"thought": thought, "step": step})));
     }
-    for k in 1..=tools {
-        let id = format!("{run_id}-tool-{k}");
+    for (k, tool) in tools.iter().enumerate() {
+        let id = format!("{run_id}-tool-{}", k + 1);
         events.push((
             "tool_executing",
-            json!({"tool_name": "cost_analyzer", "tool_call_id": id,
+            json!({"tool_name": tool, "tool_call_id": id,
                    "parameters": {"scope": "compute", "period_days": 30}}),
         ));
         events.push((
             "tool_completed",
-            json!({"tool_name": "cost_analyzer", "tool_call_id": id,
+            json!({"tool_name": tool, "tool_call_id": id,
                    "result": {"monthly_savings": savings, "roi_percent": roi,
                               "efficiency_gain_percent": efficiency,
                               "recommendations": ["right-size idle instances",

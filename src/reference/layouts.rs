@@ -24,6 +24,15 @@ fn epoch() -> f64 {
     chrono::Utc::now().timestamp_micros() as f64 / 1e6
 }
 
+/// Where a `tool_completed` says how long the tool itself ran, in ms: `duration_ms`, or the
+/// platform's `execution_time_ms`.
+pub fn tool_duration_key(profile: TargetProfile) -> &'static str {
+    match profile {
+        TargetProfile::Reference => "duration_ms",
+        TargetProfile::Netra => "execution_time_ms",
+    }
+}
+
 /// The welcome frame.
 pub fn welcome(profile: TargetProfile, connection_id: &str, user_id: &str) -> Value {
     match profile {

@@ -15,6 +15,7 @@ mod shedding;
 mod sink;
 mod stats;
 mod tokens;
+pub mod tools;
 mod ws;
 
 pub use layouts::TargetProfile;
@@ -107,6 +108,8 @@ pub struct TargetArgs {
     pub ballast_kb_per_connection: usize,
     #[command(flatten)]
     pub faults: faults::Faults,
+    #[command(flatten)]
+    pub tools: tools::ToolKnobs,
     /// Exit when stdin closes (a parent process stops its child this way).
     #[arg(long)]
     pub exit_on_stdin_eof: bool,
@@ -134,6 +137,7 @@ pub(crate) struct State {
     pub runs: runs::Runs,
     pub run_permits: Option<Arc<tokio::sync::Semaphore>>,
     pub shedding: shedding::Shedding,
+    pub tools: tools::Tools,
 }
 
 impl State {
@@ -144,6 +148,7 @@ impl State {
         s.connections_refused = self.shedding.connections_refused.load(Relaxed);
         s.runs_shed = self.shedding.runs_shed.load(Relaxed);
         s.retry_gap_min_ms = self.shedding.retry_gap_min_ms();
+        s.tools = self.tools.stats();
         s
     }
 }
@@ -197,6 +202,7 @@ pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
             .max_concurrent_runs
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
         shedding: shedding::Shedding::default(),
+        tools: tools::Tools::new(&args.tools),
         args: args.clone(),
     });
     let app = http::router(state.clone()).into_make_service();

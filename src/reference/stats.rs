@@ -103,6 +103,9 @@ pub struct TargetStats {
     /// Runs started, by their place in their thread (index 0: the first run of a thread).
     #[serde(default)]
     pub runs_by_turn: Vec<u64>,
+    /// Tool executions by tool: started (`tool_executing` sent) and completed.
+    #[serde(default)]
+    pub tools: BTreeMap<String, super::tools::ToolStats>,
 }
 
 pub fn bump(counter: &AtomicU64) {

@@ -90,6 +90,7 @@ mod tests {
             final_data: None,
             scenario: 0,
             turn: None,
+            trace: Default::default(),
         }
     }
 

@@ -22,6 +22,7 @@ fn outcomes_add_up() {
             final_data: None,
             scenario: 0,
             turn: None,
+            trace: Default::default(),
         },
     );
     c.run_finished(
@@ -40,6 +41,7 @@ fn outcomes_add_up() {
             final_data: None,
             scenario: 0,
             turn: None,
+            trace: Default::default(),
         },
     );
     let s = c.snapshot();
@@ -84,6 +86,7 @@ fn result_checks_aggregate() {
                 final_data: data.as_object().cloned(),
                 scenario: 0,
                 turn: None,
+                trace: Default::default(),
             },
         );
     }
@@ -140,6 +143,7 @@ fn sharding_does_not_change_the_figures() {
         final_data: None,
         scenario: 0,
         turn: None,
+        trace: Default::default(),
     };
     let one_user = Collector::default();
     let many_users = Collector::default();
@@ -189,6 +193,7 @@ fn plain_run(ms: u64, ok: bool) -> RunOutcome {
         final_data: None,
         scenario: 0,
         turn: None,
+        trace: Default::default(),
     }
 }
 

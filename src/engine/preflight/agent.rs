@@ -50,6 +50,7 @@ pub async fn agent_run(plan: &Plan, clients: &Clients) -> Check {
         token_expires_at: None,
         keep_final_data: false,
         stop: &stop,
+        clock_offset: connected.clock_offset,
     });
     let verdict = match run.start(&mut connected.ws, None).await {
         Step::Done(v) => v,

@@ -117,6 +117,13 @@ impl<'a> Val<'a> {
         }
     }
 
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Val::Num(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+
     pub fn as_object(&self) -> Option<&Fields<'a>> {
         match self {
             Val::Obj(o) => Some(o),

@@ -177,6 +177,27 @@ impl<'a> AgentEvent<'a> {
     }
 }
 
+/// When the platform says it made `event`, Unix seconds: a number (seconds, or milliseconds
+/// when it is that large) or an ISO-8601 time, in `timestamp`.
+pub fn stamp(event: &AgentEvent) -> Option<f64> {
+    let value = event.data.get("timestamp")?;
+    if let Some(n) = value.as_f64() {
+        return Some(if n > 1e11 { n / 1000.0 } else { n });
+    }
+    let text = value.to_str()?;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&text) {
+        return Some(t.timestamp_micros() as f64 / 1e6);
+    }
+    let naive = chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    Some(naive.and_utc().timestamp_micros() as f64 / 1e6)
+}
+
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// The first 120 characters of a frame, for error messages.
 pub fn excerpt(text: &str) -> String {
     let mut s: String = text.chars().take(120).collect();

@@ -34,6 +34,9 @@ pub struct Profile {
     /// An error whose code or text contains one of these (lowercase) is the platform shedding
     /// load (`overload.throttled`), not a failure.
     pub throttle_markers: Vec<String>,
+    /// Where a `tool_completed` says how long the tool itself ran: a key, and seconds per
+    /// unit (`duration_ms`: 0.001). The first present wins.
+    pub tool_duration: Vec<(String, f64)>,
 }
 
 /// An optional handshake: wait for `wait_for`, answer `reply` (`{{thread_id}}` is the
@@ -82,6 +85,10 @@ impl Profile {
             handshake: None,
             server_assigns_run_id: false,
             throttle_markers: strings(THROTTLE_MARKERS),
+            tool_duration: vec![
+                ("duration_ms".into(), 0.001),
+                ("execution_time_ms".into(), 0.001),
+            ],
         };
         match name {
             "reference" => Some(base),
@@ -104,6 +111,12 @@ impl Profile {
                     "content": "{{user_request}}", "run_id": "{{run_id}}",
                     "thread_id": "{{thread_id}}", "canary": "{{canary}}"}}),
                 server_assigns_run_id: true,
+                // The bridge's `execution_time_ms`; the emitter's `execution_time`, `duration`.
+                tool_duration: vec![
+                    ("execution_time_ms".into(), 0.001),
+                    ("execution_time".into(), 1.0),
+                    ("duration".into(), 1.0),
+                ],
                 // The platform's WebSocket throttler and error-recovery table name these.
                 throttle_markers: strings(
                     &[

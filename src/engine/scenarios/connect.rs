@@ -52,6 +52,7 @@ async fn connect(ctx: &Context, user: &mut GooseUser, s: &mut Session) -> Transa
             s.backoff.reset();
             s.server_user_id = connected.user_id;
             s.server_thread_id = connected.thread_id;
+            s.clock_offset = connected.clock_offset;
             ctx.collector
                 .connect_attempted(user.weighted_users_index, elapsed, None);
             record(ctx, user, "connect", elapsed, None).await

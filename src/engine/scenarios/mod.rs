@@ -130,6 +130,8 @@ pub(crate) struct Session {
     /// The names every run of this user sends, shared so a run holds them without a copy.
     names: Arc<users::Names>,
     runs: u64,
+    /// The socket's clock offset (server less client, seconds), for delivery lag.
+    clock_offset: Option<f64>,
     /// Closed sessions: the conversations this seat has begun.
     conversations: u64,
     /// Ids of this user's last runs: their late frames are set aside, not judged.

@@ -39,6 +39,8 @@ pub struct RunSpec<'a> {
     pub keep_final_data: bool,
     /// A stop under way: the run is interrupted when its grace runs out.
     pub stop: &'a crate::engine::stop::Stop,
+    /// The socket's clock offset (server less client, seconds), for delivery lag.
+    pub clock_offset: Option<f64>,
 }
 
 /// What a run measured.
@@ -56,6 +58,8 @@ pub struct RunResult {
     pub stale_frames: u64,
     /// The ids this run went by (ours, and the server's if it named the run itself).
     pub run_ids: Vec<String>,
+    /// The clock offset its delivery lags were read with (its socket's, or its first event's).
+    pub clock_offset: Option<f64>,
 }
 
 /// Where a run stands after reading from one socket.
@@ -88,6 +92,8 @@ pub struct Run<'a> {
     draining: Option<(Failure, Duration)>,
     /// Whether the last event judged ended the run (completion or error).
     last_was_terminal: bool,
+    /// Its agent, its tools, its events' delivery lags.
+    tracer: trace::Tracer,
 }
 
 impl<'a> Run<'a> {
@@ -107,6 +113,7 @@ impl<'a> Run<'a> {
             stale_frames: 0,
             draining: None,
             last_was_terminal: false,
+            tracer: trace::Tracer::new(spec.clock_offset),
             deadline: tokio::time::Instant::from_std(sent_at) + spec.timeout,
             sent_at,
             spec,
@@ -308,6 +315,7 @@ impl<'a> Run<'a> {
         let at = self.sent_at.elapsed();
         self.time_to_first_event.get_or_insert(at);
         self.timeline.push((event_name(&event), at));
+        self.tracer.observe(&event, at, spec.profile);
         match self.checker.observe(&event) {
             Progress::Completed => {
                 if spec.keep_final_data {
@@ -344,6 +352,7 @@ impl<'a> Run<'a> {
             Ok(()) => (None, true),
             Err((failure, usable)) => (Some(failure), usable),
         };
+        let (trace, clock_offset) = self.tracer.finish();
         RunResult {
             outcome: RunOutcome {
                 failure,
@@ -353,6 +362,7 @@ impl<'a> Run<'a> {
                 final_data: self.final_data,
                 scenario: 0,
                 turn: None,
+                trace,
             },
             time_to_first_event: self.time_to_first_event,
             elapsed,
@@ -360,8 +370,10 @@ impl<'a> Run<'a> {
             leaks: self.leaks,
             stale_frames: self.stale_frames,
             run_ids,
+            clock_offset,
         }
     }
 }
 
 mod ending;
+mod trace;

@@ -86,6 +86,7 @@ pub(super) async fn one_run(
         canary: &names.canary,
         retired: &retired,
         token_expires_at: s.token.as_ref().map(|t| t.expires_at),
+        clock_offset: s.clock_offset,
     };
     let start = ctx.start_template(prompt.agent.as_deref().or(ctx.agent.as_deref()));
     let spec = run::RunSpec {
@@ -121,6 +122,8 @@ pub(super) async fn one_run(
             .await;
     };
     let mut result = run.finish(verdict);
+    // A socket whose welcome bore no stamp takes its first run event's.
+    s.clock_offset = s.clock_offset.or(result.clock_offset);
     result.outcome.scenario = ctx.scenario;
     result.outcome.turn = turn;
     if let (None, Some(data)) = (&result.outcome.failure, &result.outcome.final_data) {
@@ -153,6 +156,7 @@ struct RunIds<'a> {
     canary: &'a str,
     retired: &'a std::collections::VecDeque<String>,
     token_expires_at: Option<std::time::SystemTime>,
+    clock_offset: Option<f64>,
 }
 
 fn run_spec<'a>(
@@ -179,6 +183,7 @@ fn run_spec<'a>(
         token_expires_at: ids.token_expires_at,
         keep_final_data: !ctx.collector.checks().is_empty(),
         stop: &ctx.stop,
+        clock_offset: ids.clock_offset,
     }
 }
 

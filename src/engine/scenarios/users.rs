@@ -37,6 +37,7 @@ impl Session {
             server_user_id: None,
             server_thread_id: None,
             runs: 0,
+            clock_offset: None,
             conversations: 0,
             retired: Default::default(),
             backoff: super::backoff::Backoff::new(ctx.backoff_base, ctx.backoff_cap),

@@ -37,6 +37,8 @@ pub struct Connected {
     pub user_id: Option<String>,
     /// The thread id a handshake assigned, when the profile has one.
     pub thread_id: Option<String>,
+    /// The server's clock less ours (seconds), from the first stamped frame of the socket.
+    pub clock_offset: Option<f64>,
 }
 
 impl Connector {
@@ -71,6 +73,7 @@ impl Connector {
             ws,
             user_id: None,
             thread_id: None,
+            clock_offset: None,
         };
         self.greet(&mut connected, deadline).await?;
         Ok(connected)
@@ -137,6 +140,9 @@ impl Connector {
             let Ok(e) = AgentEvent::parse_with(&text, p) else {
                 continue;
             };
+            if c.clock_offset.is_none() {
+                c.clock_offset = crate::engine::protocol::stamp(&e).map(|at| at - crate::engine::protocol::unix_now());
+            }
             if e.kind == EventKind::Error {
                 let failure = Failure::from_error_event(&e, excerpt(&text), None, p);
                 if failure.is_throttled() {

@@ -169,6 +169,17 @@ pub(super) fn figures(loaded: &Loaded, plan: &Plan, from: f64, to: f64) -> StepR
                 .filter_map(|s| s.generator.map(|g| g.cpu_percent))
                 .collect(),
         ),
+        breakdown: loaded.summary.breakdown.clone(),
+        server_peaks: server
+            .map(|s| {
+                let names: std::collections::BTreeSet<&String> =
+                    s.series.iter().map(|x| &x.name).collect();
+                names
+                    .into_iter()
+                    .filter_map(|n| Some((n.clone(), s.peak(n)?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
         interrupted: loaded.summary.interrupted.is_some()
             || loaded.summary.stopped.is_some()
             || crate::engine::watch::signals::signalled_while_reporting(),

@@ -127,6 +127,9 @@ async fn run_inner(
     if let Some(c) = &summary.comparison {
         print_comparison(c);
     }
+    if let Some(headline) = summary.breakdown.as_ref().and_then(|b| b.headline()) {
+        println!("agentload: where the time goes: {headline}");
+    }
     print_verdict(&summary, &report_dir);
     Ok(super::stopped_while_reporting(exit))
 }

@@ -231,6 +231,7 @@ fn conclude(report: &mut CapacityReport, plan: &CapacityPlan) {
         report.shedding_at_users = shed.throttled_first_at_users;
         report.shedding_reason = Some(shed.throttle_reasons.join(", "));
     }
+    report.degraded_first = degraded_first(report);
     if report.steps.iter().any(|s| s.rate.is_some()) {
         report.enterprise = plan.enterprise.and_then(|e| {
             rates::size(
@@ -244,6 +245,20 @@ fn conclude(report: &mut CapacityReport, plan: &CapacityPlan) {
     } else {
         report.conclusion = conclusion(report);
     }
+}
+
+/// The figure that grew the most from the first step to the first that broke (the breakdown's
+/// P95s, the server's peaks).
+fn degraded_first(report: &CapacityReport) -> Option<String> {
+    let first = report.steps.first()?;
+    let broke = report.steps.iter().find(|s| !s.passed)?;
+    crate::model::breakdown::degraded_first(&first.figures(), &broke.figures()).map(|what| {
+        format!(
+            "from {} to {}, {what}",
+            first.level_text(),
+            broke.level_text()
+        )
+    })
 }
 
 /// Deployments needed for `users` when one holds `max_users` with `headroom` percent kept free.
@@ -292,6 +307,9 @@ fn conclusion(r: &CapacityReport) -> String {
         text.push_str(&format!(
             " The platform began {what} at {at} users ({why}){order}."
         ));
+    }
+    if let Some(what) = &r.degraded_first {
+        text.push_str(&format!(" What degraded first: {what}."));
     }
     if let Some(p) = &r.projection {
         let bound = if p.at_most { "at most " } else { "" };

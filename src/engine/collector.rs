@@ -75,6 +75,8 @@ pub struct Collector {
     session_figures: Mutex<sessions::SessionFigures>,
     /// The last cheap reading (the guard's, the exporter's).
     reading: Mutex<reading::Cached>,
+    /// Where the time goes: tools, agents, phases, delivery lag.
+    breakdown: Mutex<breakdown::Parts>,
 }
 
 impl std::fmt::Debug for Collector {
@@ -126,6 +128,7 @@ impl Collector {
             throttle: Mutex::default(),
             session_figures: Mutex::default(),
             reading: Mutex::default(),
+            breakdown: Mutex::default(),
         }
     }
 
@@ -165,6 +168,7 @@ impl Collector {
         if let Some(f) = &outcome.failure {
             self.note_throttle(f, throttle::Attempt::Run);
         }
+        lock(&self.breakdown).run(&outcome);
         let mut shard = self.shard(user);
         let sh = &mut *shard;
         if !self.mix.is_empty() {
@@ -182,10 +186,7 @@ impl Collector {
             let cutoff = ended_secs - folded::KEEP_SECS;
             let (old, kept): (Vec<RunRecord>, Vec<RunRecord>) =
                 sh.log.iter().partition(|r| r.ended_secs < cutoff);
-            self.folded
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .fold(&old);
+            lock(&self.folded).fold(&old);
             sh.log = kept;
             sh.fold_at = 2 * sh.log.len();
         }
@@ -312,6 +313,7 @@ impl Collector {
         }
         s.latency = latency;
         s.sessions = sessions;
+        s.breakdown = lock(&self.breakdown).summary();
         s.checks = total
             .checks
             .into_iter()
@@ -356,23 +358,22 @@ impl Collector {
     /// and in a tally, nor in neither). A user holds one shard and may then fold, so the
     /// shards are locked first, in order, and the tallies last.
     fn all(&self) -> (Vec<MutexGuard<'_, Shard>>, MutexGuard<'_, Folded>) {
-        let shards = self
-            .shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()))
-            .collect();
-        let folded = self.folded.lock().unwrap_or_else(|p| p.into_inner());
+        let shards = self.shards.iter().map(|s| lock(s)).collect();
+        let folded = lock(&self.folded);
         (shards, folded)
     }
 
     fn shard(&self, user: usize) -> MutexGuard<'_, Shard> {
-        // A panic in one user must not hide every other user's figures.
-        self.shards[user % self.shards.len()]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        lock(&self.shards[user % self.shards.len()])
     }
 }
 
+/// A lock a panicking user left poisoned still holds every other user's figures.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+mod breakdown;
 mod folded;
 mod live;
 mod mix;
@@ -382,6 +383,7 @@ mod sessions;
 mod shard;
 mod throttle;
 mod timeline;
+pub use breakdown::ToolBuckets;
 pub use live::LiveStats;
 pub use mix::ScenarioMeta;
 pub use sessions::SessionEnd;

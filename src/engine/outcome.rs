@@ -54,7 +54,13 @@ pub struct RunTrace {
     /// Each stamped event's delivery lag: received less stamped, the socket's clock offset
     /// taken out.
     pub lags: Vec<Duration>,
+    /// A completed run's phases: to `agent_started`, thinking (to the first tool), tools (first
+    /// `tool_executing` to last `tool_completed`), completion (to `agent_completed`).
+    pub phases: Option<[Duration; 4]>,
 }
+
+/// The phases' names, in `RunTrace::phases`' order.
+pub const PHASES: [&str; 4] = ["to agent_started", "thinking", "tools", "completion"];
 
 /// One tool execution of a run.
 #[derive(Debug, Clone, PartialEq)]

@@ -67,9 +67,28 @@ pub struct StepResult {
     /// The step was stopped (Ctrl-C, SIGTERM): the search ends with what it measured.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// Where the step's time went (histograms: shards' steps add up), and the peaks of the
+    /// deployment's polled series: what the search compares to name what degraded first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<super::breakdown::Breakdown>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub server_peaks: std::collections::BTreeMap<String, f64>,
 }
 
 impl StepResult {
+    /// The figures what-degraded-first compares: the breakdown's P95s, the server's peaks.
+    pub fn figures(&self) -> std::collections::BTreeMap<String, f64> {
+        let mut figures = self
+            .breakdown
+            .as_ref()
+            .map(|b| b.figures())
+            .unwrap_or_default();
+        for (name, peak) in &self.server_peaks {
+            figures.insert(format!("server `{name}` peak"), *peak);
+        }
+        figures
+    }
+
     /// What the step stepped: its rate, or its users.
     pub fn level(&self) -> f64 {
         self.rate.unwrap_or(self.users as f64)
@@ -169,8 +188,23 @@ fn merge_one(users: usize, parts: &[&StepResult]) -> Result<StepResult, String> 
             .filter_map(|p| p.first_turn_p95_ms)
             .reduce(f64::max),
         interrupted: parts.iter().any(|p| p.interrupted),
+        breakdown: merge_breakdowns(parts)?,
+        // The deployment is one: its peaks are the first shard's that polled it.
+        server_peaks: parts
+            .iter()
+            .map(|p| p.server_peaks.clone())
+            .find(|p| !p.is_empty())
+            .unwrap_or_default(),
         ..Default::default()
     })
+}
+
+fn merge_breakdowns(parts: &[&StepResult]) -> Result<Option<super::breakdown::Breakdown>, String> {
+    let mut merged: Option<super::breakdown::Breakdown> = None;
+    for b in parts.iter().filter_map(|p| p.breakdown.as_ref()) {
+        merged.get_or_insert_with(Default::default).add(b)?;
+    }
+    Ok(merged)
 }
 
 /// Generator CPU above which a step's figures may be the generator's, not the target's.
@@ -218,6 +252,9 @@ pub struct CapacityReport {
     /// The enterprise's seats, sized in deployments (`[capacity.enterprise]`).
     #[serde(default)]
     pub enterprise: Option<EnterpriseSizing>,
+    /// The figure that grew the most from the first step to the first that broke.
+    #[serde(default)]
+    pub degraded_first: Option<String>,
     /// One sentence for people.
     pub conclusion: String,
 }

@@ -73,6 +73,26 @@ pub fn compare(
             });
         }
     }
+    // Where the time goes: each tool's and agent's P95, the phases', delivery lag.
+    let breakdown = |s: &Summary| {
+        s.breakdown
+            .as_ref()
+            .map(|b| b.figures())
+            .unwrap_or_default()
+    };
+    let (before, after) = (breakdown(baseline), breakdown(current));
+    let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for name in names {
+        let pick = |s: &Summary| -> Option<f64> {
+            let own = if std::ptr::eq(s, baseline) {
+                &before
+            } else {
+                &after
+            };
+            own.get(name).copied()
+        };
+        add(name.clone(), "ms", Worse::Higher, &pick);
+    }
     add("arrivals dropped".into(), "%", Worse::Higher, &|s| {
         let sessions = s.sessions.as_ref()?;
         (sessions.model == "open").then(|| sessions.dropped_percent())

@@ -206,6 +206,7 @@ pub fn merge(shards: &[ShardReport], missing: Vec<usize>) -> Result<Summary, Mer
     m.checks = merge_checks(shards);
     m.scenarios = merge_scenarios(shards)?;
     m.sessions = merge_sessions(shards, start)?;
+    m.breakdown = merge_breakdowns(shards)?;
     m.isolation = merge_isolation(shards.iter().filter_map(|s| s.summary.isolation.as_ref()));
     m.security = merge_security(shards.iter().filter_map(|s| s.summary.security.as_ref()));
     // The target is one: its figures are the first shard's that sampled it. Its memory per
@@ -362,7 +363,10 @@ fn merge_timeline(
 }
 
 mod parts;
-use parts::{merge_checks, merge_isolation, merge_scenarios, merge_security, merge_sessions};
+use parts::{
+    merge_breakdowns, merge_checks, merge_isolation, merge_scenarios, merge_security,
+    merge_sessions,
+};
 
 #[cfg(test)]
 mod tests;

@@ -166,6 +166,21 @@ impl From<&Latency> for SerializedLatency {
     }
 }
 
+/// Two serialized histograms added exactly.
+pub fn add_latency(
+    a: &Option<SerializedLatency>,
+    b: &Option<SerializedLatency>,
+) -> Result<Option<SerializedLatency>, String> {
+    Ok(match (a, b) {
+        (Some(a), Some(b)) => {
+            let mut sum: Latency = a.latency()?;
+            sum.add(&b.latency()?);
+            Some(SerializedLatency::from(&sum))
+        }
+        (a, b) => a.clone().or_else(|| b.clone()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! types each report section shows. Plain data and pure judgments over it (SLA verdicts,
 //! capacity steps); imports nothing but the plan.
 
+pub mod breakdown;
 pub mod capacity;
 pub mod compare;
 pub mod comparison;

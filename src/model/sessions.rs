@@ -3,7 +3,8 @@
 //! runs by turn; concurrency over time beside Little's law (L = λ·W). Everything adds up
 //! across shards: counts, exact histograms, per-second series.
 
-use super::metrics::{Latency, SerializedLatency};
+pub use super::metrics::add_latency;
+use super::metrics::SerializedLatency;
 use serde::{Deserialize, Serialize};
 
 /// Runs by turn keep one row per turn up to this one; later turns share the last row.
@@ -235,24 +236,10 @@ fn add_point(mine: &mut SessionPoint, other: &SessionPoint) {
     };
 }
 
-/// Two serialized histograms added exactly.
-pub fn add_latency(
-    a: &Option<SerializedLatency>,
-    b: &Option<SerializedLatency>,
-) -> Result<Option<SerializedLatency>, String> {
-    Ok(match (a, b) {
-        (Some(a), Some(b)) => {
-            let mut sum: Latency = a.latency()?;
-            sum.add(&b.latency()?);
-            Some(SerializedLatency::from(&sum))
-        }
-        (a, b) => a.clone().or_else(|| b.clone()),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::metrics::Latency;
     use std::time::Duration;
 
     fn latency(ms: &[u64]) -> Option<SerializedLatency> {

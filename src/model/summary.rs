@@ -90,6 +90,9 @@ pub struct Summary {
     /// The test was stopped early (SIGTERM, Ctrl-C): its figures cover part of the plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<super::incidents::Interrupted>,
+    /// Where the time goes: per tool, per agent, per phase, delivery lag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<super::breakdown::Breakdown>,
     /// Sessions (`[session]`, the open model's arrivals): counts, lengths, runs by turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions: Option<super::sessions::SessionsSummary>,

@@ -116,7 +116,10 @@ impl AgentRun {
             let nth = seen.entry(kind).or_default();
             *nth += 1;
             let seq = index as u64 + 1;
-            let tool = data.get("tool_name").and_then(Value::as_str).map(String::from);
+            let tool = data
+                .get("tool_name")
+                .and_then(Value::as_str)
+                .map(String::from);
             let frame = layouts::event(args.profile, kind, seq as usize, *nth, &ids, data);
             // Stamped when made, held before it is sent: a backed-up send path.
             if !tools.send_lag().is_zero() {

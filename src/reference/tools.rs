@@ -149,7 +149,10 @@ mod tests {
         assert_eq!(tools.next_names(1), vec!["a"]);
         assert_eq!(tools.next_names(2), vec!["b", "c"]);
         assert_eq!(tools.next_names(1), vec!["c"]);
-        assert_eq!(Tools::new(&ToolKnobs::default()).next_names(2), vec!["cost_analyzer"; 2]);
+        assert_eq!(
+            Tools::new(&ToolKnobs::default()).next_names(2),
+            vec!["cost_analyzer"; 2]
+        );
         assert_eq!(name_and_number("b=500"), Ok(("b".into(), 500)));
         assert!(name_and_number("b").is_err());
     }

@@ -46,6 +46,7 @@ pub fn render(summary: &Summary) -> Result<String, ReportError> {
             funnel_total => summary.runs.started,
             charts => charts(summary),
             sessions => summary.sessions.as_ref().map(sessions::charts),
+            breakdown_headline => summary.breakdown.as_ref().and_then(|b| b.headline()),
             human_bytes => minijinja::Value::from_function(|b: f64| crate::model::sla::human_bytes(b)),
         })
         .map_err(|e| ReportError::Render(format!("{e:#}")))

@@ -52,6 +52,9 @@ pub fn conclusion(r: &CapacityReport) -> String {
         (Some(max), None) => format!("Every step held up to {} sessions.", rate(max)),
         _ => "No step ran.".to_string(),
     };
+    if let Some(what) = &r.degraded_first {
+        text.push_str(&format!(" What degraded first: {what}."));
+    }
     let shed = r.steps.iter().find(|s| s.throttled > 0);
     if let (Some(step), Some(at)) = (shed, r.shedding_at_users) {
         let why = r.shedding_reason.as_deref().unwrap_or("unnamed");

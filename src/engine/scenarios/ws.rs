@@ -141,7 +141,8 @@ impl Connector {
                 continue;
             };
             if c.clock_offset.is_none() {
-                c.clock_offset = crate::engine::protocol::stamp(&e).map(|at| at - crate::engine::protocol::unix_now());
+                c.clock_offset = crate::engine::protocol::stamp(&e)
+                    .map(|at| at - crate::engine::protocol::unix_now());
             }
             if e.kind == EventKind::Error {
                 let failure = Failure::from_error_event(&e, excerpt(&text), None, p);

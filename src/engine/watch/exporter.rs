@@ -185,6 +185,23 @@ impl Export for Figures {
                 None,
                 MetricType::Histogram,
             )?
-            .encode_histogram::<NoLabelSet>(sum, count, &rows, None)
+            .encode_histogram::<NoLabelSet>(sum, count, &rows, None)?;
+        let tools = self.collector.tool_buckets(&self.buckets);
+        if tools.is_empty() {
+            return Ok(());
+        }
+        let mut family = encoder.encode_descriptor(
+            "agentload_tool_seconds",
+            "Tool executions' time, tool_executing to tool_completed, by tool (at most 50 named).",
+            None,
+            MetricType::Histogram,
+        )?;
+        for t in tools {
+            let rows = per_bucket(&self.buckets, &t.cumulative, t.count);
+            family
+                .encode_family(&[("tool", t.name.as_str())])?
+                .encode_histogram::<NoLabelSet>(t.sum_secs, t.count, &rows, None)?;
+        }
+        Ok(())
     }
 }

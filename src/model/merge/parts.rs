@@ -1,6 +1,7 @@
 //! Result checks and findings of shards, added up.
 
 use super::{MergeError, ShardReport};
+use crate::model::breakdown::Breakdown;
 use crate::model::findings::{IsolationSummary, SecuritySummary};
 use crate::model::mix::{set_shares, ScenarioSummary};
 use crate::model::sessions::SessionsSummary;
@@ -135,6 +136,24 @@ pub(super) fn merge_sessions(
                 name: "sessions".into(),
                 message,
             })?;
+    }
+    Ok(merged)
+}
+
+/// The shards' breakdowns added: counts and histograms exactly.
+pub(super) fn merge_breakdowns(shards: &[ShardReport]) -> Result<Option<Breakdown>, MergeError> {
+    let mut merged: Option<Breakdown> = None;
+    for s in shards {
+        if let Some(b) = &s.summary.breakdown {
+            merged
+                .get_or_insert_with(Breakdown::default)
+                .add(b)
+                .map_err(|message| MergeError::Histogram {
+                    folder: s.folder.clone(),
+                    name: "breakdown".into(),
+                    message,
+                })?;
+        }
     }
     Ok(merged)
 }

@@ -15,6 +15,9 @@ pub struct Tracer {
     /// Tools executing: call id, name, when (since the start message).
     open: Vec<(Option<String>, String, Duration)>,
     offset: Option<f64>,
+    /// When `agent_started`, the first `tool_executing`, the last `tool_completed` and
+    /// `agent_completed` came.
+    marks: [Option<Duration>; 4],
 }
 
 impl Tracer {
@@ -24,11 +27,24 @@ impl Tracer {
             trace: RunTrace::default(),
             open: Vec::new(),
             offset,
+            marks: [None; 4],
         }
     }
 
     /// One of the run's events, `at` after the start message.
     pub fn observe(&mut self, event: &AgentEvent, at: Duration, profile: &Profile) {
+        let mark = match event.kind {
+            EventKind::AgentStarted => Some((0, false)),
+            EventKind::ToolExecuting => Some((1, false)),
+            EventKind::ToolCompleted => Some((2, true)),
+            EventKind::AgentCompleted => Some((3, false)),
+            _ => None,
+        };
+        if let Some((i, latest)) = mark {
+            if latest || self.marks[i].is_none() {
+                self.marks[i] = Some(at);
+            }
+        }
         match event.kind {
             EventKind::AgentStarted if self.trace.agent.is_none() => {
                 self.trace.agent = event.str_field("agent_name").map(|n| n.into_owned());
@@ -53,7 +69,10 @@ impl Tracer {
     fn completed(&mut self, event: &AgentEvent, at: Duration, profile: &Profile) {
         let (id, name) = (call_id(event), tool_name(event));
         let found = match &id {
-            Some(id) => self.open.iter().position(|(i, _, _)| i.as_ref() == Some(id)),
+            Some(id) => self
+                .open
+                .iter()
+                .position(|(i, _, _)| i.as_ref() == Some(id)),
             None => None,
         }
         .or_else(|| self.open.iter().position(|(_, n, _)| *n == name));
@@ -72,6 +91,16 @@ impl Tracer {
 
     /// The run's trace (tools still executing never completed), and the clock offset used.
     pub fn finish(mut self) -> (RunTrace, Option<f64>) {
+        if let [Some(started), first_tool, last_tool, Some(done)] = self.marks {
+            // A run without tools thinks until its completion.
+            let (first_tool, last_tool) = (first_tool.unwrap_or(done), last_tool.unwrap_or(done));
+            self.trace.phases = Some([
+                started,
+                first_tool.saturating_sub(started),
+                last_tool.saturating_sub(first_tool),
+                done.saturating_sub(last_tool),
+            ]);
+        }
         for (_, name, _) in self.open.drain(..) {
             self.trace.tools.push(ToolSpan {
                 name,
@@ -109,17 +138,43 @@ mod tests {
         let p = Profile::builtin("reference").unwrap();
         let mut t = Tracer::new(Some(0.0));
         let ms = Duration::from_millis;
-        t.observe(&event(r#"{"type":"agent_started","data":{"agent_name":"triage"}}"#), ms(10), &p);
-        t.observe(&event(r#"{"type":"tool_executing","data":{"tool_name":"a","tool_call_id":"1"}}"#), ms(20), &p);
-        t.observe(&event(r#"{"type":"tool_executing","data":{"tool_name":"b","tool_call_id":"2"}}"#), ms(30), &p);
+        t.observe(
+            &event(r#"{"type":"agent_started","data":{"agent_name":"triage"}}"#),
+            ms(10),
+            &p,
+        );
+        t.observe(
+            &event(r#"{"type":"tool_executing","data":{"tool_name":"a","tool_call_id":"1"}}"#),
+            ms(20),
+            &p,
+        );
+        t.observe(
+            &event(r#"{"type":"tool_executing","data":{"tool_name":"b","tool_call_id":"2"}}"#),
+            ms(30),
+            &p,
+        );
         t.observe(&event(r#"{"type":"tool_completed","data":{"tool_name":"b","tool_call_id":"2","duration_ms":400}}"#), ms(530), &p);
+        t.observe(
+            &event(r#"{"type":"agent_completed","data":{"status":"ok"}}"#),
+            ms(600),
+            &p,
+        );
         let (trace, _) = t.finish();
         assert_eq!(trace.agent.as_deref(), Some("triage"));
+        assert_eq!(trace.phases, Some([ms(10), ms(10), ms(510), ms(70)]));
         assert_eq!(
             trace.tools,
             vec![
-                ToolSpan { name: "b".into(), elapsed: Some(ms(500)), server: Some(ms(400)) },
-                ToolSpan { name: "a".into(), elapsed: None, server: None },
+                ToolSpan {
+                    name: "b".into(),
+                    elapsed: Some(ms(500)),
+                    server: Some(ms(400))
+                },
+                ToolSpan {
+                    name: "a".into(),
+                    elapsed: None,
+                    server: None
+                },
             ]
         );
     }
@@ -130,7 +185,10 @@ mod tests {
         // The server's clock runs 100 s ahead: its welcome, stamped now, sets the offset.
         let now = unix_now();
         let mut t = Tracer::new(Some(100.0));
-        let stamped = format!(r#"{{"type":"agent_thinking","timestamp":{},"reasoning":"x"}}"#, now + 100.0 - 0.3);
+        let stamped = format!(
+            r#"{{"type":"agent_thinking","timestamp":{},"reasoning":"x"}}"#,
+            now + 100.0 - 0.3
+        );
         let e = AgentEvent::parse_with(crate::engine::protocol::leak(stamped), &p).unwrap();
         t.observe(&e, Duration::ZERO, &p);
         let (trace, offset) = t.finish();

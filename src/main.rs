@@ -113,6 +113,29 @@ enum Command {
         #[command(flatten)]
         console: Console,
     },
+    /// Look at a platform before any load: a transcript of one run, a proposed [protocol]
+    /// section and its verdict on that run (exit 0 when it reads the run clean)
+    Probe {
+        /// The load plan (TOML) naming the platform and how to authenticate
+        plan: PathBuf,
+        /// The user request the probe's start message carries (default: the plan's)
+        #[arg(long)]
+        message: Option<String>,
+        /// Write the plan with the proposed [protocol] section to FILE
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
+    /// Record runs' frames and their times as JSON lines (secrets redacted), for a replay
+    Record {
+        /// The load plan (TOML), with a [protocol] that reads the platform
+        plan: PathBuf,
+        /// How many runs
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// The recording (JSON lines)
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Work with finished runs' report folders: re-render, compare
     #[command(subcommand)]
     Report(ReportCommand),
@@ -262,6 +285,16 @@ fn main() {
                 junit.as_deref(),
             ),
             Command::Preflight { plan } => agentload::commands::preflight::run(&plan).await,
+            Command::Probe {
+                plan,
+                message,
+                write,
+            } => {
+                agentload::commands::probe::probe(&plan, message.as_deref(), write.as_deref()).await
+            }
+            Command::Record { plan, runs, out } => {
+                agentload::commands::probe::record(&plan, runs, &out).await
+            }
             Command::Token(TokenCommand::Mint { plan, user }) => {
                 agentload::commands::token::mint(&plan, user).await
             }

@@ -8,6 +8,7 @@ mod capacity_output;
 mod capacity_step;
 pub mod merge;
 pub mod preflight;
+pub mod probe;
 pub mod report;
 pub mod run;
 pub mod shard;

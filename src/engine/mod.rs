@@ -16,6 +16,7 @@ pub mod nofile;
 pub mod options;
 pub mod outcome;
 pub mod preflight;
+pub mod probe;
 pub mod protocol;
 pub mod sampler;
 pub mod scenarios;

@@ -30,4 +30,7 @@ pub enum SetupError {
     Metrics(String),
     #[error(transparent)]
     Merge(#[from] crate::model::merge::MergeError),
+    /// A probe or a recording could not talk to the platform.
+    #[error("{0}")]
+    Probe(String),
 }

@@ -120,7 +120,8 @@ impl AgentRun {
                 .get("tool_name")
                 .and_then(Value::as_str)
                 .map(String::from);
-            let frame = layouts::event(args.profile, kind, seq as usize, *nth, &ids, data);
+            let name = layouts::renamed(&args.rename_events, kind);
+            let frame = layouts::event(args.profile, (kind, name), seq as usize, *nth, &ids, data);
             // Stamped when made, held before it is sent: a backed-up send path.
             if !tools.send_lag().is_zero() {
                 tokio::time::sleep(tools.send_lag()).await;

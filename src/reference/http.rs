@@ -280,6 +280,12 @@ async fn upgrade(
             }
         };
     };
+    if let Some(replay) = state.replay.clone() {
+        return upgrade.on_upgrade(move |socket| async move {
+            super::replay::serve(state, replay, socket, user_id).await;
+            drop(admitted);
+        });
+    }
     let session = super::ws::Session {
         user_id,
         expires_at: claims["exp"].as_u64().unwrap_or(u64::MAX / 2),

@@ -24,6 +24,34 @@ fn epoch() -> f64 {
     chrono::Utc::now().timestamp_micros() as f64 / 1e6
 }
 
+/// `EVENT=NAME` of `--rename-events`: the event's full name and the name it is sent under.
+pub fn rename(text: &str) -> Result<(String, String), String> {
+    let (event, name) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: write EVENT=NAME, e.g. started=run_begin"))?;
+    let full = match event.trim() {
+        "started" | "agent_started" => "agent_started",
+        "thinking" | "agent_thinking" => "agent_thinking",
+        "executing" | "tool_executing" => "tool_executing",
+        "executed" | "tool_completed" => "tool_completed",
+        "completed" | "agent_completed" => "agent_completed",
+        other => {
+            return Err(format!(
+                "`{other}` is not one of the five events: started, thinking, executing, executed, completed"
+            ))
+        }
+    };
+    Ok((full.to_string(), name.trim().to_string()))
+}
+
+/// The name `kind` is sent under (`--rename-events`).
+pub fn renamed<'a>(renames: &'a [(String, String)], kind: &'a str) -> &'a str {
+    renames
+        .iter()
+        .find(|(from, _)| from == kind)
+        .map_or(kind, |(_, to)| to.as_str())
+}
+
 /// Where a `tool_completed` says how long the tool itself ran, in ms: `duration_ms`, or the
 /// platform's `execution_time_ms`.
 pub fn tool_duration_key(profile: TargetProfile) -> &'static str {
@@ -136,7 +164,7 @@ pub fn start_payload(profile: TargetProfile, message: &Value) -> Option<Map<Stri
 /// netra run shows several layouts.
 pub fn event(
     profile: TargetProfile,
-    kind: &str,
+    (kind, name): (&str, &str),
     seq: usize,
     nth: u32,
     ids: &Ids,
@@ -144,7 +172,7 @@ pub fn event(
 ) -> Value {
     if profile == TargetProfile::Reference {
         return json!({
-            "type": kind, "run_id": ids.run_id, "thread_id": ids.thread_id,
+            "type": name, "run_id": ids.run_id, "thread_id": ids.thread_id,
             "user_id": ids.user_id, "seq": seq, "timestamp": epoch(), "data": data,
         });
     }
@@ -152,7 +180,7 @@ pub fn event(
     let mut frame = match (kind, nth) {
         // A: bridge, details nested in `data`, some at the root.
         ("agent_started", _) | ("tool_completed", _) | ("agent_error", _) => {
-            let mut root = json!({"type": kind, "timestamp": iso_now(), "data": data.clone()});
+            let mut root = json!({"type": name, "timestamp": iso_now(), "data": data.clone()});
             for key in ["agent_name", "tool_name"] {
                 if let Some(v) = data.get(key) {
                     root[key] = v.clone();
@@ -166,18 +194,18 @@ pub fn event(
         // C: wrapped in a ServerMessage, real name in data.event, details in data.payload.
         ("tool_executing", _) => json!({
             "type": "agent_progress",
-            "data": {"event": kind, "run_id": ids.run_id, "payload": data},
+            "data": {"event": name, "run_id": ids.run_id, "payload": data},
             "timestamp": epoch(), "server_id": null, "correlation_id": null,
         }),
         // D: details in `payload`.
-        ("agent_thinking", n) if n % 3 == 2 => json!({"type": kind, "payload": data}),
+        ("agent_thinking", n) if n % 3 == 2 => json!({"type": name, "payload": data}),
         // E: a system_message with the event's name at the root (the newest CLI reads it).
         ("agent_thinking", n) if n % 3 == 0 => {
-            json!({"type": "system_message", "event": kind, "payload": data})
+            json!({"type": "system_message", "event": name, "payload": data})
         }
         // B: flattened at the root by the emitter.
         _ => {
-            let mut root = json!({"type": kind, "timestamp": epoch(), "critical": true});
+            let mut root = json!({"type": name, "timestamp": epoch(), "critical": true});
             if let (Some(r), Value::Object(d)) = (root.as_object_mut(), data) {
                 for (k, v) in d {
                     r.insert(k, v);

@@ -10,6 +10,7 @@ pub mod faults;
 mod http;
 mod layouts;
 mod metrics;
+mod replay;
 mod runs;
 mod shedding;
 mod sink;
@@ -110,6 +111,18 @@ pub struct TargetArgs {
     pub faults: faults::Faults,
     #[command(flatten)]
     pub tools: tools::ToolKnobs,
+    /// Send the five events under other names, EVENT=NAME (comma-separated): `started`,
+    /// `thinking`, `executing`, `executed`, `completed` (or their full names), e.g.
+    /// `started=run_begin,completed=run_end` (a platform no built-in profile knows).
+    #[arg(long, value_delimiter = ',', value_parser = layouts::rename)]
+    pub rename_events: Vec<(String, String)>,
+    /// Serve a recorded platform (`agentload record`): its prelude on each socket, its runs
+    /// in turn on each start message, with the live ids in place of the recorded ones.
+    #[arg(long)]
+    pub replay: Option<PathBuf>,
+    /// How fast a recording is replayed (2: twice as fast as recorded).
+    #[arg(long, default_value_t = 1.0)]
+    pub replay_speed: f64,
     /// Exit when stdin closes (a parent process stops its child this way).
     #[arg(long)]
     pub exit_on_stdin_eof: bool,
@@ -138,6 +151,8 @@ pub(crate) struct State {
     pub run_permits: Option<Arc<tokio::sync::Semaphore>>,
     pub shedding: shedding::Shedding,
     pub tools: tools::Tools,
+    /// `--replay`: the recording served instead of the reference agents.
+    pub replay: Option<Arc<replay::Replay>>,
 }
 
 impl State {
@@ -203,6 +218,10 @@ pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
         shedding: shedding::Shedding::default(),
         tools: tools::Tools::new(&args.tools),
+        replay: match &args.replay {
+            Some(path) => Some(Arc::new(replay::Replay::load(path, args.replay_speed)?)),
+            None => None,
+        },
         args: args.clone(),
     });
     let app = http::router(state.clone()).into_make_service();

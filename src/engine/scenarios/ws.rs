@@ -50,9 +50,26 @@ impl Connector {
 
     /// As `connect`; `None` presents no token at all (a security probe).
     pub async fn connect_with(&self, jwt: Option<&str>) -> Result<Connected, Failure> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let ws = self.open(jwt, deadline).await?;
+        let mut connected = Connected {
+            ws,
+            user_id: None,
+            thread_id: None,
+            clock_offset: None,
+        };
+        self.greet(&mut connected, deadline).await?;
+        Ok(connected)
+    }
+
+    /// The upgrade alone (no welcome awaited): a socket as the platform hands it over.
+    pub async fn open(
+        &self,
+        jwt: Option<&str>,
+        deadline: tokio::time::Instant,
+    ) -> Result<WsStream, Failure> {
         let request = self.request(jwt)?;
         let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
-        let deadline = tokio::time::Instant::now() + self.timeout;
         let connecting = tokio_tungstenite::connect_async_tls_with_config(
             request,
             Some(socket_config(self.max_frame)),
@@ -69,14 +86,7 @@ impl Connector {
             Ok(Err(e)) => return Err(classify_connect_error(e)),
             Ok(Ok(pair)) => pair,
         };
-        let mut connected = Connected {
-            ws,
-            user_id: None,
-            thread_id: None,
-            clock_offset: None,
-        };
-        self.greet(&mut connected, deadline).await?;
-        Ok(connected)
+        Ok(ws)
     }
 
     /// Reads frames until the welcome (and the handshake's message, if any) have arrived;

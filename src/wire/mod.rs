@@ -1,5 +1,6 @@
 //! What the client and the reference platform share, and nothing else: how a JWT's payload
-//! reads, and the process-wide TLS crypto provider.
+//! reads, the process-wide TLS crypto provider, and a recording's format (`agentload record`
+//! writes it, `agentload target --replay` serves it).
 
 use base64::Engine;
 
@@ -17,3 +18,5 @@ pub fn unverified_claims(jwt: &str) -> Option<serde_json::Value> {
         .ok()?;
     serde_json::from_slice(&bytes).ok()
 }
+
+pub mod recording;

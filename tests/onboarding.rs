@@ -1,0 +1,277 @@
+//! A new platform in minutes (#30): `probe` proposes a `[protocol]` section with which `run`
+//! passes unedited, in both dialects, with and without a handshake, with renamed events;
+//! `record` → `target --replay` → `run` passes the same checks with the recording's timing;
+//! and no secret ever shows in a transcript, a plan or a recording.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BYPASS: &str = "it-bypass-key";
+const RENAMES: &str =
+    "started=run_begin,thinking=reasoning_step,executing=tool_call,executed=tool_result,completed=run_finished";
+
+fn agentload(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("IT_CLIENT_SECRET", SECRET)
+        .env("IT_BYPASS", BYPASS)
+        .output()
+        .unwrap()
+}
+
+/// A plan that knows the platform's address and auth, and nothing of its protocol.
+fn bare_plan(dir: &Path, t: &TargetProc, login: bool) -> std::path::PathBuf {
+    let auth = match login {
+        true => "[auth]\nmode = \"login\"\nbypass_key_env = \"IT_BYPASS\"\n",
+        false => "[auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n",
+    };
+    let plan = format!(
+        "name = \"onboard\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n{auth}\
+         [scenario]\nthink_time = \"100ms\"\n[sampler]\nenabled = false\n\
+         [[stages]]\nusers = 3\nduration = \"1s\"\n[[stages]]\nusers = 3\nduration = \"3s\"\n\
+         [report]\ndir = \"{}\"\n",
+        t.base_url,
+        t.ws_url,
+        t.ca_file.display(),
+        dir.join("reports").display()
+    );
+    let path = dir.join("bare.toml");
+    std::fs::write(&path, plan).unwrap();
+    path
+}
+
+/// No secret in `text`: not the JWT secret, not the bypass key, no token.
+fn no_secret(what: &str, text: &str) {
+    assert!(
+        !text.contains(SECRET) && !text.contains(BYPASS) && !text.contains("eyJ"),
+        "a secret shows in {what}:\n{text}"
+    );
+}
+
+fn probe_then_run(profile: &str, handshake: bool, renamed: bool, login: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut flags = vec!["--profile", profile, "--event-delay-ms", "20"];
+    if handshake {
+        flags.push("--handshake");
+    }
+    if renamed {
+        flags.extend(["--rename-events", RENAMES]);
+    }
+    let t = TargetProc::start(dir.path(), &flags);
+    let bare = bare_plan(dir.path(), &t, login);
+    let written = dir.path().join("onboard.toml");
+    let probe = agentload(
+        dir.path(),
+        &[
+            "probe",
+            bare.to_str().unwrap(),
+            "--write",
+            written.to_str().unwrap(),
+        ],
+    );
+    let said = explain(&probe);
+    assert_eq!(probe.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("PASS: the proposed section reads the probed run clean"),
+        "{said}"
+    );
+    if renamed {
+        assert!(said.contains("\"run_begin\" = \"agent_started\""), "{said}");
+    }
+    if handshake {
+        assert!(said.contains("wait_for = \"handshake_response\""), "{said}");
+    }
+    let plan_text = std::fs::read_to_string(&written).unwrap();
+    no_secret("the probe's output", &said);
+    no_secret("the written plan", &plan_text);
+    let transcript = std::fs::read_dir(dir.path().join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("probe.txt"))
+        .find(|p| p.is_file())
+        .unwrap();
+    no_secret("probe.txt", &std::fs::read_to_string(transcript).unwrap());
+    // The probe's folder aside: the run's report is the one folder there.
+    std::fs::remove_dir_all(dir.path().join("reports")).unwrap();
+    // The written plan, unedited, runs.
+    let before = t.stats_until(|s| s["connections_open"] == 0);
+    let out = run_plan_file(
+        dir.path(),
+        &written,
+        &[("IT_CLIENT_SECRET", SECRET), ("IT_BYPASS", BYPASS)],
+    );
+    assert_eq!(
+        out.code,
+        0,
+        "{profile} {handshake} {renamed}: {}\n{plan_text}",
+        out.explain()
+    );
+    let stats = t.stats_until(|s| s["connections_open"] == 0);
+    let s = out.summary();
+    let delta = |k: &str| stats[k].as_u64().unwrap() - before[k].as_u64().unwrap();
+    assert_eq!(
+        s["runs"]["started"].as_u64().unwrap(),
+        delta("runs_started"),
+        "{stats}"
+    );
+    assert_eq!(
+        s["runs"]["completed"].as_u64().unwrap(),
+        delta("runs_completed"),
+        "{stats}"
+    );
+    assert!(s["runs"]["completed"].as_u64().unwrap() >= 3, "{s}");
+}
+
+#[test]
+fn a_probed_section_runs_unedited_reference() {
+    probe_then_run("reference", false, false, false);
+    probe_then_run("reference", true, true, true);
+}
+
+#[test]
+fn a_probed_section_runs_unedited_netra() {
+    probe_then_run("netra", true, false, false);
+    probe_then_run("netra", false, true, true);
+}
+
+/// Per event (its name as received), the times from the run's start: (P50, P95) in ms.
+fn percentiles(times: BTreeMap<String, Vec<f64>>) -> BTreeMap<String, (f64, f64)> {
+    times
+        .into_iter()
+        .map(|(name, mut t)| {
+            t.sort_by(f64::total_cmp);
+            // Nearest rank, as an HDR histogram reads a quantile.
+            let at = |q: f64| t[((q * t.len() as f64).ceil() as usize).clamp(1, t.len()) - 1];
+            (name, (at(0.5), at(0.95)))
+        })
+        .collect()
+}
+
+#[test]
+fn a_recording_replays_as_a_faithful_stand_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(
+        dir.path(),
+        &[
+            "--profile",
+            "netra",
+            "--handshake",
+            "--event-delay-ms",
+            "80",
+            "--rename-events",
+            RENAMES,
+        ],
+    );
+    let bare = bare_plan(dir.path(), &t, false);
+    let plan = dir.path().join("onboard.toml");
+    let probe = agentload(
+        dir.path(),
+        &[
+            "probe",
+            bare.to_str().unwrap(),
+            "--write",
+            plan.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(probe.status.code(), Some(0), "{}", explain(&probe));
+    let recording = dir.path().join("platform.jsonl");
+    let rec = agentload(
+        dir.path(),
+        &[
+            "record",
+            plan.to_str().unwrap(),
+            "--runs",
+            "6",
+            "--out",
+            recording.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(rec.status.code(), Some(0), "{}", explain(&rec));
+    let text = std::fs::read_to_string(&recording).unwrap();
+    no_secret("the recording", &text);
+    // The recording's own timing: each run event's time from its start message.
+    let ours: BTreeMap<&str, &str> = [
+        ("run_begin", "agent_started"),
+        ("reasoning_step", "agent_thinking"),
+        ("tool_call", "tool_executing"),
+        ("tool_result", "tool_completed"),
+        ("run_finished", "agent_completed"),
+    ]
+    .into();
+    let mut recorded: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let line: Value = serde_json::from_str(line).unwrap();
+        let frame = &line["frame"];
+        // A wrapped event names itself in data.event; the platform's names are renamed ours.
+        let wire = frame["data"]["event"]
+            .as_str()
+            .or(frame["event"].as_str())
+            .or(frame["type"].as_str())
+            .unwrap_or("");
+        let name = ours.get(wire).copied().unwrap_or(wire).to_string();
+        if line["run"].as_u64() > Some(0) && line["dir"] == "in" && line["frame"]["seq"].is_u64() {
+            recorded
+                .entry(name)
+                .or_default()
+                .push(line["at_ms"].as_f64().unwrap());
+        }
+    }
+    drop(t);
+    // The stand-in: the recording served by the reference target.
+    let replay = TargetProc::start(dir.path(), &["--replay", recording.to_str().unwrap()]);
+    let plan_text = std::fs::read_to_string(&plan).unwrap().replace(
+        &bare_address(&plan),
+        &replay.base_url.replace("https://", ""),
+    );
+    std::fs::write(&plan, plan_text).unwrap();
+    // The probe's folder aside: the run's report is the one folder there.
+    let _ = std::fs::remove_dir_all(dir.path().join("reports"));
+    let out = run_plan_file(dir.path(), &plan, &[("IT_CLIENT_SECRET", SECRET)]);
+    assert_eq!(out.code, 0, "{}", out.explain());
+    let stats = replay.stats_until(|s| s["connections_open"] == 0);
+    let s = out.summary();
+    assert_eq!(s["runs"]["started"], stats["runs_started"], "{stats}");
+    assert_eq!(s["runs"]["completed"], stats["runs_completed"], "{stats}");
+    // Each event's time from the start, P50 and P95, within 20% of the recording's.
+    let recorded = percentiles(recorded);
+    let mut compared = 0;
+    for (name, (p50, p95)) in &recorded {
+        let Some(live) = s["latency"]["from_start"].get(name) else {
+            continue;
+        };
+        let (l50, l95) = (
+            live["p50_ms"].as_f64().unwrap(),
+            live["p95_ms"].as_f64().unwrap(),
+        );
+        assert!(
+            (l50 / p50 - 1.0).abs() <= 0.2,
+            "{name}: P50 {l50} replayed, {p50} recorded"
+        );
+        assert!(
+            (l95 / p95 - 1.0).abs() <= 0.2,
+            "{name}: P95 {l95} replayed, {p95} recorded"
+        );
+        compared += 1;
+    }
+    assert!(
+        compared >= 4,
+        "{compared} events compared: {recorded:?} / {}",
+        s["latency"]["from_start"]
+    );
+}
+
+/// The `host:port` the plan points at.
+fn bare_address(plan: &Path) -> String {
+    let text = std::fs::read_to_string(plan).unwrap();
+    let line = text.lines().find(|l| l.starts_with("base_url")).unwrap();
+    line.split("://")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string()
+}

@@ -295,3 +295,45 @@ fn shards_per_tool_histograms_add_up_exactly() {
         assert_eq!(hist.stats(), union.stats(), "{name}");
     }
 }
+
+#[test]
+fn a_run_that_fails_names_what_degraded_from_its_first_stage_to_its_peak() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TargetProc::start(
+        dir.path(),
+        &[
+            "--event-delay-ms",
+            "20",
+            "--tool-names",
+            "a,b",
+            "--slow-tool",
+            "b=100",
+            "--tool-capacity",
+            "b=2",
+        ],
+    );
+    let plan = format!(
+        "name = \"stages\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
+         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"20ms\"\n[sampler]\nenabled = false\n\
+         [[stages]]\nusers = 2\nduration = \"2s\"\n[[stages]]\nusers = 2\nduration = \"2s\"\n\
+         [[stages]]\nusers = 24\nduration = \"1s\"\n[[stages]]\nusers = 24\nduration = \"4s\"\n\
+         [sla]\nagent_run_p95 = \"400ms\"\n",
+        t.base_url,
+        t.ws_url,
+        t.ca_file.display(),
+    );
+    let out = run_plan(dir.path(), &plan, &[("IT_CLIENT_SECRET", SECRET)]);
+    assert_eq!(out.code, 1, "the SLA breaks at the peak: {}", out.explain());
+    let what = out.summary()["degraded_first"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", out.explain()));
+    assert!(
+        what.starts_with("from stage 1 (2 users) to stage 4 (24 users), tool `b` P95"),
+        "{what}"
+    );
+    assert!(
+        out.stdout.contains("what degraded first: from stage 1"),
+        "{}",
+        out.explain()
+    );
+}

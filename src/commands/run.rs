@@ -130,6 +130,9 @@ async fn run_inner(
     if let Some(headline) = summary.breakdown.as_ref().and_then(|b| b.headline()) {
         println!("agentload: where the time goes: {headline}");
     }
+    if let Some(what) = &summary.degraded_first {
+        println!("agentload: what degraded first: {what}");
+    }
     print_verdict(&summary, &report_dir);
     Ok(super::stopped_while_reporting(exit))
 }

@@ -76,7 +76,7 @@ pub struct Collector {
     /// The last cheap reading (the guard's, the exporter's).
     reading: Mutex<reading::Cached>,
     /// Where the time goes: tools, agents, phases, delivery lag.
-    breakdown: Mutex<breakdown::Parts>,
+    breakdown: Mutex<breakdown::Breakdowns>,
 }
 
 impl std::fmt::Debug for Collector {
@@ -313,7 +313,7 @@ impl Collector {
         }
         s.latency = latency;
         s.sessions = sessions;
-        s.breakdown = lock(&self.breakdown).summary();
+        s.breakdown = lock(&self.breakdown).whole.summary();
         s.checks = total
             .checks
             .into_iter()

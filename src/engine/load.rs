@@ -188,6 +188,9 @@ pub async fn load(
     summary.resources = samples
         .map(|samples| crate::engine::sampler::resources(plan, target_pid, samples, &summary));
     judge(plan, &mut summary, &metrics);
+    if !summary.passed {
+        summary.degraded_first = degraded_in_stages(plan, &collector.stage_figures());
+    }
     let exit = match (&summary.interrupted, summary.passed) {
         (Some(_), _) => Exit::Stopped,
         (None, true) => Exit::Pass,
@@ -322,6 +325,25 @@ fn judge(plan: &Plan, summary: &mut Summary, metrics: &goose::metrics::GooseMetr
     let own = crate::model::sla::judge(&plan.sla, summary);
     summary.sla.extend(own);
     summary.passed = summary.sla.iter().all(|r| r.passed);
+}
+
+/// From the first stage to the peak's (the last stage with the most users): what grew the most.
+fn degraded_in_stages(
+    plan: &Plan,
+    stages: &[std::collections::BTreeMap<String, f64>],
+) -> Option<String> {
+    let users: Vec<usize> = plan.stages.iter().map(|s| s.users).collect();
+    let most = *users.iter().max()?;
+    let peak = users.iter().rposition(|u| *u == most)?;
+    if peak == 0 {
+        return None;
+    }
+    let what = crate::model::breakdown::degraded_first(stages.first()?, stages.get(peak)?)?;
+    Some(format!(
+        "from stage 1 ({} users) to stage {} ({most} users), {what}",
+        users[0],
+        peak + 1
+    ))
 }
 
 /// The labels of every series `--metrics-addr` serves: the run id and shard of a shard.

@@ -93,6 +93,10 @@ pub struct Summary {
     /// Where the time goes: per tool, per agent, per phase, delivery lag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<super::breakdown::Breakdown>,
+    /// A test that failed its SLA: the figure that grew the most from its first stage to its
+    /// peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_first: Option<String>,
     /// Sessions (`[session]`, the open model's arrivals): counts, lengths, runs by turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions: Option<super::sessions::SessionsSummary>,

@@ -160,11 +160,40 @@ pub struct ToolBuckets {
     pub sum_secs: f64,
 }
 
+/// The whole test's breakdown, and the stage under way's (closed stage by stage into the
+/// figures what-degraded-first compares).
+#[derive(Default)]
+pub(super) struct Breakdowns {
+    pub(super) whole: Parts,
+    stage: Parts,
+    stages: Vec<BTreeMap<String, f64>>,
+}
+
+impl Breakdowns {
+    pub(super) fn run(&mut self, outcome: &RunOutcome) {
+        self.whole.run(outcome);
+        self.stage.run(outcome);
+    }
+}
+
 impl super::Collector {
     /// Each tool's completed executions so far, counted up to each of `bounds` (seconds):
     /// read under the lock, nothing copied but the counts.
     pub fn tool_buckets(&self, bounds: &[f64]) -> Vec<ToolBuckets> {
-        super::lock(&self.breakdown).tool_buckets(bounds)
+        super::lock(&self.breakdown).whole.tool_buckets(bounds)
+    }
+
+    /// A stage of the plan ended: its breakdown's figures are kept, the next starts empty.
+    pub fn close_stage(&self) {
+        let mut b = super::lock(&self.breakdown);
+        let stage = std::mem::take(&mut b.stage);
+        let figures = stage.summary().map(|s| s.figures()).unwrap_or_default();
+        b.stages.push(figures);
+    }
+
+    /// Each closed stage's figures (the breakdown's P95s), in order.
+    pub fn stage_figures(&self) -> Vec<BTreeMap<String, f64>> {
+        super::lock(&self.breakdown).stages.clone()
     }
 }
 

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod progress;
 pub mod server;
 pub mod signals;
+pub mod stages;
 
 use crate::engine::collector::Collector;
 use std::future::Future;
@@ -103,6 +104,10 @@ impl Beside<'_> {
                 limit: limit.0,
                 stop,
             }));
+        }
+        if !plan.is_open() && plan.stages.len() >= 2 {
+            let durations = plan.stages.iter().map(|s| s.duration.0);
+            watchers.push(Box::new(stages::StageMarks::new(durations)));
         }
         for source in &plan.target.metrics {
             let poller =

@@ -27,5 +27,6 @@ fmt:
 # bare client (examples/bare_client.rs); writes reports/bench-<ts>/bench.md and bench.json.
 # One workload: `just bench W1`
 bench workloads="W1,W2,W3,W3-tls,W3-watched":
-    cargo build --release --bin agentload --example bare_client --example goose_floor
+    cargo build --release --bin agentload --example bare_client --example goose_floor --example reading_cost
     python3 scripts/bench.py --workloads {{workloads}}
+    ./target/release/examples/reading_cost

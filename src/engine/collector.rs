@@ -335,25 +335,6 @@ impl Collector {
         self.started.elapsed().as_secs_f64()
     }
 
-    /// Runs that ended in `[from, to)` seconds: counts, run-time percentiles of completed
-    /// runs, error rate. A folded tally counts in a window when it starts in it: windows on
-    /// whole seconds are exact while tallies are one second wide (the first ~10 minutes of
-    /// folded runs), and whole tallies after that.
-    pub fn window(&self, from: f64, to: f64) -> WindowStats {
-        let mut runs = Gathered::default();
-        let (shards, folded) = self.all();
-        for sh in &shards {
-            sh.log
-                .iter()
-                .filter(|r| (from..to).contains(&f64::from(r.ended_secs)))
-                .for_each(|r| runs.record(r));
-        }
-        folded
-            .starting_in(from, to)
-            .for_each(|(_, t)| runs.tally(t));
-        window_stats(runs, to - from)
-    }
-
     /// Every shard, then the folded tallies: one consistent view (no run is in a shard's log
     /// and in a tally, nor in neither). A user holds one shard and may then fold, so the
     /// shards are locked first, in order, and the tallies last.

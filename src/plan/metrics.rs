@@ -111,7 +111,7 @@ impl MetricsSource {
             ));
         }
         for u in &urls {
-            if let Err(m) = super::check_url(u, &["http", "https"]) {
+            if let Err(m) = super::values::check_url(u, &["http", "https"]) {
                 return Some(("urls", m));
             }
         }

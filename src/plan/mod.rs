@@ -196,30 +196,8 @@ impl Plan {
     /// Checks what serde cannot: (table, key, message) of the first problem.
     fn validate(&self) -> Result<(), (String, String, String)> {
         let bad = |table: &str, key: &str, msg: &str| Err((table.into(), key.into(), msg.into()));
-        let t = &self.target;
-        if t.embedded {
-            if t.base_url.is_some() || t.ws_url.is_some() {
-                return bad(
-                    "target",
-                    "embedded",
-                    "an embedded target takes no base_url/ws_url: remove one or the other",
-                );
-            }
-        } else {
-            match (&t.base_url, &t.ws_url) {
-                (Some(b), Some(w)) => {
-                    check_url(b, &["http", "https"]).or_else(|m| bad("target", "base_url", &m))?;
-                    check_url(w, &["ws", "wss"]).or_else(|m| bad("target", "ws_url", &m))?;
-                }
-                (None, _) => {
-                    return bad(
-                        "target",
-                        "base_url",
-                        "missing: set base_url and ws_url, or embedded = true",
-                    )
-                }
-                (_, None) => return bad("target", "ws_url", "missing: set the WebSocket URL"),
-            }
+        if let Some((key, message)) = self.target.problem() {
+            return bad("target", key, &message);
         }
         if !protocol::PROFILES.contains(&self.protocol.profile.as_str()) {
             return bad(
@@ -374,18 +352,6 @@ pub const POOL_LAUNCH: std::time::Duration = std::time::Duration::from_secs(1);
 /// Beyond the arrivals and the drain, the pool is held this much longer: arrivals start once
 /// every pool user is up, which may take longer than `POOL_LAUNCH`.
 pub const POOL_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
-
-fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
-    if schemes.contains(&parsed.scheme()) {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{url}`: scheme must be one of {}",
-            schemes.join(", ")
-        ))
-    }
-}
 
 #[cfg(test)]
 mod tests;

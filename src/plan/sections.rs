@@ -307,3 +307,29 @@ fn default_checkpoint() -> Dur {
 fn default_report_dir() -> PathBuf {
     PathBuf::from("reports")
 }
+
+impl Target {
+    /// The first problem, as (key, message): an embedded target names no URL; a deployment
+    /// names both, each of the right scheme.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        if self.embedded {
+            return (self.base_url.is_some() || self.ws_url.is_some()).then(|| {
+                let m = "an embedded target takes no base_url/ws_url: remove one or the other";
+                ("embedded", m.to_string())
+            });
+        }
+        match (&self.base_url, &self.ws_url) {
+            (Some(b), Some(w)) => super::values::check_url(b, &["http", "https"])
+                .map_err(|m| ("base_url", m))
+                .and_then(|()| {
+                    super::values::check_url(w, &["ws", "wss"]).map_err(|m| ("ws_url", m))
+                })
+                .err(),
+            (None, _) => Some((
+                "base_url",
+                "missing: set base_url and ws_url, or embedded = true".into(),
+            )),
+            (_, None) => Some(("ws_url", "missing: set the WebSocket URL".into())),
+        }
+    }
+}

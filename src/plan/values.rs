@@ -239,6 +239,19 @@ pub fn expand_env(text: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// A URL of one of `schemes`; the problem with it, for a plan error.
+pub fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    if schemes.contains(&parsed.scheme()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{url}`: scheme must be one of {}",
+            schemes.join(", ")
+        ))
+    }
+}
+
 /// `target = "embedded"` or a `[target]` table.
 pub fn target_or_embedded<'de, D: Deserializer<'de>>(d: D) -> Result<super::Target, D::Error> {
     struct V;

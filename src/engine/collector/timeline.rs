@@ -8,6 +8,25 @@ use crate::model::summary::{TimelinePoint, ValueStats};
 use std::time::Duration;
 
 impl super::Collector {
+    /// Runs that ended in `[from, to)` seconds: counts, run-time percentiles of completed
+    /// runs, error rate. A folded tally counts in a window when it starts in it: windows on
+    /// whole seconds are exact while tallies are one second wide (the first ~10 minutes of
+    /// folded runs), and whole tallies after that.
+    pub fn window(&self, from: f64, to: f64) -> WindowStats {
+        let mut runs = Gathered::default();
+        let (shards, folded) = self.all();
+        for sh in &shards {
+            sh.log
+                .iter()
+                .filter(|r| (from..to).contains(&f64::from(r.ended_secs)))
+                .for_each(|r| runs.record(r));
+        }
+        folded
+            .starting_in(from, to)
+            .for_each(|(_, t)| runs.tally(t));
+        window_stats(runs, to - from)
+    }
+
     /// The completed runs that ended in `[from, to)`, as one histogram of their times (a
     /// capacity step's hold window, so shards' steps add up exactly).
     pub fn window_latency(&self, from: f64, to: f64) -> Latency {

@@ -7,7 +7,7 @@ mod common;
 use agentload::model::metrics::Latency;
 use common::*;
 use serde_json::Value;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 struct Traced {
     out: RunOutput,
@@ -145,23 +145,16 @@ fn a_backed_up_send_path_reads_as_delivery_lag() {
     }
 }
 
+/// A target whose tool `b` runs 100 ms, two at a time: past a few users, runs queue for it.
+fn slowing_tool(dir: &std::path::Path) -> TargetProc {
+    let flags = "--event-delay-ms 20 --tool-names a,b --slow-tool b=100 --tool-capacity b=2";
+    TargetProc::start(dir, &flags.split(' ').collect::<Vec<_>>())
+}
+
 #[test]
 fn a_capacity_search_names_the_tool_that_slowed_with_load() {
     let dir = tempfile::tempdir().unwrap();
-    // `b` runs 100 ms, two at a time: past a few users, runs queue for it.
-    let t = TargetProc::start(
-        dir.path(),
-        &[
-            "--event-delay-ms",
-            "20",
-            "--tool-names",
-            "a,b",
-            "--slow-tool",
-            "b=100",
-            "--tool-capacity",
-            "b=2",
-        ],
-    );
+    let t = slowing_tool(dir.path());
     let plan = format!(
         "name = \"cap\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
          [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"20ms\"\n\
@@ -225,57 +218,8 @@ fn shards_per_tool_histograms_add_up_exactly() {
         ),
     )
     .unwrap();
-    let at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
-    let children: Vec<_> = (0..3)
-        .map(|i| {
-            Command::new(BIN)
-                .arg("run")
-                .arg(&plan)
-                .args([
-                    "--start-at",
-                    &at,
-                    "-q",
-                    "--shard",
-                    &format!("{i}/3"),
-                    "--run-id",
-                    "t",
-                ])
-                .env("IT_BASE", &t.base_url)
-                .env("IT_WS", &t.ws_url)
-                .env("IT_CA", &t.ca_file)
-                .env("IT_CLIENT_SECRET", SECRET)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    }
-    let shards: Vec<Value> = std::fs::read_dir(&reports)
-        .unwrap()
-        .map(|e| {
-            let dir = e.unwrap().path();
-            serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
-        })
-        .collect();
     let merged_dir = dir.path().join("merged");
-    let out = Command::new(BIN)
-        .args([
-            "report",
-            "merge",
-            reports.to_str().unwrap(),
-            "--out",
-            merged_dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let m: Value =
-        serde_json::from_slice(&std::fs::read(merged_dir.join("summary.json")).unwrap()).unwrap();
+    let (m, shards) = run_shards_and_merge(&plan, &t, 3, &reports, &merged_dir);
     let stats = t.stats_until(|s| s["connections_open"] == 0);
     for name in ["a", "b", "c"] {
         let mut union = Latency::default();
@@ -299,19 +243,7 @@ fn shards_per_tool_histograms_add_up_exactly() {
 #[test]
 fn a_run_that_fails_names_what_degraded_from_its_first_stage_to_its_peak() {
     let dir = tempfile::tempdir().unwrap();
-    let t = TargetProc::start(
-        dir.path(),
-        &[
-            "--event-delay-ms",
-            "20",
-            "--tool-names",
-            "a,b",
-            "--slow-tool",
-            "b=100",
-            "--tool-capacity",
-            "b=2",
-        ],
-    );
+    let t = slowing_tool(dir.path());
     let plan = format!(
         "name = \"stages\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
          [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"20ms\"\n[sampler]\nenabled = false\n\

@@ -5,12 +5,10 @@
 use agentload::plan::Plan;
 use std::path::{Path, PathBuf};
 
-/// The keys a table accepts, from the loader's own error for a key it does not.
-fn accepted_keys(table_text: &str) -> Vec<String> {
-    let plan = format!(
-        "[target]\nembedded = true\n[[stages]]\nusers = 1\nduration = \"1s\"\n{table_text}\n"
-    );
-    let err = match Plan::parse(&plan, Path::new("probe.toml")) {
+/// The keys a table accepts, from the loader's own error for a key it does not (`plan`
+/// holds one: `PROBE`).
+fn keys_refused_in(plan: &str) -> Vec<String> {
+    let err = match Plan::parse(plan, Path::new("probe.toml")) {
         Err(e) => e.to_string(),
         Ok(_) => panic!("the probe key was accepted:\n{plan}"),
     };
@@ -24,6 +22,13 @@ fn accepted_keys(table_text: &str) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// As `keys_refused_in`, for a table written after a minimal plan.
+fn accepted_keys(table_text: &str) -> Vec<String> {
+    keys_refused_in(&format!("{BASE}{table_text}\n"))
+}
+
+const BASE: &str = "[target]\nembedded = true\n[[stages]]\nusers = 1\nduration = \"1s\"\n";
 
 const PROBE: &str = "agentload_probe_key = 1";
 
@@ -103,33 +108,15 @@ fn every_key_the_loader_accepts_is_in_the_docs() {
 }
 
 fn accepted_keys_top() -> Vec<String> {
-    let plan =
-        format!("{PROBE}\n[target]\nembedded = true\n[[stages]]\nusers = 1\nduration = \"1s\"\n");
-    let err = Plan::parse(&plan, Path::new("probe.toml"))
-        .unwrap_err()
-        .to_string();
-    let (_, expected) = err.split_once("expected ").unwrap();
-    expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(String::from)
-        .collect()
+    keys_refused_in(&format!("{PROBE}\n{BASE}"))
 }
 
 fn accepted_keys_in_target() -> Vec<String> {
-    let plan =
-        format!("[target]\nembedded = true\n{PROBE}\n[[stages]]\nusers = 1\nduration = \"1s\"\n");
-    let err = Plan::parse(&plan, Path::new("probe.toml"))
-        .unwrap_err()
-        .to_string();
-    let (_, expected) = err.split_once("expected ").unwrap();
-    expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(String::from)
-        .collect()
+    keys_refused_in(&BASE.replacen(
+        "embedded = true\n",
+        &format!("embedded = true\n{PROBE}\n"),
+        1,
+    ))
 }
 
 /// Relative link targets of a Markdown file: `](path)` not to the web or an anchor alone.

@@ -3,9 +3,7 @@
 
 mod common;
 
-use common::{explain, TargetProc, BIN, SECRET};
-use serde_json::Value;
-use std::process::{Command, Stdio};
+use common::{run_shards_and_merge, TargetProc};
 
 const PLAN: &str = r#"
 name = "open-sharded"
@@ -42,50 +40,7 @@ fn two_shards_share_the_rate_and_merge_into_the_targets_sessions() {
         format!("{PLAN}\n[report]\ndir = \"{}\"\n", reports.display()),
     )
     .unwrap();
-    let at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
-    let children: Vec<_> = (0..2)
-        .map(|i| {
-            Command::new(BIN)
-                .arg("run")
-                .arg(&plan)
-                .args([
-                    "--start-at",
-                    &at,
-                    "-q",
-                    "--shard",
-                    &format!("{i}/2"),
-                    "--run-id",
-                    "open",
-                ])
-                .env("IT_BASE", &target.base_url)
-                .env("IT_WS", &target.ws_url)
-                .env("IT_CA", &target.ca_file)
-                .env("IT_CLIENT_SECRET", SECRET)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    }
-    let merged = dir.path().join("merged");
-    let out = Command::new(BIN)
-        .args([
-            "report",
-            "merge",
-            reports.to_str().unwrap(),
-            "--out",
-            merged.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let m: Value =
-        serde_json::from_slice(&std::fs::read(merged.join("summary.json")).unwrap()).unwrap();
+    let (m, _) = run_shards_and_merge(&plan, &target, 2, &reports, &dir.path().join("merged"));
     let ss = &m["sessions"];
     // Constant arrivals at 2/s each, interleaved: the whole test's 40, every one served.
     assert_eq!(ss["arrived"], 40, "{ss}");

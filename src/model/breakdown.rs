@@ -191,13 +191,13 @@ pub fn degraded_first(
     before: &BTreeMap<String, f64>,
     after: &BTreeMap<String, f64>,
 ) -> Option<String> {
-    let growth = |name: &String, a: f64| {
-        let b = *before.get(name)?;
-        Some((a.max(FLOOR_MS)) / b.max(FLOOR_MS))
-    };
+    // Only figures both loads have (a tool the first step never ran is no growth).
     let mut grown: Vec<(&String, f64, f64, f64)> = after
         .iter()
-        .filter_map(|(name, a)| Some((name, before[name], *a, growth(name, *a)?)))
+        .filter_map(|(name, a)| {
+            let b = *before.get(name)?;
+            Some((name, b, *a, a.max(FLOOR_MS) / b.max(FLOOR_MS)))
+        })
         .collect();
     grown.sort_by(|x, y| y.3.total_cmp(&x.3));
     let top = grown.first()?.3;
@@ -300,6 +300,12 @@ mod tests {
         );
         assert!(text.contains("thinking P95 100 ms → 104 ms"), "{text}");
         assert_eq!(degraded_first(&before, &before), None, "nothing grew");
+        // A figure only the later load has is no growth, and no panic.
+        let mut later = after.clone();
+        later.insert("tool `new` P95".into(), 9000.0);
+        assert!(degraded_first(&before, &later)
+            .unwrap()
+            .starts_with("tool `b` P95"));
         // The tools phase grew as much as the tool inside it: the tool is named.
         let mut before = before;
         let mut after = after;

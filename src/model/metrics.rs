@@ -166,6 +166,19 @@ impl From<&Latency> for SerializedLatency {
     }
 }
 
+/// A count for people: `12,345`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Two serialized histograms added exactly.
 pub fn add_latency(
     a: &Option<SerializedLatency>,

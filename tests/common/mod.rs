@@ -225,3 +225,53 @@ pub fn explain(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// Runs `count` shards of `plan` (whose target comes from `IT_BASE`, `IT_WS`, `IT_CA`) against
+/// `target`, starting together 3 s from now; each must pass. Then `report merge` of their
+/// folders (`reports`) into `merged`: the merged summary, and each shard's.
+pub fn run_shards_and_merge(
+    plan: &Path,
+    target: &TargetProc,
+    count: usize,
+    reports: &Path,
+    merged: &Path,
+) -> (Value, Vec<Value>) {
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
+    let children: Vec<Child> = (0..count)
+        .map(|i| {
+            Command::new(BIN)
+                .arg("run")
+                .arg(plan)
+                .args(["--start-at", &at, "-q", "--shard", &format!("{i}/{count}")])
+                .args(["--run-id", "it-shards"])
+                .env("IT_BASE", &target.base_url)
+                .env("IT_WS", &target.ws_url)
+                .env("IT_CA", &target.ca_file)
+                .env("IT_CLIENT_SECRET", SECRET)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    }
+    let json =
+        |path: PathBuf| -> Value { serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap() };
+    let shards = std::fs::read_dir(reports)
+        .unwrap()
+        .map(|e| json(e.unwrap().path().join("summary.json")))
+        .collect();
+    let out = Command::new(BIN)
+        .args(["report", "merge"])
+        .arg(reports)
+        .arg("--out")
+        .arg(merged)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    (json(merged.join("summary.json")), shards)
+}

@@ -2,6 +2,7 @@
 //! seats sized in deployments from the rate one deployment holds.
 
 use crate::model::capacity::{round3, CapacityReport, EnterpriseSizing};
+use crate::model::metrics::thousands;
 use crate::plan::Enterprise;
 
 /// Deployments for `enterprise`'s peak when one holds `max_rate` with `headroom` percent kept
@@ -92,18 +93,6 @@ pub fn conclusion(r: &CapacityReport) -> String {
         ));
     }
     text
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -41,6 +41,23 @@ pub(super) struct SessionFigures {
     log: Vec<[f32; 3]>,
 }
 
+impl SessionFigures {
+    /// The counts and the arrival window, as a summary begins (`None`: no sessions).
+    fn counts(&self) -> Option<SessionsSummary> {
+        Some(SessionsSummary {
+            model: self.model.clone()?,
+            arrived: self.arrived,
+            dropped: self.dropped,
+            started: self.started,
+            completed: self.completed,
+            failed: self.failed,
+            cut: self.cut,
+            arrivals: self.window,
+            ..SessionsSummary::default()
+        })
+    }
+}
+
 /// One turn's runs, in a shard.
 #[derive(Default, Clone)]
 pub(super) struct TurnPart {
@@ -174,25 +191,16 @@ impl super::Collector {
     /// Sessions' counts and first turns, without their timeline.
     pub(super) fn session_reading(&self) -> Option<SessionsSummary> {
         let s = self.sessions();
-        let model = s.model.clone()?;
         Some(SessionsSummary {
-            model,
-            arrived: s.arrived,
-            dropped: s.dropped,
-            started: s.started,
-            completed: s.completed,
-            failed: s.failed,
-            cut: s.cut,
-            arrivals: s.window,
             first_turn: s.first_turn.clone().map(SerializedLatency::live),
-            ..SessionsSummary::default()
+            ..s.counts()?
         })
     }
 
     /// The sessions part of a snapshot, with the shards' runs by turn.
     pub(super) fn sessions_summary(&self, turns: &[TurnPart]) -> Option<SessionsSummary> {
         let s = self.sessions();
-        let model = s.model.clone()?;
+        let counts = s.counts()?;
         let by_turn = turns
             .iter()
             .enumerate()
@@ -207,21 +215,13 @@ impl super::Collector {
             .collect();
         let (bucket, timeline) = session_timeline(&s.log, &s.arrivals);
         let mut summary = SessionsSummary {
-            model,
-            arrived: s.arrived,
-            dropped: s.dropped,
-            started: s.started,
-            completed: s.completed,
-            failed: s.failed,
-            cut: s.cut,
-            arrivals: s.window,
             duration: serialize(&s.duration),
             start_lag: serialize(&s.start_lag),
             first_turn: serialize(&s.first_turn),
             by_turn,
             timeline_bucket_secs: bucket,
             timeline,
-            littles_law: None,
+            ..counts
         };
         summary.derive_littles_law();
         Some(summary)

@@ -4,6 +4,7 @@
 
 use crate::engine::collector::{Collector, LiveStats};
 use crate::engine::scenarios::isolation::Isolation;
+use crate::model::metrics::thousands;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
@@ -143,18 +144,6 @@ fn stage_at(stages: &[(usize, Duration)], at: f64) -> (usize, usize) {
 fn clock(secs: f64) -> String {
     let s = secs.max(0.0) as u64;
     format!("{}:{:02}", s / 60, s % 60)
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -116,7 +116,6 @@ fn scenario_context(base: &Context, plan: &Plan, index: usize, entry: &MixEntry)
         agent: entry.agent.clone(),
         endpoints: Arc::new(entry.endpoints.clone()),
         think,
-        think_time: think.mean(),
         backoff_base: plan.scenario.backoff_base(think.mean()),
         run_timeout: entry.run_timeout.map_or(base.run_timeout, |d| d.0),
         rules: SequenceRules {

@@ -240,7 +240,6 @@ fn base_context(
         http: clients.http,
         run_timeout: plan.scenario.run_timeout.0,
         think: plan.scenario.think_time,
-        think_time: plan.scenario.think_time.mean(),
         sessions: (plan.is_open() || plan.session.is_some()).then(|| {
             Arc::new(crate::engine::scenarios::session::Sessions {
                 turns: plan.session.unwrap_or_default().turns,

@@ -52,17 +52,6 @@ pub struct ArrivalWindow {
     pub planned: f64,
 }
 
-impl ArrivalWindow {
-    pub fn planned_rate(&self) -> f64 {
-        let secs = self.to_secs - self.from_secs;
-        if secs > 0.0 {
-            self.planned / secs
-        } else {
-            0.0
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TurnFigures {
     pub turn: u32,
@@ -100,13 +89,6 @@ pub struct LittlesLaw {
     pub mean_duration_secs: f64,
     /// λ·W.
     pub predicted: f64,
-}
-
-impl LittlesLaw {
-    /// Measured over predicted (1 when they agree).
-    pub fn ratio(&self) -> Option<f64> {
-        (self.predicted > 0.0).then(|| self.mean_concurrency / self.predicted)
-    }
 }
 
 impl SessionsSummary {
@@ -282,7 +264,7 @@ mod tests {
         assert_eq!((law.from_secs, law.to_secs), (6.0, 21.0));
         // The histogram's mean is exact to its precision (3 significant figures).
         assert!((law.predicted - 10.0).abs() < 0.01, "{law:?}");
-        assert!((law.ratio().unwrap() - 1.0).abs() < 0.001);
+        assert!((law.mean_concurrency / law.predicted - 1.0).abs() < 0.001);
         assert_eq!(s.arrival_rate(), Some(2.0));
     }
 

@@ -6,7 +6,7 @@
 //! idle place before it sends; a user that stops waiting gives its place back, or, when the
 //! feeder took it, receives the ticket sent for it.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -28,7 +28,6 @@ pub struct Pool {
     launched: AtomicUsize,
     /// Sessions in progress (taken, not yet ended).
     busy: AtomicUsize,
-    closed: AtomicBool,
     tx: Mutex<Option<flume::Sender<Ticket>>>,
     rx: flume::Receiver<Ticket>,
     up: tokio::sync::Notify,
@@ -42,7 +41,6 @@ impl Pool {
             idle: AtomicUsize::new(0),
             launched: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
-            closed: AtomicBool::new(false),
             tx: Mutex::new(Some(tx)),
             rx,
             up: tokio::sync::Notify::new(),
@@ -141,14 +139,9 @@ impl Pool {
         self.busy.load(SeqCst)
     }
 
-    /// No more arrivals: waiting users are let go.
+    /// No more arrivals: waiting users are let go (the channel's sender is dropped).
     pub fn close(&self) {
-        self.closed.store(true, SeqCst);
         self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.closed.load(SeqCst)
     }
 }
 

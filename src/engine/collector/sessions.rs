@@ -19,7 +19,6 @@ pub struct SessionEnd {
     pub first_turn: Option<Duration>,
     pub failed: bool,
     pub cut: bool,
-    pub turns_done: u32,
 }
 
 #[derive(Default)]
@@ -167,12 +166,6 @@ impl super::Collector {
             .first_turn
             .map_or(f32::NAN, |d| d.as_secs_f32() * 1000.0);
         s.log.push([end.started_secs as f32, now as f32, first_ms]);
-    }
-
-    /// Sessions in progress right now.
-    pub fn sessions_open(&self) -> u64 {
-        let s = self.sessions();
-        s.started.saturating_sub(s.completed + s.failed + s.cut)
     }
 
     /// Sessions so far: (started, completed, failed + cut, dropped), for the live line.

@@ -20,7 +20,7 @@ type Shared = Arc<tokio::sync::Mutex<ApiSession>>;
 
 /// The api-user scenario: one endpoint call per iteration, picked by weight.
 pub fn scenario(ctx: Arc<Context>, name: &str, weight: usize) -> Result<Scenario, GooseError> {
-    let think_time = ctx.think_time;
+    let think_time = ctx.think.mean();
     let on_start = {
         let ctx = ctx.clone();
         let f: TransactionFunction = Arc::new(move |user| {

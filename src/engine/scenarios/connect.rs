@@ -32,7 +32,7 @@ async fn connect(ctx: &Context, user: &mut GooseUser, s: &mut Session) -> Transa
     }
     let started = Instant::now();
     let result = async {
-        let margin = ctx.refresh_before.unwrap_or_default() + ctx.think_time;
+        let margin = ctx.refresh_before.unwrap_or_default() + ctx.think.mean();
         if s.token.as_ref().is_none_or(|t| t.expires_within(margin)) {
             let token = ctx.tokens.token(&s.identity).await.map_err(login_failure)?;
             s.token = Some(token);

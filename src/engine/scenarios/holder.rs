@@ -48,7 +48,7 @@ async fn hold(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         // The connect failed and was recorded; the next one backs off.
         return Ok(());
     };
-    let until = tokio::time::Instant::now() + ctx.think_time.max(Duration::from_millis(100));
+    let until = tokio::time::Instant::now() + ctx.think.mean().max(Duration::from_millis(100));
     let (mut frames, mut pongs, mut cut, mut leaks) = (0, 0, false, Vec::new());
     loop {
         let text = match tokio::time::timeout_at(until, socket.next()).await {

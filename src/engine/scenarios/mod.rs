@@ -49,10 +49,9 @@ pub struct Context {
     pub endpoints: Arc<Vec<Endpoint>>,
     pub http: reqwest::Client,
     pub run_timeout: Duration,
-    /// The pause between a user's runs (and a session's turns), and its mean (margins for
-    /// token renewal are taken on the mean).
+    /// The pause between a user's runs (and a session's turns); margins for token renewal are
+    /// taken on its mean.
     pub think: Think,
-    pub think_time: Duration,
     /// Users hold sessions (`[session]`): their turns, numbers, and the open model's pool.
     pub sessions: Option<Arc<session::Sessions>>,
     pub auth: crate::plan::Auth,

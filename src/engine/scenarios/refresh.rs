@@ -64,7 +64,7 @@ pub(super) fn refresher<'a>(
 pub(super) async fn renew_if_lapsing(ctx: &Context, s: &mut Session) -> Option<Failure> {
     let socket = s.socket.as_mut()?;
     let mut r = refresher(ctx, &s.identity, s.token.as_mut())?;
-    if r.token.expires_within(r.before + ctx.think_time) {
+    if r.token.expires_within(r.before + ctx.think.mean()) {
         return r.renew(socket).await.err();
     }
     None

@@ -170,7 +170,6 @@ async fn hold(
         first_turn: None,
         failed: false,
         cut: false,
-        turns_done: 0,
     };
     for turn in 1..=plan.turns {
         match one_run(ctx, user, s, Some(turn)).await? {
@@ -191,7 +190,6 @@ async fn hold(
                 break;
             }
         }
-        end.turns_done = turn;
         if turn == plan.turns {
             break;
         }

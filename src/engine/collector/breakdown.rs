@@ -160,19 +160,21 @@ pub struct ToolBuckets {
     pub sum_secs: f64,
 }
 
-/// The whole test's breakdown, and the stage under way's (closed stage by stage into the
-/// figures what-degraded-first compares).
+/// The whole test's breakdown, and, when stages are tracked, the stage under way's (closed
+/// stage by stage into the figures what-degraded-first compares).
 #[derive(Default)]
 pub(super) struct Breakdowns {
     pub(super) whole: Parts,
-    stage: Parts,
+    stage: Option<Parts>,
     stages: Vec<BTreeMap<String, f64>>,
 }
 
 impl Breakdowns {
     pub(super) fn run(&mut self, outcome: &RunOutcome) {
         self.whole.run(outcome);
-        self.stage.run(outcome);
+        if let Some(stage) = &mut self.stage {
+            stage.run(outcome);
+        }
     }
 }
 
@@ -183,10 +185,18 @@ impl super::Collector {
         super::lock(&self.breakdown).whole.tool_buckets(bounds)
     }
 
+    /// Each run is also kept by stage from now on (a run's second record is paid only by
+    /// tests whose stages are compared).
+    pub fn track_stages(&self) {
+        super::lock(&self.breakdown).stage = Some(Parts::default());
+    }
+
     /// A stage of the plan ended: its breakdown's figures are kept, the next starts empty.
     pub fn close_stage(&self) {
         let mut b = super::lock(&self.breakdown);
-        let stage = std::mem::take(&mut b.stage);
+        let Some(stage) = b.stage.replace(Parts::default()) else {
+            return;
+        };
         let figures = stage.summary().map(|s| s.figures()).unwrap_or_default();
         b.stages.push(figures);
     }

@@ -107,6 +107,7 @@ impl Beside<'_> {
         }
         if !plan.is_open() && plan.stages.len() >= 2 {
             let durations = plan.stages.iter().map(|s| s.duration.0);
+            self.collector.track_stages();
             watchers.push(Box::new(stages::StageMarks::new(durations)));
         }
         for source in &plan.target.metrics {

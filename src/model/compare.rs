@@ -17,148 +17,184 @@ pub fn compare(
     baseline_name: &str,
     tolerance_percent: f64,
 ) -> Comparison {
-    let mut figures = Vec::new();
-    let mut add =
-        |figure: String, unit: &str, worse: Worse, pick: &dyn Fn(&Summary) -> Option<f64>| {
-            let (b, c) = (pick(baseline), pick(current));
-            if b.is_none() && c.is_none() {
-                return;
-            }
-            figures.push(delta(figure, unit, worse, b, c, tolerance_percent));
-        };
-    add(
-        "throughput".into(),
-        "completed runs/s",
-        Worse::Lower,
-        &|s| (s.duration_secs > 0.0).then(|| s.runs.completed as f64 / s.duration_secs),
-    );
-    add("error rate".into(), "%", Worse::Higher, &|s| {
-        Some(s.error_rate_percent())
-    });
-    let kinds: std::collections::BTreeSet<&String> = baseline
-        .failures
-        .keys()
-        .chain(current.failures.keys())
-        .collect();
-    for kind in kinds {
-        add(format!("error rate {kind}"), "%", Worse::Higher, &|s| {
-            let n = s.failures.get(kind).map_or(0, |b| b.count);
-            Some(s.share_of_attempts_percent(n))
-        });
-    }
-    type Pick = fn(&Summary) -> Option<&super::metrics::SerializedLatency>;
-    let requests: [(&str, Pick); 4] = [
-        ("WS agent_run", |s| s.latency.agent_run.as_ref()),
-        ("WS connect", |s| s.latency.connect.as_ref()),
-        ("WS first_event", |s| s.latency.time_to_first_event.as_ref()),
-        ("run span", |s| s.latency.run_span.as_ref()),
-    ];
-    for (name, pick) in requests {
-        for (q, get) in QUANTILES {
-            add(format!("{name} {q}"), "ms", Worse::Higher, &|s| {
-                pick(s).map(|l| get(&l.stats))
-            });
-        }
-    }
-    type SessionPick =
-        fn(&super::sessions::SessionsSummary) -> Option<&super::metrics::SerializedLatency>;
-    let session_times: [(&str, SessionPick); 2] = [
-        ("session first turn", |s| s.first_turn.as_ref()),
-        ("session length", |s| s.duration.as_ref()),
-    ];
-    for (name, pick) in session_times {
-        for (q, get) in QUANTILES {
-            add(format!("{name} {q}"), "ms", Worse::Higher, &|s| {
-                pick(s.sessions.as_ref()?).map(|l| get(&l.stats))
-            });
-        }
-    }
-    // Where the time goes: each tool's and agent's P95, the phases', delivery lag.
-    let breakdown = |s: &Summary| {
-        s.breakdown
-            .as_ref()
-            .map(|b| b.figures())
-            .unwrap_or_default()
+    let mut rows = Rows {
+        baseline,
+        current,
+        tolerance_percent,
+        figures: Vec::new(),
     };
-    let (before, after) = (breakdown(baseline), breakdown(current));
-    let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    for name in names {
-        let pick = |s: &Summary| -> Option<f64> {
-            let own = if std::ptr::eq(s, baseline) {
-                &before
-            } else {
-                &after
-            };
-            own.get(name).copied()
-        };
-        add(name.clone(), "ms", Worse::Higher, &pick);
-    }
-    add("arrivals dropped".into(), "%", Worse::Higher, &|s| {
-        let sessions = s.sessions.as_ref()?;
-        (sessions.model == "open").then(|| sessions.dropped_percent())
-    });
-    let events: std::collections::BTreeSet<&String> = baseline
-        .latency
-        .from_start
-        .keys()
-        .chain(current.latency.from_start.keys())
-        .collect();
-    for event in events {
-        for (q, get) in QUANTILES {
-            add(
-                format!("{event} from start {q}"),
-                "ms",
-                Worse::Higher,
-                &|s| s.latency.from_start.get(event).map(|l| get(&l.stats)),
-            );
-        }
-    }
-    add(
-        "generator memory per connection".into(),
-        "bytes",
-        Worse::Higher,
-        &|s| {
-            s.resources
-                .as_ref()?
-                .generator
-                .as_ref()?
-                .bytes_per_connection
-        },
-    );
-    add(
-        "target memory per connection".into(),
-        "bytes",
-        Worse::Higher,
-        &|s| s.resources.as_ref()?.target.as_ref()?.bytes_per_connection,
-    );
-    add(
-        "server memory per connection".into(),
-        "bytes",
-        Worse::Higher,
-        &|s| s.server.as_ref()?.memory_per_connection_bytes,
-    );
-    add(
-        "server CPU per run".into(),
-        "seconds",
-        Worse::Higher,
-        &|s| s.server.as_ref()?.cpu_seconds_per_run,
-    );
-    add(
-        "capacity".into(),
-        "users within the SLA",
-        Worse::Lower,
-        &|s| s.capacity.as_ref()?.max_users.map(|u| u as f64),
-    );
-    add(
-        "capacity (arrival rate)".into(),
-        "sessions/s within the SLA",
-        Worse::Lower,
-        &|s| s.capacity.as_ref()?.max_rate,
-    );
+    rows.rates();
+    rows.latencies();
+    rows.sessions_and_breakdown();
+    rows.events();
+    rows.resources_and_capacity();
     Comparison {
         baseline: baseline_name.to_string(),
         tolerance_percent,
-        figures,
+        figures: rows.figures,
+    }
+}
+
+/// The rows of a comparison, as they are added.
+struct Rows<'a> {
+    baseline: &'a Summary,
+    current: &'a Summary,
+    tolerance_percent: f64,
+    figures: Vec<FigureDelta>,
+}
+
+impl Rows<'_> {
+    /// One figure of both runs (none when neither has it).
+    fn add(
+        &mut self,
+        figure: String,
+        unit: &str,
+        worse: Worse,
+        pick: &dyn Fn(&Summary) -> Option<f64>,
+    ) {
+        let (b, c) = (pick(self.baseline), pick(self.current));
+        if b.is_some() || c.is_some() {
+            let row = delta(figure, unit, worse, b, c, self.tolerance_percent);
+            self.figures.push(row);
+        }
+    }
+
+    /// The names either run has under `keys`, once each, in order.
+    fn names(&self, keys: impl Fn(&Summary) -> Vec<String>) -> std::collections::BTreeSet<String> {
+        keys(self.baseline)
+            .into_iter()
+            .chain(keys(self.current))
+            .collect()
+    }
+
+    /// Throughput, the error rate, and the error rate of each failure kind.
+    fn rates(&mut self) {
+        self.add(
+            "throughput".into(),
+            "completed runs/s",
+            Worse::Lower,
+            &|s| (s.duration_secs > 0.0).then(|| s.runs.completed as f64 / s.duration_secs),
+        );
+        self.add("error rate".into(), "%", Worse::Higher, &|s| {
+            Some(s.error_rate_percent())
+        });
+        for kind in self.names(|s| s.failures.keys().cloned().collect()) {
+            self.add(format!("error rate {kind}"), "%", Worse::Higher, &|s| {
+                let n = s.failures.get(&kind).map_or(0, |b| b.count);
+                Some(s.share_of_attempts_percent(n))
+            });
+        }
+    }
+
+    /// Each request's P50/P95/P99.
+    fn latencies(&mut self) {
+        type Pick = fn(&Summary) -> Option<&super::metrics::SerializedLatency>;
+        let requests: [(&str, Pick); 4] = [
+            ("WS agent_run", |s| s.latency.agent_run.as_ref()),
+            ("WS connect", |s| s.latency.connect.as_ref()),
+            ("WS first_event", |s| s.latency.time_to_first_event.as_ref()),
+            ("run span", |s| s.latency.run_span.as_ref()),
+        ];
+        for (name, pick) in requests {
+            for (q, get) in QUANTILES {
+                self.add(format!("{name} {q}"), "ms", Worse::Higher, &|s| {
+                    pick(s).map(|l| get(&l.stats))
+                });
+            }
+        }
+    }
+
+    /// Sessions' first turn and length, where the time goes (each tool's, agent's and phase's
+    /// P95, delivery lag's), and dropped arrivals.
+    fn sessions_and_breakdown(&mut self) {
+        type SessionPick =
+            fn(&super::sessions::SessionsSummary) -> Option<&super::metrics::SerializedLatency>;
+        let session_times: [(&str, SessionPick); 2] = [
+            ("session first turn", |s| s.first_turn.as_ref()),
+            ("session length", |s| s.duration.as_ref()),
+        ];
+        for (name, pick) in session_times {
+            for (q, get) in QUANTILES {
+                self.add(format!("{name} {q}"), "ms", Worse::Higher, &|s| {
+                    pick(s.sessions.as_ref()?).map(|l| get(&l.stats))
+                });
+            }
+        }
+        let breakdown = |s: &Summary| {
+            s.breakdown
+                .as_ref()
+                .map(|b| b.figures())
+                .unwrap_or_default()
+        };
+        for name in self.names(|s| breakdown(s).into_keys().collect()) {
+            self.add(name.clone(), "ms", Worse::Higher, &|s| {
+                breakdown(s).get(&name).copied()
+            });
+        }
+        self.add("arrivals dropped".into(), "%", Worse::Higher, &|s| {
+            let sessions = s.sessions.as_ref()?;
+            (sessions.model == "open").then(|| sessions.dropped_percent())
+        });
+    }
+
+    /// Each event's time from the start message, P50/P95/P99.
+    fn events(&mut self) {
+        for event in self.names(|s| s.latency.from_start.keys().cloned().collect()) {
+            for (q, get) in QUANTILES {
+                self.add(
+                    format!("{event} from start {q}"),
+                    "ms",
+                    Worse::Higher,
+                    &|s| s.latency.from_start.get(&event).map(|l| get(&l.stats)),
+                );
+            }
+        }
+    }
+
+    /// Memory per connection (generator, target, server), server CPU per run, capacity.
+    fn resources_and_capacity(&mut self) {
+        self.add(
+            "generator memory per connection".into(),
+            "bytes",
+            Worse::Higher,
+            &|s| {
+                s.resources
+                    .as_ref()?
+                    .generator
+                    .as_ref()?
+                    .bytes_per_connection
+            },
+        );
+        self.add(
+            "target memory per connection".into(),
+            "bytes",
+            Worse::Higher,
+            &|s| s.resources.as_ref()?.target.as_ref()?.bytes_per_connection,
+        );
+        self.add(
+            "server memory per connection".into(),
+            "bytes",
+            Worse::Higher,
+            &|s| s.server.as_ref()?.memory_per_connection_bytes,
+        );
+        self.add(
+            "server CPU per run".into(),
+            "seconds",
+            Worse::Higher,
+            &|s| s.server.as_ref()?.cpu_seconds_per_run,
+        );
+        self.add(
+            "capacity".into(),
+            "users within the SLA",
+            Worse::Lower,
+            &|s| s.capacity.as_ref()?.max_users.map(|u| u as f64),
+        );
+        self.add(
+            "capacity (arrival rate)".into(),
+            "sessions/s within the SLA",
+            Worse::Lower,
+            &|s| s.capacity.as_ref()?.max_rate,
+        );
     }
 }
 

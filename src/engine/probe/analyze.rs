@@ -116,147 +116,171 @@ fn run_id_of(value: &Value) -> Option<&str> {
 pub fn propose(p: &Probed) -> Proposal {
     let base = Profile::builtin(&p.profile)
         .unwrap_or_else(|| Profile::builtin("reference").expect("built in"));
-    let incoming: Vec<&Frame> = p.frames.iter().filter(|f| f.incoming).collect();
-    let type_path = TYPE_PATHS
-        .iter()
-        .max_by_key(|path| {
-            incoming
-                .iter()
-                .filter(|f| f.value.get(**path).is_some_and(Value::is_string))
-                .count()
-        })
-        .copied()
-        .unwrap_or("type");
+    let type_path = type_path_of(&p.frames);
     let mut proposal = Proposal {
         profile: p.profile.clone(),
         type_path: type_path.to_string(),
         wrappers: base.wrappers.clone(),
         merge: base.merge.clone(),
         handshake: p.handshake.clone(),
+        welcome: welcome_of(&p.frames, type_path),
         ..Proposal::default()
     };
-    // The welcome: the first frame before anything was sent.
-    let first_out = p
-        .frames
-        .iter()
-        .position(|f| !f.incoming)
-        .unwrap_or(p.frames.len());
-    proposal.welcome = p.frames[..first_out]
-        .iter()
-        .find_map(|f| names(&f.value, type_path).map(|(outer, inner)| inner.unwrap_or(outer)));
-    // The run: every frame after the start, its effective name (unwrapped).
-    let mut run: Vec<(String, &Frame)> = Vec::new();
-    for f in p.frames[p.start + 1..].iter().filter(|f| f.incoming) {
-        let Some((outer, inner)) = names(&f.value, type_path) else {
-            continue;
-        };
-        let name = match inner {
-            Some(inner) if guess(&inner).is_some() && guess(&outer).is_none() => {
-                if !proposal.wrappers.contains(&outer) {
-                    proposal.wrappers.push(outer);
-                }
-                // A wrapper that keeps the details one level further down.
-                let nested = f
-                    .value
-                    .pointer("/data/payload")
-                    .is_some_and(Value::is_object);
-                if nested && !proposal.merge.iter().any(|m| m == "data.payload") {
-                    let at = proposal
-                        .merge
-                        .iter()
-                        .position(|m| m == "data")
-                        .map_or(0, |i| i + 1);
-                    proposal.merge.insert(at, "data.payload".into());
-                }
-                inner
-            }
-            _ => outer,
-        };
-        run.push((name, f));
-    }
-    let mut seen: Vec<&str> = Vec::new();
-    for (name, _) in &run {
-        if !seen.contains(&name.as_str()) {
-            seen.push(name);
-        }
-    }
-    let mut taken: BTreeMap<&str, (String, String)> = BTreeMap::new();
-    for name in &seen {
-        match guess(name) {
-            Some("error") if !base.errors.iter().any(|e| e == name) => {
-                proposal.error_events.push(name.to_string());
-            }
-            Some("error") => {}
-            Some(ours) if !taken.contains_key(ours) => {
-                let why = match *name == ours {
-                    true => "its own name".to_string(),
-                    false => format!("by name (`{name}` reads as {ours})"),
-                };
-                taken.insert(ours, (name.to_string(), why));
-            }
-            _ => {}
-        }
-    }
-    // By place: the run's first and last names when no name said so.
-    let unguessed: Vec<&str> = seen
-        .iter()
-        .copied()
-        .filter(|n| guess(n).is_none())
-        .collect();
-    if !taken.contains_key("agent_started") {
-        if let Some(first) = unguessed.first() {
-            taken.insert(
-                "agent_started",
-                (first.to_string(), "by place: the run's first event".into()),
-            );
-        }
-    }
-    if !taken.contains_key("agent_completed") {
-        if let Some(last) = run
-            .iter()
-            .rev()
-            .map(|(n, _)| n.as_str())
-            .find(|n| unguessed.contains(n))
-        {
-            taken.insert(
-                "agent_completed",
-                (last.to_string(), "by place: the run's last event".into()),
-            );
-        }
-    }
+    let run = proposal.run_names(&p.frames[p.start + 1..], type_path);
+    let taken = proposal.events(&run, &base);
     for (ours, (wire, why)) in &taken {
-        if wire != ours
-            && !base
-                .aliases
-                .iter()
-                .any(|(from, to)| from == wire && to == ours)
-        {
+        let built_in = base
+            .aliases
+            .iter()
+            .any(|(from, to)| from == wire && to == ours);
+        if wire != ours && !built_in {
             proposal
                 .aliases
                 .insert(wire.clone(), (ours.to_string(), why.clone()));
         }
     }
-    let order = |name: &str| seen.iter().position(|n| *n == name).unwrap_or(usize::MAX);
-    let mut recognised: Vec<(String, String)> = taken
+    proposal.server_assigns_run_id = server_names_run(&run, &p.run_id, &base);
+    proposal
+}
+
+/// Where most incoming frames name themselves.
+fn type_path_of(frames: &[Frame]) -> &'static str {
+    TYPE_PATHS
         .iter()
-        .map(|(ours, (wire, _))| (wire.clone(), ours.to_string()))
-        .collect();
-    recognised.sort_by_key(|(wire, _)| order(wire));
-    proposal.recognised = recognised;
-    // The server names the run when its events carry an id other than the one we sent.
+        .max_by_key(|path| {
+            frames
+                .iter()
+                .filter(|f| f.incoming && f.value.get(**path).is_some_and(Value::is_string))
+                .count()
+        })
+        .copied()
+        .unwrap_or("type")
+}
+
+/// The welcome: the first frame before anything was sent.
+fn welcome_of(frames: &[Frame], type_path: &str) -> Option<String> {
+    frames
+        .iter()
+        .take_while(|f| f.incoming)
+        .find_map(|f| names(&f.value, type_path).map(|(outer, inner)| inner.unwrap_or(outer)))
+}
+
+/// The server names the run when its events carry an id other than the one sent: `Some`
+/// (with why) where that differs from the profile's default.
+fn server_names_run(
+    run: &[(String, &Frame)],
+    sent: &str,
+    base: &Profile,
+) -> Option<(bool, String)> {
     let theirs = run
         .iter()
         .filter_map(|(_, f)| run_id_of(&f.value))
-        .find(|id| *id != p.run_id);
-    let names_run = theirs.is_some();
-    if names_run != base.server_assigns_run_id {
-        let why = match theirs {
-            Some(id) => format!("the run's events carry `{id}`, not the `{}` sent", p.run_id),
-            None => format!("the run's events carry the `{}` sent", p.run_id),
-        };
-        proposal.server_assigns_run_id = Some((names_run, why));
+        .find(|id| *id != sent);
+    (theirs.is_some() != base.server_assigns_run_id).then(|| match theirs {
+        Some(id) => (
+            true,
+            format!("the run's events carry `{id}`, not the `{sent}` sent"),
+        ),
+        None => (false, format!("the run's events carry the `{sent}` sent")),
+    })
+}
+
+impl Proposal {
+    /// Each incoming frame of the run with its effective name; an outer type that wraps one of
+    /// the events becomes a wrapper (and `data.payload` a merged object when it holds the
+    /// details).
+    fn run_names<'f>(&mut self, frames: &'f [Frame], type_path: &str) -> Vec<(String, &'f Frame)> {
+        let mut run = Vec::new();
+        for f in frames.iter().filter(|f| f.incoming) {
+            let Some((outer, inner)) = names(&f.value, type_path) else {
+                continue;
+            };
+            let name = match inner {
+                Some(inner) if guess(&inner).is_some() && guess(&outer).is_none() => {
+                    self.wrapper(outer, &f.value);
+                    inner
+                }
+                _ => outer,
+            };
+            run.push((name, f));
+        }
+        run
     }
-    proposal
+
+    fn wrapper(&mut self, outer: String, frame: &Value) {
+        if !self.wrappers.contains(&outer) {
+            self.wrappers.push(outer);
+        }
+        let nested = frame.pointer("/data/payload").is_some_and(Value::is_object);
+        if nested && !self.merge.iter().any(|m| m == "data.payload") {
+            let at = self
+                .merge
+                .iter()
+                .position(|m| m == "data")
+                .map_or(0, |i| i + 1);
+            self.merge.insert(at, "data.payload".into());
+        }
+    }
+
+    /// Which wire name is each of our events, and why: by name, then (for the run's first and
+    /// last events) by place; error names the profile does not know go to `error_events`.
+    /// Sets `recognised` in the run's order.
+    fn events(
+        &mut self,
+        run: &[(String, &Frame)],
+        base: &Profile,
+    ) -> BTreeMap<&'static str, (String, String)> {
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, _) in run {
+            if !seen.contains(&name.as_str()) {
+                seen.push(name);
+            }
+        }
+        let mut taken: BTreeMap<&'static str, (String, String)> = BTreeMap::new();
+        for name in &seen {
+            match guess(name) {
+                Some("error") if !base.errors.iter().any(|e| e == name) => {
+                    self.error_events.push(name.to_string());
+                }
+                Some("error") => {}
+                Some(ours) if !taken.contains_key(ours) => {
+                    let why = match *name == ours {
+                        true => "its own name".to_string(),
+                        false => format!("by name (`{name}` reads as {ours})"),
+                    };
+                    taken.insert(ours, (name.to_string(), why));
+                }
+                _ => {}
+            }
+        }
+        let unguessed: Vec<&str> = seen
+            .iter()
+            .copied()
+            .filter(|n| guess(n).is_none())
+            .collect();
+        let first = unguessed.first().copied();
+        let last = run
+            .iter()
+            .rev()
+            .map(|(n, _)| n.as_str())
+            .find(|n| unguessed.contains(n));
+        for (ours, place, name) in [
+            ("agent_started", "first", first),
+            ("agent_completed", "last", last),
+        ] {
+            if let (false, Some(name)) = (taken.contains_key(ours), name) {
+                let why = format!("by place: the run's {place} event");
+                taken.insert(ours, (name.to_string(), why));
+            }
+        }
+        let order = |name: &str| seen.iter().position(|n| *n == name).unwrap_or(usize::MAX);
+        self.recognised = taken
+            .iter()
+            .map(|(ours, (wire, _))| (wire.clone(), ours.to_string()))
+            .collect();
+        self.recognised.sort_by_key(|(wire, _)| order(wire));
+        taken
+    }
 }
 
 #[cfg(test)]

@@ -74,15 +74,7 @@ impl AgentRun {
             }
         };
         counters.agent_run(agent.name, false);
-        let tools = self.state.tools.next_names(args.tool_calls);
-        let mut events = script(run_id, &self.user_id, &request, args.thinking_steps, &tools);
-        if agent.name != "cost_optimizer" {
-            retool(&mut events, agent, &request);
-        }
-        if let (Some(canary), Some((_, started))) = (field("canary"), events.first_mut()) {
-            // Echo the user's canary as a platform echoes a user's data back to that user.
-            started["canary"] = Value::String(canary);
-        }
+        let mut events = self.script(agent, &request, field("canary"));
         // Beyond the capacity knob, a run waits for a slot before its first event.
         let _permit = match &self.state.run_permits {
             Some(permits) => permits.clone().acquire_owned().await.ok(),
@@ -138,24 +130,8 @@ impl AgentRun {
                     }
                     copy
                 });
-            if args.faults.leak_now() {
-                if let Some(other) = self.state.registry.other_than(&self.user_id) {
-                    if send(&other, frame.clone()).await {
-                        bump(&counters.faults.leak);
-                    }
-                }
-            }
-            for frame in std::iter::once(frame).chain(copy) {
-                match self.slot.deliver(seq, frame.to_string()).await {
-                    Delivery::Sent => bump(&counters.events_sent),
-                    // Buffered: a resume replays it, or the run is abandoned.
-                    Delivery::Buffered if args.no_resume => return Outcome::Abandoned,
-                    Delivery::Buffered => {
-                        if !self.slot.wait_for_socket(RESUME_WINDOW).await {
-                            return Outcome::Abandoned;
-                        }
-                    }
-                }
+            if let Err(ended) = self.deliver(seq, frame, copy).await {
+                return ended;
             }
             match (kind, tool) {
                 ("tool_executing", Some(tool)) => {
@@ -181,6 +157,60 @@ impl AgentRun {
 }
 
 impl AgentRun {
+    /// The events `agent` sends for `request`: the default agent's with its next tools, or the
+    /// agent's own chain; the user's canary echoed in the first, as a platform echoes a user's
+    /// data back to that user.
+    fn script(
+        &self,
+        agent: &super::agents::AgentDef,
+        request: &str,
+        canary: Option<String>,
+    ) -> Vec<(&'static str, Value)> {
+        let args = &self.state.args;
+        let tools = self.state.tools.next_names(args.tool_calls);
+        let mut events = script(
+            &self.run_id,
+            &self.user_id,
+            request,
+            args.thinking_steps,
+            &tools,
+        );
+        if agent.name != "cost_optimizer" {
+            retool(&mut events, agent, request);
+        }
+        if let (Some(canary), Some((_, started))) = (canary, events.first_mut()) {
+            started["canary"] = Value::String(canary);
+        }
+        events
+    }
+
+    /// One event on the run's socket (and its duplicate, with that fault; a copy to another
+    /// user, with the leak fault). `Err` when the run ends here: its socket went and no resume
+    /// came.
+    async fn deliver(&self, seq: u64, frame: Value, copy: Option<Value>) -> Result<(), Outcome> {
+        let (args, counters) = (&self.state.args, &self.state.counters);
+        if args.faults.leak_now() {
+            if let Some(other) = self.state.registry.other_than(&self.user_id) {
+                if send(&other, frame.clone()).await {
+                    bump(&counters.faults.leak);
+                }
+            }
+        }
+        for frame in std::iter::once(frame).chain(copy) {
+            match self.slot.deliver(seq, frame.to_string()).await {
+                Delivery::Sent => bump(&counters.events_sent),
+                // Buffered: a resume replays it, or the run is abandoned.
+                Delivery::Buffered if args.no_resume => return Err(Outcome::Abandoned),
+                Delivery::Buffered => {
+                    if !self.slot.wait_for_socket(RESUME_WINDOW).await {
+                        return Err(Outcome::Abandoned);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The faults that strike mid-run, before the third event; `Some` when the run ends there.
     async fn mid_run_fault(&self, fault: Option<RunFault>) -> Option<Outcome> {
         match fault {

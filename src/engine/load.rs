@@ -84,18 +84,7 @@ pub async fn load(
         wait_for_start(at, options.shard).await;
     }
     let run_tag = options.run_tag();
-    let mix = plan.mix();
-    // Figures per scenario only for a mix: a single `[scenario]` would repeat the totals.
-    let metas = mix
-        .iter()
-        .filter(|_| plan.is_mix())
-        .map(|e| ScenarioMeta {
-            name: e.name.clone(),
-            kind: e.kind.name().to_string(),
-            weight: e.weight as u64,
-        })
-        .collect();
-    let collector = Arc::new(Collector::with_mix(plan.checks.clone(), metas));
+    let collector = new_collector(plan);
     probe_login(plan, &clients.tokens, &run_tag, options, &collector).await?;
     let base = base_context(plan, options, clients, run_tag, collector.clone());
     let (isolation, security, stop) = (
@@ -103,10 +92,7 @@ pub async fn load(
         base.security.clone(),
         base.stop.clone(),
     );
-    let base_pool = base.sessions.as_ref().and_then(|s| s.pool.clone());
-    if base.sessions.is_some() {
-        collector.expect_sessions(if plan.is_open() { "open" } else { "closed" });
-    }
+    let pool = base.sessions.as_ref().and_then(|s| s.pool.clone());
 
     let goose_err = |e: GooseError| SetupError::Goose(goose_error_line(&e));
     let attack = crate::engine::attack::build(plan, resolved, options, report_dir, &base)?;
@@ -147,19 +133,7 @@ pub async fn load(
     }
     .start()
     .map_err(SetupError::Metrics)?;
-    stop.begin(plan.planned_duration());
-    let feeder = base_pool.map(|pool| {
-        let arrivals = Arrivals::of(plan, options.shard);
-        Feeder::start(arrivals, pool, collector.clone(), stop.clone())
-    });
-    let executed = {
-        // Goose prints its "users launched" lines on stdout whatever `quiet` says.
-        let _muted = (options.verbose == 0).then(crate::engine::stdout::Muted::stdout);
-        attack.execute().await
-    };
-    if let Some(feeder) = feeder {
-        feeder.finish().await;
-    }
+    let executed = execute(attack, plan, options, pool, &collector, &stop).await;
     watchers.finish().await;
     let server = (!plan.target.metrics.is_empty()).then(|| {
         let mut polled = std::mem::take(&mut *server.lock().unwrap_or_else(|p| p.into_inner()));
@@ -203,6 +177,52 @@ pub async fn load(
     })
 }
 
+/// The test's collector: figures per scenario for a mix (a single `[scenario]` would repeat
+/// the totals), sessions when users hold them.
+fn new_collector(plan: &Plan) -> Arc<Collector> {
+    let metas = plan
+        .mix()
+        .iter()
+        .filter(|_| plan.is_mix())
+        .map(|e| ScenarioMeta {
+            name: e.name.clone(),
+            kind: e.kind.name().to_string(),
+            weight: e.weight as u64,
+        })
+        .collect();
+    let collector = Collector::with_mix(plan.checks.clone(), metas);
+    if plan.has_sessions() {
+        collector.expect_sessions(if plan.is_open() { "open" } else { "closed" });
+    }
+    Arc::new(collector)
+}
+
+/// The attack, from the plan's start to Goose's end; in the open model, with its arrivals
+/// fed to the pool beside it.
+async fn execute(
+    attack: Box<GooseAttack>,
+    plan: &Plan,
+    options: &RunOptions,
+    pool: Option<Arc<Pool>>,
+    collector: &Arc<Collector>,
+    stop: &Arc<Stop>,
+) -> Result<goose::metrics::GooseMetrics, GooseError> {
+    stop.begin(plan.planned_duration());
+    let feeder = pool.map(|pool| {
+        let arrivals = Arrivals::of(plan, options.shard);
+        Feeder::start(arrivals, pool, collector.clone(), stop.clone())
+    });
+    let executed = {
+        // Goose prints its "users launched" lines on stdout whatever `quiet` says.
+        let _muted = (options.verbose == 0).then(crate::engine::stdout::Muted::stdout);
+        attack.execute().await
+    };
+    if let Some(feeder) = feeder {
+        feeder.finish().await;
+    }
+    executed
+}
+
 /// What every user of the test shares: the clients, the collector, the detectors, the stop,
 /// the plan's rules and times (each scenario of a mix refines it in `attack`).
 fn base_context(
@@ -240,7 +260,7 @@ fn base_context(
         http: clients.http,
         run_timeout: plan.scenario.run_timeout.0,
         think: plan.scenario.think_time,
-        sessions: (plan.is_open() || plan.session.is_some()).then(|| {
+        sessions: plan.has_sessions().then(|| {
             Arc::new(crate::engine::scenarios::session::Sessions {
                 turns: plan.session.unwrap_or_default().turns,
                 pool: plan

@@ -337,6 +337,11 @@ impl Plan {
         self.workload.model == Model::Open
     }
 
+    /// Users hold sessions of turns: the open model, or a `[session]` in the closed one.
+    pub fn has_sessions(&self) -> bool {
+        self.is_open() || self.session.is_some()
+    }
+
     /// The largest user count of any stage (the open model: its pool).
     pub fn peak_users(&self) -> usize {
         self.load_stages()

@@ -39,12 +39,7 @@ pub fn closed_scenario(
         let f: TransactionFunction = Arc::new(move |user| {
             let ctx = ctx.clone();
             Box::pin(async move {
-                let number = ctx.user_number(user);
-                user.set_session_data::<Shared>(Arc::new(tokio::sync::Mutex::new(Session::new(
-                    &ctx, number,
-                ))));
-                ctx.collector
-                    .user_started(user.weighted_users_index, ctx.scenario);
+                users::seat(&ctx, user);
                 Ok(())
             })
         });

@@ -12,16 +12,23 @@ pub(super) fn connect_on_start(ctx: Arc<Context>) -> Transaction {
     let f: TransactionFunction = Arc::new(move |user| {
         let ctx = ctx.clone();
         Box::pin(async move {
-            let number = ctx.user_number(user);
-            let session: Shared = Arc::new(tokio::sync::Mutex::new(Session::new(&ctx, number)));
-            user.set_session_data(session.clone());
-            ctx.collector
-                .user_started(user.weighted_users_index, ctx.scenario);
+            let session = seat(&ctx, user);
             let mut s = session.lock().await;
             ensure_connected(&ctx, user, &mut s).await
         })
     });
     Transaction::new(f).set_name("connect").set_on_start()
+}
+
+/// A socket-holding user takes its seat: its session (identity and canary from its test-wide
+/// number) kept as Goose session data, and the user counted as started.
+pub(super) fn seat(ctx: &Context, user: &mut GooseUser) -> Shared {
+    let number = ctx.user_number(user);
+    let session: Shared = Arc::new(tokio::sync::Mutex::new(Session::new(ctx, number)));
+    user.set_session_data(session.clone());
+    ctx.collector
+        .user_started(user.weighted_users_index, ctx.scenario);
+    session
 }
 
 impl Session {

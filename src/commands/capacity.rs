@@ -1,13 +1,14 @@
 //! `agentload capacity PLAN.toml`: a stepped search for the most users (closed plans) or the
-//! highest arrival rate (open plans) the deployment holds
-//! within the SLA, judged per step on that step's own hold window; the limiting rule; a
-//! projection for an enterprise's user count.
+//! highest arrival rate (open plans) the deployment holds within the SLA in steady state. One
+//! live load runs the whole search: the controller moves it from step to step (warm) and
+//! judges each step on its own hold once it is steady; the limiting rule; a projection for
+//! an enterprise's user count.
 
 use super::capacity_output::{capacity_summary, print_steps, step_line, write_capacity};
-use super::capacity_step::{measure, Level};
 use super::shard::ShardArgs;
 use super::{exit_code, report_folder};
 use crate::engine::capacity as search;
+use crate::engine::capacity::controller::{runs_started, Holding};
 use crate::engine::load::{client_credential, resolve_target, RunOptions, SetupError};
 use crate::errors::Exit;
 use crate::plan::Plan;
@@ -51,34 +52,46 @@ async fn run_inner(
     let dir = report_folder(&plan, "capacity", started_at)?;
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &dir).await?;
-    let by_rate = plan.is_open();
-    let step = async |level: Level| {
-        let step = measure(&plan, &resolved, &credential, &dir, level, options).await?;
-        // Ctrl-C stops the step's Goose run; it also ends the search, keeping what was measured.
-        if step.interrupted {
-            return Ok(None);
-        }
-        println!("{}", step_line(&step));
-        Ok::<_, SetupError>(Some(step))
-    };
-    let found = match by_rate {
-        true => {
-            search::search_rates(&plan.capacity, &plan.sla, async |rate| {
-                step(Level::Rate(rate)).await
-            })
-            .await
-        }
-        false => {
-            search::search(&plan.capacity, &plan.sla, async |users| {
-                step(Level::Users(users)).await
-            })
-            .await
-        }
-    };
+    let top = plan.capacity.ladder().into_iter().max().unwrap_or(1);
+    let (loaded, searched) = super::capacity_live::run(
+        &plan,
+        top,
+        &resolved,
+        &credential,
+        &dir,
+        options,
+        async |mut controller| {
+            let mut step = async |level: f64| {
+                let step = controller.step(level, Holding::Extend).await;
+                // Stdout is Goose's (muted) while the load runs: the table comes at the end.
+                if let (Some(step), Some(_)) = (&step, options.progress) {
+                    eprintln!("agentload capacity: {}", step_line(step).trim_start());
+                }
+                Ok::<_, std::convert::Infallible>(step)
+            };
+            let found = match plan.is_open() {
+                true => search::search_rates(&plan.capacity, &plan.sla, &mut step).await,
+                false => {
+                    let users = async |u: usize| step(u as f64).await;
+                    search::search(&plan.capacity, &plan.sla, users).await
+                }
+            };
+            let Ok(found) = found;
+            (found, controller.finish())
+        },
+    )
+    .await;
     if let Some(child) = resolved.embedded {
         child.stop().await;
     }
-    let mut report = found?;
+    let loaded = loaded?;
+    let Some((mut report, spans)) = searched else {
+        return Err(SetupError::Goose(
+            "the capacity search's load ended before its first step".into(),
+        ));
+    };
+    let begun = loaded.collector.runs_begun_ended().0;
+    runs_started(&mut report.steps, &spans, begun);
     report.between = between;
     print_steps(&report);
     let summary = capacity_summary(&plan, started_at, &resolved.ws_url, report);

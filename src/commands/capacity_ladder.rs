@@ -1,18 +1,22 @@
 //! `capacity PLAN --shard I/N --run-id ID --start-at TIME`: one shard of a distributed
 //! capacity search. Shards can not tell each other whether a step held, so each walks the
-//! same ladder, computed from the plan alone, at the same wall-clock times (step `k` starts
-//! `k` slots after `--start-at`), running its share of each step's users; it writes each
-//! step's hold-window figures with their histogram. `report merge` adds the shards' steps
-//! exactly and judges them; `--between LO HI` walks a finer ladder for a second pass.
+//! same ladder, computed from the plan alone, in step with the others (step `k` starts `k`
+//! slots after the first, on the wall clock), moving its one live load to its share of each
+//! step's level; it writes each step's hold (the load sampled through it, each half's run
+//! times) with its histograms. `report merge` adds the shards' steps exactly and judges
+//! them; `--between LO HI` walks a finer ladder for a second pass.
 
+use super::capacity_live::{self, launch_time};
 use super::capacity_output::{capacity_summary, print_steps, write_capacity};
-use super::capacity_step::{measure, Level};
 use super::report_folder;
 use super::shard::{self, Sharding};
-use crate::engine::capacity::{CapacityReport, StepResult};
+use crate::engine::capacity::controller::{runs_started, Holding};
+use crate::engine::capacity::CapacityReport;
 use crate::engine::load::{client_credential, resolve_target, RunOptions, SetupError};
 use crate::errors::Exit;
 use crate::plan::Plan;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Walks this shard's ladder; writes `capacity.json` and `summary.json` (with its shard
 /// metadata) to its folder.
@@ -30,78 +34,74 @@ pub(super) async fn walk(
     let credential = client_credential(plan)?;
     let resolved = resolve_target(plan, &credential, &dir).await?;
     let start = sharding.start_at.unwrap_or(started_at);
-    let slot = chrono::Duration::from_std(plan.capacity.slot()).unwrap_or_default();
-    let options = RunOptions {
-        shard,
-        run_id: sharding.run_id.clone(),
-        ..options.clone()
-    };
     // Rate steps (an open plan) each run this shard's share of the rate; user steps its
-    // share of the users.
-    let ladder: Vec<Level> = match plan.is_open() {
-        true => plan
-            .capacity
-            .rate_ladder()
-            .into_iter()
-            .map(Level::Rate)
-            .collect(),
+    // share of the users. Every shard computes the same ladder and the same slots.
+    let ladder: Vec<f64> = match plan.is_open() {
+        true => plan.capacity.rate_ladder(),
         false => plan
             .capacity
             .ladder()
             .into_iter()
-            .map(Level::Users)
+            .map(|u| u as f64)
             .collect(),
+    };
+    let top = plan.capacity.ladder().into_iter().max().unwrap_or(1);
+    let ramp = plan.capacity_ramp(None);
+    let slot = plan.capacity.slot(ramp);
+    let first = start + chrono::Duration::from_std(launch_time(plan, top)).unwrap_or_default();
+    let options = RunOptions {
+        shard,
+        run_id: sharding.run_id.clone(),
+        start_at: Some(start),
+        ..options.clone()
     };
     eprintln!(
         "agentload: capacity shard {shard} of run {}: {} steps, one every {:.0} s from {}",
         sharding.run_id.as_deref().unwrap_or("-"),
         ladder.len(),
-        slot.as_seconds_f64(),
-        start.to_rfc3339()
+        slot.as_secs_f64(),
+        first.to_rfc3339()
     );
-    let mut steps = Vec::new();
-    for (k, level) in ladder.into_iter().enumerate() {
-        let at = start + slot * k as i32;
-        match (at - chrono::Utc::now()).to_std() {
-            Ok(wait) => tokio::time::sleep(wait).await,
-            Err(_) => eprintln!(
-                "agentload: warning: step {level:?} starts {:.1} s behind its slot: its window \
-                 lines up less well with the other shards'",
-                (chrono::Utc::now() - at).as_seconds_f64()
-            ),
-        }
-        let step = match level {
-            Level::Users(users) => {
-                let mine = shard.share(users);
-                let mut step = match mine {
-                    0 => StepResult::default(),
-                    n => {
-                        measure(
-                            plan,
-                            &resolved,
-                            &credential,
-                            &dir,
-                            Level::Users(n),
-                            &options,
-                        )
-                        .await?
-                    }
+    let (loaded, searched) = capacity_live::run(
+        plan,
+        top,
+        &resolved,
+        &credential,
+        &dir,
+        &options,
+        async |mut controller| {
+            let mut steps = Vec::new();
+            for (k, level) in ladder.into_iter().enumerate() {
+                let at = |offset: Duration| {
+                    let wall = first
+                        + chrono::Duration::from_std(slot * k as u32 + offset).unwrap_or_default();
+                    let ahead = (wall - chrono::Utc::now()).to_std().unwrap_or_default();
+                    Instant::now() + ahead
                 };
-                (step.users, step.shard_users) = (users, Some(mine));
-                step
+                let holding = Holding::Until {
+                    ramp_end: at(ramp),
+                    hold_end: at(slot),
+                };
+                let Some(step) = controller.step(level, holding).await else {
+                    break;
+                };
+                let interrupted = step.interrupted;
+                steps.push(step);
+                // Ctrl-C or SIGTERM ends the walk, keeping what was measured.
+                if interrupted {
+                    break;
+                }
             }
-            Level::Rate(_) => measure(plan, &resolved, &credential, &dir, level, &options).await?,
-        };
-        let interrupted = step.interrupted;
-        steps.push(step);
-        // Ctrl-C or SIGTERM ends the walk, keeping what was measured.
-        if interrupted {
-            break;
-        }
-    }
+            (steps, controller.finish())
+        },
+    )
+    .await;
     if let Some(child) = resolved.embedded {
         child.stop().await;
     }
+    let loaded = loaded?;
+    let (mut steps, spans) = searched.unwrap_or_default();
+    runs_started(&mut steps, &spans, loaded.collector.runs_begun_ended().0);
     let report = CapacityReport {
         ceiling: plan.capacity.ceiling,
         headroom_percent: plan.capacity.headroom.0,

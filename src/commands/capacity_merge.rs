@@ -29,7 +29,7 @@ pub(super) fn merge(args: &MergeArgs, shards: &[ShardReport]) -> Result<Exit, Se
         path: first.to_path_buf(),
         message,
     })?;
-    let mut report = ladder_report(steps, &plan.capacity, &plan.sla);
+    let mut report = ladder_report(steps, &plan, &plan.sla);
     report.between = shards[0].summary.capacity.as_ref().and_then(|c| c.between);
     if !missing.is_empty() {
         report.conclusion = format!(

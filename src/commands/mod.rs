@@ -3,9 +3,9 @@
 
 pub mod capacity;
 mod capacity_ladder;
+mod capacity_live;
 mod capacity_merge;
 mod capacity_output;
-mod capacity_step;
 pub mod merge;
 pub mod preflight;
 pub mod probe;

@@ -2,7 +2,7 @@
 //! bisects; each step judged on its own hold window; a projection with headroom.
 
 pub use crate::model::capacity::{CapacityReport, Projection, StepResult, GENERATOR_CPU_LIMIT};
-use crate::plan::{CapacityPlan, Sla};
+use crate::plan::{CapacityPlan, Plan, Sla};
 
 /// Judges a step against the plan's SLA, rule by rule, from the step's own figures.
 pub fn judge(sla: &Sla, step: &mut StepResult) {
@@ -31,6 +31,11 @@ pub fn judge(sla: &Sla, step: &mut StepResult) {
     step.generator_saturated = step
         .generator_cpu_percent
         .is_some_and(|c| c > GENERATOR_CPU_LIMIT);
+    // A load the step could not hold fails whatever its window's figures say.
+    if step.not_sustainable {
+        step.passed = false;
+        return;
+    }
     if step.completed == 0 {
         step.passed = false;
         step.failed_rule = Some("no completed runs in the hold".into());
@@ -115,69 +120,14 @@ pub async fn search_rates<E>(
     Ok(report)
 }
 
-/// Walks `ladder` (levels ascending) until a step fails, then bisects between the last that
-/// held and the first that failed until they are `resolution` apart (whole levels when
-/// `integral`). The limit and the first failure come back in `max_rate`/`first_failing_rate`.
-async fn walk<E>(
-    ladder: Vec<f64>,
-    resolution: f64,
-    integral: bool,
-    sla: &Sla,
-    mut run_step: impl AsyncFnMut(f64) -> Result<Option<StepResult>, E>,
-) -> Result<CapacityReport, E> {
-    let mut report = CapacityReport::default();
-    let mut last_pass: Option<f64> = None;
-    let mut first_fail: Option<StepResult> = None;
-    for level in ladder {
-        let Some(mut step) = run_step(level).await? else {
-            report.interrupted = true;
-            break;
-        };
-        judge(sla, &mut step);
-        report.steps.push(step.clone());
-        if step.passed {
-            last_pass = Some(level);
-        } else {
-            first_fail = Some(step);
-            break;
-        }
-    }
-    if let Some(mut fail) = first_fail.clone() {
-        let mut low = last_pass.unwrap_or(0.0);
-        let apart =
-            |low: f64, high: f64| high - low > resolution && (!integral || high - low > 1.0);
-        while apart(low, fail.level()) && !report.interrupted {
-            let mid = match integral {
-                true => low + ((fail.level() - low) / 2.0).floor(),
-                false => (low + fail.level()) / 2.0,
-            };
-            let Some(mut step) = run_step(mid).await? else {
-                report.interrupted = true;
-                break;
-            };
-            judge(sla, &mut step);
-            report.steps.push(step.clone());
-            if step.passed {
-                low = mid;
-                last_pass = Some(mid);
-            } else {
-                fail = step;
-            }
-        }
-        first_fail = Some(fail);
-    }
-    report.max_rate = last_pass;
-    report.first_failing_rate = first_fail.as_ref().map(StepResult::level);
-    report.limiting_rule = first_fail.as_ref().and_then(|s| s.failed_rule.clone());
-    report.no_limit_up_to_ceiling = first_fail.is_none() && !report.interrupted;
-    Ok(report)
-}
-
-/// A ladder walked whole (the shards of a distributed search, merged and judged): the limit
-/// is the last step that held below the first that failed.
-pub fn ladder_report(mut steps: Vec<StepResult>, plan: &CapacityPlan, sla: &Sla) -> CapacityReport {
+/// A ladder walked whole (the shards of a distributed search, merged and judged): each step's
+/// merged hold judged for steadiness (a shard's hold is never extended: not steady, the step
+/// was not sustainable), then its SLA; the limit is the last step that held below the first
+/// that failed.
+pub fn ladder_report(mut steps: Vec<StepResult>, plan: &Plan, sla: &Sla) -> CapacityReport {
     steps.sort_by(|a, b| a.level().total_cmp(&b.level()));
-    steps.iter_mut().for_each(|s| judge(sla, s));
+    held::judge_merged(&mut steps, plan, sla);
+    let plan = &plan.capacity;
     let first_fail = steps.iter().find(|s| !s.passed).cloned();
     let last_pass = steps.iter().take_while(|s| s.passed).last().cloned();
     let by_rate = steps.iter().any(|s| s.rate.is_some());
@@ -232,6 +182,7 @@ fn conclude(report: &mut CapacityReport, plan: &CapacityPlan) {
         report.shedding_reason = Some(shed.throttle_reasons.join(", "));
     }
     report.degraded_first = degraded_first(report);
+    throughput(report);
     if report.steps.iter().any(|s| s.rate.is_some()) {
         report.enterprise = plan.enterprise.and_then(|e| {
             rates::size(
@@ -245,6 +196,27 @@ fn conclude(report: &mut CapacityReport, plan: &CapacityPlan) {
     } else {
         report.conclusion = conclusion(report);
     }
+}
+
+/// The most runs per second a step completed in its hold (what bounds any answer), and the
+/// answer's offered load as a share of it.
+fn throughput(report: &mut CapacityReport) {
+    let best = report
+        .steps
+        .iter()
+        .filter(|s| !s.skipped && s.window_secs > 0.0)
+        .map(|s| (s.completed as f64 / s.window_secs, s.level_text()))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let Some((most, at)) = best else { return };
+    report.max_throughput = Some(most);
+    report.max_throughput_at = Some(at);
+    let answer = report
+        .max_rate
+        .and_then(|rate| report.steps.iter().find(|s| s.rate == Some(rate)));
+    report.utilization_percent = answer
+        .and_then(|s| s.offered_runs_per_sec)
+        .filter(|_| most > 0.0)
+        .map(|offered| 100.0 * offered / most);
 }
 
 /// The figure that grew the most from the first step to the first that broke (the breakdown's
@@ -327,7 +299,13 @@ fn conclusion(r: &CapacityReport) -> String {
     text
 }
 
+pub mod controller;
+mod held;
 mod rates;
+pub mod steady;
+mod walk;
+
+use walk::walk;
 
 #[cfg(test)]
 mod tests;

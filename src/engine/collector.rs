@@ -5,7 +5,7 @@ use crate::engine::outcome::{Failure, RunOutcome};
 use crate::engine::protocol::REQUIRED;
 use crate::model::summary::*;
 use crate::plan::checks::ResultCheck;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -60,6 +60,9 @@ pub struct Collector {
     checks: Vec<ResultCheck>,
     /// Sockets open right now (the sampler reads it).
     open: Arc<AtomicI64>,
+    /// Runs whose start message was sent, and runs ended (every outcome): what is in flight.
+    runs_begun: AtomicU64,
+    runs_ended: AtomicU64,
     started: std::time::Instant,
     /// The scenarios of the mix, by index (empty: no per-scenario figures).
     mix: Vec<ScenarioMeta>,
@@ -120,6 +123,8 @@ impl Collector {
             folded: Mutex::default(),
             checks,
             open: Arc::new(AtomicI64::new(0)),
+            runs_begun: AtomicU64::new(0),
+            runs_ended: AtomicU64::new(0),
             started: std::time::Instant::now(),
             mix,
             origin_unix_ms: chrono::Utc::now().timestamp_millis(),
@@ -150,6 +155,7 @@ impl Collector {
     /// Records a finished run of user `user`.
     pub fn run_finished(&self, user: usize, outcome: RunOutcome) {
         self.run_ended_at(user, outcome, self.started.elapsed().as_secs_f32());
+        self.runs_ended.fetch_add(1, Ordering::Release);
     }
 
     fn run_ended_at(&self, user: usize, outcome: RunOutcome, ended_secs: f32) {
@@ -363,6 +369,7 @@ mod reading;
 mod sessions;
 mod shard;
 mod throttle;
+mod timed;
 mod timeline;
 pub use breakdown::ToolBuckets;
 pub use live::LiveStats;

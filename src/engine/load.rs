@@ -5,12 +5,13 @@ use crate::engine::arrivals::{pool::Pool, Arrivals, Feeder};
 use crate::engine::attack::goose_error_line;
 use crate::engine::auth::{Identity, TokenSource};
 use crate::engine::collector::{Collector, ScenarioMeta};
+use crate::engine::live::{Attached, Knob};
 pub use crate::engine::options::RunOptions;
-use crate::engine::protocol::SequenceRules;
 use crate::engine::sampler::Sampler;
-use crate::engine::scenarios::{ws::Connector, Context};
 pub use crate::engine::setup::SetupError;
-use crate::engine::stop::{Stop, DEFAULT_GRACE};
+use crate::engine::shared::base_context;
+pub use crate::engine::shared::Clients;
+use crate::engine::stop::Stop;
 pub use crate::engine::target::{client_credential, fetch_stats, resolve_target, Resolved};
 use crate::engine::watch::{checkpoint::Checkpoint, Beside};
 use crate::errors::Exit;
@@ -21,45 +22,6 @@ use goose::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The clients a plan's users (and preflight) talk to the target with.
-pub struct Clients {
-    pub http: reqwest::Client,
-    pub tokens: TokenSource,
-    pub connector: Connector,
-}
-
-impl Clients {
-    pub fn new(
-        plan: &Plan,
-        resolved: &Resolved,
-        credential: String,
-    ) -> Result<Clients, SetupError> {
-        let tls = crate::engine::tls::client_config(resolved.ca_file.as_deref())?;
-        let http = crate::engine::tls::http_client(&tls, plan.scenario.connect_timeout.0)?;
-        let auth_base = plan
-            .target
-            .auth_url
-            .clone()
-            .unwrap_or_else(|| resolved.base_url.clone());
-        let tokens = TokenSource::new(&plan.auth, &auth_base, http.clone(), credential);
-        let connector = Connector {
-            tls,
-            ws_url: resolved.ws_url.clone(),
-            headers: plan.target.headers.clone().into_iter().collect(),
-            carriers: plan.protocol.token_carriers.clone(),
-            timeout: plan.scenario.connect_timeout.0,
-            profile: Arc::new(crate::engine::protocol::Profile::from_plan(&plan.protocol)),
-            max_frame: plan.scenario.max_frame.0 as usize,
-        };
-        Ok(Clients {
-            http,
-            tokens,
-            connector,
-        })
-    }
-}
-
-/// Builds the Goose attack, runs it, and collects the summary.
 /// One load test's results, with the collector for windows of it.
 pub struct Loaded {
     pub summary: Summary,
@@ -98,10 +60,15 @@ pub async fn load(
     let attack = crate::engine::attack::build(plan, resolved, options, report_dir, &base)?;
 
     let target_pid = crate::engine::sampler::target_pid(plan, resolved);
-    let sampler = plan
-        .sampler
-        .enabled
-        .then(|| Sampler::start(target_pid, plan.sampler.interval.0, collector.open_gauge()));
+    let sampler = plan.sampler.enabled.then(|| {
+        let every = plan.sampler.interval.0;
+        Sampler::start(
+            target_pid,
+            every,
+            collector.open_gauge(),
+            collector.origin(),
+        )
+    });
     let heading = Summary {
         plan: plan.name(),
         started_at: started_at.to_rfc3339(),
@@ -133,6 +100,14 @@ pub async fn load(
     }
     .start()
     .map_err(SetupError::Metrics)?;
+    if let Some(live) = &options.live {
+        live.attach(Attached {
+            collector: collector.clone(),
+            stop: stop.clone(),
+            samples: sampler.as_ref().map(Sampler::samples),
+            server: server.clone(),
+        });
+    }
     let executed = execute(attack, plan, options, pool, &collector, &stop).await;
     watchers.finish().await;
     let server = (!plan.target.metrics.is_empty()).then(|| {
@@ -209,7 +184,13 @@ async fn execute(
 ) -> Result<goose::metrics::GooseMetrics, GooseError> {
     stop.begin(plan.planned_duration());
     let feeder = pool.map(|pool| {
-        let arrivals = Arrivals::of(plan, options.shard);
+        let mut arrivals = Arrivals::of(plan, options.shard);
+        // A live load's arrivals follow its level (this shard's share of it).
+        arrivals.live = options
+            .live
+            .as_ref()
+            .filter(|live| live.level.knob() == Knob::Rate)
+            .map(|live| (live.level.clone(), 1.0 / options.shard.count as f64));
         Feeder::start(arrivals, pool, collector.clone(), stop.clone())
     });
     let executed = {
@@ -221,71 +202,6 @@ async fn execute(
         feeder.finish().await;
     }
     executed
-}
-
-/// What every user of the test shares: the clients, the collector, the detectors, the stop,
-/// the plan's rules and times (each scenario of a mix refines it in `attack`).
-fn base_context(
-    plan: &Plan,
-    options: &RunOptions,
-    clients: Clients,
-    run_tag: String,
-    collector: Arc<Collector>,
-) -> Context {
-    let isolation = Arc::new(crate::engine::scenarios::isolation::Isolation::new(
-        &run_tag,
-    ));
-    let stop = Arc::new(Stop::new(options.grace.unwrap_or(DEFAULT_GRACE)));
-    let security = Arc::new(crate::engine::scenarios::security::Security::new(
-        plan.security.bad_token_share,
-    ));
-    Context {
-        connector: Arc::new(clients.connector),
-        tokens: Arc::new(clients.tokens),
-        collector,
-        rules: SequenceRules {
-            min_thinking_events: plan.scenario.min_thinking_events,
-            min_thinking_chars: plan.scenario.min_thinking_chars,
-            require_tool: plan.scenario.require_tool,
-            expect_tools: Vec::new(),
-        },
-        scenario: 0,
-        label: None,
-        prompts: Arc::new(Vec::new()),
-        starts: Arc::new(Vec::new()),
-        pick: crate::plan::mix::Pick::RoundRobin,
-        seed: 0,
-        agent: None,
-        endpoints: Arc::new(Vec::new()),
-        http: clients.http,
-        run_timeout: plan.scenario.run_timeout.0,
-        think: plan.scenario.think_time,
-        sessions: plan.has_sessions().then(|| {
-            Arc::new(crate::engine::scenarios::session::Sessions {
-                turns: plan.session.unwrap_or_default().turns,
-                pool: plan
-                    .is_open()
-                    .then(|| Arc::new(Pool::new(plan.workload.max_sessions))),
-            })
-        }),
-        refresh_before: plan.auth.refresh.then_some(plan.auth.refresh_before.0),
-        isolation,
-        security,
-        auth: plan.auth.clone(),
-        resume: plan.scenario.resume,
-        drop_after_events: plan.scenario.drop_after_events,
-        stop_on_leak: plan.scenario.stop_on_leak,
-        run_tag,
-        email_domain: plan.auth.email_domain.clone(),
-        shard: options.shard,
-        stop,
-        run_budget: plan.limits.max_runs.map(|n| {
-            let share = options.shard.share(n as usize) as u64;
-            Arc::new(crate::engine::stop::RunBudget::new(share))
-        }),
-        backoff_base: plan.scenario.backoff_base(plan.scenario.think_time.mean()),
-        backoff_cap: plan.scenario.reconnect_backoff_max.0,
-    }
 }
 
 /// Before any load, in login mode: one login, so a refused login is one setup error, not a

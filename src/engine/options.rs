@@ -36,6 +36,9 @@ pub struct RunOptions {
     pub grace: Option<std::time::Duration>,
     /// Serve the generator's own figures in the Prometheus format here (`--metrics-addr`).
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// A capacity search's one load: its level (arrival rate or seats) moves while it runs,
+    /// and it shows the search what it runs on.
+    pub live: Option<std::sync::Arc<crate::engine::live::Live>>,
 }
 
 impl RunOptions {

@@ -9,21 +9,30 @@ use crate::model::resources::{resource_stats, ProcessReading, Resources, Sample}
 use crate::model::summary::Summary;
 use crate::plan::Plan;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
-/// A running sampler; `stop` returns every sample taken.
+/// A running sampler; `stop` returns every sample taken (`samples` reads them meanwhile).
 pub struct Sampler {
     stop: Arc<AtomicBool>,
-    handle: JoinHandle<Vec<Sample>>,
+    handle: JoinHandle<()>,
+    samples: Arc<Mutex<Vec<Sample>>>,
 }
 
 impl Sampler {
-    /// Starts sampling this process and, when given, the target's pid.
-    pub fn start(target_pid: Option<u32>, interval: Duration, open: Arc<AtomicI64>) -> Sampler {
+    /// Starts sampling this process and, when given, the target's pid; samples are timed
+    /// from `origin` (the collector's clock).
+    pub fn start(
+        target_pid: Option<u32>,
+        interval: Duration,
+        open: Arc<AtomicI64>,
+        origin: Instant,
+    ) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let kept = samples.clone();
         let flag = stop.clone();
         let me = Pid::from_u32(std::process::id());
         let target = target_pid.map(Pid::from_u32);
@@ -49,15 +58,15 @@ impl Sampler {
                 // CPU usage is a difference between two refreshes: prime the first.
                 refresh(&mut sys);
                 let started = Instant::now();
-                let mut samples = Vec::new();
-                let mut take = |sys: &mut System| {
+                let take = |sys: &mut System| {
                     refresh(sys);
-                    samples.push(Sample {
-                        at_secs: started.elapsed().as_secs_f64(),
+                    let sample = Sample {
+                        at_secs: origin.elapsed().as_secs_f64(),
                         open_connections: open.load(Ordering::Relaxed),
                         generator: read(sys, me),
                         target: target.and_then(|pid| read(sys, pid)),
-                    });
+                    };
+                    kept.lock().unwrap_or_else(|p| p.into_inner()).push(sample);
                 };
                 let mut next = started + interval;
                 while !flag.load(Ordering::Relaxed) {
@@ -71,15 +80,24 @@ impl Sampler {
                 }
                 // One last reading at the stop, so even a short run has one.
                 take(&mut sys);
-                samples
             })
             .expect("spawning the sampler thread");
-        Sampler { stop, handle }
+        Sampler {
+            stop,
+            handle,
+            samples,
+        }
+    }
+
+    /// The samples so far, as the sampler adds them.
+    pub fn samples(&self) -> Arc<Mutex<Vec<Sample>>> {
+        self.samples.clone()
     }
 
     pub fn stop(self) -> Vec<Sample> {
         self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().unwrap_or_default()
+        let _ = self.handle.join();
+        std::mem::take(&mut *self.samples.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
@@ -134,7 +152,7 @@ mod tests {
     #[test]
     fn sampler_reads_this_process() {
         let open = Arc::new(AtomicI64::new(3));
-        let sampler = Sampler::start(None, Duration::from_secs(3600), open);
+        let sampler = Sampler::start(None, Duration::from_secs(3600), open, Instant::now());
         // Stopped at once: the final reading is still taken.
         let samples = sampler.stop();
         assert_eq!(samples.len(), 1);

@@ -100,6 +100,15 @@ impl Stop {
         first
     }
 
+    /// Ends the load for the command's own reason (a capacity search has its answer): as a
+    /// guard stops it (runs in flight get the grace), without a word on the console.
+    pub fn conclude(&self, by: &str, reason: &str, at_s: f64) {
+        if self.ask(by, Some(reason.to_string()), at_s) {
+            self.own_killswitch.store(true, Ordering::Relaxed);
+            goose::trigger_killswitch(reason);
+        }
+    }
+
     fn ask(&self, signal: &str, reason: Option<String>, at_s: f64) -> bool {
         self.tx.send_if_modified(|state| {
             if state.is_some() {

@@ -73,6 +73,29 @@ pub struct StepResult {
     pub breakdown: Option<super::breakdown::Breakdown>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub server_peaks: std::collections::BTreeMap<String, f64>,
+    /// The hold the step was judged on (the load sampled through it, each half's run times:
+    /// shards' holds add up), and whether it was steady.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<super::hold::HoldFigures>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steadiness: Option<super::hold::Steadiness>,
+    /// The step's load could not be held (why: `failed_rule`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_sustainable: bool,
+    /// Not run: it offered more than the deployment ever completed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
+    /// Runs per second the step's rate offers (the rate × the mean turns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_runs_per_sec: Option<f64>,
+    /// Seconds the step ramped from the step before, and was held (extensions included).
+    #[serde(default)]
+    pub ramp_secs: f64,
+    #[serde(default)]
+    pub held_secs: f64,
+    /// The hold's first turns (HdrHistogram V2-deflate, base64), so shards' steps add up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_turn_histogram: Option<String>,
 }
 
 impl StepResult {
@@ -108,104 +131,8 @@ pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// The shards' runs of each step of one ladder, added: counts, exact histograms (so the merged
-/// P95 is the P95 of every recorded run time), rates added, the target's figures from the
-/// first shard that sampled it, the generator's worst. Judged afterwards.
-pub fn merge_steps(shards: &[&[StepResult]]) -> Result<Vec<StepResult>, String> {
-    // Steps line up by level: users, or (rate steps) the rate's exact bits.
-    let mut by_level: std::collections::BTreeMap<(usize, u64), Vec<&StepResult>> =
-        Default::default();
-    for step in shards.iter().flat_map(|s| s.iter()) {
-        let rate = step.rate.map_or(0, f64::to_bits);
-        by_level.entry((step.users, rate)).or_default().push(step);
-    }
-    let mut steps: Vec<StepResult> = by_level
-        .into_values()
-        .map(|parts| merge_one(parts[0].users, &parts))
-        .collect::<Result<_, _>>()?;
-    steps.sort_by(|a, b| a.level().total_cmp(&b.level()));
-    Ok(steps)
-}
-
-fn merge_one(users: usize, parts: &[&StepResult]) -> Result<StepResult, String> {
-    use super::metrics::{Latency, SerializedLatency};
-    let mut hist = Latency::default();
-    for part in parts {
-        if let Some(text) = &part.histogram {
-            let decoded = Latency::decode(text).map_err(|e| format!("step {users}: {e}"))?;
-            hist.add(&decoded);
-        }
-    }
-    let sum = |f: fn(&StepResult) -> u64| parts.iter().map(|p| f(p)).sum::<u64>();
-    let (runs, completed) = (sum(|p| p.runs), sum(|p| p.completed));
-    let stats = (hist.count() > 0).then(|| hist.stats());
-    let first_shed = parts.iter().filter_map(|p| p.throttled_first_at_users);
-    let mut reasons: Vec<String> = parts
-        .iter()
-        .flat_map(|p| p.throttle_reasons.clone())
-        .collect();
-    reasons.sort();
-    reasons.dedup();
-    let attempts = runs + sum(|p| p.throttled_connects);
-    Ok(StepResult {
-        users,
-        runs,
-        completed,
-        runs_started: sum(|p| p.runs_started),
-        error_rate_percent: match runs {
-            0 => 0.0,
-            n => 100.0 * (n - completed) as f64 / n as f64,
-        },
-        runs_per_sec: parts.iter().map(|p| p.runs_per_sec).sum(),
-        mean_ms: stats.as_ref().map(|s| s.mean_ms),
-        p50_ms: stats.as_ref().map(|s| s.p50_ms),
-        p95_ms: stats.as_ref().map(|s| s.p95_ms),
-        p99_ms: stats.as_ref().map(|s| s.p99_ms),
-        target_cpu_percent: parts.iter().find_map(|p| p.target_cpu_percent),
-        target_rss_bytes: parts.iter().find_map(|p| p.target_rss_bytes),
-        generator_cpu_percent: parts
-            .iter()
-            .filter_map(|p| p.generator_cpu_percent)
-            .reduce(f64::max),
-        generator_saturated: parts.iter().any(|p| p.generator_saturated),
-        throttled: sum(|p| p.throttled),
-        throttled_connects: sum(|p| p.throttled_connects),
-        throttled_percent: match attempts {
-            0 => 0.0,
-            n => 100.0 * sum(|p| p.throttled) as f64 / n as f64,
-        },
-        throttled_first_at_users: first_shed.reduce(|a, b| a + b),
-        throttle_reasons: reasons,
-        server_failed: parts.iter().find_map(|p| p.server_failed.clone()),
-        window_secs: parts.iter().map(|p| p.window_secs).fold(0.0, f64::max),
-        histogram: (hist.count() > 0).then(|| SerializedLatency::from(&hist).histogram),
-        rate: parts[0].rate,
-        sessions_arrived: sum(|p| p.sessions_arrived),
-        sessions_dropped: sum(|p| p.sessions_dropped),
-        // The worst shard's: a merged P95 of first turns has no histogram to come from.
-        first_turn_p95_ms: parts
-            .iter()
-            .filter_map(|p| p.first_turn_p95_ms)
-            .reduce(f64::max),
-        interrupted: parts.iter().any(|p| p.interrupted),
-        breakdown: merge_breakdowns(parts)?,
-        // The deployment is one: its peaks are the first shard's that polled it.
-        server_peaks: parts
-            .iter()
-            .map(|p| p.server_peaks.clone())
-            .find(|p| !p.is_empty())
-            .unwrap_or_default(),
-        ..Default::default()
-    })
-}
-
-fn merge_breakdowns(parts: &[&StepResult]) -> Result<Option<super::breakdown::Breakdown>, String> {
-    let mut merged: Option<super::breakdown::Breakdown> = None;
-    for b in parts.iter().filter_map(|p| p.breakdown.as_ref()) {
-        merged.get_or_insert_with(Default::default).add(b)?;
-    }
-    Ok(merged)
-}
+mod merge;
+pub use merge::merge_steps;
 
 /// Generator CPU above which a step's figures may be the generator's, not the target's.
 pub const GENERATOR_CPU_LIMIT: f64 = 80.0;
@@ -255,6 +182,14 @@ pub struct CapacityReport {
     /// The figure that grew the most from the first step to the first that broke.
     #[serde(default)]
     pub degraded_first: Option<String>,
+    /// The most runs per second a step completed in its hold, and that step: what bounds any
+    /// answer (a rate offering more cannot pass); and the answer's offered load as a share of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_throughput: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_throughput_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization_percent: Option<f64>,
     /// One sentence for people.
     pub conclusion: String,
 }
@@ -283,52 +218,4 @@ pub struct Projection {
     /// Deployments like this one needed (at most this many when no limit was found).
     pub instances: u64,
     pub at_most: bool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::metrics::Latency;
-    use std::time::Duration;
-
-    fn shard(users: usize, times_ms: &[u64]) -> StepResult {
-        let mut hist = Latency::default();
-        times_ms
-            .iter()
-            .for_each(|ms| hist.record(Duration::from_millis(*ms)));
-        StepResult {
-            users,
-            runs: times_ms.len() as u64,
-            completed: times_ms.len() as u64,
-            runs_per_sec: times_ms.len() as f64 / 3.0,
-            histogram: Some(hist.encode()),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn a_slow_shard_drags_the_merged_step_exactly_as_its_histogram_says() {
-        // Two fast shards (100 ms runs) and one slowed (900 ms): a tenth of the runs are slow.
-        let fast: Vec<u64> = vec![100; 45];
-        let slow: Vec<u64> = vec![900; 10];
-        let (a, b, c) = (shard(30, &fast), shard(30, &fast), shard(30, &slow));
-        let merged = merge_steps(&[&[a][..], &[b][..], &[c][..]]).unwrap();
-        let step = &merged[0];
-        assert_eq!((step.users, step.runs, step.completed), (30, 100, 100));
-        // The P95 of all 100 run times is a slow one; the P50 a fast one.
-        let mut all = Latency::default();
-        fast.iter()
-            .chain(&fast)
-            .chain(&slow)
-            .for_each(|ms| all.record(Duration::from_millis(*ms)));
-        assert_eq!(step.p95_ms, all.quantile_ms(0.95));
-        assert!(
-            step.p95_ms.unwrap() > 890.0 && step.p50_ms.unwrap() < 110.0,
-            "{step:?}"
-        );
-        assert!((step.runs_per_sec - 100.0 / 3.0).abs() < 1e-9);
-        // Without the slow shard the step holds a 500 ms P95.
-        let quick = merge_steps(&[&[shard(30, &fast)][..]]).unwrap();
-        assert!(quick[0].p95_ms.unwrap() < 110.0);
-    }
 }

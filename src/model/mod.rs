@@ -8,6 +8,7 @@ pub mod compare;
 pub mod comparison;
 pub mod counts;
 pub mod findings;
+pub mod hold;
 pub mod incidents;
 pub mod merge;
 pub mod metrics;

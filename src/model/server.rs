@@ -91,6 +91,32 @@ impl ServerMetrics {
             .then(|| 100.0 * rates.iter().map(|(_, r)| r).sum::<f64>() / rates.len() as f64)
     }
 
+    /// The polls taken in `[from, to]` seconds (a capacity step's hold).
+    pub fn within(&self, from: f64, to: f64) -> ServerMetrics {
+        let inside = |at: f64| (from..=to).contains(&at);
+        ServerMetrics {
+            series: self
+                .series
+                .iter()
+                .map(|s| ServerSeries {
+                    samples: s.samples.iter().copied().filter(|p| inside(p.0)).collect(),
+                    ..s.clone()
+                })
+                .collect(),
+            load: self
+                .load
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.iter().filter(|p| inside(p.at_s)).cloned().collect(),
+                    )
+                })
+                .collect(),
+            ..ServerMetrics::default()
+        }
+    }
+
     /// Fills in memory per connection and CPU per run from the polled series.
     pub fn derive(&mut self) {
         let load: BTreeMap<u64, &PollPoint> = self

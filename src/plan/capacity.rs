@@ -3,6 +3,7 @@
 use super::workload::Rate;
 use super::{Dur, Percent};
 use serde::Deserialize;
+use std::time::Duration;
 
 /// What the search steps: users (the closed model), or the arrival rate (the open model).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -42,12 +43,15 @@ pub struct CapacityPlan {
     /// Explicit user counts to try, ascending.
     #[serde(default)]
     pub steps: Vec<usize>,
-    /// Time to reach a step's users.
-    #[serde(default = "default_ramp")]
-    pub step_ramp: Dur,
+    /// Time to move the live load from one step's level to the next (default: a session's
+    /// mean length as measured, for plans of sessions; 2 s otherwise).
+    pub step_ramp: Option<Dur>,
     /// Time a step is held and measured.
     #[serde(default = "default_hold")]
     pub step_hold: Dur,
+    /// Most a step is held in all while its hold is not steady (default: three holds, or a
+    /// hold and two sessions' length, whichever is longer); still not steady, it fails.
+    pub max_hold: Option<Dur>,
     /// Most users ever tried.
     #[serde(default = "default_ceiling")]
     pub ceiling: usize,
@@ -95,6 +99,9 @@ impl CapacityPlan {
         }
         if self.steps.contains(&0) {
             return Some(("steps", "must be at least 1 user each"));
+        }
+        if self.max_hold.is_some_and(|m| m.0 < self.step_hold.0) {
+            return Some(("max_hold", "must be at least step_hold"));
         }
         if self.headroom.0 >= 100.0 {
             return Some(("headroom", "must be under 100%"));
@@ -196,26 +203,55 @@ impl CapacityPlan {
         users
     }
 
-    /// A shard's schedule: step `k` starts `k` slots after the start; a slot is a step's ramp
-    /// and hold, whole seconds, and `SLOT_GAP` for its users to stop.
-    pub fn slot(&self) -> std::time::Duration {
-        let step = (self.step_ramp.0 + self.step_hold.0).as_secs_f64().ceil();
-        // A rate step's pool is launched before its first arrival.
-        std::time::Duration::from_secs_f64(step) + SLOT_GAP + super::POOL_LAUNCH
+    /// A shard's schedule: step `k` starts `k` slots after the first; a slot is a step's
+    /// `ramp` and hold, whole seconds (one load moves from step to step: no gap).
+    pub fn slot(&self, ramp: Duration) -> Duration {
+        Duration::from_secs_f64((ramp + self.step_hold.0).as_secs_f64().ceil())
     }
 }
 
-/// Between two steps of a sharded ladder: time for the users to close and the next to start.
-pub const SLOT_GAP: std::time::Duration = std::time::Duration::from_secs(3);
+impl super::Plan {
+    /// A session's mean length as the plan describes it: its think times between turns, and
+    /// half a second a run (`None`: users hold no sessions).
+    pub fn session_estimate(&self) -> Option<Duration> {
+        self.has_sessions().then(|| {
+            let turns = self.session.unwrap_or_default().turns.mean();
+            let think = self.scenario.think_time.mean().as_secs_f64();
+            Duration::from_secs_f64((turns - 1.0).max(0.0) * think + turns * RUN_GUESS_SECS)
+        })
+    }
+
+    /// The ramp between capacity steps: the plan's `step_ramp`, else a session's mean length
+    /// (`session`: as measured so far, else the plan's estimate), else `DEFAULT_RAMP`.
+    pub fn capacity_ramp(&self, session: Option<Duration>) -> Duration {
+        match (self.capacity.step_ramp, session.or(self.session_estimate())) {
+            (Some(ramp), _) => ramp.0,
+            (None, Some(session)) => session.max(DEFAULT_RAMP),
+            (None, None) => DEFAULT_RAMP,
+        }
+    }
+
+    /// The most a capacity step is held: the plan's `max_hold`, else three holds or a hold
+    /// and two sessions' length, whichever is longer.
+    pub fn capacity_max_hold(&self, session: Option<Duration>) -> Duration {
+        let hold = self.capacity.step_hold.0;
+        let sessions = session.or(self.session_estimate()).unwrap_or_default();
+        self.capacity
+            .max_hold
+            .map_or((3 * hold).max(hold + 2 * sessions), |m| m.0)
+    }
+}
+
+/// What `session_estimate` takes a run to last before any was measured.
+const RUN_GUESS_SECS: f64 = 0.5;
+/// The ramp between steps of a plan without sessions (users loop over runs).
+const DEFAULT_RAMP: Duration = Duration::from_secs(2);
 
 fn default_start() -> usize {
     2
 }
 fn default_factor() -> f64 {
     2.0
-}
-fn default_ramp() -> Dur {
-    Dur::from_secs(2)
 }
 fn default_hold() -> Dur {
     Dur::from_secs(10)

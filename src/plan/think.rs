@@ -215,6 +215,13 @@ impl Turns {
     pub fn mean(&self) -> f64 {
         f64::from(self.min + self.max) / 2.0
     }
+
+    /// E[N²] / E[N]²: how much the runs of a session vary (1 when every session has as many).
+    pub fn dispersion(&self) -> f64 {
+        let n = f64::from(self.max - self.min + 1);
+        let squares: f64 = (self.min..=self.max).map(|k| f64::from(k).powi(2)).sum();
+        squares / n / self.mean().powi(2)
+    }
 }
 
 impl Default for Turns {

@@ -2,6 +2,8 @@
 //! child process on an ephemeral loopback port, and plans written to a temp dir.
 #![allow(dead_code)]
 
+pub mod queue;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 //! pool, then arrivals are dropped, and both show. Once the last arrival is in and every
 //! session has ended, the attack ends (Goose's test plan only bounds it).
 
+mod live;
 pub mod pool;
 pub mod schedule;
 
@@ -30,6 +31,9 @@ pub struct Arrivals {
     /// The mix's weights: each arrival's scenario is drawn by them.
     pub weights: Vec<u64>,
     pub drain: Duration,
+    /// A live load: arrivals follow this level (test-wide sessions per second, `share` of it
+    /// here) instead of the schedule, until the load is stopped.
+    pub live: Option<(Arc<crate::engine::live::Level>, f64)>,
 }
 
 impl Arrivals {
@@ -48,6 +52,17 @@ impl Arrivals {
             turns: plan.session.unwrap_or_default().turns,
             weights: plan.mix().iter().map(|e| e.weight.max(1) as u64).collect(),
             drain: plan.workload.drain.0,
+            live: None,
+        }
+    }
+
+    /// The next arrival's ticket, drawn with `draws`.
+    fn ticket(&self, number: usize, due: tokio::time::Instant, draws: &mut impl Rng) -> Ticket {
+        Ticket {
+            number,
+            scenario: self.scenario_at(draws.random()),
+            turns: self.turns.draw_with(draws.random()),
+            scheduled: due,
         }
     }
 
@@ -97,6 +112,9 @@ async fn feed(arrivals: Arrivals, pool: Arc<Pool>, collector: Arc<Collector>, st
             pool.size()
         );
     }
+    if let Some((level, share)) = &arrivals.live {
+        return live::feed(&arrivals, level, *share, &pool, &collector, &stop).await;
+    }
     let origin = tokio::time::Instant::now();
     let origin_secs = collector.now_secs();
     let schedule = &arrivals.schedule;
@@ -111,13 +129,7 @@ async fn feed(arrivals: Arrivals, pool: Arc<Pool>, collector: Arc<Collector>, st
             () = tokio::time::sleep_until(due) => {}
             () = stop.asked() => break,
         }
-        let ticket = Ticket {
-            number,
-            scenario: arrivals.scenario_at(draws.random()),
-            turns: arrivals.turns.draw_with(draws.random()),
-            scheduled: due,
-        };
-        let taken = pool.offer(ticket);
+        let taken = pool.offer(arrivals.ticket(number, due, &mut draws));
         collector.session_arrived(origin_secs + at, !taken);
     }
     pool.close();
@@ -146,6 +158,7 @@ mod tests {
             turns: Turns::default(),
             weights: vec![7, 2, 1],
             drain: Duration::ZERO,
+            live: None,
         };
         let picks: Vec<usize> = (0..10).map(|i| a.scenario_at(i as f64 / 10.0)).collect();
         assert_eq!(picks, vec![0, 0, 0, 0, 0, 0, 0, 1, 1, 2]);

@@ -167,6 +167,8 @@ pub(super) struct Breakdowns {
     pub(super) whole: Parts,
     stage: Option<Parts>,
     stages: Vec<BTreeMap<String, f64>>,
+    /// A capacity step's hold under way (its runs kept apart too).
+    hold: Option<Parts>,
 }
 
 impl Breakdowns {
@@ -174,6 +176,9 @@ impl Breakdowns {
         self.whole.run(outcome);
         if let Some(stage) = &mut self.stage {
             stage.run(outcome);
+        }
+        if let Some(hold) = &mut self.hold {
+            hold.run(outcome);
         }
     }
 }
@@ -199,6 +204,16 @@ impl super::Collector {
         };
         let figures = stage.summary().map(|s| s.figures()).unwrap_or_default();
         b.stages.push(figures);
+    }
+
+    /// A capacity step's hold begins: its runs' breakdown is kept apart from now on.
+    pub fn hold_begins(&self) {
+        super::lock(&self.breakdown).hold = Some(Parts::default());
+    }
+
+    /// The breakdown of the hold under way so far.
+    pub fn hold_breakdown(&self) -> Option<crate::model::breakdown::Breakdown> {
+        super::lock(&self.breakdown).hold.as_ref()?.summary()
     }
 
     /// Each closed stage's figures (the breakdown's P95s), in order.

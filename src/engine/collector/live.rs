@@ -3,6 +3,7 @@
 
 use super::folded::KEEP_SECS;
 use super::{window_stats, Collector, Gathered, Shard, WindowStats};
+use std::sync::atomic::Ordering;
 
 /// A moment of a running load test.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,6 +48,23 @@ impl Collector {
                     .started
             })
             .sum()
+    }
+
+    /// A run's start message is about to be sent: it is in flight until it is finished.
+    pub fn run_began(&self) {
+        self.runs_begun.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs begun and runs ended so far (a capacity step's samples).
+    pub fn runs_begun_ended(&self) -> (u64, u64) {
+        // Ended first: a run never reads as ended before it began.
+        let ended = self.runs_ended.load(Ordering::Acquire);
+        (self.runs_begun.load(Ordering::Acquire).max(ended), ended)
+    }
+
+    /// When the collector was made: the origin of the load test's clock.
+    pub fn origin(&self) -> std::time::Instant {
+        self.started
     }
 
     pub fn live(&self, interval_secs: f64) -> LiveStats {

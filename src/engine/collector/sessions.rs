@@ -15,7 +15,8 @@ use std::time::Duration;
 pub struct SessionEnd {
     /// Seconds from the test's start.
     pub started_secs: f64,
-    /// From when it was due (or began) to its first turn's completion.
+    /// From when it was due (or began) to its first turn's completion (already told to the
+    /// collector by `first_turn`; kept for the session's line in the timeline).
     pub first_turn: Option<Duration>,
     pub failed: bool,
     pub cut: bool,
@@ -38,6 +39,8 @@ pub(super) struct SessionFigures {
     arrivals: Vec<[u32; 2]>,
     /// Ended sessions: start and end (seconds), first turn (ms; NaN: none).
     log: Vec<[f32; 3]>,
+    /// First turns by when they completed (a capacity step's hold reads its own).
+    first_turns: super::timed::Timed,
 }
 
 impl SessionFigures {
@@ -147,6 +150,47 @@ impl super::Collector {
         }
     }
 
+    /// A session's first turn completed, `d` after the session was due (or began).
+    pub fn first_turn(&self, d: Duration) {
+        let now = self.now_secs() as f32;
+        let mut s = self.sessions();
+        record(&mut s.first_turn, d);
+        s.first_turns.push(now, d);
+    }
+
+    /// The first turns that completed in `[from, to)` seconds.
+    pub fn window_first_turns(&self, from: f64, to: f64) -> Latency {
+        self.sessions().first_turns.window(from, to)
+    }
+
+    /// Arrivals due in `[from, to)` (whole seconds), and those dropped.
+    pub fn window_arrivals(&self, from: f64, to: f64) -> (u64, u64) {
+        let s = self.sessions();
+        let first = from.max(0.0).ceil() as usize;
+        let last = to.max(0.0).ceil() as usize;
+        s.arrivals
+            .iter()
+            .take(last)
+            .skip(first)
+            .fold((0, 0), |(a, d), [arrived, dropped]| {
+                (a + u64::from(*arrived), d + u64::from(*dropped))
+            })
+    }
+
+    /// The mean length of the sessions completed so far, seconds (`None`: none yet).
+    pub fn mean_session_secs(&self) -> Option<f64> {
+        let s = self.sessions();
+        let d = s.duration.as_ref().filter(|d| d.count() > 0)?;
+        Some(d.stats().mean_ms / 1000.0)
+    }
+
+    /// Sessions arrived so far, and sessions open now (started, not ended).
+    pub fn sessions_now(&self) -> (u64, u64) {
+        let s = self.sessions();
+        let ended = s.completed + s.failed + s.cut;
+        (s.arrived, s.started.saturating_sub(ended))
+    }
+
     pub fn session_ended(&self, end: SessionEnd) {
         let now = self.now_secs();
         let mut s = self.sessions();
@@ -158,9 +202,6 @@ impl super::Collector {
                 let length = Duration::from_secs_f64((now - end.started_secs).max(0.0));
                 record(&mut s.duration, length);
             }
-        }
-        if let Some(first) = end.first_turn {
-            record(&mut s.first_turn, first);
         }
         let first_ms = end
             .first_turn

@@ -80,6 +80,13 @@ fn method(name: &str) -> GooseMethod {
 }
 
 async fn call(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
+    // A live load's seat not admitted: wait for it (an api user holds no socket).
+    if let Some(seats) = &ctx.seats {
+        let seat = user.weighted_users_index;
+        if !seats.admits(seat) && !seats.admitted(seat, &ctx.stop).await {
+            return Ok(());
+        }
+    }
     let session = user.get_session_data::<Shared>().expect("on_start").clone();
     let mut s = session.lock().await;
     s.calls += 1;

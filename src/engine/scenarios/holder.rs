@@ -42,6 +42,9 @@ fn is_ping(text: &str) -> bool {
 async fn hold(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
     let session = user.get_session_data::<Shared>().expect("on_start").clone();
     let mut s = session.lock().await;
+    if !users::seated(ctx, user, &mut s).await {
+        return Ok(());
+    }
     ensure_connected(ctx, user, &mut s).await?;
     let number = ctx.user_number(user);
     let Some(socket) = s.socket.as_mut() else {

@@ -77,6 +77,9 @@ pub struct Context {
     /// Reconnect backoff: the first wait's ceiling, and the most any wait may be.
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
+    /// A live load's seats (the closed model under a capacity search): a user works only
+    /// while its seat is admitted.
+    pub seats: Option<Arc<crate::engine::live::Level>>,
 }
 
 impl Context {
@@ -175,6 +178,9 @@ async fn agent_run(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
         .expect("on_start sets the session")
         .clone();
     let mut guard = session.lock().await;
+    if !users::seated(ctx, user, &mut guard).await {
+        return Ok(());
+    }
     turn::one_run(ctx, user, &mut guard, None).await?;
     drop(guard);
     // A think time Goose can not draw (exponential, log-normal) is drawn here.

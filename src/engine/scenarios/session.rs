@@ -67,6 +67,9 @@ async fn closed_session(ctx: &Context, user: &mut GooseUser) -> TransactionResul
         .expect("on_start sets the seat")
         .clone();
     let mut seat = shared.lock().await;
+    if !users::seated(ctx, user, &mut seat).await {
+        return Ok(());
+    }
     let sessions = ctx.sessions.as_ref().expect("a session plan");
     seat.conversations += 1;
     let nth = seat.conversations;
@@ -170,7 +173,9 @@ async fn hold(
         match one_run(ctx, user, s, Some(turn)).await? {
             TurnEnd::Completed => {
                 if turn == 1 {
-                    end.first_turn = Some(from.elapsed());
+                    let first = from.elapsed();
+                    ctx.collector.first_turn(first);
+                    end.first_turn = Some(first);
                 }
             }
             TurnEnd::Failed => end.failed = true,

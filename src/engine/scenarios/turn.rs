@@ -95,6 +95,8 @@ pub(super) async fn one_run(
         ..run_spec(ctx, s.number, ids, start)
     };
     let mut run = run::Run::new(spec);
+    // In flight from here until `finish_run` tells the collector how it ended.
+    ctx.collector.run_began();
     let mut step = {
         let socket = s.socket.as_mut().expect("checked above");
         run.start(socket, refresher(ctx, &s.identity, s.token.as_mut()))
@@ -187,21 +189,22 @@ fn run_spec<'a>(
     }
 }
 
-/// Records a finished run: leaks, first event, the run itself.
+/// Records a finished run: the run itself (first, so a run begun always ends in the
+/// collector), leaks, first event, and the run as Goose's request.
 async fn finish_run(
     ctx: &Context,
     user: &mut GooseUser,
     result: run::RunResult,
 ) -> TransactionResult {
+    let failure = result.outcome.failure.clone();
+    ctx.collector
+        .run_finished(user.weighted_users_index, result.outcome);
     record_leaks(ctx, user, &result.leaks).await?;
     ctx.collector
         .stale_frames(user.weighted_users_index, result.stale_frames);
     if let Some(first) = result.time_to_first_event {
         record(ctx, user, "first_event", first, None).await?;
     }
-    let failure = result.outcome.failure.clone();
-    ctx.collector
-        .run_finished(user.weighted_users_index, result.outcome);
     if failure.as_ref().is_some_and(Failure::is_interrupted) {
         // Neither a run's time nor a failure: the test stopped under it.
         return Ok(());

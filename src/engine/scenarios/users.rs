@@ -7,14 +7,18 @@ use crate::engine::auth::Identity;
 use goose::prelude::*;
 use std::sync::Arc;
 
-/// On start: the user's session (identity and canary from its test-wide number), then connect.
+/// On start: the user's session (identity and canary from its test-wide number), then
+/// connect (a live load's user whose seat is not admitted yet connects when it is).
 pub(super) fn connect_on_start(ctx: Arc<Context>) -> Transaction {
     let f: TransactionFunction = Arc::new(move |user| {
         let ctx = ctx.clone();
         Box::pin(async move {
             let session = seat(&ctx, user);
             let mut s = session.lock().await;
-            ensure_connected(&ctx, user, &mut s).await
+            match &ctx.seats {
+                Some(seats) if !seats.admits(user.weighted_users_index) => Ok(()),
+                _ => ensure_connected(&ctx, user, &mut s).await,
+            }
         })
     });
     Transaction::new(f).set_name("connect").set_on_start()
@@ -75,6 +79,21 @@ impl Session {
             }
         }
     }
+}
+
+/// A live load's seats (a capacity search moving the users): a user whose seat is not
+/// admitted leaves its socket (closed cleanly) and waits until it is. False when the test
+/// stops first: the user does nothing more.
+pub(super) async fn seated(ctx: &Context, user: &GooseUser, s: &mut Session) -> bool {
+    let Some(seats) = &ctx.seats else {
+        return true;
+    };
+    let seat = user.weighted_users_index;
+    if seats.admits(seat) {
+        return true;
+    }
+    s.close(ctx, seat).await;
+    seats.admitted(seat, &ctx.stop).await
 }
 
 /// On stop: close the socket with a close frame.

@@ -1,0 +1,156 @@
+//! Arrivals on a live rate (a capacity search's one load): unit steps along the integral of
+//! the level, exponential ones for Poisson arrivals, whole ones for constant arrivals. When
+//! the level moves, the step under way is re-timed from that moment on the new ramp, so the
+//! arrivals follow the level however often it moves. They end when the load is stopped.
+
+use super::pool::Pool;
+use super::Arrivals;
+use crate::engine::collector::Collector;
+use crate::engine::live::Level;
+use crate::engine::stop::Stop;
+use crate::plan::Distribution;
+use rand::{Rng, SeedableRng};
+use tokio::time::Instant;
+
+/// Feeds `pool` with `share` of the level's arrivals until the load stops.
+pub(super) async fn feed(
+    arrivals: &Arrivals,
+    level: &Level,
+    share: f64,
+    pool: &Pool,
+    collector: &Collector,
+    stop: &Stop,
+) {
+    let mut draws = rand::rngs::StdRng::seed_from_u64(arrivals.seed);
+    let mut steps = rand::rngs::StdRng::seed_from_u64(arrivals.seed.rotate_left(17));
+    let mut watch = level.watch();
+    collector.arrivals_began(collector.now_secs(), 0.0, 0.0);
+    // Constant arrivals of a shard sit at its offset along the integral (shards interleave).
+    let mut left = match arrivals.distribution {
+        Distribution::Poisson => unit_exponential(&mut steps),
+        Distribution::Constant => arrivals.offset,
+    };
+    let mut from = Instant::now();
+    let mut number = 0;
+    loop {
+        let due = loop {
+            let ramp = *watch.borrow_and_update();
+            let due = ramp.time_of(from, left / share.max(1e-12));
+            let wait = async {
+                match due {
+                    Some(due) => tokio::time::sleep_until(due).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = wait => break due.unwrap_or(from),
+                moved = watch.changed() => {
+                    if moved.is_err() {
+                        pool.close();
+                        return;
+                    }
+                    // What the old ramp delivered until now counts; the rest is on the new one.
+                    let now = Instant::now();
+                    left -= share * ramp.integral(from, now);
+                    from = now;
+                }
+                () = stop.asked() => {
+                    pool.close();
+                    return;
+                }
+            }
+        };
+        let taken = pool.offer(arrivals.ticket(number, due, &mut draws));
+        collector.session_arrived(collector.now_secs(), !taken);
+        number += 1;
+        from = due;
+        left = match arrivals.distribution {
+            Distribution::Poisson => unit_exponential(&mut steps),
+            Distribution::Constant => 1.0,
+        };
+    }
+}
+
+/// `-ln(1 - u)`, u in `[0, 1)`.
+fn unit_exponential(rng: &mut impl Rng) -> f64 {
+    -(1.0 - rng.random::<f64>()).ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::live::Knob;
+    use crate::plan::Turns;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn arrivals(distribution: Distribution) -> Arrivals {
+        Arrivals {
+            schedule: super::super::Schedule::new(&[], 1.0),
+            distribution,
+            offset: 0.5,
+            seed: 3,
+            turns: Turns::default(),
+            weights: vec![1],
+            drain: Duration::ZERO,
+            live: None,
+        }
+    }
+
+    /// Counts the arrivals due while the level moves: 10/s for 10 s, then 30/s for 10 s.
+    #[tokio::test(start_paused = true)]
+    async fn arrivals_follow_the_level_as_it_moves() {
+        let level = Arc::new(Level::new(Knob::Rate));
+        let pool = Arc::new(Pool::new(1));
+        let collector = Arc::new(Collector::default());
+        collector.expect_sessions("open");
+        let stop = Arc::new(Stop::default());
+        level.move_to(10.0, Duration::ZERO);
+        let feeder = {
+            let (level, pool, collector, stop) =
+                (level.clone(), pool.clone(), collector.clone(), stop.clone());
+            tokio::spawn(async move {
+                let a = arrivals(Distribution::Constant);
+                feed(&a, &level, 1.0, &pool, &collector, &stop).await;
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let first = collector.sessions_now().0;
+        level.move_to(30.0, Duration::ZERO);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let both = collector.sessions_now().0;
+        stop.request("SIGTERM", 20.0);
+        feeder.await.unwrap();
+        // Constant arrivals: exactly 10 a second, then 30 (the one under way re-timed).
+        assert!((first as i64 - 100).abs() <= 1, "{first}");
+        assert!((both as i64 - first as i64 - 300).abs() <= 2, "{both}");
+        // Nobody in the pool was idle: every arrival was dropped, and counted.
+        let s = collector.snapshot().sessions.unwrap();
+        assert_eq!(s.dropped, s.arrived);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn poisson_arrivals_on_a_ramp_have_the_ramps_count() {
+        let level = Arc::new(Level::new(Knob::Rate));
+        let pool = Arc::new(Pool::new(1));
+        let collector = Arc::new(Collector::default());
+        collector.expect_sessions("open");
+        let stop = Arc::new(Stop::default());
+        // 0 → 100/s over 100 s: 5,000 due; half of this shard's share.
+        level.move_to(100.0, Duration::from_secs(100));
+        let feeder = {
+            let (level, pool, collector, stop) =
+                (level.clone(), pool.clone(), collector.clone(), stop.clone());
+            tokio::spawn(async move {
+                let a = arrivals(Distribution::Poisson);
+                feed(&a, &level, 0.5, &pool, &collector, &stop).await;
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        stop.request("SIGTERM", 100.0);
+        feeder.await.unwrap();
+        let n = collector.sessions_now().0 as f64;
+        // 2,500 planned: within 4 standard deviations (√2500 = 50).
+        assert!((n - 2500.0).abs() < 200.0, "{n}");
+    }
+}

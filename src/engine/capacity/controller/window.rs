@@ -1,0 +1,177 @@
+//! A window of the live load as a capacity step's figures: the runs that ended in it (counts,
+//! run times, each half's histogram), the sampled load through it, first turns, arrivals,
+//! shed attempts, the deployment's polled metrics and the resources sampled in it.
+
+use crate::engine::live::Attached;
+use crate::model::capacity::StepResult;
+use crate::model::hold::{HoldFigures, HoldSample};
+use crate::plan::Plan;
+
+/// One sample of the live load: counts so far, and sessions open (collector seconds).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Sample {
+    pub at: f64,
+    pub begun: u64,
+    pub ended: u64,
+    pub sessions_open: u64,
+}
+
+/// The looks of `[from, to]` as the hold's samples: counts since `from` (the last look at or
+/// before it is the base), seconds from `from`.
+pub(super) fn hold_samples(looks: &[Sample], from: f64, to: f64) -> Vec<HoldSample> {
+    let base = looks
+        .iter()
+        .rev()
+        .find(|l| l.at <= from)
+        .or(looks.first())
+        .copied()
+        .unwrap_or_default();
+    looks
+        .iter()
+        .filter(|l| l.at > from && l.at <= to + 1e-9)
+        .map(|l| HoldSample {
+            at_secs: l.at - from,
+            runs_begun: l.begun.saturating_sub(base.begun),
+            runs_ended: l.ended.saturating_sub(base.ended),
+            in_flight: l.begun.saturating_sub(l.ended),
+            sessions_open: l.sessions_open,
+        })
+        .collect()
+}
+
+/// The step's figures over its hold `[from, to)`; shed attempts from `began` (its ramp too).
+pub(super) fn figures(
+    on: &Attached,
+    plan: &Plan,
+    looks: &[Sample],
+    began: f64,
+    from: f64,
+    to: f64,
+) -> StepResult {
+    let c = &on.collector;
+    let w = c.window(from, to);
+    let hold = c.window_latency(from, to);
+    let mid = (from + to) / 2.0;
+    let half = |a: f64, b: f64| {
+        let h = c.window_latency(a, b);
+        (h.count() > 0).then(|| h.encode())
+    };
+    let first_turns = c.window_first_turns(from, to);
+    let first_half = |a: f64, b: f64| {
+        let h = c.window_first_turns(a, b);
+        (h.count() > 0).then(|| h.encode())
+    };
+    let (arrived, dropped) = c.window_arrivals(from, to);
+    let samples: Vec<_> = on
+        .samples
+        .as_ref()
+        .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| (from..=to).contains(&s.at_secs))
+        .collect();
+    let mean = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
+    let server = on
+        .server
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .within(from, to);
+    let polled = !server.series.is_empty();
+    let judged = crate::model::summary::Summary {
+        server: Some(server.clone()),
+        ..Default::default()
+    };
+    let server_failed = crate::model::sla::server_rules(&plan.sla, &judged)
+        .into_iter()
+        .find(|v| !v.passed)
+        .map(|v| format!("{}: {}", v.rule, v.observed));
+    let shed = c.throttled_between(began.floor(), to);
+    let whole = c.throttled().unwrap_or_default();
+    let shed_here = shed > 0;
+    StepResult {
+        runs: w.runs,
+        completed: w.completed,
+        error_rate_percent: w.error_rate_percent,
+        runs_per_sec: w.runs_per_sec,
+        mean_ms: w.mean_ms,
+        p50_ms: w.p50_ms,
+        p95_ms: w.p95_ms,
+        p99_ms: w.p99_ms,
+        histogram: (hold.count() > 0).then(|| hold.encode()),
+        window_secs: to - from,
+        throttled: shed,
+        throttled_percent: 100.0 * shed as f64 / (w.runs + shed).max(1) as f64,
+        throttled_first_at_users: (shed_here && whole.first_at_s >= began)
+            .then_some(whole.first_at_users),
+        throttle_reasons: match shed_here {
+            true => whole.reasons.keys().cloned().collect(),
+            false => Vec::new(),
+        },
+        // The whole test's share of refused connects among its shed attempts, for the step's.
+        throttled_connects: match whole.count {
+            0 => 0,
+            n => (shed as f64 * whole.connects as f64 / n as f64).round() as u64,
+        },
+        server_failed: server_failed.filter(|_| polled),
+        target_cpu_percent: mean(
+            samples
+                .iter()
+                .filter_map(|s| s.target.map(|t| t.cpu_percent))
+                .collect(),
+        )
+        .or_else(|| server.mean_cpu_percent()),
+        target_rss_bytes: samples
+            .iter()
+            .filter_map(|s| s.target.map(|t| t.rss_bytes))
+            .max(),
+        generator_cpu_percent: mean(
+            samples
+                .iter()
+                .filter_map(|s| s.generator.map(|g| g.cpu_percent))
+                .collect(),
+        ),
+        breakdown: c.hold_breakdown(),
+        server_peaks: {
+            let names: std::collections::BTreeSet<&String> =
+                server.series.iter().map(|x| &x.name).collect();
+            names
+                .into_iter()
+                .filter_map(|n| Some((n.clone(), server.peak(n)?)))
+                .collect()
+        },
+        sessions_arrived: arrived,
+        sessions_dropped: dropped,
+        first_turn_p95_ms: first_turns.quantile_ms(0.95),
+        first_turn_histogram: (first_turns.count() > 0).then(|| first_turns.encode()),
+        hold: Some(HoldFigures {
+            secs: to - from,
+            samples: hold_samples(looks, from, to),
+            run_halves: [half(from, mid), half(mid, to)],
+            first_turn_halves: [first_half(from, mid), first_half(mid, to)],
+            sessions_arrived: arrived,
+        }),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_holds_samples_count_from_its_start() {
+        let looks: Vec<Sample> = (0..10)
+            .map(|i| Sample {
+                at: f64::from(i),
+                begun: 10 * i as u64,
+                ended: 9 * i as u64,
+                sessions_open: 5,
+            })
+            .collect();
+        let samples = hold_samples(&looks, 3.0, 6.0);
+        assert_eq!(samples.len(), 3);
+        assert_eq!(samples[0].at_secs, 1.0);
+        assert_eq!((samples[2].runs_begun, samples[2].runs_ended), (30, 27));
+        assert_eq!(samples[2].in_flight, 6);
+    }
+}

@@ -1,0 +1,47 @@
+//! Steps measured on fixed holds and judged afterwards (capacity shards' steps, merged): each
+//! step's hold judged for steadiness with the rules one node uses, with no room to hold longer.
+
+use super::steady::{self, Decision, Expect};
+use super::{judge, StepResult};
+use crate::plan::{Plan, Sla};
+
+/// Judges `steps` (lowest level first) in place: steadiness on each merged hold, the ceiling
+/// the steps below measured, then the SLA.
+pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
+    let turns = plan.session.unwrap_or_default().turns;
+    let ms = |d: Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
+    let session = plan.session_estimate().map(|d| d.as_secs_f64());
+    let mut seen: Vec<(Option<f64>, f64, String)> = Vec::new();
+    for step in steps.iter_mut() {
+        let offered = step.rate.map(|r| r * turns.mean());
+        step.offered_runs_per_sec = offered.or(step.offered_runs_per_sec);
+        let expect = Expect {
+            offered_runs_per_sec: offered,
+            rate: step.rate,
+            turns_dispersion: turns.dispersion(),
+            session_secs: session,
+            run_p95_limit_ms: ms(sla.agent_run_p95),
+            first_turn_p95_limit_ms: ms(sla.first_turn_p95),
+        };
+        if let Some(hold) = &step.hold {
+            let st = steady::steadiness(hold, &expect);
+            let ceiling = steady::ceiling(&seen);
+            let settle = steady::settle(offered, ceiling.as_ref());
+            let settle = settle.as_ref().map(|(secs, why)| (*secs, why.as_str()));
+            let held = hold.secs;
+            let why = match steady::decide(&st, None, false, held, f64::INFINITY, held, settle) {
+                Decision::NotSustainable(why) => Some(why),
+                _ => None,
+            };
+            step.steadiness = Some(st);
+            let beyond = offered.and_then(|o| steady::beyond_ceiling(o, ceiling.as_ref()));
+            if let Some(why) = why.or(beyond) {
+                step.not_sustainable = true;
+                step.failed_rule = Some(format!("not sustainable: {why}"));
+            }
+        }
+        judge(sla, step);
+        let secs = step.window_secs.max(1e-9);
+        seen.push((step.p50_ms, step.completed as f64 / secs, step.level_text()));
+    }
+}

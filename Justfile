@@ -30,3 +30,10 @@ bench workloads="W1,W2,W3,W3-tls,W3-watched":
     cargo build --release --bin agentload --example bare_client --example goose_floor --example reading_cost
     python3 scripts/bench.py --workloads {{workloads}}
     ./target/release/examples/reading_cost
+    python3 scripts/soak.py
+
+# Soak: the generator's memory over a few minutes at a high session rate, and a day's
+# extrapolation: `just soak 150/s 10`
+soak rate="300/s" minutes="4":
+    cargo build --release --bin agentload
+    python3 scripts/soak.py --rate {{rate}} --minutes {{minutes}}

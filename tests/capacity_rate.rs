@@ -1,6 +1,8 @@
 //! `agentload capacity` on an open plan searches the arrival rate (#28): against a target of
 //! known capacity (8 runs at once, ~300 ms each: 26.7 runs/s, 5.33 sessions/s of 5 turns) it
-//! finds a limit within 25% of the analytic one, and sizes an enterprise's seats from it.
+//! finds a limit below that (a steady state's queue breaks a 1 s P95 before the platform is
+//! saturated; `capacity_steady` checks the figure against a simulation), and sizes an
+//! enterprise's seats from it.
 
 mod common;
 
@@ -41,11 +43,12 @@ fn the_rate_search_finds_the_targets_session_rate_and_sizes_the_seats() {
     let report = report_in(dir.path(), "r");
     let cap: Value =
         serde_json::from_slice(&std::fs::read(report.join("capacity.json")).unwrap()).unwrap();
-    // 8 slots × (1 / 0.3 s) = 26.7 runs/s; 5 runs a session: 5.33 sessions/s.
+    // 8 slots × (1 / 0.3 s) = 26.7 runs/s; 5 runs a session: 5.33 sessions/s at 100%
+    // utilization, which no steady answer reaches.
     let analytic = 8.0 / 0.3 / 5.0;
     let found = cap["max_rate"].as_f64().expect("a limit");
     assert!(
-        (found / analytic - 1.0).abs() <= 0.25,
+        found >= 0.6 * analytic && found < analytic,
         "found {found}/s, analytic {analytic:.2}/s: {}",
         explain(&out)
     );
@@ -54,7 +57,7 @@ fn the_rate_search_finds_the_targets_session_rate_and_sizes_the_seats() {
     // Every step is a rate step with its arrivals, judged on its own hold.
     let steps = cap["steps"].as_array().unwrap();
     assert!(steps.len() >= 4, "{cap}");
-    for step in steps {
+    for step in steps.iter().filter(|s| s["skipped"] != true) {
         assert!(
             step["rate"].as_f64().is_some() && step["sessions_arrived"].as_u64() > Some(0),
             "{step}"

@@ -1,6 +1,7 @@
-//! Capacity beyond one machine: shards walk the same ladder at the same times, `report merge`
-//! adds their steps exactly and judges them, and a `--between` pass refines the limit to what
-//! one node finds.
+//! Capacity beyond one machine: two shards walk the same ladder in step, each moving one live
+//! load from step to step (warm); `report merge` adds their steps and holds exactly and judges
+//! them (steadiness, then the SLA), and a `--between` pass refines the limit to what one node
+//! finds.
 
 mod common;
 
@@ -28,11 +29,11 @@ fn plan(t: &TargetProc, dir: &Path, reports: &str) -> PathBuf {
     path
 }
 
-/// Three shard processes of one pass (shard 1 as a Kubernetes Indexed Job starts it), all
+/// Two shard processes of one pass (shard 1 as a Kubernetes Indexed Job starts it), both
 /// starting 3 s from now.
 fn shards(plan: &Path, run_id: &str, extra: &[&str]) {
     let start_at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
-    let children: Vec<_> = (0..3)
+    let children: Vec<_> = (0..2)
         .map(|i| {
             let mut cmd = Command::new(BIN);
             cmd.arg("capacity").arg(plan).args(extra).arg("--quiet");
@@ -43,8 +44,8 @@ fn shards(plan: &Path, run_id: &str, extra: &[&str]) {
             match i {
                 1 => cmd
                     .env("JOB_COMPLETION_INDEX", "1")
-                    .env("AGENTLOAD_SHARDS", "3"),
-                _ => cmd.args(["--shard", &format!("{i}/3")]),
+                    .env("AGENTLOAD_SHARDS", "2"),
+                _ => cmd.args(["--shard", &format!("{i}/2")]),
             };
             cmd.spawn().unwrap()
         })
@@ -103,12 +104,12 @@ fn sharded_passes_merge_to_the_limit_one_node_finds() {
         "{summary}"
     );
 
-    // The coarse ladder on three shards, one target.
+    // The coarse ladder on two shards, one target.
     let t = TargetProc::start(dir.path(), &flags);
     let coarse = plan(&t, dir.path(), "coarse");
     shards(&coarse, "coarse", &[]);
     let coarse_shards = folders(&dir.path().join("coarse"));
-    assert_eq!(coarse_shards.len(), 3);
+    assert_eq!(coarse_shards.len(), 2);
     let out = merge(&coarse_shards, &dir.path().join("coarse-merged"));
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let first = capacity_json(&dir.path().join("coarse-merged"));
@@ -119,6 +120,12 @@ fn sharded_passes_merge_to_the_limit_one_node_finds() {
             .expect("a failing rung"),
     );
     assert_eq!(first["steps"].as_array().unwrap().len(), 4, "{first}");
+    // Each merged step was judged on its merged hold: sampled through it, steady or not.
+    for step in first["steps"].as_array().unwrap() {
+        let samples = step["hold"]["samples"].as_array().expect("a merged hold");
+        assert!(samples.len() >= 8, "{step}");
+        assert!(step["steadiness"]["steady"].is_boolean(), "{step}");
+    }
 
     // A second pass between the two rungs.
     let fine = plan(&t, dir.path(), "fine");
@@ -179,25 +186,18 @@ fn sharded_passes_merge_to_the_limit_one_node_finds() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.contains(words), "{err}");
     };
-    refused(&coarse_shards[..2], "missing");
+    refused(&coarse_shards[..1], "missing");
     let other = dir.path().join("other-test");
-    copy_with(&coarse_shards[2], &other, |s| {
+    copy_with(&coarse_shards[1], &other, |s| {
         s["shard"]["run_id"] = "another".into();
     });
-    refused(
-        &[coarse_shards[0].clone(), coarse_shards[1].clone(), other],
-        "different load tests",
-    );
+    refused(&[coarse_shards[0].clone(), other], "different load tests");
     let run_shard = dir.path().join("run-shard");
-    copy_with(&coarse_shards[2], &run_shard, |s| {
+    copy_with(&coarse_shards[1], &run_shard, |s| {
         s["capacity"] = Value::Null;
     });
     refused(
-        &[
-            coarse_shards[0].clone(),
-            coarse_shards[1].clone(),
-            run_shard,
-        ],
+        &[coarse_shards[0].clone(), run_shard],
         "mix run shards and capacity shards",
     );
 }

@@ -157,3 +157,56 @@ fn the_simulation_reproduces_the_limit_of_the_issue() {
     let found = queue::limit(q, sessions, 1.0, 15_000.0);
     assert!((4.15..4.45).contains(&found), "{found}");
 }
+
+#[test]
+fn a_hold_that_cannot_reach_steady_state_never_passes_a_saturating_rate() {
+    // Long sessions (people's think times: ~10 s at a tenth), a ramp of 1 s, a hold of 2 s and
+    // no room to hold longer: steps fill for longer than they are held. Whatever such a step
+    // measures, none at or above the 100%-utilization rate passes; they fail as not
+    // sustainable.
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "--event-delay-ms",
+        "5",
+        "--max-concurrent-runs",
+        &SLOTS.to_string(),
+    ];
+    let t = TargetProc::start(dir.path(), &flags);
+    let q = measure(&t, dir.path());
+    let full = SLOTS as f64 / q.service / 5.5;
+    let plan = format!(
+        "name = \"no-room\"\n{}[scenario]\nthink_time = \"lognormal(1500ms, p95=6000ms)\"\n\
+         run_timeout = \"10s\"\n[workload]\nmodel = \"open\"\nmax_sessions = 2000\nseed = 9\n\
+         [session]\nturns = \"3..8\"\n[[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"\n\
+         [sla]\nagent_run_p95 = \"{SLA_MS}ms\"\nerror_rate = \"1%\"\n\
+         [capacity]\nstart_rate = \"20/s\"\nfactor = 1.25\nmax_rate = \"60/s\"\nrate_resolution = \"2/s\"\n\
+         step_ramp = \"1s\"\nstep_hold = \"2s\"\nmax_hold = \"2s\"\n[report]\ndir = \"{}\"\n",
+        target_section(&t),
+        dir.path().join("r").display()
+    );
+    let path = dir.path().join("no-room.toml");
+    std::fs::write(&path, plan).unwrap();
+    let out = Command::new(BIN)
+        .args(["capacity", path.to_str().unwrap()])
+        .env("IT_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = report_in(dir.path(), "r");
+    let cap: Value =
+        serde_json::from_slice(&std::fs::read(report.join("capacity.json")).unwrap()).unwrap();
+    let context = format!("100% utilization at {full:.2}/s\n{}", explain(&out));
+    let steps = cap["steps"].as_array().unwrap();
+    for step in steps {
+        let rate = step["rate"].as_f64().unwrap();
+        assert!(rate < full || step["passed"] == false, "{step}\n{context}");
+    }
+    assert!(
+        steps.iter().any(|s| s["not_sustainable"] == true),
+        "{context}"
+    );
+    if let Some(found) = cap["max_rate"].as_f64() {
+        assert!(found < full, "{context}");
+    }
+}

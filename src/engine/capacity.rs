@@ -102,7 +102,7 @@ pub async fn search<E>(
     report.headroom_percent = plan.headroom.0;
     report.max_users = report.max_rate.take().map(|l| l as usize);
     report.first_failing_users = report.first_failing_rate.take().map(|l| l as usize);
-    conclude(&mut report, plan);
+    conclude(&mut report, plan, sla);
     Ok(report)
 }
 
@@ -116,7 +116,7 @@ pub async fn search_rates<E>(
     let mut report = walk(plan.rate_ladder(), plan.rate_step(), false, sla, run_step).await?;
     report.headroom_percent = plan.headroom.0;
     report.max_rate_tried = Some(plan.max_rate.0);
-    conclude(&mut report, plan);
+    conclude(&mut report, plan, sla);
     Ok(report)
 }
 
@@ -154,13 +154,14 @@ pub fn ladder_report(mut steps: Vec<StepResult>, plan: &Plan, sla: &Sla) -> Capa
         }
     }
     report.steps = steps;
-    conclude(&mut report, plan);
+    conclude(&mut report, plan, sla);
     report
 }
 
 /// What follows from the steps: saturated steps, the projection, where shedding began, and
 /// the conclusion.
-fn conclude(report: &mut CapacityReport, plan: &CapacityPlan) {
+fn conclude(report: &mut CapacityReport, plan: &CapacityPlan, sla: &Sla) {
+    report.run_p95_limit_ms = sla.agent_run_p95.map(|d| d.0.as_secs_f64() * 1000.0);
     report.generator_saturated_steps = report
         .steps
         .iter()

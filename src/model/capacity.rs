@@ -190,6 +190,9 @@ pub struct CapacityReport {
     pub max_throughput_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utilization_percent: Option<f64>,
+    /// The SLA's run-time P95 limit the steps were judged against, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_p95_limit_ms: Option<f64>,
     /// One sentence for people.
     pub conclusion: String,
 }

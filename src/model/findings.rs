@@ -20,6 +20,9 @@ pub struct IsolationSummary {
     /// Users whose welcome named a user id.
     pub users_welcomed: u64,
     pub distinct_user_ids: u64,
+    /// The count of distinct ids is an estimate (past a few thousand, within a few percent).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_estimated: bool,
     /// Set when two or more users were all given the same user id by the server.
     pub suspected_auth_bypass: Option<String>,
 }

@@ -44,7 +44,11 @@ pub fn judge(sla: &Sla, summary: &Summary) -> Vec<RuleVerdict> {
                 rule: "users are told apart (no suspected auth bypass)".into(),
                 observed: match &iso.suspected_auth_bypass {
                     Some(id) => format!("all {} users were given user id {id}", iso.users_welcomed),
-                    None => format!("{} distinct user ids", iso.distinct_user_ids),
+                    None => format!(
+                        "{}{} distinct user ids",
+                        if iso.distinct_estimated { "~" } else { "" },
+                        iso.distinct_user_ids
+                    ),
                 },
                 passed: iso.suspected_auth_bypass.is_none(),
                 judged_by: "agentload".into(),

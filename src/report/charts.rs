@@ -20,6 +20,31 @@ pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) ->
     line_chart_with_bands(title, x_desc, y_desc, series, &[])
 }
 
+/// As `line_chart`, with `marks`: series drawn as dots, not lines (each step's verdict).
+pub fn line_chart_with_marks(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    marks: &[Series],
+) -> String {
+    let mut svg = String::new();
+    let all: Vec<&Series> = series.iter().chain(marks).collect();
+    let drawn = draw(&mut svg, title, x_desc, y_desc, series, &[], marks);
+    if drawn.is_err() || all.iter().all(|s| s.points.is_empty()) {
+        return no_data(title);
+    }
+    svg
+}
+
+fn no_data(title: &str) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"60\">\
+         <text x=\"10\" y=\"35\" font-family=\"sans-serif\" font-size=\"14\">{}: no data</text></svg>",
+        escape(title)
+    )
+}
+
 /// A band of x (from, to) shaded behind the lines, named once in the legend.
 pub struct Bands<'a> {
     pub name: &'a str,
@@ -35,13 +60,9 @@ pub fn line_chart_with_bands(
     bands: &[Bands],
 ) -> String {
     let mut svg = String::new();
-    let drawn = draw(&mut svg, title, x_desc, y_desc, series, bands);
+    let drawn = draw(&mut svg, title, x_desc, y_desc, series, bands, &[]);
     if drawn.is_err() || series.iter().all(|s| s.points.is_empty()) {
-        return format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"60\">\
-             <text x=\"10\" y=\"35\" font-family=\"sans-serif\" font-size=\"14\">{}: no data</text></svg>",
-            escape(title)
-        );
+        return no_data(title);
     }
     svg
 }
@@ -53,8 +74,9 @@ fn draw(
     y_desc: &str,
     series: &[Series],
     bands: &[Bands],
+    marks: &[Series],
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let all = series.iter().flat_map(|s| s.points.iter());
+    let all = series.iter().chain(marks).flat_map(|s| s.points.iter());
     let (mut x_max, mut y_max) = (1e-9f64, 1e-9f64);
     for (x, y) in all {
         x_max = x_max.max(*x);
@@ -100,6 +122,13 @@ fn draw(
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
             });
+    }
+    for s in marks.iter().filter(|s| !s.points.is_empty()) {
+        let color = s.color;
+        chart
+            .draw_series(s.points.iter().map(|p| Circle::new(*p, 5, color.filled())))?
+            .label(s.name.clone())
+            .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
     }
     chart
         .configure_series_labels()

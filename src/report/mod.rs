@@ -1,6 +1,7 @@
 //! `index.html`: one self-contained report file rendered from the `Summary` (minijinja
 //! template, plotters SVG charts inline, no scripts, no CDN), beside Goose's own report.
 
+mod capacity;
 mod charts;
 pub mod junit;
 mod server;
@@ -222,7 +223,7 @@ fn charts(s: &Summary) -> Charts {
     };
     let rss = |process| over_time(process, |r| r.rss_bytes as f64 / 1e6);
     let cpu = |process| over_time(process, |r| r.cpu_percent);
-    let (capacity_latency, capacity_throughput) = capacity_charts(s);
+    let (capacity_latency, capacity_throughput) = capacity::charts(s);
     Charts {
         server: s.server.as_ref().map(server::charts).unwrap_or_default(),
         capacity_latency,
@@ -249,88 +250,6 @@ fn charts(s: &Summary) -> Charts {
             ],
         ),
     }
-}
-
-/// Capacity: figures against users per step, with the limit marked as a vertical line.
-fn capacity_charts(s: &Summary) -> (String, String) {
-    let Some(cap) = &s.capacity else {
-        return (String::new(), String::new());
-    };
-    let per_step = |f: fn(&crate::model::capacity::StepResult) -> Option<f64>| -> Vec<(f64, f64)> {
-        cap.steps
-            .iter()
-            .filter_map(|st| f(st).map(|v| (st.level(), v)))
-            .collect()
-    };
-    let limit_line = |points: &[Vec<(f64, f64)>]| {
-        let top = points.iter().flatten().map(|p| p.1).fold(0.0, f64::max);
-        let limit = cap.max_rate.or(cap.max_users.map(|m| m as f64));
-        limit
-            .filter(|_| !cap.no_limit_up_to_ceiling)
-            .map(|m| vec![(m, 0.0), (m, top)])
-            .unwrap_or_default()
-    };
-    let p95 = per_step(|st| st.p95_ms);
-    let p99 = per_step(|st| st.p99_ms);
-    let limit = limit_line(&[p95.clone(), p99.clone()]);
-    let unit = match cap.max_rate_tried {
-        Some(_) => "sessions/s",
-        None => "users",
-    };
-    let latency = line_chart(
-        &format!("Agent run time against {unit} (vertical line: the limit)"),
-        unit,
-        "ms",
-        &[
-            Series {
-                name: "p95".into(),
-                color: ORANGE,
-                points: p95,
-            },
-            Series {
-                name: "p99".into(),
-                color: RED,
-                points: p99,
-            },
-            Series {
-                name: "limit".into(),
-                color: PURPLE,
-                points: limit,
-            },
-        ],
-    );
-    let rps = per_step(|st| Some(st.runs_per_sec));
-    let errors = per_step(|st| Some(st.error_rate_percent));
-    let cpu = per_step(|st| st.target_cpu_percent);
-    let limit = limit_line(&[rps.clone(), errors.clone(), cpu.clone()]);
-    let throughput = line_chart(
-        &format!("Throughput, error rate and target CPU against {unit}"),
-        unit,
-        "runs/s · % ",
-        &[
-            Series {
-                name: "runs/s".into(),
-                color: BLUE,
-                points: rps,
-            },
-            Series {
-                name: "error %".into(),
-                color: RED,
-                points: errors,
-            },
-            Series {
-                name: "target CPU %".into(),
-                color: GREEN,
-                points: cpu,
-            },
-            Series {
-                name: "limit".into(),
-                color: PURPLE,
-                points: limit,
-            },
-        ],
-    );
-    (latency, throughput)
 }
 
 #[cfg(test)]

@@ -251,11 +251,13 @@ pub fn settle_secs(offered: f64, most: f64) -> f64 {
 
 /// How long a step offering `offered` runs/s must be held under the measured `ceiling`, and
 /// why (`None` when either is unknown).
+/// The ceiling is read with its own noise's margin (a short window of a queued step may read
+/// a little under it).
 pub fn settle(offered: Option<f64>, ceiling: Option<&(f64, String)>) -> Option<(f64, String)> {
     let (offered, (most, _)) = offered.zip(ceiling)?;
     let share = 100.0 * offered / most;
     let why = format!("at {share:.0}% of the {most:.1} runs/s it completed at most");
-    Some((settle_secs(offered, *most), why))
+    Some((settle_secs(offered, most * (1.0 + CEILING_MARGIN)), why))
 }
 
 /// Relaxation times a near-saturated hold must span.

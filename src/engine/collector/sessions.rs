@@ -37,8 +37,9 @@ pub(super) struct SessionFigures {
     first_turn: Option<Latency>,
     /// Per second of the test: arrivals due, and those dropped.
     arrivals: Vec<[u32; 2]>,
-    /// Ended sessions: start and end (seconds), first turn (ms; NaN: none).
-    log: Vec<[f32; 3]>,
+    /// Ended sessions, by the second of the test: what the timeline draws (memory grows with
+    /// the test's length, not with its sessions).
+    seconds: Vec<SessionSecond>,
     /// First turns by when they completed (a capacity step's hold reads its own).
     first_turns: super::timed::Timed,
 }
@@ -57,6 +58,38 @@ impl SessionFigures {
             arrivals: self.window,
             ..SessionsSummary::default()
         })
+    }
+}
+
+/// The ended sessions of one second of the test: those that started in it, with their first
+/// turns, and the session-seconds every ended session spent in it.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct SessionSecond {
+    started: u32,
+    first_turns: u32,
+    first_sum_ms: f64,
+    first_max_ms: f32,
+    session_secs: f64,
+}
+
+/// Adds an ended session, `[start, stop)` seconds, first turn `first_ms` (NaN: none).
+fn add_session(seconds: &mut Vec<SessionSecond>, start: f64, stop: f64, first_ms: f32) {
+    let (first, last) = (start.max(0.0) as usize, stop.max(0.0) as usize);
+    if seconds.len() <= last {
+        seconds.resize(last + 1, SessionSecond::default());
+    }
+    let at = &mut seconds[first];
+    at.started += 1;
+    if !first_ms.is_nan() {
+        at.first_turns += 1;
+        at.first_sum_ms += f64::from(first_ms);
+        at.first_max_ms = at.first_max_ms.max(first_ms);
+    }
+    for (i, second) in seconds.iter_mut().enumerate().take(last + 1).skip(first) {
+        let overlap = stop.min(i as f64 + 1.0) - start.max(i as f64);
+        if overlap > 0.0 {
+            second.session_secs += overlap;
+        }
     }
 }
 
@@ -206,7 +239,7 @@ impl super::Collector {
         let first_ms = end
             .first_turn
             .map_or(f32::NAN, |d| d.as_secs_f32() * 1000.0);
-        s.log.push([end.started_secs as f32, now as f32, first_ms]);
+        add_session(&mut s.seconds, end.started_secs, now, first_ms);
     }
 
     /// Sessions so far: (started, completed, failed + cut, dropped), for the live line.
@@ -247,7 +280,7 @@ impl super::Collector {
                 latency: serialize(&t.latency),
             })
             .collect();
-        let (bucket, timeline) = session_timeline(&s.log, &s.arrivals);
+        let (bucket, timeline) = session_timeline(&s.seconds, &s.arrivals);
         let mut summary = SessionsSummary {
             duration: serialize(&s.duration),
             start_lag: serialize(&s.start_lag),
@@ -263,47 +296,36 @@ impl super::Collector {
 }
 
 /// Per-bucket points (1 s, wider on long tests: at most ~300): arrivals, starts, mean
-/// concurrency (each ended session's overlap with the bucket), first turns by start.
-fn session_timeline(log: &[[f32; 3]], arrivals: &[[u32; 2]]) -> (f64, Vec<SessionPoint>) {
-    let end = log
-        .iter()
-        .map(|r| f64::from(r[1]))
-        .fold(arrivals.len() as f64, f64::max);
+/// concurrency (the ended sessions' seconds in the bucket), first turns by start.
+fn session_timeline(seconds: &[SessionSecond], arrivals: &[[u32; 2]]) -> (f64, Vec<SessionPoint>) {
+    let end = seconds.len().max(arrivals.len()) as f64;
     if end <= 0.0 {
         return (1.0, Vec::new());
     }
     let bucket = (end / 300.0).ceil().max(1.0);
-    let count = (end / bucket).floor() as usize + 1;
+    let count = ((end - 1.0) / bucket).floor() as usize + 1;
     let mut points: Vec<SessionPoint> = (0..count)
         .map(|i| SessionPoint {
             at_secs: i as f64 * bucket,
             ..Default::default()
         })
         .collect();
-    let index = |secs: f64| ((secs.max(0.0) / bucket) as usize).min(count - 1);
+    let index = |second: usize| ((second as f64 / bucket) as usize).min(count - 1);
     for (second, [arrived, dropped]) in arrivals.iter().enumerate() {
-        let p = &mut points[index(second as f64)];
+        let p = &mut points[index(second)];
         p.arrived += u64::from(*arrived);
         p.dropped += u64::from(*dropped);
     }
-    for [start, stop, first_ms] in log {
-        let (start, stop) = (f64::from(*start), f64::from(*stop));
-        let p = &mut points[index(start)];
-        p.started += 1;
-        if !first_ms.is_nan() {
-            let ms = f64::from(*first_ms);
-            let sum = p.first_turn_mean_ms.unwrap_or(0.0) * p.first_turns as f64 + ms;
-            p.first_turns += 1;
+    for (second, s) in seconds.iter().enumerate() {
+        let p = &mut points[index(second)];
+        p.started += u64::from(s.started);
+        p.concurrency += s.session_secs / bucket;
+        if s.first_turns > 0 {
+            let sum = p.first_turn_mean_ms.unwrap_or(0.0) * p.first_turns as f64 + s.first_sum_ms;
+            p.first_turns += u64::from(s.first_turns);
             p.first_turn_mean_ms = Some(sum / p.first_turns as f64);
-            p.first_turn_max_ms = Some(p.first_turn_max_ms.map_or(ms, |m| m.max(ms)));
-        }
-        let (first, last) = (index(start), index(stop));
-        for (i, point) in points.iter_mut().enumerate().take(last + 1).skip(first) {
-            let (from, to) = (i as f64 * bucket, (i + 1) as f64 * bucket);
-            let overlap = stop.min(to) - start.max(from);
-            if overlap > 0.0 {
-                point.concurrency += overlap / bucket;
-            }
+            let max = f64::from(s.first_max_ms);
+            p.first_turn_max_ms = Some(p.first_turn_max_ms.map_or(max, |m| m.max(max)));
         }
     }
     (bucket, points)
@@ -316,8 +338,10 @@ mod tests {
     #[test]
     fn concurrency_is_the_session_seconds_in_each_bucket() {
         // Two sessions: [0.5, 2.5) and [1, 2).
-        let log = [[0.5, 2.5, 100.0], [1.0, 2.0, f32::NAN]];
-        let (bucket, points) = session_timeline(&log, &[[1, 0], [1, 1]]);
+        let mut seconds = Vec::new();
+        add_session(&mut seconds, 0.5, 2.5, 100.0);
+        add_session(&mut seconds, 1.0, 2.0, f32::NAN);
+        let (bucket, points) = session_timeline(&seconds, &[[1, 0], [1, 1]]);
         assert_eq!(bucket, 1.0);
         let c: Vec<f64> = points.iter().map(|p| p.concurrency).collect();
         assert_eq!(c, vec![0.5, 2.0, 0.5]);

@@ -46,7 +46,8 @@ async fn connect(ctx: &Context, user: &mut GooseUser, s: &mut Session) -> Transa
         Ok(connected) => {
             if let Some(id) = &connected.user_id {
                 let expected = s.token.as_ref().and_then(|t| t.subject.as_deref());
-                ctx.isolation.welcomed(s.number, id, expected);
+                ctx.isolation.welcomed(!s.welcomed, id, expected);
+                s.welcomed = true;
             }
             s.socket = Some(connected.ws);
             s.backoff.reset();

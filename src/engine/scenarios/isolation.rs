@@ -6,9 +6,10 @@
 //! `sk-<tag>u<n>x<random>`.
 
 pub use crate::model::findings::{IsolationSummary, LeakExample};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+
+mod distinct;
 
 /// Most leak examples kept for the report.
 const MAX_EXAMPLES: usize = 10;
@@ -39,6 +40,16 @@ fn shortened_stem(id: &str) -> Option<&str> {
     id.strip_suffix("...").or_else(|| id.strip_suffix('…'))
 }
 
+/// The welcomes as the check keeps them: what it judges on, in memory that does not grow with
+/// the users (a soak welcomes millions): the users welcomed, whether every id given could be
+/// its user's own, and the distinct ids given.
+#[derive(Debug)]
+struct Welcomes {
+    users: u64,
+    all_own: bool,
+    ids: distinct::Distinct,
+}
+
 /// Shared by every user of a load test.
 pub struct Isolation {
     /// `-al<tag>`, searched for with a precompiled finder (every frame is scanned).
@@ -47,7 +58,7 @@ pub struct Isolation {
     canary_finder: memchr::memmem::Finder<'static>,
     violations: AtomicU64,
     examples: Mutex<Vec<LeakExample>>,
-    welcome_ids: Mutex<BTreeMap<usize, Welcome>>,
+    welcomes: Mutex<Welcomes>,
 }
 
 impl Isolation {
@@ -58,7 +69,11 @@ impl Isolation {
             canary_finder: memchr::memmem::Finder::new(&format!("sk-{run_tag}u")).into_owned(),
             violations: AtomicU64::new(0),
             examples: Mutex::new(Vec::new()),
-            welcome_ids: Mutex::new(BTreeMap::new()),
+            welcomes: Mutex::new(Welcomes {
+                users: 0,
+                all_own: true,
+                ids: distinct::Distinct::default(),
+            }),
         }
     }
 
@@ -98,29 +113,30 @@ impl Isolation {
         self.violations.load(Ordering::Relaxed)
     }
 
-    /// Notes the user id the server's welcome gave `user`, and the id the user's token names
-    /// (`expected`, when known).
-    pub fn welcomed(&self, user: usize, user_id: &str, expected: Option<&str>) {
+    /// Notes the user id the server's welcome gave a user, and the id the user's token names
+    /// (`expected`, when known); `first`: the user's first welcome (a user reconnecting is
+    /// welcomed again, and counted once).
+    pub fn welcomed(&self, first: bool, user_id: &str, expected: Option<&str>) {
         let welcome = Welcome {
             given: user_id.to_string(),
             expected: expected.map(String::from),
         };
-        self.welcome_ids
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(user, welcome);
+        let mut w = self.welcomes.lock().unwrap_or_else(|p| p.into_inner());
+        w.users += u64::from(first);
+        w.all_own &= welcome.consistent();
+        w.ids.add(user_id);
     }
 
     pub fn summary(&self) -> IsolationSummary {
-        let ids = self.welcome_ids.lock().unwrap_or_else(|p| p.into_inner());
-        let mut distinct: Vec<&String> = ids.values().map(|w| &w.given).collect();
-        distinct.sort();
-        distinct.dedup();
+        let w = self.welcomes.lock().unwrap_or_else(|p| p.into_inner());
+        let (distinct, estimated) = w.ids.count();
         // Every user given one id is a bypass unless that id can be each user's own (a
         // platform that shortens ids may show users whose ids share a prefix as one).
-        let all_own = ids.values().all(Welcome::consistent);
-        let bypass =
-            (ids.len() >= 2 && distinct.len() == 1 && !all_own).then(|| distinct[0].clone());
+        let bypass = w
+            .ids
+            .only()
+            .filter(|_| w.users >= 2 && !w.all_own)
+            .map(String::from);
         IsolationSummary {
             violations: self.violations.load(Ordering::Relaxed),
             examples: self
@@ -128,8 +144,9 @@ impl Isolation {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
-            users_welcomed: ids.len() as u64,
-            distinct_user_ids: distinct.len() as u64,
+            users_welcomed: w.users,
+            distinct_user_ids: distinct,
+            distinct_estimated: estimated,
             suspected_auth_bypass: bypass,
         }
     }
@@ -193,18 +210,18 @@ mod tests {
     #[test]
     fn one_id_for_every_user_is_a_suspected_bypass() {
         let iso = Isolation::new("t");
-        iso.welcomed(0, "demo-user-001", Some("u0-alt"));
+        iso.welcomed(true, "demo-user-001", Some("u0-alt"));
         assert_eq!(
             iso.summary().suspected_auth_bypass,
             None,
             "one user proves nothing"
         );
-        iso.welcomed(1, "demo-user-001", Some("u1-alt"));
+        iso.welcomed(true, "demo-user-001", Some("u1-alt"));
         assert_eq!(
             iso.summary().suspected_auth_bypass.as_deref(),
             Some("demo-user-001")
         );
-        iso.welcomed(2, "someone-else", Some("u2-alt"));
+        iso.welcomed(true, "someone-else", Some("u2-alt"));
         assert_eq!(iso.summary().suspected_auth_bypass, None);
     }
 
@@ -212,20 +229,20 @@ mod tests {
     fn shortened_ids_are_compared_as_far_as_they_go() {
         // The platform cuts ids to 8 characters plus `...`.
         let iso = Isolation::new("abc123");
-        iso.welcomed(0, "u0-alabc...", Some("u0-alabc123"));
-        iso.welcomed(1, "u1-alabc...", Some("u1-alabc123"));
+        iso.welcomed(true, "u0-alabc...", Some("u0-alabc123"));
+        iso.welcomed(true, "u1-alabc...", Some("u1-alabc123"));
         let s = iso.summary();
         assert_eq!(s.suspected_auth_bypass, None);
         assert_eq!(s.distinct_user_ids, 2);
         // Users whose own ids share the shown prefix may look alike: not a bypass.
         let iso = Isolation::new("t");
-        iso.welcomed(0, "e2e-u100...", Some("e2e-u100-alt"));
-        iso.welcomed(1, "e2e-u100...", Some("e2e-u1000-alt"));
+        iso.welcomed(true, "e2e-u100...", Some("e2e-u100-alt"));
+        iso.welcomed(true, "e2e-u100...", Some("e2e-u1000-alt"));
         assert_eq!(iso.summary().suspected_auth_bypass, None);
         // One shortened id that is nobody's own, for everyone: a bypass.
         let iso = Isolation::new("t");
-        iso.welcomed(0, "demo-use...", Some("u0-alt"));
-        iso.welcomed(1, "demo-use...", Some("u1-alt"));
+        iso.welcomed(true, "demo-use...", Some("u0-alt"));
+        iso.welcomed(true, "demo-use...", Some("u1-alt"));
         assert_eq!(
             iso.summary().suspected_auth_bypass.as_deref(),
             Some("demo-use...")

@@ -141,6 +141,8 @@ pub(crate) struct Session {
     backoff: backoff::Backoff,
     /// The token expiry this socket already waited out (a server that does not cut keeps it).
     lapse_awaited: Option<std::time::SystemTime>,
+    /// A welcome named this user's id once already (the isolation check counts users once).
+    welcomed: bool,
 }
 
 /// How many finished runs' ids a user remembers.

@@ -53,6 +53,7 @@ impl Session {
             retired: Default::default(),
             backoff: super::backoff::Backoff::new(ctx.backoff_base, ctx.backoff_cap),
             lapse_awaited: None,
+            welcomed: false,
         }
     }
 

@@ -67,6 +67,7 @@ pub(super) fn merge_isolation<'a>(
         m.examples.truncate(10);
         m.users_welcomed += i.users_welcomed;
         m.distinct_user_ids += i.distinct_user_ids;
+        m.distinct_estimated |= i.distinct_estimated;
         m.suspected_auth_bypass = m
             .suspected_auth_bypass
             .or_else(|| i.suspected_auth_bypass.clone());

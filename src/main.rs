@@ -113,14 +113,18 @@ enum Command {
         #[command(flatten)]
         console: Console,
     },
-    /// Look at a platform before any load: a transcript of one run, a proposed [protocol]
-    /// section and its verdict on that run (exit 0 when it reads the run clean)
+    /// Look at a platform before any load: a transcript of several runs on two sockets, a
+    /// proposed [protocol] section and its verdict on every run (exit 0 when it reads them all
+    /// clean)
     Probe {
         /// The load plan (TOML) naming the platform and how to authenticate
         plan: PathBuf,
         /// The user request the probe's start message carries (default: the plan's)
         #[arg(long)]
         message: Option<String>,
+        /// Runs to read, across two sockets (more while new frame shapes keep appearing)
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=100))]
+        runs: u16,
         /// Write the plan with the proposed [protocol] section to FILE
         #[arg(long)]
         write: Option<PathBuf>,
@@ -288,9 +292,12 @@ fn main() {
             Command::Probe {
                 plan,
                 message,
+                runs,
                 write,
             } => {
-                agentload::commands::probe::probe(&plan, message.as_deref(), write.as_deref()).await
+                let runs = usize::from(runs);
+                agentload::commands::probe::probe(&plan, message.as_deref(), runs, write.as_deref())
+                    .await
             }
             Command::Record { plan, runs, out } => {
                 agentload::commands::probe::record(&plan, runs, &out).await

@@ -55,8 +55,21 @@ fn no_secret(what: &str, text: &str) {
 }
 
 fn probe_then_run(profile: &str, handshake: bool, renamed: bool, login: bool) {
+    probe_then_run_with(&[], profile, handshake, renamed, login);
+}
+
+/// As `probe_then_run`, the target started with `extra` flags too; the probe's section must
+/// read every run it probed.
+fn probe_then_run_with(
+    extra: &[&str],
+    profile: &str,
+    handshake: bool,
+    renamed: bool,
+    login: bool,
+) -> String {
     let dir = tempfile::tempdir().unwrap();
     let mut flags = vec!["--profile", profile, "--event-delay-ms", "20"];
+    flags.extend_from_slice(extra);
     if handshake {
         flags.push("--handshake");
     }
@@ -77,10 +90,20 @@ fn probe_then_run(profile: &str, handshake: bool, renamed: bool, login: bool) {
     );
     let said = explain(&probe);
     assert_eq!(probe.status.code(), Some(0), "{said}");
-    assert!(
-        said.contains("PASS: the proposed section reads the probed run clean"),
-        "{said}"
-    );
+    // Every run it probed (five, or more while new shapes kept appearing) read clean.
+    let verdict = said
+        .lines()
+        .find(|l| l.starts_with("PASS: the proposed section reads the probed runs clean: "))
+        .unwrap_or_else(|| panic!("{said}"));
+    let counts: Vec<u64> = verdict
+        .split(": ")
+        .nth(2)
+        .unwrap()
+        .split(' ')
+        .filter_map(|w| w.parse().ok())
+        .take(2)
+        .collect();
+    assert!(counts[0] == counts[1] && counts[0] >= 5, "{verdict}");
     if renamed {
         assert!(said.contains("\"run_begin\" = \"agent_started\""), "{said}");
     }
@@ -125,6 +148,65 @@ fn probe_then_run(profile: &str, handshake: bool, renamed: bool, login: bool) {
         "{stats}"
     );
     assert!(s["runs"]["completed"].as_u64().unwrap() >= 3, "{s}");
+    assert_eq!(s["runs"]["failed"], 0, "{s}\n{plan_text}");
+    said
+}
+
+#[test]
+fn a_probed_section_reads_every_layout_a_platform_mixes() {
+    // The platform's emitters pick each event's layout: flat, in `data`, in `payload`, or
+    // wrapped in agent_progress / system_message / agent_response_complete. The probe reads
+    // several runs on two sockets and proposes the built-in profile that reads them all,
+    // recognised by its welcome.
+    let said = probe_then_run_with(&["--random-layouts", "7"], "netra", false, false, false);
+    assert!(
+        said.contains("profile = \"netra\"   # its welcome"),
+        "{said}"
+    );
+    assert!(said.contains("on 2 socket(s)"), "{said}");
+    let layouts = said.lines().find(|l| l.contains("layout(s) seen")).unwrap();
+    assert!(
+        layouts.contains("wrapped") && layouts.contains("flat"),
+        "{layouts}"
+    );
+    // With a handshake, and runs the server names itself.
+    probe_then_run_with(
+        &["--random-layouts", "11", "--server-run-ids"],
+        "netra",
+        true,
+        false,
+        false,
+    );
+    // With the events renamed (in every layout), logging in.
+    let said = probe_then_run_with(&["--random-layouts", "3"], "netra", false, true, true);
+    assert!(
+        said.contains("\"run_finished\" = \"agent_completed\""),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_start_message_and_a_token_carrier_only_the_variants_find() {
+    // The platform starts a run only on `{"type": "chat", "message": …}` and reads its token
+    // from the query string only: no built-in profile's start message, nor the plan's
+    // carrier, gets a run; the probe's variants do, and the section says so.
+    let said = probe_then_run_with(
+        &["--start-type", "chat", "--token-carrier", "query"],
+        "reference",
+        false,
+        false,
+        false,
+    );
+    let start = said
+        .lines()
+        .find(|l| l.starts_with("start_message = "))
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(
+        start.contains("\"type\" = \"chat\"")
+            && start.contains("\"message\" = \"{{user_request}}\""),
+        "{said}"
+    );
+    assert!(said.contains("token_carriers = [\"query\"]"), "{said}");
 }
 
 #[test]
@@ -274,4 +356,72 @@ fn bare_address(plan: &Path) -> String {
         .unwrap()
         .trim_end_matches('"')
         .to_string()
+}
+
+#[test]
+fn a_recording_keeps_every_layout_a_platform_mixes_and_replays_it() {
+    // Events in layouts drawn per event: the recording keeps each run's as it came, and the
+    // replay serves them so; the probed plan reads the replay as it read the platform.
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "--profile",
+        "netra",
+        "--event-delay-ms",
+        "20",
+        "--random-layouts",
+        "5",
+    ];
+    let t = TargetProc::start(dir.path(), &flags);
+    let bare = bare_plan(dir.path(), &t, false);
+    let plan = dir.path().join("onboard.toml");
+    let args = [
+        "probe",
+        bare.to_str().unwrap(),
+        "--write",
+        plan.to_str().unwrap(),
+    ];
+    let probe = agentload(dir.path(), &args);
+    assert_eq!(probe.status.code(), Some(0), "{}", explain(&probe));
+    let recording = dir.path().join("platform.jsonl");
+    let args = [
+        "record",
+        plan.to_str().unwrap(),
+        "--runs",
+        "6",
+        "--out",
+        recording.to_str().unwrap(),
+    ];
+    let rec = agentload(dir.path(), &args);
+    assert_eq!(rec.status.code(), Some(0), "{}", explain(&rec));
+    let text = std::fs::read_to_string(&recording).unwrap();
+    no_secret("the recording", &text);
+    let mut layouts = std::collections::BTreeSet::new();
+    for line in text.lines().skip(1) {
+        let line: Value = serde_json::from_str(line).unwrap();
+        let f = &line["frame"];
+        if line["dir"] != "in" || !f["seq"].is_u64() {
+            continue;
+        }
+        layouts.insert(match () {
+            _ if f["data"]["event"].is_string() || f["event"].is_string() => "wrapped",
+            _ if f["payload"].is_object() => "payload",
+            _ if f["data"].is_object() => "data",
+            _ => "flat",
+        });
+    }
+    assert!(layouts.len() >= 3, "{layouts:?}");
+    drop(t);
+    let replay = TargetProc::start(dir.path(), &["--replay", recording.to_str().unwrap()]);
+    let plan_text = std::fs::read_to_string(&plan).unwrap().replace(
+        &bare_address(&plan),
+        &replay.base_url.replace("https://", ""),
+    );
+    std::fs::write(&plan, plan_text).unwrap();
+    let _ = std::fs::remove_dir_all(dir.path().join("reports"));
+    let out = run_plan_file(dir.path(), &plan, &[("IT_CLIENT_SECRET", SECRET)]);
+    assert_eq!(out.code, 0, "{}", out.explain());
+    let s = out.summary();
+    assert_eq!(s["runs"]["failed"], 0, "{s}");
+    let stats = replay.stats_until(|s| s["connections_open"] == 0);
+    assert_eq!(s["runs"]["completed"], stats["runs_completed"], "{stats}");
 }

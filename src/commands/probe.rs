@@ -1,26 +1,33 @@
-//! `agentload probe PLAN`: one socket to a platform the plan names, a transcript of what it
-//! says before and after a start message, a proposed `[protocol]` section with its evidence,
-//! and that section's verdict on the probed run (exit 0: it reads the run clean; 1: it does
-//! not; 2: setup). `--write FILE` writes the plan with the section in it.
+//! `agentload probe PLAN`: several runs on two sockets to a platform the plan names, a
+//! transcript of what it says before and after each start message, a proposed `[protocol]`
+//! section with its evidence, and that section's verdict on every probed run (exit 0: it
+//! reads them all clean; 1: it does not; 2: setup). `--write FILE` writes the plan with the
+//! section in it.
 //! `agentload record PLAN --runs N --out FILE.jsonl`: N runs' frames with their times.
 
 use super::{exit_code, report_folder};
 use crate::engine::load::{client_credential, resolve_target, Clients, SetupError};
-use crate::engine::probe::analyze::{propose, Frame};
+use crate::engine::probe::analyze::Frame;
+use crate::engine::probe::choose::choose;
 use crate::engine::probe::redact::Redactor;
-use crate::engine::probe::section::verdict;
 use crate::errors::Exit;
 use crate::plan::Plan;
 use std::path::{Path, PathBuf};
 
-/// `agentload probe PLAN [--message TEXT] [--write FILE]`.
-pub async fn probe(plan_path: &Path, message: Option<&str>, write: Option<&Path>) -> Exit {
-    exit_code(probe_inner(plan_path, message, write).await)
+/// `agentload probe PLAN [--message TEXT] [--runs N] [--write FILE]`.
+pub async fn probe(
+    plan_path: &Path,
+    message: Option<&str>,
+    runs: usize,
+    write: Option<&Path>,
+) -> Exit {
+    exit_code(probe_inner(plan_path, message, runs, write).await)
 }
 
 async fn probe_inner(
     plan_path: &Path,
     message: Option<&str>,
+    runs: usize,
     write: Option<&Path>,
 ) -> Result<Exit, SetupError> {
     let plan = Plan::load(plan_path)?;
@@ -29,29 +36,43 @@ async fn probe_inner(
     let resolved = resolve_target(&plan, &credential, &dir).await?;
     let clients = Clients::new(&plan, &resolved, credential.clone())?;
     let message = message.unwrap_or(&plan.scenario.user_request);
-    let outcome = crate::engine::probe::probe(&plan, &clients, &credential, message).await;
+    let outcome = crate::engine::probe::probe(&plan, &clients, &credential, message, runs).await;
     if let Some(child) = resolved.embedded {
         child.stop().await;
     }
     let outcome = outcome?;
-    let probed = &outcome.probed;
+    let tried: Vec<String> = outcome
+        .tried
+        .iter()
+        .map(|(what, why)| format!("{what}: {why}"))
+        .collect();
     let mut text = format!(
-        "agentload probe: {} (profiles tried: {})\n\n-- transcript (tokens and secrets redacted, long strings cut) --\n",
+        "agentload probe: {} ({} run(s) on {} socket(s){})\n",
         resolved.ws_url,
-        outcome
-            .tried
-            .iter()
-            .map(|(p, why)| format!("{p}: {why}"))
-            .chain([format!("{}: the run below", probed.profile)])
-            .collect::<Vec<_>>()
-            .join("; ")
+        outcome.runs.len(),
+        outcome.sockets,
+        match tried.is_empty() {
+            true => String::new(),
+            false => format!("; tried first: {}", tried.join("; ")),
+        }
     );
-    text.push_str(&transcript(&probed.frames, probed.start, &outcome.redactor));
-    let proposal = propose(probed);
-    let section = proposal.toml();
+    for (i, run) in outcome.runs.iter().enumerate() {
+        text.push_str(&format!(
+            "\n-- run {} (tokens and secrets redacted, long strings cut) --\n",
+            i + 1
+        ));
+        text.push_str(&transcript(&run.frames, run.start, &outcome.redactor));
+    }
+    let chosen = choose(
+        &outcome.runs,
+        outcome.start.as_ref(),
+        outcome.carriers.as_deref(),
+    );
+    let section = chosen.proposal.toml();
     text.push_str("\n-- proposed [protocol] --\n");
     text.push_str(&section);
-    let recognised: Vec<String> = proposal
+    let recognised: Vec<String> = chosen
+        .proposal
         .recognised
         .iter()
         .map(|(wire, ours)| match wire == ours {
@@ -66,19 +87,42 @@ async fn probe_inner(
             false => recognised.join(", "),
         }
     ));
-    let judged = verdict(&proposal, probed);
     text.push_str("\n-- verdict --\n");
-    let exit = match &judged {
-        Ok(events) => {
+    let (clean, n) = (chosen.clean(), chosen.verdicts.len());
+    let layouts = format!(
+        "{} layout(s) seen: {}",
+        chosen.layouts.len(),
+        chosen.layouts.join(", ")
+    );
+    let exit = match (outcome.start.is_some(), clean == n) {
+        (true, true) => {
+            let events = chosen.verdicts[0]
+                .as_ref()
+                .map(|e| e.join(" → "))
+                .unwrap_or_default();
             text.push_str(&format!(
-                "PASS: the proposed section reads the probed run clean, the five events checked ({})\n",
-                events.join(" → ")
+                "PASS: the proposed section reads the probed runs clean: {clean} of {n} runs \
+                 read clean; {layouts} (the five events checked: {events})\n"
             ));
             Exit::Pass
         }
-        Err(why) => {
+        (false, _) => {
+            text.push_str(
+                "FAIL: no start message got a run; give one with --message or [protocol] \
+                 start_message (see docs/platforms.md)\n",
+            );
+            Exit::SlaFailed
+        }
+        (true, false) => {
+            let why = chosen
+                .verdicts
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| v.as_ref().err().map(|e| format!("run {}: {e}", i + 1)))
+                .unwrap_or_default();
             text.push_str(&format!(
-                "FAIL: {why}; edit the section (see docs/platforms.md)\n"
+                "FAIL: {clean} of {n} runs read clean ({why}); {layouts}; edit the section (see \
+                 docs/platforms.md)\n"
             ));
             Exit::SlaFailed
         }

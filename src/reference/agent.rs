@@ -89,6 +89,13 @@ impl AgentRun {
             user_id: &self.user_id,
         };
         let mut seen: std::collections::HashMap<&str, u32> = Default::default();
+        // Layouts drawn per event (`--random-layouts`): the same seed, the same runs.
+        let mut draws = args.dialect.random_layouts.map(|seed| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            run_id.hash(&mut h);
+            <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed ^ h.finish())
+        });
         let tools = &self.state.tools;
         // The tool executing now, and its slot while it runs.
         let mut running: Option<(String, super::tools::Running)> = None;
@@ -113,7 +120,9 @@ impl AgentRun {
                 .and_then(Value::as_str)
                 .map(String::from);
             let name = layouts::renamed(&args.rename_events, kind);
-            let frame = layouts::event(args.profile, (kind, name), seq as usize, *nth, &ids, data);
+            let draw = draws.as_mut().map(rand::Rng::random::<u64>);
+            let place = (seq as usize, *nth);
+            let frame = layouts::event(args.profile, (kind, name), place, &ids, data, draw);
             // Stamped when made, held before it is sent: a backed-up send path.
             if !tools.send_lag().is_zero() {
                 tokio::time::sleep(tools.send_lag()).await;

@@ -221,9 +221,16 @@ async fn upgrade(
         .map(|p| p.trim().to_string())
         .collect();
     let subprotocol = offered.iter().find(|p| p.starts_with("jwt."));
+    // `--token-carrier`: a platform that reads its token from one place only.
+    let only = state.args.dialect.token_carrier.as_deref();
+    let takes = |carrier: &str| only.is_none_or(|c| c == carrier);
     let token = bearer
-        .or_else(|| subprotocol.and_then(|p| tokens::from_subprotocol(p)))
-        .or_else(|| query.get("token").cloned());
+        .filter(|_| takes("header"))
+        .or_else(|| {
+            let p = subprotocol.filter(|_| takes("subprotocol"))?;
+            tokens::from_subprotocol(p)
+        })
+        .or_else(|| query.get("token").filter(|_| takes("query")).cloned());
     let claims = match &token {
         None => Err(Refusal::Missing),
         Some(jwt) => state.keys.validate(jwt, "access"),

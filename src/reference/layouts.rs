@@ -9,6 +9,69 @@ pub enum TargetProfile {
     Netra,
 }
 
+/// How the dialect varies its frames and what starts a run.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DialectKnobs {
+    /// Netra: each event's layout drawn at random, with this seed, among those the real code
+    /// paths send it in (the platform's emitters pick per event); without it, each kind of
+    /// event has the same layout in every run.
+    #[arg(long)]
+    pub random_layouts: Option<u64>,
+    /// Only a message whose `type` (or `action`) is this starts a run, its request read from
+    /// `content`, `message`, `text`, `query` or `user_request`; others are acknowledged
+    /// (netra) or refused.
+    #[arg(long)]
+    pub start_type: Option<String>,
+    /// The target names every run itself, whatever run id the start message sends.
+    #[arg(long)]
+    pub server_run_ids: bool,
+    /// The socket's token is read from this carrier only: `header`, `subprotocol` or `query`.
+    #[arg(long, value_parser = ["header", "subprotocol", "query"])]
+    pub token_carrier: Option<String>,
+}
+
+/// How a netra frame carries its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// A: the bridge, details nested in `data`, some copied to the root.
+    Bridge,
+    /// B: the emitter, flattened at the root.
+    Flat,
+    /// C: a ServerMessage of this type, the event in `data.event`, details in `data.payload`.
+    Wrapped(&'static str),
+    /// D: details in `payload`.
+    Payload,
+    /// E: a `system_message` with the event's name at the root, details in `payload`.
+    SystemRoot,
+}
+
+/// The layouts the real code paths send `kind` in (netra-protocol.md §5).
+fn layouts_of(kind: &str) -> &'static [Layout] {
+    use Layout::*;
+    match kind {
+        "agent_started" => &[Bridge, Flat, Wrapped("system_message")],
+        "agent_thinking" => &[Flat, Payload, SystemRoot, Wrapped("agent_progress")],
+        "tool_executing" | "tool_completed" => &[Bridge, Flat, Wrapped("agent_progress")],
+        "agent_completed" => &[Flat, Wrapped("agent_response_complete"), Payload],
+        _ => &[Bridge],
+    }
+}
+
+/// The layout of the `nth` event of `kind` in a run: drawn (`draw`), or the same in every run.
+fn layout(kind: &str, nth: u32, draw: Option<u64>) -> Layout {
+    if let Some(draw) = draw {
+        let all = layouts_of(kind);
+        return all[(draw % all.len() as u64) as usize];
+    }
+    match (kind, nth) {
+        ("agent_started", _) | ("tool_completed", _) | ("agent_error", _) => Layout::Bridge,
+        ("tool_executing", _) => Layout::Wrapped("agent_progress"),
+        ("agent_thinking", n) if n % 3 == 2 => Layout::Payload,
+        ("agent_thinking", n) if n % 3 == 0 => Layout::SystemRoot,
+        _ => Layout::Flat,
+    }
+}
+
 /// Who and what a frame belongs to.
 pub struct Ids<'a> {
     pub run_id: &'a str,
@@ -128,9 +191,17 @@ pub fn interlude(profile: TargetProfile, after: &str, ids: &Ids) -> Option<Value
     Some(frame)
 }
 
-/// A client message that starts a run, as its payload (with `user_request` filled in).
-pub fn start_payload(profile: TargetProfile, message: &Value) -> Option<Map<String, Value>> {
-    let kind = message.get("type")?.as_str()?;
+/// A client message that starts a run, as its payload (with `user_request` filled in); only a
+/// message of `only`'s type (or action) when given.
+pub fn start_payload(
+    profile: TargetProfile,
+    message: &Value,
+    only: Option<&str>,
+) -> Option<Map<String, Value>> {
+    let kind = message
+        .get("type")
+        .or_else(|| message.get("action").filter(|_| only.is_some()))?
+        .as_str()?;
     let mut payload = match (message.get("payload"), message.get("data")) {
         (Some(Value::Object(p)), _) => p.clone(),
         // `execute_agent` carries its details in `data`, beside `agent_type` at the root.
@@ -146,9 +217,12 @@ pub fn start_payload(profile: TargetProfile, message: &Value) -> Option<Map<Stri
         keys.iter()
             .find_map(|k| payload.get(*k).and_then(Value::as_str).map(String::from))
     };
-    let request = match (profile, kind) {
-        (_, "start_agent") => text(&["user_request"]),
-        (TargetProfile::Netra, "user_message" | "chat" | "message" | "execute_agent") => {
+    let any_text = ["content", "message", "text", "query", "user_request"];
+    let request = match (profile, kind, only) {
+        (_, kind, Some(only)) if kind == only => text(&any_text),
+        (_, _, Some(_)) => return None,
+        (_, "start_agent", None) => text(&["user_request"]),
+        (TargetProfile::Netra, "user_message" | "chat" | "message" | "execute_agent", None) => {
             text(&["content", "message", "text", "user_request", "query"])
         }
         _ => return None,
@@ -161,14 +235,14 @@ pub fn start_payload(profile: TargetProfile, message: &Value) -> Option<Map<Stri
 }
 
 /// An agent event as the profile sends it. `nth` counts events of this kind in the run, so a
-/// netra run shows several layouts.
+/// netra run shows several layouts; `draw` picks the layout at random instead.
 pub fn event(
     profile: TargetProfile,
     (kind, name): (&str, &str),
-    seq: usize,
-    nth: u32,
+    (seq, nth): (usize, u32),
     ids: &Ids,
     data: Value,
+    draw: Option<u64>,
 ) -> Value {
     if profile == TargetProfile::Reference {
         return json!({
@@ -177,9 +251,8 @@ pub fn event(
         });
     }
     let common = json!({"run_id": ids.run_id, "thread_id": ids.thread_id, "user_id": ids.user_id, "seq": seq});
-    let mut frame = match (kind, nth) {
-        // A: bridge, details nested in `data`, some at the root.
-        ("agent_started", _) | ("tool_completed", _) | ("agent_error", _) => {
+    let mut frame = match layout(kind, nth, draw) {
+        Layout::Bridge => {
             let mut root = json!({"type": name, "timestamp": iso_now(), "data": data.clone()});
             for key in ["agent_name", "tool_name"] {
                 if let Some(v) = data.get(key) {
@@ -191,20 +264,15 @@ pub fn event(
             }
             root
         }
-        // C: wrapped in a ServerMessage, real name in data.event, details in data.payload.
-        ("tool_executing", _) => json!({
-            "type": "agent_progress",
+        Layout::Wrapped(outer) => json!({
+            "type": outer,
             "data": {"event": name, "run_id": ids.run_id, "payload": data},
             "timestamp": epoch(), "server_id": null, "correlation_id": null,
         }),
-        // D: details in `payload`.
-        ("agent_thinking", n) if n % 3 == 2 => json!({"type": name, "payload": data}),
-        // E: a system_message with the event's name at the root (the newest CLI reads it).
-        ("agent_thinking", n) if n % 3 == 0 => {
-            json!({"type": "system_message", "event": name, "payload": data})
-        }
-        // B: flattened at the root by the emitter.
-        _ => {
+        Layout::Payload => json!({"type": name, "payload": data}),
+        // The newest CLI reads the event's name at the root of a `system_message`.
+        Layout::SystemRoot => json!({"type": "system_message", "event": name, "payload": data}),
+        Layout::Flat => {
             let mut root = json!({"type": name, "timestamp": epoch(), "critical": true});
             if let (Some(r), Value::Object(d)) = (root.as_object_mut(), data) {
                 for (k, v) in d {

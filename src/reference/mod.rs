@@ -111,6 +111,8 @@ pub struct TargetArgs {
     pub faults: faults::Faults,
     #[command(flatten)]
     pub tools: tools::ToolKnobs,
+    #[command(flatten)]
+    pub dialect: layouts::DialectKnobs,
     /// Send the five events under other names, EVENT=NAME (comma-separated): `started`,
     /// `thinking`, `executing`, `executed`, `completed` (or their full names), e.g.
     /// `started=run_begin,completed=run_end` (a platform no built-in profile knows).

@@ -164,7 +164,9 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
                 }
                 Err(reply) => open = send(&sink, reply).await,
             }
-        } else if let Some(payload) = layouts::start_payload(profile, &parsed) {
+        } else if let Some(payload) =
+            layouts::start_payload(profile, &parsed, state.args.dialect.start_type.as_deref())
+        {
             bump(&counters.runs_started);
             counters.thread_run(payload.get("thread_id").and_then(Value::as_str));
             if busy(&state) {
@@ -246,6 +248,7 @@ fn start_run(
     let run_id = payload
         .get("run_id")
         .and_then(Value::as_str)
+        .filter(|_| !state.args.dialect.server_run_ids)
         .map(String::from)
         .unwrap_or_else(new_run_id);
     payload.insert("run_id".into(), Value::String(run_id.clone()));

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 pub(super) const FOLD_AT: usize = 16_384;
 /// Records of the last this-many seconds stay records (the live line and a capacity step's
 /// latest seconds read them exactly).
-pub(super) const KEEP_SECS: f32 = 120.0;
+pub(super) const KEEP_SECS: f32 = 30.0;
 /// Most tallies kept; past it, tallies cover twice as many seconds.
 pub(super) const MAX_BUCKETS: usize = 512;
 

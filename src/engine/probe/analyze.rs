@@ -47,6 +47,12 @@ pub struct Proposal {
     pub server_assigns_run_id: Option<(bool, String)>,
     /// Events recognised, in the run's order (wire name → ours).
     pub recognised: Vec<(String, String)>,
+    /// Why the profile: its fingerprint, the runs it reads, or its start message.
+    pub why: String,
+    /// The start message that got the runs, when it is not the profile's (and what it was).
+    pub start_message: Option<(Value, String)>,
+    /// The token carriers, when not the plan's.
+    pub token_carriers: Option<Vec<String>>,
 }
 
 const TYPE_PATHS: [&str; 4] = ["type", "event", "kind", "event_type"];
@@ -111,6 +117,80 @@ fn run_id_of(value: &Value) -> Option<&str> {
         .or_else(|| value.pointer("/data/run_id"))
         .or_else(|| value.pointer("/payload/run_id"))
         .and_then(Value::as_str)
+}
+
+impl Probed {
+    /// Frames after the start message that could be a run's (not an error, not an ack).
+    pub fn events(&self) -> usize {
+        self.run_frames()
+            .filter(|f| {
+                let name = f.value.get("type").and_then(Value::as_str).unwrap_or("");
+                !(name.contains("error") || name == "ack")
+            })
+            .count()
+    }
+
+    /// The incoming frames after the start message.
+    pub fn run_frames(&self) -> impl Iterator<Item = &Frame> {
+        self.frames[(self.start + 1).min(self.frames.len())..]
+            .iter()
+            .filter(|f| f.incoming)
+    }
+}
+
+/// A frame that ends a run by its name (outer or wrapped): a completion or an error.
+pub fn ends_run(value: &Value) -> bool {
+    TYPE_PATHS.iter().any(|path| {
+        names(value, path).is_some_and(|(outer, inner)| {
+            let name = inner.unwrap_or(outer);
+            matches!(guess(&name), Some("agent_completed" | "error"))
+        })
+    })
+}
+
+/// A frame's shape: its names (outer and wrapped) and where it keeps its details.
+pub fn shape(value: &Value) -> String {
+    let named = TYPE_PATHS
+        .iter()
+        .find_map(|path| names(value, path))
+        .map(|(outer, inner)| format!("{outer}/{}", inner.unwrap_or_default()))
+        .unwrap_or_default();
+    format!("{named} {}", layout(value))
+}
+
+/// Where a frame keeps its details: wrapped (its event named inside), `data`, `payload`, or
+/// flat at the root.
+pub fn layout(value: &Value) -> &'static str {
+    let object = |v: Option<&Value>| v.is_some_and(Value::is_object);
+    let wrapped = TYPE_PATHS
+        .iter()
+        .any(|path| names(value, path).is_some_and(|(_, inner)| inner.is_some()));
+    match () {
+        _ if wrapped => "wrapped",
+        _ if object(value.get("payload")) => "payload",
+        _ if object(value.get("data")) => "data",
+        _ => "flat",
+    }
+}
+
+/// How many shapes `run` shows that none of `before` did.
+pub fn new_shapes(before: &[Probed], run: &Probed) -> usize {
+    let seen: std::collections::BTreeSet<String> = before
+        .iter()
+        .flat_map(|p| p.run_frames().map(|f| shape(&f.value)))
+        .collect();
+    let mine: std::collections::BTreeSet<String> =
+        run.run_frames().map(|f| shape(&f.value)).collect();
+    mine.difference(&seen).count()
+}
+
+/// The proposal for one probed run, on `base` (a built-in profile's name).
+pub fn propose_on(p: &Probed, base: &str) -> Proposal {
+    let probed = Probed {
+        profile: base.to_string(),
+        ..p.clone()
+    };
+    propose(&probed)
 }
 
 pub fn propose(p: &Probed) -> Proposal {

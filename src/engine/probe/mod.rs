@@ -1,17 +1,21 @@
-//! A platform looked at before any load: `probe` opens one socket as the plan's first user,
-//! keeps every frame (the prelude: welcome, handshake; then a run), tries each built-in
-//! profile's start message until one gets a run, and proposes a `[protocol]` section
-//! (`analyze`); `record` keeps N runs' frames with their times for a replay. Nothing secret
-//! leaves: frames are redacted (`redact`).
+//! A platform looked at before any load: `probe` opens sockets as the plan's first user,
+//! keeps every frame (the prelude: welcome, handshake; then runs), tries start messages
+//! (`starts`: the plan's, the built-in profiles', common shapes) and token carriers until one
+//! gets a run, reads several runs on two sockets (more while new frame shapes appear), and
+//! proposes a `[protocol]` section that reads them all (`analyze`, `section`); `record` keeps
+//! N runs' frames with their times for a replay. Nothing secret leaves: frames are redacted
+//! (`redact`).
 
 pub mod analyze;
+pub mod choose;
 pub mod redact;
 pub mod section;
+pub mod starts;
 
 use crate::engine::auth::{Identity, Token};
 use crate::engine::load::Clients;
 use crate::engine::protocol::{AgentEvent, Profile, StartTemplate};
-use crate::engine::scenarios::ws::WsStream;
+use crate::engine::scenarios::ws::{Connector, WsStream};
 use crate::engine::setup::SetupError;
 use crate::plan::Plan;
 use analyze::{Frame, Probed};
@@ -28,13 +32,14 @@ struct Socket {
     ws: WsStream,
     opened: Instant,
     frames: Vec<Frame>,
+    /// The handshake its prelude answered: offer, thread, completion.
+    handshake: Option<(String, String, Option<String>)>,
 }
 
 impl Socket {
-    async fn open(clients: &Clients, token: &Token) -> Result<Socket, SetupError> {
-        let deadline = tokio::time::Instant::now() + clients.connector.timeout;
-        let ws = clients
-            .connector
+    async fn open(connector: &Connector, token: &Token) -> Result<Socket, SetupError> {
+        let deadline = tokio::time::Instant::now() + connector.timeout;
+        let ws = connector
             .open(Some(&token.jwt), deadline)
             .await
             .map_err(|f| SetupError::Probe(f.to_string()))?;
@@ -42,6 +47,7 @@ impl Socket {
             ws,
             opened: Instant::now(),
             frames: Vec::new(),
+            handshake: None,
         })
     }
 
@@ -123,90 +129,191 @@ async fn user(plan: &Plan, clients: &Clients) -> Result<(Identity, Token), Setup
     Ok((identity, token))
 }
 
+/// Most runs a probe reads: past the runs asked for, it reads more only while new frame
+/// shapes keep appearing.
+const MAX_RUNS: usize = 20;
+
 /// What was probed, and what must not show.
 pub struct ProbeOutcome {
-    pub probed: Probed,
-    /// Each profile tried before, with why it got no run.
+    /// Every run read, in order; a socket's first run holds its prelude.
+    pub runs: Vec<Probed>,
+    /// Each start message (or token carrier) tried before one got a run, with why not.
     pub tried: Vec<(String, String)>,
+    /// The start message that got the runs (`None`: none did).
+    pub start: Option<starts::Start>,
+    /// The token carriers the sockets opened with, when the plan's were refused.
+    pub carriers: Option<Vec<crate::plan::Carrier>>,
+    /// Sockets the runs were read on.
+    pub sockets: usize,
     pub redactor: redact::Redactor,
 }
 
-/// Probes the platform: the plan's own profile first, then the other built-in ones.
+/// Probes the platform: a start message that gets a run (the plan's, each built-in
+/// profile's, then common shapes), then `runs` runs across two sockets, and more while new
+/// frame shapes appear (at most `MAX_RUNS`).
 pub async fn probe(
     plan: &Plan,
     clients: &Clients,
     credential: &str,
     message: &str,
+    runs: usize,
 ) -> Result<ProbeOutcome, SetupError> {
     let (identity, token) = user(plan, clients).await?;
-    let redactor = redact::Redactor::new([credential.to_string(), token.jwt.clone()]);
-    let mut profiles = vec![plan.protocol.profile.clone()];
-    profiles.extend(
-        crate::plan::PROFILES
-            .iter()
-            .map(|p| p.to_string())
-            .filter(|p| *p != plan.protocol.profile),
-    );
-    let mut tried = Vec::new();
-    let mut last = None;
-    for name in profiles {
-        let profile = Profile::builtin(&name).expect("a built-in profile");
-        let mut socket = Socket::open(clients, &token).await?;
-        let handshake = socket.prelude().await?;
-        let run_id = format!("{}-probe-r1", identity.sub);
-        let thread = handshake
+    let mut outcome = ProbeOutcome {
+        runs: Vec::new(),
+        tried: Vec::new(),
+        start: None,
+        carriers: None,
+        sockets: 0,
+        redactor: redact::Redactor::new([credential.to_string(), token.jwt.clone()]),
+    };
+    let (connector, carriers) = carriers_that_open(clients, &token, &mut outcome.tried).await?;
+    outcome.carriers = carriers;
+    let own = Profile::from_plan(&plan.protocol);
+    let mut reader = Reader {
+        plan,
+        connector,
+        token,
+        identity,
+        message: message.to_string(),
+        n: 0,
+    };
+    let mut found = None;
+    for start in starts::candidates(&own, &plan.protocol.profile) {
+        let mut socket = reader.socket().await?;
+        outcome.sockets += 1;
+        let run = reader.run(&mut socket, &start).await?;
+        let events = run.events();
+        if events >= 3 {
+            found = Some((start, socket));
+            outcome.runs = vec![run];
+            break;
+        }
+        outcome.tried.push((
+            format!("{} start message", start.label),
+            format!("{events} frame(s) after it, none a run"),
+        ));
+        let _ = socket.ws.close(None).await;
+        outcome.runs = vec![run];
+    }
+    let Some((start, mut socket)) = found else {
+        return Ok(outcome);
+    };
+    // Half the runs on the first socket, the rest on a second one.
+    let first = runs.max(2).div_ceil(2);
+    while outcome.runs.len() < first {
+        outcome.runs.push(reader.run(&mut socket, &start).await?);
+    }
+    let _ = socket.ws.close(None).await;
+    let mut socket = reader.socket().await?;
+    outcome.sockets += 1;
+    loop {
+        let run = reader.run(&mut socket, &start).await?;
+        let new = analyze::new_shapes(&outcome.runs, &run);
+        outcome.runs.push(run);
+        let wanted = outcome.runs.len() < runs.max(2);
+        if !wanted && (new == 0 || outcome.runs.len() >= MAX_RUNS) {
+            break;
+        }
+    }
+    let _ = socket.ws.close(None).await;
+    outcome.start = Some(start);
+    Ok(outcome)
+}
+
+/// The plan's token carriers, or (refused) each other one alone: the connector that opened a
+/// socket, and the carriers when they are not the plan's.
+async fn carriers_that_open(
+    clients: &Clients,
+    token: &Token,
+    tried: &mut Vec<(String, String)>,
+) -> Result<(Connector, Option<Vec<crate::plan::Carrier>>), SetupError> {
+    let plan = clients.connector.carriers.clone();
+    let refused = match Socket::open(&clients.connector, token).await {
+        Ok(mut socket) => {
+            let _ = socket.ws.close(None).await;
+            return Ok((clients.connector.clone(), None));
+        }
+        Err(e) => e,
+    };
+    for carriers in starts::other_carriers(&plan) {
+        let connector = Connector {
+            carriers: carriers.clone(),
+            ..clients.connector.clone()
+        };
+        if let Ok(mut socket) = Socket::open(&connector, token).await {
+            let _ = socket.ws.close(None).await;
+            let names: Vec<&str> = plan.iter().map(|c| starts::carrier_name(*c)).collect();
+            tried.push((
+                format!("the token in {}", names.join(", ")),
+                refused.to_string(),
+            ));
+            return Ok((connector, Some(carriers)));
+        }
+    }
+    Err(refused)
+}
+
+/// Reads runs for a probe: its sockets (prelude and handshake read), its runs (numbered).
+struct Reader<'a> {
+    plan: &'a Plan,
+    connector: Connector,
+    token: Token,
+    identity: Identity,
+    message: String,
+    n: usize,
+}
+
+impl Reader<'_> {
+    async fn socket(&self) -> Result<Socket, SetupError> {
+        let mut socket = Socket::open(&self.connector, &self.token).await?;
+        socket.handshake = socket.prelude().await?;
+        Ok(socket)
+    }
+
+    /// One run on `socket` with `start`: every frame from the socket's last run (its prelude,
+    /// for the first) until the run ends or goes quiet.
+    async fn run(
+        &mut self,
+        socket: &mut Socket,
+        start: &starts::Start,
+    ) -> Result<Probed, SetupError> {
+        self.n += 1;
+        let sub = &self.identity.sub;
+        let run_id = format!("{sub}-probe-r{}", self.n);
+        let thread = socket
+            .handshake
             .as_ref()
-            .map_or_else(|| format!("{}-probe-thread", identity.sub), |h| h.1.clone());
-        let start = StartTemplate::new(&profile, None).render(&[
-            message,
-            &run_id,
-            &thread,
-            "sk-probe-canary",
-            &identity.sub,
-        ]);
+            .map_or_else(|| format!("{sub}-probe-thread"), |h| h.1.clone());
+        let message = start.render(&[&self.message, &run_id, &thread, "sk-probe-canary", sub]);
         let start_index = socket.frames.len();
-        socket
-            .send(serde_json::from_str(&start).unwrap_or(Value::String(start)))
-            .await?;
-        let deadline = Instant::now() + plan.scenario.run_timeout.0;
-        let mut events = 0;
+        socket.send(message).await?;
+        let deadline = Instant::now() + self.plan.scenario.run_timeout.0;
+        let mut quiet = QUIET;
         while Instant::now() < deadline {
-            let Some(frame) = socket.next(QUIET).await else {
+            let Some(frame) = socket.next(quiet).await else {
                 break;
             };
-            let name = frame.get("type").and_then(Value::as_str).unwrap_or("");
-            if !(name.contains("error") || name == "ack") {
-                events += 1;
+            // Past the run's end (by its name), only what trails it.
+            if analyze::ends_run(&frame) {
+                quiet = TRAILING;
             }
         }
-        let _ = socket.ws.close(None).await;
-        let probed = Probed {
-            frames: socket.frames,
+        Ok(Probed {
+            frames: std::mem::take(&mut socket.frames),
             start: start_index,
             run_id,
-            profile: name.clone(),
-            handshake: handshake.map(|(offer, _, complete)| (offer, complete)),
-        };
-        if events >= 3 {
-            return Ok(ProbeOutcome {
-                probed,
-                tried,
-                redactor,
-            });
-        }
-        tried.push((
-            name,
-            format!("{events} frame(s) after its start message, none a run"),
-        ));
-        last = Some(probed);
+            profile: start.profile.clone().unwrap_or_else(|| "reference".into()),
+            handshake: socket
+                .handshake
+                .as_ref()
+                .map(|(offer, _, complete)| (offer.clone(), complete.clone())),
+        })
     }
-    let probed = last.expect("at least one profile tried");
-    Ok(ProbeOutcome {
-        probed,
-        tried,
-        redactor,
-    })
 }
+
+/// After a run's last event, how long its socket is read for what trails it.
+const TRAILING: Duration = Duration::from_millis(400);
 
 /// Records `runs` runs on one socket with the plan's protocol: every frame, either way, timed.
 pub async fn record(
@@ -219,7 +326,7 @@ pub async fn record(
     let (identity, token) = user(plan, clients).await?;
     let redactor = redact::Redactor::new([credential.to_string(), token.jwt.clone()]);
     let profile = &clients.connector.profile;
-    let mut socket = Socket::open(clients, &token).await?;
+    let mut socket = Socket::open(&clients.connector, &token).await?;
     let handshake = socket.prelude().await?;
     let thread = handshake
         .as_ref()

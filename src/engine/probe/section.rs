@@ -9,10 +9,24 @@ impl Proposal {
     /// The section as TOML, each line commented with its evidence.
     pub fn toml(&self) -> String {
         let mut out = String::from("[protocol]\n");
-        out.push_str(&format!(
-            "profile = \"{}\"              # its start message got the run\n",
-            self.profile
-        ));
+        let why = match self.why.is_empty() {
+            true => "its start message got the run",
+            false => self.why.as_str(),
+        };
+        out.push_str(&format!("profile = \"{}\"   # {why}\n", self.profile));
+        if let Some((message, label)) = &self.start_message {
+            out.push_str(&format!(
+                "start_message = {}   # {label} start message got the runs\n",
+                inline(message)
+            ));
+        }
+        if let Some(carriers) = &self.token_carriers {
+            let quoted: Vec<String> = carriers.iter().map(|c| format!("\"{c}\"")).collect();
+            out.push_str(&format!(
+                "token_carriers = [{}]   # the plan's were refused; this one opened the sockets\n",
+                quoted.join(", ")
+            ));
+        }
         if self.type_path != "type" {
             out.push_str(&format!(
                 "type_path = \"{}\"      # where most frames name themselves\n",
@@ -92,6 +106,34 @@ impl Proposal {
         toml::from_str::<Section>(&self.toml())
             .map(|s| s.protocol)
             .map_err(|e| e.to_string())
+    }
+}
+
+/// A JSON value as a TOML inline value (a start message in `[protocol]`).
+fn inline(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "\"\"".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => serde_json::to_string(s).expect("a string serializes"),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(inline).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(map) => {
+            let fields: Vec<String> = map
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{} = {}",
+                        serde_json::to_string(k).expect("a key"),
+                        inline(v)
+                    )
+                })
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How to open an authenticated socket to the platform.
+#[derive(Clone)]
 pub struct Connector {
     pub tls: Arc<rustls::ClientConfig>,
     pub ws_url: String,

@@ -34,32 +34,32 @@ fn target_section(t: &TargetProc) -> String {
     )
 }
 
-/// A closed load of `users` (think 20 ms) for 8 s: its summary.
-fn closed(t: &TargetProc, dir: &Path, users: usize) -> Value {
+/// A closed load of `users` (think 20 ms) for `secs` s after a 1 s ramp: its summary.
+fn closed(t: &TargetProc, dir: &Path, users: usize, secs: u32) -> Value {
     let dir = dir.join(format!("closed-{users}"));
     std::fs::create_dir_all(&dir).unwrap();
     let plan = format!(
         "name = \"measure\"\n{}[scenario]\nthink_time = \"20ms\"\n\
-         [[stages]]\nusers = {users}\nduration = \"1s\"\n[[stages]]\nusers = {users}\nduration = \"7s\"\n",
+         [[stages]]\nusers = {users}\nduration = \"1s\"\n[[stages]]\nusers = {users}\nduration = \"{secs}s\"\n",
         target_section(t)
     );
     let out = run_plan(&dir, &plan, &[("IT_CLIENT_SECRET", SECRET)]);
     out.summary().clone()
 }
 
-/// The queue as measured: the service from the saturated throughput (the seconds 2..7 of
+/// The queue as measured: the service from the saturated throughput (the seconds 2..6 of
 /// 32 users' load), the overhead from one user's mean run less the service.
 fn measure(t: &TargetProc, dir: &Path) -> Queue {
-    let saturated = closed(t, dir, 32);
+    let saturated = closed(t, dir, 32, 5);
     let points = saturated["timeline"].as_array().unwrap();
     let busy: Vec<f64> = points
         .iter()
-        .filter(|p| (2.0..7.0).contains(&p["at_secs"].as_f64().unwrap()))
+        .filter(|p| (2.0..6.0).contains(&p["at_secs"].as_f64().unwrap()))
         .map(|p| p["runs_completed"].as_f64().unwrap())
         .collect();
     let per_sec = busy.iter().sum::<f64>() / busy.len() as f64;
     let service = SLOTS as f64 / per_sec;
-    let unloaded = closed(t, dir, 1);
+    let unloaded = closed(t, dir, 1, 3);
     let mean_ms = unloaded["latency"]["agent_run"]["mean_ms"]
         .as_f64()
         .unwrap();

@@ -24,13 +24,15 @@ fmt:
     cargo fmt --all
 
 # Benchmark: W1/W2/W3 (+TLS) side by side with Goose's floor (examples/goose_floor.rs) and the
-# bare client (examples/bare_client.rs); writes reports/bench-<ts>/bench.md and bench.json.
-# One workload: `just bench W1`
+# bare client (examples/bare_client.rs), writing reports/bench-<ts>/bench.md and bench.json;
+# then the cost of a reading, a soak's memory (scripts/soak.py) and the capacity search with
+# short think times against its simulation. One workload: `just bench W1`
 bench workloads="W1,W2,W3,W3-tls,W3-watched":
     cargo build --release --bin agentload --example bare_client --example goose_floor --example reading_cost
     python3 scripts/bench.py --workloads {{workloads}}
     ./target/release/examples/reading_cost
     python3 scripts/soak.py
+    cargo test --test capacity_steady -- --ignored
 
 # Soak: the generator's memory over a few minutes at a high session rate, and a day's
 # extrapolation: `just soak 150/s 10`

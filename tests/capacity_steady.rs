@@ -95,7 +95,7 @@ fn search_against_the_simulation(median_ms: u64, p95_ms: u64) {
          run_timeout = \"10s\"\n[workload]\nmodel = \"open\"\nmax_sessions = 2000\nseed = 5\n\
          [session]\nturns = \"3..8\"\n[[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"\n\
          [sla]\nagent_run_p95 = \"{SLA_MS}ms\"\nerror_rate = \"1%\"\n\
-         [capacity]\nstart_rate = \"12/s\"\nfactor = 2\nmax_rate = \"96/s\"\nrate_resolution = \"1.5/s\"\n\
+         [capacity]\nstart_rate = \"15/s\"\nfactor = 2\nmax_rate = \"60/s\"\nrate_resolution = \"1.5/s\"\n\
          step_hold = \"6s\"\n[report]\ndir = \"{}\"\n",
         target_section(&t),
         dir.path().join("r").display()
@@ -129,7 +129,10 @@ fn search_against_the_simulation(median_ms: u64, p95_ms: u64) {
     }
 }
 
+/// In `just bench`: CI's time holds one search, and people's think times are the case the old
+/// search got wrong (its answer was above what the deployment can complete).
 #[test]
+#[ignore = "a second search; `just bench` runs it (cargo test --test capacity_steady -- --ignored)"]
 fn the_answer_is_the_steady_state_limit_with_short_think_times() {
     search_against_the_simulation(500, 2000);
 }

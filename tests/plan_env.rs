@@ -57,7 +57,10 @@ fn every_string_of_every_shipped_plan_takes_env_vars() {
             // A value that reads a variable itself stands for that variable's value
             // (expansion is not recursive).
             let value = match value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
-                Some(name) => std::env::var(name).unwrap(),
+                Some(inner) => match inner.split_once(":-") {
+                    Some((name, default)) => std::env::var(name).unwrap_or(default.into()),
+                    None => std::env::var(inner).unwrap(),
+                },
                 None => value,
             };
             let var = format!("AGENTLOAD_IT_PLAN_{plans}_{i}");

@@ -70,37 +70,32 @@ fn measure(t: &TargetProc, dir: &Path) -> Queue {
     }
 }
 
-/// Searches the sustainable rate of sessions of 3..8 turns with `think` (a tenth of people's)
-/// and checks it against the simulation's.
-fn search_against_the_simulation(median_ms: u64, p95_ms: u64) {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = tempfile::tempdir().unwrap();
+/// The reference target with 8 slots of a ~40 ms run, and its queue as measured.
+fn measured_target(dir: &Path) -> (TargetProc, Queue) {
     let flags = [
         "--event-delay-ms",
         "5",
         "--max-concurrent-runs",
         &SLOTS.to_string(),
     ];
-    let t = TargetProc::start(dir.path(), &flags);
-    let q = measure(&t, dir.path());
-    let sessions = Sessions {
-        turns: (3, 8),
-        think_median: median_ms as f64 / 1000.0,
-        think_p95: p95_ms as f64 / 1000.0,
-    };
-    let truth = queue::limit(q, sessions, SLA_MS / 1000.0, 1500.0);
-    let full = SLOTS as f64 / q.service / 5.5;
+    let t = TargetProc::start(dir, &flags);
+    let q = measure(&t, dir);
+    (t, q)
+}
+
+/// Runs `agentload capacity` on an open plan of sessions of 3..8 turns with `think` and the
+/// plan's `[capacity]` lines: its exit, output and `capacity.json`.
+fn search(t: &TargetProc, dir: &Path, think: &str, capacity: &str) -> (Value, String) {
     let plan = format!(
-        "name = \"steady\"\n{}[scenario]\nthink_time = \"lognormal({median_ms}ms, p95={p95_ms}ms)\"\n\
-         run_timeout = \"10s\"\n[workload]\nmodel = \"open\"\nmax_sessions = 2000\nseed = 5\n\
+        "name = \"steady\"\n{}[scenario]\nthink_time = \"{think}\"\nrun_timeout = \"10s\"\n\
+         [workload]\nmodel = \"open\"\nmax_sessions = 2000\nseed = 5\n\
          [session]\nturns = \"3..8\"\n[[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"\n\
          [sla]\nagent_run_p95 = \"{SLA_MS}ms\"\nerror_rate = \"1%\"\n\
-         [capacity]\nstart_rate = \"15/s\"\nfactor = 2\nmax_rate = \"60/s\"\nrate_resolution = \"1.5/s\"\n\
-         step_hold = \"6s\"\n[report]\ndir = \"{}\"\n",
-        target_section(&t),
-        dir.path().join("r").display()
+         [capacity]\n{capacity}\n[report]\ndir = \"{}\"\n",
+        target_section(t),
+        dir.join("r").display()
     );
-    let path = dir.path().join("steady.toml");
+    let path = dir.join("steady.toml");
     std::fs::write(&path, plan).unwrap();
     let out = Command::new(BIN)
         .args(["capacity", path.to_str().unwrap()])
@@ -108,25 +103,52 @@ fn search_against_the_simulation(median_ms: u64, p95_ms: u64) {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let report = report_in(dir.path(), "r");
-    let cap: Value =
-        serde_json::from_slice(&std::fs::read(report.join("capacity.json")).unwrap()).unwrap();
-    let found = cap["max_rate"].as_f64().expect("a limit");
-    let context = format!(
-        "found {found}/s; the simulation's steady-state limit {truth:.2}/s, 100% utilization at \
-         {full:.2}/s (service {:.1} ms measured saturated, overhead {:.1} ms measured unloaded)\n{}",
-        q.service * 1000.0,
-        q.overhead * 1000.0,
-        explain(&out)
-    );
-    eprintln!("{context}");
-    assert!((found / truth - 1.0).abs() <= 0.10, "{context}");
-    assert!(found < full, "{context}");
-    // No step at or above the 100%-utilization rate passed.
+    let report = report_in(dir, "r");
+    let cap = serde_json::from_slice(&std::fs::read(report.join("capacity.json")).unwrap());
+    (cap.unwrap(), explain(&out))
+}
+
+/// No step at or above the 100%-utilization rate `full` passed, nor is the answer there.
+fn nothing_passed_at_or_above(cap: &Value, full: f64, context: &str) {
     for step in cap["steps"].as_array().unwrap() {
         let rate = step["rate"].as_f64().unwrap();
         assert!(rate < full || step["passed"] == false, "{step}\n{context}");
     }
+    if let Some(found) = cap["max_rate"].as_f64() {
+        assert!(found < full, "{context}");
+    }
+}
+
+/// Searches the sustainable rate of sessions of 3..8 turns with `think` (a tenth of people's)
+/// and checks it against the simulation's.
+fn search_against_the_simulation(median_ms: u64, p95_ms: u64) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let (t, q) = measured_target(dir.path());
+    let sessions = Sessions {
+        turns: (3, 8),
+        think_median: median_ms as f64 / 1000.0,
+        think_p95: p95_ms as f64 / 1000.0,
+    };
+    let truth = queue::limit(q, sessions, SLA_MS / 1000.0, 1500.0);
+    let full = SLOTS as f64 / q.service / 5.5;
+    let (cap, out) = search(
+        &t,
+        dir.path(),
+        &format!("lognormal({median_ms}ms, p95={p95_ms}ms)"),
+        "start_rate = \"15/s\"\nfactor = 2\nmax_rate = \"60/s\"\nrate_resolution = \"1.5/s\"\n\
+         step_hold = \"6s\"",
+    );
+    let found = cap["max_rate"].as_f64().expect("a limit");
+    let context = format!(
+        "found {found}/s; the simulation's steady-state limit {truth:.2}/s, 100% utilization at \
+         {full:.2}/s (service {:.1} ms measured saturated, overhead {:.1} ms measured unloaded)\n{out}",
+        q.service * 1000.0,
+        q.overhead * 1000.0,
+    );
+    eprintln!("{context}");
+    assert!((found / truth - 1.0).abs() <= 0.10, "{context}");
+    nothing_passed_at_or_above(&cap, full, &context);
 }
 
 /// In `just bench`: CI's time holds one search, and people's think times are the case the old
@@ -169,47 +191,20 @@ fn a_hold_that_cannot_reach_steady_state_never_passes_a_saturating_rate() {
     // sustainable.
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let flags = [
-        "--event-delay-ms",
-        "5",
-        "--max-concurrent-runs",
-        &SLOTS.to_string(),
-    ];
-    let t = TargetProc::start(dir.path(), &flags);
-    let q = measure(&t, dir.path());
+    let (t, q) = measured_target(dir.path());
     let full = SLOTS as f64 / q.service / 5.5;
-    let plan = format!(
-        "name = \"no-room\"\n{}[scenario]\nthink_time = \"lognormal(1500ms, p95=6000ms)\"\n\
-         run_timeout = \"10s\"\n[workload]\nmodel = \"open\"\nmax_sessions = 2000\nseed = 9\n\
-         [session]\nturns = \"3..8\"\n[[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"\n\
-         [sla]\nagent_run_p95 = \"{SLA_MS}ms\"\nerror_rate = \"1%\"\n\
-         [capacity]\nstart_rate = \"20/s\"\nfactor = 1.25\nmax_rate = \"60/s\"\nrate_resolution = \"2/s\"\n\
-         step_ramp = \"1s\"\nstep_hold = \"2s\"\nmax_hold = \"2s\"\n[report]\ndir = \"{}\"\n",
-        target_section(&t),
-        dir.path().join("r").display()
+    let (cap, out) = search(
+        &t,
+        dir.path(),
+        "lognormal(1500ms, p95=6000ms)",
+        "start_rate = \"20/s\"\nfactor = 1.25\nmax_rate = \"60/s\"\nrate_resolution = \"2/s\"\n\
+         step_ramp = \"1s\"\nstep_hold = \"2s\"\nmax_hold = \"2s\"",
     );
-    let path = dir.path().join("no-room.toml");
-    std::fs::write(&path, plan).unwrap();
-    let out = Command::new(BIN)
-        .args(["capacity", path.to_str().unwrap()])
-        .env("IT_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let report = report_in(dir.path(), "r");
-    let cap: Value =
-        serde_json::from_slice(&std::fs::read(report.join("capacity.json")).unwrap()).unwrap();
-    let context = format!("100% utilization at {full:.2}/s\n{}", explain(&out));
+    let context = format!("100% utilization at {full:.2}/s\n{out}");
+    nothing_passed_at_or_above(&cap, full, &context);
     let steps = cap["steps"].as_array().unwrap();
-    for step in steps {
-        let rate = step["rate"].as_f64().unwrap();
-        assert!(rate < full || step["passed"] == false, "{step}\n{context}");
-    }
     assert!(
         steps.iter().any(|s| s["not_sustainable"] == true),
         "{context}"
     );
-    if let Some(found) = cap["max_rate"].as_f64() {
-        assert!(found < full, "{context}");
-    }
 }

@@ -261,19 +261,7 @@ fn a_recording_replays_as_a_faithful_stand_in() {
         ],
     );
     assert_eq!(probe.status.code(), Some(0), "{}", explain(&probe));
-    let recording = dir.path().join("platform.jsonl");
-    let rec = agentload(
-        dir.path(),
-        &[
-            "record",
-            plan.to_str().unwrap(),
-            "--runs",
-            "6",
-            "--out",
-            recording.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(rec.status.code(), Some(0), "{}", explain(&rec));
+    let recording = record(dir.path(), &plan);
     let text = std::fs::read_to_string(&recording).unwrap();
     no_secret("the recording", &text);
     // The recording's own timing: each run event's time from its start message.
@@ -305,17 +293,7 @@ fn a_recording_replays_as_a_faithful_stand_in() {
     }
     drop(t);
     // The stand-in: the recording served by the reference target.
-    let replay = TargetProc::start(dir.path(), &["--replay", recording.to_str().unwrap()]);
-    let plan_text = std::fs::read_to_string(&plan).unwrap().replace(
-        &bare_address(&plan),
-        &replay.base_url.replace("https://", ""),
-    );
-    std::fs::write(&plan, plan_text).unwrap();
-    // The probe's folder aside: the run's report is the one folder there.
-    let _ = std::fs::remove_dir_all(dir.path().join("reports"));
-    let out = run_plan_file(dir.path(), &plan, &[("IT_CLIENT_SECRET", SECRET)]);
-    assert_eq!(out.code, 0, "{}", out.explain());
-    let stats = replay.stats_until(|s| s["connections_open"] == 0);
+    let (out, stats) = run_on_replay(dir.path(), &plan, &recording);
     let s = out.summary();
     assert_eq!(s["runs"]["started"], stats["runs_started"], "{stats}");
     assert_eq!(s["runs"]["completed"], stats["runs_completed"], "{stats}");
@@ -382,17 +360,7 @@ fn a_recording_keeps_every_layout_a_platform_mixes_and_replays_it() {
     ];
     let probe = agentload(dir.path(), &args);
     assert_eq!(probe.status.code(), Some(0), "{}", explain(&probe));
-    let recording = dir.path().join("platform.jsonl");
-    let args = [
-        "record",
-        plan.to_str().unwrap(),
-        "--runs",
-        "6",
-        "--out",
-        recording.to_str().unwrap(),
-    ];
-    let rec = agentload(dir.path(), &args);
-    assert_eq!(rec.status.code(), Some(0), "{}", explain(&rec));
+    let recording = record(dir.path(), &plan);
     let text = std::fs::read_to_string(&recording).unwrap();
     no_secret("the recording", &text);
     let mut layouts = std::collections::BTreeSet::new();
@@ -411,17 +379,41 @@ fn a_recording_keeps_every_layout_a_platform_mixes_and_replays_it() {
     }
     assert!(layouts.len() >= 3, "{layouts:?}");
     drop(t);
-    let replay = TargetProc::start(dir.path(), &["--replay", recording.to_str().unwrap()]);
-    let plan_text = std::fs::read_to_string(&plan).unwrap().replace(
-        &bare_address(&plan),
-        &replay.base_url.replace("https://", ""),
-    );
-    std::fs::write(&plan, plan_text).unwrap();
-    let _ = std::fs::remove_dir_all(dir.path().join("reports"));
-    let out = run_plan_file(dir.path(), &plan, &[("IT_CLIENT_SECRET", SECRET)]);
-    assert_eq!(out.code, 0, "{}", out.explain());
+    let (out, stats) = run_on_replay(dir.path(), &plan, &recording);
     let s = out.summary();
     assert_eq!(s["runs"]["failed"], 0, "{s}");
-    let stats = replay.stats_until(|s| s["connections_open"] == 0);
     assert_eq!(s["runs"]["completed"], stats["runs_completed"], "{stats}");
+}
+
+/// `agentload record PLAN --runs 6` into `dir/platform.jsonl` (it must succeed).
+fn record(dir: &Path, plan: &Path) -> std::path::PathBuf {
+    let recording = dir.join("platform.jsonl");
+    let args = [
+        "record",
+        plan.to_str().unwrap(),
+        "--runs",
+        "6",
+        "--out",
+        recording.to_str().unwrap(),
+    ];
+    let rec = agentload(dir, &args);
+    assert_eq!(rec.status.code(), Some(0), "{}", explain(&rec));
+    recording
+}
+
+/// Serves `recording` from the reference target, points `plan` at it and runs it (it must
+/// pass): its output and the stand-in's `/stats` once every socket closed.
+fn run_on_replay(dir: &Path, plan: &Path, recording: &Path) -> (RunOutput, Value) {
+    let replay = TargetProc::start(dir, &["--replay", recording.to_str().unwrap()]);
+    let plan_text = std::fs::read_to_string(plan).unwrap().replace(
+        &bare_address(plan),
+        &replay.base_url.replace("https://", ""),
+    );
+    std::fs::write(plan, plan_text).unwrap();
+    // The probe's folder aside: the run's report is the one folder there.
+    let _ = std::fs::remove_dir_all(dir.join("reports"));
+    let out = run_plan_file(dir, plan, &[("IT_CLIENT_SECRET", SECRET)]);
+    assert_eq!(out.code, 0, "{}", out.explain());
+    let stats = replay.stats_until(|s| s["connections_open"] == 0);
+    (out, stats)
 }

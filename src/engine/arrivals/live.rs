@@ -97,23 +97,36 @@ mod tests {
         }
     }
 
-    /// Counts the arrivals due while the level moves: 10/s for 10 s, then 30/s for 10 s.
-    #[tokio::test(start_paused = true)]
-    async fn arrivals_follow_the_level_as_it_moves() {
+    /// A feeder of `share` of a live level's arrivals into a pool nobody takes from.
+    fn feeding(
+        distribution: Distribution,
+        share: f64,
+    ) -> (
+        Arc<Level>,
+        Arc<Collector>,
+        Arc<Stop>,
+        tokio::task::JoinHandle<()>,
+    ) {
         let level = Arc::new(Level::new(Knob::Rate));
         let pool = Arc::new(Pool::new(1));
         let collector = Arc::new(Collector::default());
         collector.expect_sessions("open");
         let stop = Arc::new(Stop::default());
-        level.move_to(10.0, Duration::ZERO);
         let feeder = {
-            let (level, pool, collector, stop) =
-                (level.clone(), pool.clone(), collector.clone(), stop.clone());
+            let (level, collector, stop) = (level.clone(), collector.clone(), stop.clone());
             tokio::spawn(async move {
-                let a = arrivals(Distribution::Constant);
-                feed(&a, &level, 1.0, &pool, &collector, &stop).await;
+                let a = arrivals(distribution);
+                feed(&a, &level, share, &pool, &collector, &stop).await;
             })
         };
+        (level, collector, stop, feeder)
+    }
+
+    /// Counts the arrivals due while the level moves: 10/s for 10 s, then 30/s for 10 s.
+    #[tokio::test(start_paused = true)]
+    async fn arrivals_follow_the_level_as_it_moves() {
+        let (level, collector, stop, feeder) = feeding(Distribution::Constant, 1.0);
+        level.move_to(10.0, Duration::ZERO);
         tokio::time::sleep(Duration::from_secs(10)).await;
         let first = collector.sessions_now().0;
         level.move_to(30.0, Duration::ZERO);
@@ -131,21 +144,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn poisson_arrivals_on_a_ramp_have_the_ramps_count() {
-        let level = Arc::new(Level::new(Knob::Rate));
-        let pool = Arc::new(Pool::new(1));
-        let collector = Arc::new(Collector::default());
-        collector.expect_sessions("open");
-        let stop = Arc::new(Stop::default());
+        let (level, collector, stop, feeder) = feeding(Distribution::Poisson, 0.5);
         // 0 → 100/s over 100 s: 5,000 due; half of this shard's share.
         level.move_to(100.0, Duration::from_secs(100));
-        let feeder = {
-            let (level, pool, collector, stop) =
-                (level.clone(), pool.clone(), collector.clone(), stop.clone());
-            tokio::spawn(async move {
-                let a = arrivals(Distribution::Poisson);
-                feed(&a, &level, 0.5, &pool, &collector, &stop).await;
-            })
-        };
         tokio::time::sleep(Duration::from_secs(100)).await;
         stop.request("SIGTERM", 100.0);
         feeder.await.unwrap();

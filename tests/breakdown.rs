@@ -70,9 +70,11 @@ fn slowed_tool(profile: &str) {
             s["breakdown"]
         );
     }
+    // b's time is the others' plus the 500 ms injected; each P95 is of a few executions, so
+    // the gap is asked of 90% of the injected delay.
     let p95 = |name: &str| tool(s, name)["time"]["p95_ms"].as_f64().unwrap();
     assert!(
-        p95("b") >= p95("a").max(p95("c")) + 500.0,
+        p95("b") >= p95("a").max(p95("c")) + 450.0,
         "b {} a {} c {}",
         p95("b"),
         p95("a"),

@@ -532,8 +532,11 @@ both!(a_connection_cap_is_shed_load_not_failure, |d: Dialect| {
     );
     assert_eq!(failures(&f, "connect.failed"), 0, "{s}");
     assert_eq!(s["throttled"]["connects"].as_u64().unwrap(), refused, "{s}");
-    // The platform began refusing with as many users open as its cap.
-    assert_eq!(s["throttled"]["first_at_users"], 10, "{s}");
+    // The platform began refusing with as many users open as its cap: the generator counts a
+    // socket open once its handshake is done here, so the last one the platform accepted may
+    // still be finishing it when the first refusal arrives.
+    let first = s["throttled"]["first_at_users"].as_u64().unwrap();
+    assert!((9..=10).contains(&first), "{s}");
     // Nobody came back sooner than the Retry-After asked.
     let gap = f.stats["retry_gap_min_ms"].as_u64().unwrap();
     assert!(gap >= 1000, "a refused user retried after {gap} ms");

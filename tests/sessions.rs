@@ -41,18 +41,18 @@ fn healthy(profile: &str) {
     let load = "[scenario]\nthink_time = \"exp(500ms)\"\n\
                 [workload]\nmodel = \"open\"\nmax_sessions = 100\ndrain = \"30s\"\nseed = 42\n\
                 [session]\nturns = \"2..4\"\n\
-                [[arrivals]]\nrate = \"2/s\"\nduration = \"30s\"\n";
+                [[arrivals]]\nrate = \"3/s\"\nduration = \"20s\"\n";
     let r = run(profile, &["--event-delay-ms", "50"], load);
     assert_eq!(r.out.code, 0, "{}", r.out.explain());
     let s = r.out.summary();
     let ss = &s["sessions"];
     assert_eq!(ss["model"], "open", "{ss}");
-    // The measured rate: arrivals over the schedule's 30 s, beside the planned 2/s.
+    // The measured rate: arrivals over the schedule's 20 s, beside the planned 3/s.
     let arrived = ss["arrived"].as_f64().unwrap();
     let window =
         ss["arrivals"]["to_secs"].as_f64().unwrap() - ss["arrivals"]["from_secs"].as_f64().unwrap();
     let rate = arrived / window;
-    assert!((rate / 2.0 - 1.0).abs() <= 0.15, "measured {rate}/s: {ss}");
+    assert!((rate / 3.0 - 1.0).abs() <= 0.15, "measured {rate}/s: {ss}");
     // Nothing was late or dropped on a healthy target: every arrival started, every session
     // completed, within milliseconds of when it was due.
     assert_eq!(ss["dropped"], 0, "{ss}");

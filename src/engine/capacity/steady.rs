@@ -25,7 +25,8 @@ const P95_LIMIT_SHARE: f64 = 0.10;
 /// Runs begun fall short of (or pass) what the rate offers by more than this share, or three
 /// standard deviations of the count of a steady system, whichever is more.
 const OFFERED_SHARE: f64 = 0.10;
-/// Runs ended fall short of runs begun by more than this share (or three standard deviations).
+/// Runs ended fall short of (or pass: a queue draining) runs begun by more than this share (or
+/// three standard deviations).
 const ENDED_SHARE: f64 = 0.05;
 
 /// What the hold is judged against.
@@ -93,6 +94,12 @@ pub fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
             "runs ended {ended_rate:.1}/s of {begun_rate:.1}/s begun"
         ));
         worsening = true;
+    } else if begun > 0 && -short > tolerance {
+        // More ended than began: a queue left by an earlier, heavier load still draining.
+        moved.push(format!(
+            "runs ended {ended_rate:.1}/s, more than the {begun_rate:.1}/s begun (a queue \
+             draining)"
+        ));
     }
     if let (Some(offered), Some(rate)) = (expect.offered_runs_per_sec, expect.rate) {
         // Runs begun in a steady hold vary as a compound Poisson count: sessions × turns.

@@ -153,6 +153,23 @@ fn a_queue_still_draining_is_held_longer_even_over_the_sla() {
 }
 
 #[test]
+fn a_hold_that_ends_more_runs_than_it_begins_is_draining_not_steady() {
+    // A queue left by the step before: in flight and P95 barely move within the hold, but
+    // the deployment ends runs faster than the load begins them.
+    let h = hold((30.0, 26.0), (150.0, 150.0), 22.0, 26.0, (300.0, 290.0));
+    let s = steadiness(&h, &open_expect(4.0, 5.5));
+    assert!(!s.steady && !s.worsening, "{s:?}");
+    assert_eq!(
+        s.moved,
+        vec!["runs ended 26.0/s, more than the 22.0/s begun (a queue draining)".to_string()],
+        "{s:?}"
+    );
+    // The same hold with runs ended as begun is steady.
+    let even = hold((30.0, 26.0), (150.0, 150.0), 22.0, 22.0, (300.0, 290.0));
+    assert!(steadiness(&even, &open_expect(4.0, 5.5)).steady);
+}
+
+#[test]
 fn a_closed_hold_has_no_offered_load_and_the_same_checks() {
     let closed = Expect {
         run_p95_limit_ms: Some(350.0),

@@ -1,8 +1,6 @@
 //! `agentload capacity` against the reference target with a known capacity knob.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::process::Command;
 

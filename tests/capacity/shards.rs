@@ -3,9 +3,7 @@
 //! them (steadiness, then the SLA), and a `--between` pass refines the limit to what one node
 //! finds.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -7,7 +7,6 @@ mod common;
 use agentload::model::metrics::Latency;
 use common::*;
 use serde_json::Value;
-use std::process::Command;
 
 struct Traced {
     out: RunOutput,
@@ -170,15 +169,7 @@ fn a_capacity_search_names_the_tool_that_slowed_with_load() {
     );
     let path = dir.path().join("cap.toml");
     std::fs::write(&path, plan).unwrap();
-    let out = Command::new(BIN)
-        .args(["capacity", path.to_str().unwrap(), "--quiet"])
-        .env("IT_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let report = report_in(dir.path(), "r");
-    let cap: Value =
-        serde_json::from_slice(&std::fs::read(report.join("capacity.json")).unwrap()).unwrap();
+    let (_, _, cap) = capacity_search(&path, &["--quiet"], dir.path(), "r");
     let degraded = cap["degraded_first"]
         .as_str()
         .unwrap_or_else(|| panic!("{cap}"));

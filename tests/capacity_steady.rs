@@ -15,7 +15,6 @@ use common::queue::{self, Queue, Sessions};
 use common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Mutex;
 
 /// One search at a time: two at once would share the machine's two cores and measure each
@@ -115,15 +114,8 @@ fn search(t: &TargetProc, dir: &Path, think: &str, capacity: &str) -> (Value, St
     );
     let path = dir.join("steady.toml");
     std::fs::write(&path, plan).unwrap();
-    let out = Command::new(BIN)
-        .args(["capacity", path.to_str().unwrap()])
-        .env("IT_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let report = report_in(dir, "r");
-    let cap = serde_json::from_slice(&std::fs::read(report.join("capacity.json")).unwrap());
-    (cap.unwrap(), explain(&out))
+    let (out, _, cap) = capacity_search(&path, &[], dir, "r");
+    (cap, explain(&out))
 }
 
 /// No step at or above the 100%-utilization rate `full` passed, nor is the answer there.

@@ -5,8 +5,6 @@
 //! enterprise's seats from it.
 
 use crate::common::*;
-use serde_json::Value;
-use std::process::Command;
 
 #[test]
 fn the_rate_search_finds_the_targets_session_rate_and_sizes_the_seats() {
@@ -32,15 +30,7 @@ fn the_rate_search_finds_the_targets_session_rate_and_sizes_the_seats() {
     );
     let path = dir.path().join("cap.toml");
     std::fs::write(&path, plan).unwrap();
-    let out = Command::new(BIN)
-        .args(["capacity", path.to_str().unwrap(), "--quiet"])
-        .env("IT_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let report = report_in(dir.path(), "r");
-    let cap: Value =
-        serde_json::from_slice(&std::fs::read(report.join("capacity.json")).unwrap()).unwrap();
+    let (out, report, cap) = capacity_search(&path, &["--quiet"], dir.path(), "r");
     // 8 slots × (1 / 0.3 s) = 26.7 runs/s; 5 runs a session: 5.33 sessions/s at 100%
     // utilization, which no steady answer reaches.
     let analytic = 8.0 / 0.3 / 5.0;

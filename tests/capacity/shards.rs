@@ -73,10 +73,6 @@ fn folders(dir: &Path) -> Vec<PathBuf> {
     all
 }
 
-fn capacity_json(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("capacity.json")).unwrap()).unwrap()
-}
-
 #[test]
 fn sharded_passes_merge_to_the_limit_one_node_finds() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,14 +81,8 @@ fn sharded_passes_merge_to_the_limit_one_node_finds() {
     std::fs::create_dir_all(dir.path().join("one")).unwrap();
     let one = TargetProc::start(&dir.path().join("one"), &flags);
     let one_plan = plan(&one, dir.path(), "one-node");
-    let out = Command::new(BIN)
-        .args(["capacity", one_plan.to_str().unwrap(), "--quiet"])
-        .env("IT_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let one_node = report_in(dir.path(), "one-node");
-    let single = capacity_json(&one_node)["max_users"].as_u64().unwrap();
+    let (_, one_node, one_cap) = capacity_search(&one_plan, &["--quiet"], dir.path(), "one-node");
+    let single = one_cap["max_users"].as_u64().unwrap();
     let html = std::fs::read_to_string(one_node.join("index.html")).unwrap();
     assert!(!html.contains("id=\"runs\"") && !html.contains("The sampler was off"));
     let summary: Value =

@@ -218,6 +218,33 @@ pub fn report_in(dir: &Path, sub: &str) -> PathBuf {
         .path()
 }
 
+/// A capacity report's `capacity.json`, in the report folder `dir`.
+pub fn capacity_json(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("capacity.json")).unwrap()).unwrap()
+}
+
+/// `agentload capacity PLAN` (with `args`, and the tests' client secret), which must pass:
+/// its output, its report folder (the one under `dir/<sub>`) and that report's
+/// `capacity.json`.
+pub fn capacity_search(
+    plan: &Path,
+    args: &[&str],
+    dir: &Path,
+    sub: &str,
+) -> (std::process::Output, PathBuf, Value) {
+    let out = Command::new(BIN)
+        .arg("capacity")
+        .arg(plan)
+        .args(args)
+        .env("IT_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = report_in(dir, sub);
+    let cap = capacity_json(&report);
+    (out, report, cap)
+}
+
 /// A finished command's exit and output, for an assertion's message.
 pub fn explain(out: &std::process::Output) -> String {
     format!(

@@ -3,10 +3,10 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// How the token travels on the WebSocket upgrade.
 /// The built-in profile names (`engine::protocol::Profile::builtin` knows each).
 pub const PROFILES: [&str; 2] = ["reference", "netra"];
 
+/// How the token travels on the WebSocket upgrade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Carrier {
@@ -16,6 +16,20 @@ pub enum Carrier {
     Subprotocol,
     /// `?token=<jwt>`.
     Query,
+}
+
+impl Carrier {
+    /// Every carrier.
+    pub const ALL: [Carrier; 3] = [Carrier::Header, Carrier::Subprotocol, Carrier::Query];
+
+    /// The carrier as a plan names it in `token_carriers`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Carrier::Header => "header",
+            Carrier::Subprotocol => "subprotocol",
+            Carrier::Query => "query",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

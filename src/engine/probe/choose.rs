@@ -5,7 +5,7 @@
 
 use super::analyze::{layout, propose_on, Probed, Proposal};
 use super::section::verdict;
-use super::starts::{carrier_name, Start};
+use super::starts::Start;
 use crate::engine::protocol::Profile;
 use crate::plan::Carrier;
 use serde_json::Value;
@@ -38,12 +38,12 @@ pub fn choose(runs: &[Probed], start: Option<&Start>, carriers: Option<&[Carrier
         }
     }
     let mut layouts: Vec<&'static str> = Vec::new();
-    for f in runs.iter().flat_map(Probed::run_frames) {
-        let l = layout(&f.value);
-        if !layouts.contains(&l) {
-            layouts.push(l);
-        }
-    }
+    extend_new(
+        &mut layouts,
+        runs.iter()
+            .flat_map(Probed::run_frames)
+            .map(|f| layout(&f.value)),
+    );
     let mut fallback: Option<Chosen> = None;
     for (name, fingerprint) in order {
         let mut proposal = merged(runs, name);
@@ -58,7 +58,7 @@ pub fn choose(runs: &[Probed], start: Option<&Start>, carriers: Option<&[Carrier
             .filter(|s| Some(&s.template) != default.as_ref())
             .map(|s| (s.template.clone(), s.label.clone()));
         proposal.token_carriers =
-            carriers.map(|c| c.iter().map(|c| carrier_name(*c).to_string()).collect());
+            carriers.map(|c| c.iter().map(|c| c.name().to_string()).collect());
         let verdicts: Vec<_> = runs.iter().map(|r| verdict(&proposal, r)).collect();
         let chosen = Chosen {
             proposal,
@@ -105,11 +105,7 @@ fn merged(runs: &[Probed], base: &str) -> Proposal {
     let mut all = runs.iter().map(|r| propose_on(r, base));
     let mut out = all.next().unwrap_or_default();
     for p in all {
-        for w in p.wrappers {
-            if !out.wrappers.contains(&w) {
-                out.wrappers.push(w);
-            }
-        }
+        extend_new(&mut out.wrappers, p.wrappers);
         for (i, m) in p.merge.iter().enumerate() {
             if !out.merge.contains(m) {
                 // After what comes before it in its own run's list.
@@ -122,19 +118,20 @@ fn merged(runs: &[Probed], base: &str) -> Proposal {
         for (wire, alias) in p.aliases {
             out.aliases.entry(wire).or_insert(alias);
         }
-        for e in p.error_events {
-            if !out.error_events.contains(&e) {
-                out.error_events.push(e);
-            }
-        }
+        extend_new(&mut out.error_events, p.error_events);
         out.welcome = out.welcome.or(p.welcome);
         out.handshake = out.handshake.or(p.handshake);
         out.server_assigns_run_id = out.server_assigns_run_id.or(p.server_assigns_run_id);
-        for r in p.recognised {
-            if !out.recognised.contains(&r) {
-                out.recognised.push(r);
-            }
-        }
+        extend_new(&mut out.recognised, p.recognised);
     }
     out
+}
+
+/// Appends the items of `from` that `into` does not hold yet, in order.
+fn extend_new<T: PartialEq>(into: &mut Vec<T>, from: impl IntoIterator<Item = T>) {
+    for item in from {
+        if !into.contains(&item) {
+            into.push(item);
+        }
+    }
 }

@@ -243,7 +243,7 @@ async fn carriers_that_open(
         };
         if let Ok(mut socket) = Socket::open(&connector, token).await {
             let _ = socket.ws.close(None).await;
-            let names: Vec<&str> = plan.iter().map(|c| starts::carrier_name(*c)).collect();
+            let names: Vec<&str> = plan.iter().map(|c| c.name()).collect();
             tried.push((
                 format!("the token in {}", names.join(", ")),
                 refused.to_string(),

@@ -88,20 +88,11 @@ pub fn candidates(own: &Profile, own_name: &str) -> Vec<Start> {
 
 /// The carriers to try after the plan's were refused: each other one alone.
 pub fn other_carriers(plan: &[Carrier]) -> Vec<Vec<Carrier>> {
-    [Carrier::Header, Carrier::Subprotocol, Carrier::Query]
+    Carrier::ALL
         .into_iter()
         .filter(|c| plan != [*c])
         .map(|c| vec![c])
         .collect()
-}
-
-/// A carrier as a plan names it.
-pub fn carrier_name(c: Carrier) -> &'static str {
-    match c {
-        Carrier::Header => "header",
-        Carrier::Subprotocol => "subprotocol",
-        Carrier::Query => "query",
-    }
 }
 
 #[cfg(test)]

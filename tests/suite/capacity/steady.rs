@@ -1,0 +1,219 @@
+//! Capacity a deployment can sustain (#33): the search's answer against the ground truth, a
+//! discrete-event simulation of the reference target's queue (8 slots served in order, each
+//! run holding one for the service time) fed by the plan's own sessions. Queues scale with
+//! time, so the plan is the enterprise-onboarding plan at a tenth: 5 ms between events (a run
+//! of ~40 ms where the full size has ~310 ms), think times and the SLA a tenth.
+//!
+//! The service time and the client's overhead are measured, not assumed: the service from the
+//! target's throughput when it is saturated (slots / runs per second, the median second of a
+//! saturating load before the search and one after), the overhead from an unloaded run less
+//! the service.
+
+use crate::common::queue::{self, Queue, Sessions};
+use crate::common::serial;
+use crate::common::*;
+use serde_json::Value;
+use std::path::Path;
+
+const SLOTS: usize = 8;
+const SLA_MS: f64 = 140.0;
+
+fn target_section(t: &TargetProc) -> String {
+    format!(
+        "[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
+         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[sampler]\nenabled = false\n",
+        t.base_url,
+        t.ws_url,
+        t.ca_file.display()
+    )
+}
+
+/// A closed load of `users` (think 20 ms) for `secs` s after a 1 s ramp: its summary.
+fn closed(t: &TargetProc, dir: &Path, users: usize, secs: u32) -> Value {
+    let dir = dir.join(format!("closed-{users}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan = format!(
+        "name = \"measure\"\n{}[scenario]\nthink_time = \"20ms\"\n\
+         [[stages]]\nusers = {users}\nduration = \"1s\"\n[[stages]]\nusers = {users}\nduration = \"{secs}s\"\n",
+        target_section(t)
+    );
+    let out = run_plan(&dir, &plan, &[("IT_CLIENT_SECRET", SECRET)]);
+    out.summary().clone()
+}
+
+/// Completed runs in each second of a saturating load (32 users, the seconds 2..7 of 6 s held):
+/// the deployment's throughput when every slot is busy.
+fn saturated_seconds(t: &TargetProc, dir: &Path, tag: &str) -> Vec<f64> {
+    let dir = dir.join(tag);
+    std::fs::create_dir_all(&dir).unwrap();
+    let saturated = closed(t, &dir, 32, 6);
+    saturated["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| (2.0..7.0).contains(&p["at_secs"].as_f64().unwrap()))
+        .map(|p| p["runs_completed"].as_f64().unwrap())
+        .collect()
+}
+
+/// The queue as measured: the service from the saturated throughput (the median second of
+/// `seconds`: a second the machine spent elsewhere does not move it), the overhead from one
+/// user's mean run less the service.
+fn queue_of(t: &TargetProc, dir: &Path, seconds: &[f64]) -> Queue {
+    let mut busy = seconds.to_vec();
+    busy.sort_by(f64::total_cmp);
+    let per_sec = busy[busy.len() / 2];
+    let service = SLOTS as f64 / per_sec;
+    let unloaded = closed(t, dir, 1, 3);
+    let mean_ms = unloaded["latency"]["agent_run"]["mean_ms"]
+        .as_f64()
+        .unwrap();
+    Queue {
+        slots: SLOTS,
+        service,
+        overhead: (mean_ms / 1000.0 - service).max(0.0),
+    }
+}
+
+/// The reference target with 8 slots of a ~40 ms run.
+fn target(dir: &Path) -> TargetProc {
+    let flags = [
+        "--event-delay-ms",
+        "5",
+        "--max-concurrent-runs",
+        &SLOTS.to_string(),
+    ];
+    TargetProc::start(dir, &flags)
+}
+
+/// The reference target, and its queue as measured.
+fn measured_target(dir: &Path) -> (TargetProc, Queue) {
+    let t = target(dir);
+    let seconds = saturated_seconds(&t, dir, "before");
+    let q = queue_of(&t, dir, &seconds);
+    (t, q)
+}
+
+/// Runs `agentload capacity` on an open plan of sessions of 3..8 turns with `think` and the
+/// plan's `[capacity]` lines: its exit, output and `capacity.json`.
+fn search(t: &TargetProc, dir: &Path, think: &str, capacity: &str) -> (Value, String) {
+    let plan = format!(
+        "name = \"steady\"\n{}[scenario]\nthink_time = \"{think}\"\nrun_timeout = \"10s\"\n\
+         [workload]\nmodel = \"open\"\nmax_sessions = 2000\nseed = 5\n\
+         [session]\nturns = \"3..8\"\n[[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"\n\
+         [sla]\nagent_run_p95 = \"{SLA_MS}ms\"\nerror_rate = \"1%\"\n\
+         [capacity]\n{capacity}\n[report]\ndir = \"{}\"\n",
+        target_section(t),
+        dir.join("r").display()
+    );
+    let path = dir.join("steady.toml");
+    std::fs::write(&path, plan).unwrap();
+    let (out, _, cap) = capacity_search(&path, &[], dir, "r");
+    (cap, explain(&out))
+}
+
+/// No step at or above the 100%-utilization rate `full` passed, nor is the answer there.
+fn nothing_passed_at_or_above(cap: &Value, full: f64, context: &str) {
+    for step in cap["steps"].as_array().unwrap() {
+        let rate = step["rate"].as_f64().unwrap();
+        assert!(rate < full || step["passed"] == false, "{step}\n{context}");
+    }
+    if let Some(found) = cap["max_rate"].as_f64() {
+        assert!(found < full, "{context}");
+    }
+}
+
+/// Searches the sustainable rate of sessions of 3..8 turns with `think` (a tenth of people's)
+/// and checks it against the simulation's.
+fn search_against_the_simulation(median_ms: u64, p95_ms: u64) {
+    let _one = serial::measuring();
+    let dir = tempfile::tempdir().unwrap();
+    let t = target(dir.path());
+    // The deployment's throughput saturated, before the search and after it: the service
+    // time is read from both (the machine's pace over the whole test).
+    let before = saturated_seconds(&t, dir.path(), "before");
+    let (cap, out) = search(
+        &t,
+        dir.path(),
+        &format!("lognormal({median_ms}ms, p95={p95_ms}ms)"),
+        "start_rate = \"25/s\"\nfactor = 1.5\nmax_rate = \"60/s\"\nrate_resolution = \"2/s\"\n\
+         step_hold = \"6s\"",
+    );
+    let after = saturated_seconds(&t, dir.path(), "after");
+    let q = queue_of(&t, dir.path(), &[before, after].concat());
+    let sessions = Sessions {
+        turns: (3, 8),
+        think_median: median_ms as f64 / 1000.0,
+        think_p95: p95_ms as f64 / 1000.0,
+    };
+    let truth = queue::limit(q, sessions, SLA_MS / 1000.0, 1500.0);
+    let full = SLOTS as f64 / q.service / 5.5;
+    let found = cap["max_rate"].as_f64().expect("a limit");
+    let context = format!(
+        "found {found}/s; the simulation's steady-state limit {truth:.2}/s, 100% utilization at \
+         {full:.2}/s (service {:.1} ms measured saturated, overhead {:.1} ms measured unloaded)\n{out}",
+        q.service * 1000.0,
+        q.overhead * 1000.0,
+    );
+    eprintln!("{context}");
+    assert!((found / truth - 1.0).abs() <= 0.10, "{context}");
+    nothing_passed_at_or_above(&cap, full, &context);
+}
+
+/// In `just bench`: CI's time holds one search, and people's think times are the case the old
+/// search got wrong (its answer was above what the deployment can complete).
+#[test]
+#[ignore = "a second search; `just bench` runs it (cargo test --test suite capacity::steady -- --ignored)"]
+fn the_answer_is_the_steady_state_limit_with_short_think_times() {
+    search_against_the_simulation(500, 2000);
+}
+
+#[test]
+fn the_answer_is_the_steady_state_limit_with_peoples_think_times() {
+    search_against_the_simulation(1500, 6000);
+}
+
+#[test]
+fn the_simulation_reproduces_the_limit_of_the_issue() {
+    // The full-size plan: 8 slots of 0.31 s, think lognormal(5 s, p95 20 s), 3..8 turns: the
+    // steady-state run P95 reaches 1 s at about 4.3/s (4.69/s is 100% utilization); a
+    // Python simulation of the same queue over 4 hours found 4.28/s.
+    let q = Queue {
+        slots: 8,
+        service: 0.31,
+        overhead: 0.0,
+    };
+    let sessions = Sessions {
+        turns: (3, 8),
+        think_median: 5.0,
+        think_p95: 20.0,
+    };
+    let found = queue::limit(q, sessions, 1.0, 15_000.0);
+    assert!((4.15..4.45).contains(&found), "{found}");
+}
+
+#[test]
+fn a_hold_that_cannot_reach_steady_state_never_passes_a_saturating_rate() {
+    // Long sessions (people's think times: ~10 s at a tenth), a ramp of 1 s, a hold of 2 s and
+    // no room to hold longer: steps fill for longer than they are held. Whatever such a step
+    // measures, none at or above the 100%-utilization rate passes; they fail as not
+    // sustainable.
+    let _one = serial::measuring();
+    let dir = tempfile::tempdir().unwrap();
+    let (t, q) = measured_target(dir.path());
+    let full = SLOTS as f64 / q.service / 5.5;
+    let (cap, out) = search(
+        &t,
+        dir.path(),
+        "lognormal(1500ms, p95=6000ms)",
+        "start_rate = \"20/s\"\nfactor = 1.25\nmax_rate = \"60/s\"\nrate_resolution = \"2/s\"\n\
+         step_ramp = \"1s\"\nstep_hold = \"2s\"\nmax_hold = \"2s\"",
+    );
+    let context = format!("100% utilization at {full:.2}/s\n{out}");
+    nothing_passed_at_or_above(&cap, full, &context);
+    let steps = cap["steps"].as_array().unwrap();
+    assert!(
+        steps.iter().any(|s| s["not_sustainable"] == true),
+        "{context}"
+    );
+}

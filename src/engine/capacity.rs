@@ -183,7 +183,7 @@ fn conclude(report: &mut CapacityReport, plan: &CapacityPlan, sla: &Sla) {
         report.shedding_reason = Some(shed.throttle_reasons.join(", "));
     }
     report.degraded_first = degraded_first(report);
-    throughput(report);
+    ceiling::conclude(report);
     if report.steps.iter().any(|s| s.rate.is_some()) {
         report.enterprise = plan.enterprise.and_then(|e| {
             rates::size(
@@ -197,27 +197,6 @@ fn conclude(report: &mut CapacityReport, plan: &CapacityPlan, sla: &Sla) {
     } else {
         report.conclusion = conclusion(report);
     }
-}
-
-/// The most runs per second a step completed in its hold (what bounds any answer), and the
-/// answer's offered load as a share of it.
-fn throughput(report: &mut CapacityReport) {
-    let best = report
-        .steps
-        .iter()
-        .filter(|s| !s.skipped && s.window_secs > 0.0)
-        .map(|s| (s.completed as f64 / s.window_secs, s.level_text()))
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    let Some((most, at)) = best else { return };
-    report.max_throughput = Some(most);
-    report.max_throughput_at = Some(at);
-    let answer = report
-        .max_rate
-        .and_then(|rate| report.steps.iter().find(|s| s.rate == Some(rate)));
-    report.utilization_percent = answer
-        .and_then(|s| s.offered_runs_per_sec)
-        .filter(|_| most > 0.0)
-        .map(|offered| 100.0 * offered / most);
 }
 
 /// The figure that grew the most from the first step to the first that broke (the breakdown's
@@ -266,6 +245,7 @@ fn conclusion(r: &CapacityReport) -> String {
         ),
         _ => "No step ran.".to_string(),
     };
+    text.push_str(&ceiling::sentence(r));
     if let (Some(at), Some(step)) = (r.shedding_at_users, r.shedding_step_users) {
         let what = match r.steps.iter().find(|s| s.users == step) {
             Some(s) if s.throttled_connects > 0 => "refusing connections",
@@ -300,6 +280,7 @@ fn conclusion(r: &CapacityReport) -> String {
     text
 }
 
+pub mod ceiling;
 pub mod controller;
 mod held;
 mod rates;

@@ -182,14 +182,27 @@ pub struct CapacityReport {
     /// The figure that grew the most from the first step to the first that broke.
     #[serde(default)]
     pub degraded_first: Option<String>,
-    /// The most runs per second a step completed in its hold, and that step: what bounds any
-    /// answer (a rate offering more cannot pass); and the answer's offered load as a share of it.
+    /// The most runs per second a step completed in its hold, and that step; `measured` when
+    /// that step was saturated (the figure is the deployment's ceiling, which bounds any
+    /// answer) and not only a floor under it; whether any step saturated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_throughput: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_throughput_at: Option<String>,
+    #[serde(default)]
+    pub max_throughput_measured: bool,
+    #[serde(default)]
+    pub saturated_any: bool,
+    /// The answer's load (offered runs/s, or the runs/s its users completed) as a share of a
+    /// measured ceiling; `None` when the ceiling was not measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utilization_percent: Option<f64>,
+    /// A step past the knee that completed clearly less (throughput falls under overload):
+    /// its runs per second and its level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_fallen: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_fallen_at: Option<String>,
     /// The SLA's run-time P95 limit the steps were judged against, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_p95_limit_ms: Option<f64>,

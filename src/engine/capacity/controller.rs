@@ -6,6 +6,7 @@
 
 mod window;
 
+use super::ceiling::{self, Held};
 use super::steady::{self, Decision, Expect};
 use super::{judge, StepResult};
 use crate::engine::live::{Attached, Knob, Live};
@@ -45,9 +46,8 @@ pub struct Controller<'a> {
     /// Say on stderr what each step is doing (not under `--quiet`).
     talk: bool,
     looks: Vec<Sample>,
-    /// Every step held: its median run time, completed runs per second, and level (the
-    /// deployment's measured ceiling comes from these).
-    seen: Vec<(Option<f64>, f64, String)>,
+    /// Every step held, as the ceiling reads it.
+    seen: Vec<Held>,
     /// The steps that held and no step at or below failed since: each one's level (this
     /// shard's), and its hold's means of runs in flight and sessions open (what a cool-down
     /// returns to).
@@ -82,8 +82,8 @@ impl<'a> Controller<'a> {
         let text = level_text(level, rate_step);
         let offered = rate_step.then(|| level * self.turns().mean());
         if let (Some(offered), Holding::Extend) = (offered, holding) {
-            let ceiling = steady::ceiling(&self.seen);
-            if let Some(why) = steady::beyond_ceiling(offered, ceiling.as_ref()) {
+            let ceiling = ceiling::ceiling(&self.seen);
+            if let Some(why) = ceiling::beyond(offered, ceiling.as_ref()) {
                 self.say(format!("{text}: not run: {why}"));
                 return Some(self.not_run(level, offered, why));
             }
@@ -145,9 +145,9 @@ impl<'a> Controller<'a> {
         let start = self.now();
         self.on.collector.hold_begins();
         // Near the measured ceiling a steady look counts only once a queue could settle.
-        let settle = steady::settle(
+        let settle = ceiling::settle(
             expect.offered_runs_per_sec,
-            steady::ceiling(&self.seen).as_ref(),
+            ceiling::ceiling(&self.seen).as_ref(),
         );
         let settle = settle.as_ref().map(|(secs, why)| (*secs, why.as_str()));
         let hold = self.plan.capacity.step_hold.0.as_secs_f64();
@@ -294,9 +294,7 @@ impl<'a> Controller<'a> {
     }
 
     fn remember(&mut self, step: &StepResult, level: f64) {
-        let secs = step.window_secs.max(1e-9);
-        self.seen
-            .push((step.p50_ms, step.completed as f64 / secs, step.level_text()));
+        self.seen.extend(Held::of(step));
         self.failed_last = !step.passed;
         let local = self.local(level);
         // A level that failed (held again, say) takes the passes at or above it with it.

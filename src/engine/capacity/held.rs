@@ -1,6 +1,7 @@
 //! Steps measured on fixed holds and judged afterwards (capacity shards' steps, merged): each
 //! step's hold judged for steadiness with the rules one node uses, with no room to hold longer.
 
+use super::ceiling::{self, Held};
 use super::steady::{self, Decision, Expect};
 use super::{judge, StepResult};
 use crate::plan::{Plan, Sla};
@@ -11,7 +12,7 @@ pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
     let turns = plan.session.unwrap_or_default().turns;
     let ms = |d: Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
     let session = plan.session_estimate().map(|d| d.as_secs_f64());
-    let mut seen: Vec<(Option<f64>, f64, String)> = Vec::new();
+    let mut seen: Vec<Held> = Vec::new();
     for step in steps.iter_mut() {
         let offered = step.rate.map(|r| r * turns.mean());
         step.offered_runs_per_sec = offered.or(step.offered_runs_per_sec);
@@ -25,8 +26,8 @@ pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
         };
         if let Some(hold) = &step.hold {
             let st = steady::steadiness(hold, &expect);
-            let ceiling = steady::ceiling(&seen);
-            let settle = steady::settle(offered, ceiling.as_ref());
+            let ceiling = ceiling::ceiling(&seen);
+            let settle = ceiling::settle(offered, ceiling.as_ref());
             let settle = settle.as_ref().map(|(secs, why)| (*secs, why.as_str()));
             let held = hold.secs;
             let why = match steady::decide(&st, None, false, held, f64::INFINITY, held, settle) {
@@ -34,14 +35,13 @@ pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
                 _ => None,
             };
             step.steadiness = Some(st);
-            let beyond = offered.and_then(|o| steady::beyond_ceiling(o, ceiling.as_ref()));
+            let beyond = offered.and_then(|o| ceiling::beyond(o, ceiling.as_ref()));
             if let Some(why) = why.or(beyond) {
                 step.not_sustainable = true;
                 step.failed_rule = Some(format!("not sustainable: {why}"));
             }
         }
         judge(sla, step);
-        let secs = step.window_secs.max(1e-9);
-        seen.push((step.p50_ms, step.completed as f64 / secs, step.level_text()));
+        seen.extend(Held::of(step));
     }
 }

@@ -53,17 +53,7 @@ pub fn conclusion(r: &CapacityReport) -> String {
         (Some(max), None) => format!("Every step held up to {} sessions.", rate(max)),
         _ => "No step ran.".to_string(),
     };
-    if let (Some(max), Some(share), Some(most)) =
-        (r.max_rate, r.utilization_percent, r.max_throughput)
-    {
-        let at = r.max_throughput_at.as_deref().unwrap_or("-");
-        let offered = most * share / 100.0;
-        text.push_str(&format!(
-            " At {} the sessions offer {offered:.1} runs/s: {share:.0}% of the {most:.1} runs/s it \
-             completed at most (at {at}), in steady state.",
-            rate(max)
-        ));
-    }
+    text.push_str(&super::ceiling::sentence(r));
     if let Some(what) = &r.degraded_first {
         text.push_str(&format!(" What degraded first: {what}."));
     }

@@ -4,7 +4,7 @@
 //! search measured (a step that passed before any step showed the ceiling may not have
 //! been): if not, it is held again, warm, and the bisection goes on below it if it fails.
 
-use super::steady;
+use super::ceiling;
 use super::{judge, CapacityReport, StepResult};
 use crate::plan::Sla;
 
@@ -92,15 +92,10 @@ pub(super) async fn walk<E>(
 /// The step at `level` passed on a hold shorter than a queue at its load takes to settle,
 /// under the ceiling the steps measured.
 fn unsettled(steps: &[StepResult], level: f64) -> bool {
-    let seen: Vec<(Option<f64>, f64, String)> = steps
-        .iter()
-        .filter(|s| !s.skipped && s.window_secs > 0.0)
-        .map(|s| (s.p50_ms, s.completed as f64 / s.window_secs, s.level_text()))
-        .collect();
-    let ceiling = steady::ceiling(&seen);
+    let ceiling = ceiling::of_steps(steps);
     let Some(step) = steps.iter().find(|s| s.level() == level) else {
         return false;
     };
-    steady::settle(step.offered_runs_per_sec, ceiling.as_ref())
+    ceiling::settle(step.offered_runs_per_sec, ceiling.as_ref())
         .is_some_and(|(secs, _)| step.held_secs + 1e-6 < secs)
 }

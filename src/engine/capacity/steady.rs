@@ -50,23 +50,25 @@ pub fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
     let mut moved = Vec::new();
     let mut worsening = false;
     let secs = hold.secs.max(1e-9);
-    let in_flight = hold.halves_mean(|s| s.in_flight);
-    let [a, b] = in_flight;
-    if (b - a).abs() > (IN_FLIGHT_SHARE * (a + b) / 2.0).max(MIN_IN_FLIGHT) {
-        moved.push(format!("runs in flight {a:.0} → {b:.0}"));
-        worsening |= b > a;
-    }
     let sessions_open = hold.halves_mean(|s| s.sessions_open);
-    let [a, b] = sessions_open;
-    let mean = (a + b) / 2.0;
+    let sessions = (sessions_open[0] + sessions_open[1]) / 2.0;
     // Sessions open are a Poisson count of mean `mean`, correlated over a session's length
     // W: halves W apart differ the most; closer ones share most sessions, longer ones average
     // several independent looks. The difference's variance is 2·mean·min(k, 1/k), k = T/2W.
     let k = expect
         .session_secs
         .map_or(1.0, |w| secs / 2.0 / w.max(1e-3));
-    let noise = 3.0 * (2.0 * mean * k.min(1.0 / k)).sqrt();
-    if mean > 0.0 && (b - a).abs() > (SESSIONS_SHARE * mean).max(noise).max(2.0) {
+    let sessions_var = 2.0 * sessions * k.min(1.0 / k);
+    let in_flight = hold.halves_mean(|s| s.in_flight);
+    let [a, b] = in_flight;
+    let beyond_noise = in_flight_moved(hold, in_flight, sessions_open, expect.rate.is_some());
+    if beyond_noise > 0.0 && (b - a).abs() > (IN_FLIGHT_SHARE * (a + b) / 2.0).max(MIN_IN_FLIGHT) {
+        moved.push(format!("runs in flight {a:.0} → {b:.0}"));
+        worsening |= b > a;
+    }
+    let [a, b] = sessions_open;
+    let noise = 3.0 * sessions_var.sqrt();
+    if sessions > 0.0 && (b - a).abs() > (SESSIONS_SHARE * sessions).max(noise).max(2.0) {
         moved.push(format!("sessions open {a:.0} → {b:.0}"));
         worsening |= b > a;
     }
@@ -126,6 +128,30 @@ pub fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
         runs_ended_per_sec: ended_rate,
         offered_runs_per_sec: expect.offered_runs_per_sec,
     }
+}
+
+/// How far the halves' mean runs in flight moved beyond what a steady hold swings: the
+/// difference less the part the sessions open explain (open model: the share of sessions in
+/// a run, times how far the sessions open moved, which their own check judges), and three
+/// standard deviations of a steady count. Each look is a Poisson count of mean `m`; looks
+/// closer than a run's length (Little: m / runs ended per second) see the same runs, so a
+/// half holds `half / max(spacing, run)` independent ones. The search that refused 3.75/s
+/// on "runs in flight 9 → 6" took such a swing for a queue with a fixed floor of 2.
+fn in_flight_moved(hold: &HoldFigures, halves: [f64; 2], sessions: [f64; 2], open: bool) -> f64 {
+    let m = (halves[0] + halves[1]) / 2.0;
+    let s = (sessions[0] + sessions[1]) / 2.0;
+    let explained = if open && s > 0.0 {
+        (m / s).min(1.0) * (sessions[1] - sessions[0])
+    } else {
+        0.0
+    };
+    let secs = hold.secs.max(1e-9);
+    let (_, ended) = hold.runs();
+    let run_secs = m / (ended as f64 / secs).max(1e-9);
+    let spacing = secs / (hold.samples.len() as f64).max(1.0);
+    let per_half = (secs / 2.0 / spacing.max(run_secs)).max(1.0);
+    let noise = 3.0 * (2.0 * m / per_half).sqrt();
+    ((halves[1] - halves[0]) - explained).abs() - noise
 }
 
 /// `what P95 a → b ms` when the halves' P95s differ by more than noise.
@@ -211,64 +237,6 @@ pub fn near_limit(sla: &crate::plan::Sla, step: &StepResult) -> bool {
         _ => false,
     })
 }
-
-/// The most runs per second the deployment can complete, as measured: the best throughput of
-/// a step whose runs queued (its median run took at least `QUEUED_FACTOR` times the fastest
-/// step's median, so the platform was busy nearly all the time). `None` until one queued.
-/// Each step is (median run time ms, runs ended per second, its level as people read it).
-pub fn ceiling(steps: &[(Option<f64>, f64, String)]) -> Option<(f64, String)> {
-    let fastest = steps
-        .iter()
-        .filter_map(|(p50, _, _)| *p50)
-        .fold(f64::INFINITY, f64::min);
-    steps
-        .iter()
-        .filter(|(p50, _, _)| p50.is_some_and(|p| p >= QUEUED_FACTOR * fastest))
-        .map(|(_, rate, level)| (*rate, level.clone()))
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-}
-
-/// A step's median run this many times the fastest step's: its runs waited for the platform.
-pub const QUEUED_FACTOR: f64 = 2.0;
-
-/// A rate step offering `offered` runs/s cannot pass when the deployment never completed that
-/// many (the measured ceiling, with a margin for its own noise): why, or `None`.
-pub fn beyond_ceiling(offered: f64, ceiling: Option<&(f64, String)>) -> Option<String> {
-    let (most, at) = ceiling?;
-    (offered > most * (1.0 + CEILING_MARGIN)).then(|| {
-        format!(
-            "offers {offered:.1} runs/s, more than the {most:.1} runs/s the deployment \
-             completed at most (at {at})"
-        )
-    })
-}
-
-/// The measured ceiling's own noise: a step may offer this much more and still be tried.
-const CEILING_MARGIN: f64 = 0.02;
-
-/// How long a step offering `offered` runs/s must be held before its hold can say anything,
-/// given the deployment's measured ceiling `most`: a queue near saturation settles slowly,
-/// in about 1 / (μ (1 − √ρ)²) (ρ = offered / μ; a single queue of the ceiling's rate, which a
-/// deployment of several slots settles no slower than), and `SETTLE_TIMES` of that.
-/// At 92% of a 25.8 runs/s ceiling: 47 s; at 95%: 121 s; at 98%: 767 s.
-pub fn settle_secs(offered: f64, most: f64) -> f64 {
-    let rho = (offered / most.max(1e-9)).clamp(0.0, 0.999_9);
-    SETTLE_TIMES / (most.max(1e-9) * (1.0 - rho.sqrt()).powi(2))
-}
-
-/// How long a step offering `offered` runs/s must be held under the measured `ceiling`, and
-/// why (`None` when either is unknown).
-/// The ceiling is read with its own noise's margin (a short window of a queued step may read
-/// a little under it).
-pub fn settle(offered: Option<f64>, ceiling: Option<&(f64, String)>) -> Option<(f64, String)> {
-    let (offered, (most, _)) = offered.zip(ceiling)?;
-    let share = 100.0 * offered / most;
-    let why = format!("at {share:.0}% of the {most:.1} runs/s it completed at most");
-    Some((settle_secs(offered, most * (1.0 + CEILING_MARGIN)), why))
-}
-
-/// Relaxation times a near-saturated hold must span.
-const SETTLE_TIMES: f64 = 2.0;
 
 #[cfg(test)]
 mod tests;

@@ -75,6 +75,9 @@ impl EmbeddedTarget {
         if let Some(n) = target.max_concurrent_runs {
             cmd.arg("--max-concurrent-runs").arg(n.to_string());
         }
+        if let Some(n) = target.shared_capacity {
+            cmd.arg("--shared-capacity").arg(n.to_string());
+        }
         if target.tls {
             cmd.arg("--tls").arg("--ca-out").arg(ca_out);
         }

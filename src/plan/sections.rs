@@ -42,6 +42,9 @@ pub struct Target {
     pub ballast_kb_per_connection: usize,
     /// Embedded target only: at most this many runs stream at once (a capacity limit).
     pub max_concurrent_runs: Option<usize>,
+    /// Embedded target only: a backend that batches (an LLM server): past this many runs in
+    /// flight every run slows in proportion (no queue).
+    pub shared_capacity: Option<usize>,
     /// Embedded target only: ping sockets with no run in flight this often (idle users answer).
     pub ping_interval: Option<Dur>,
     /// Embedded target only: env var holding the secret the target validates tokens with

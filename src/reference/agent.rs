@@ -80,6 +80,7 @@ impl AgentRun {
             Some(permits) => permits.clone().acquire_owned().await.ok(),
             None => None,
         };
+        let _in_flight = self.state.batch.begin();
         let fault = args.faults.pick(&counters.faults);
         faults::apply(fault, &mut events);
         let delay = Duration::from_millis(args.event_delay_ms);
@@ -106,7 +107,7 @@ impl AgentRun {
                     data[layouts::tool_duration_key(args.profile)] = json!(ran.as_millis() as u64);
                 }
             }
-            tokio::time::sleep(delay).await;
+            tokio::time::sleep(self.state.batch.delay(delay, args.shared_capacity)).await;
             if index == 2 {
                 if let Some(ended) = self.mid_run_fault(fault).await {
                     return ended;

@@ -5,6 +5,7 @@
 mod agent;
 mod agents;
 mod api;
+mod batch;
 mod certs;
 pub mod faults;
 mod http;
@@ -70,6 +71,10 @@ pub struct TargetArgs {
     /// run time grows with load beyond N.
     #[arg(long)]
     pub max_concurrent_runs: Option<usize>,
+    /// Capacity as a backend that batches (an LLM server): up to N runs in flight go at full
+    /// speed; with k > N, every run's next event waits `event_delay × k / N`. No queue.
+    #[arg(long)]
+    pub shared_capacity: Option<usize>,
     /// Past this many open sockets, refuse new ones as a platform's throttler does: HTTP 429
     /// with `Retry-After: 1` (netra: an `error_message` `rate_limited`, then close 1013).
     #[arg(long)]
@@ -151,6 +156,8 @@ pub(crate) struct State {
     pub registry: faults::Registry,
     pub runs: runs::Runs,
     pub run_permits: Option<Arc<tokio::sync::Semaphore>>,
+    /// Runs in flight (`--shared-capacity` paces them).
+    pub batch: batch::Batch,
     pub shedding: shedding::Shedding,
     pub tools: tools::Tools,
     /// `--replay`: the recording served instead of the reference agents.
@@ -166,6 +173,8 @@ impl State {
         s.runs_shed = self.shedding.runs_shed.load(Relaxed);
         s.retry_gap_min_ms = self.shedding.retry_gap_min_ms();
         s.tools = self.tools.stats();
+        s.runs_in_flight = self.batch.in_flight();
+        s.runs_in_flight_peak = self.batch.peak();
         s
     }
 }
@@ -218,6 +227,7 @@ pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
         run_permits: args
             .max_concurrent_runs
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
+        batch: batch::Batch::default(),
         shedding: shedding::Shedding::default(),
         tools: tools::Tools::new(&args.tools),
         replay: match &args.replay {

@@ -106,6 +106,11 @@ pub struct TargetStats {
     /// Tool executions by tool: started (`tool_executing` sent) and completed.
     #[serde(default)]
     pub tools: BTreeMap<String, super::tools::ToolStats>,
+    /// Runs in flight (begun their events, not ended) now, and the most at once.
+    #[serde(default)]
+    pub runs_in_flight: u64,
+    #[serde(default)]
+    pub runs_in_flight_peak: u64,
 }
 
 pub fn bump(counter: &AtomicU64) {

@@ -3,6 +3,7 @@
 //! walking the same steps that merge into one node's answer (`shards`), and the search checked
 //! against a simulation of the target's queue (`steady`).
 
+mod batch;
 mod closed;
 mod rate;
 mod shards;

@@ -18,7 +18,7 @@ use std::path::Path;
 const SLOTS: usize = 8;
 const SLA_MS: f64 = 140.0;
 
-fn target_section(t: &TargetProc) -> String {
+pub(super) fn target_section(t: &TargetProc) -> String {
     format!(
         "[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
          [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[sampler]\nenabled = false\n",
@@ -29,7 +29,7 @@ fn target_section(t: &TargetProc) -> String {
 }
 
 /// A closed load of `users` (think 20 ms) for `secs` s after a 1 s ramp: its summary.
-fn closed(t: &TargetProc, dir: &Path, users: usize, secs: u32) -> Value {
+pub(super) fn closed(t: &TargetProc, dir: &Path, users: usize, secs: u32) -> Value {
     let dir = dir.join(format!("closed-{users}"));
     std::fs::create_dir_all(&dir).unwrap();
     let plan = format!(

@@ -2,6 +2,7 @@
 //! child process on an ephemeral loopback port, and plans written to a temp dir.
 #![allow(dead_code)]
 
+pub mod batch;
 pub mod queue;
 pub mod serial;
 

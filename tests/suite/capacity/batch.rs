@@ -1,0 +1,163 @@
+//! Capacity against a backend that batches (#43): the reference target's `--shared-capacity
+//! 2` (up to 2 runs at full speed, every run slower past it, nobody queued), each search
+//! checked against a discrete-event simulation of that backend (`common::batch`), on a plan
+//! where a queue of 2 slots would answer ~20% higher — a search that assumed a queue, or one
+//! that only saw saturation, would miss it. Time is scaled as in `steady`: 5 ms between
+//! events (a run of ~33 ms), one-turn sessions, an SLA of 100 ms. The client's overhead is
+//! measured (an unloaded run less its delays), not assumed.
+
+use super::steady::{closed, target_section};
+use crate::common::batch::{self, Backend};
+use crate::common::queue::Sessions;
+use crate::common::serial;
+use crate::common::*;
+use serde_json::Value;
+use std::path::Path;
+
+const CAPACITY: usize = 2;
+const EVENTS: u32 = 6;
+const DELAY_MS: f64 = 5.0;
+const SLA_MS: f64 = 100.0;
+/// The closed plan's think time.
+const THINK_MS: f64 = 200.0;
+
+/// One-turn sessions (think times never used).
+const SESSIONS: Sessions = Sessions {
+    turns: (1, 1),
+    think_median: 0.2,
+    think_p95: 0.8,
+};
+
+fn backend(shared: bool, overhead: f64) -> Backend {
+    Backend {
+        capacity: CAPACITY,
+        shared,
+        events: EVENTS,
+        delay: DELAY_MS / 1000.0,
+        overhead,
+    }
+}
+
+/// The target that batches, and the client's overhead measured on it (s).
+fn measured_target(dir: &Path) -> (TargetProc, f64) {
+    let t = TargetProc::start(
+        dir,
+        &[
+            "--event-delay-ms",
+            &DELAY_MS.to_string(),
+            "--shared-capacity",
+            &CAPACITY.to_string(),
+        ],
+    );
+    let unloaded = closed(&t, dir, 1, 3);
+    let mean_ms = unloaded["latency"]["agent_run"]["mean_ms"]
+        .as_f64()
+        .unwrap();
+    let overhead = (mean_ms - f64::from(EVENTS) * DELAY_MS).max(0.0) / 1000.0;
+    (t, overhead)
+}
+
+/// `agentload capacity` on a plan with `workload` lines and the `[capacity]` lines.
+fn search(t: &TargetProc, dir: &Path, workload: &str, capacity: &str) -> (Value, String) {
+    let plan = format!(
+        "name = \"batch\"\n{}[scenario]\nthink_time = \"{THINK_MS}ms\"\nrun_timeout = \"10s\"\n\
+         {workload}\n[sla]\nagent_run_p95 = \"{SLA_MS}ms\"\nerror_rate = \"1%\"\n\
+         [capacity]\n{capacity}\n[report]\ndir = \"{}\"\n",
+        target_section(t),
+        dir.join("r").display()
+    );
+    let path = dir.join("batch.toml");
+    std::fs::write(&path, plan).unwrap();
+    let (out, _, cap) = capacity_search(&path, &[], dir, "r");
+    (cap, explain(&out))
+}
+
+/// What every search against the batching target must show: runs did batch past the
+/// capacity (the target's high-water mark), and no utilization above 100% is claimed.
+fn batched_and_never_over_full(t: &TargetProc, cap: &Value, context: &str) {
+    let peak = t.stats()["runs_in_flight_peak"].as_u64().unwrap();
+    assert!(peak > CAPACITY as u64, "peak {peak}\n{context}");
+    if let Some(share) = cap["utilization_percent"].as_f64() {
+        assert!(share <= 100.0, "{context}");
+        assert_eq!(cap["max_throughput_measured"], true, "{context}");
+    }
+}
+
+#[test]
+fn the_simulations_of_a_batch_and_of_a_queue_part_on_this_plan() {
+    // The plan the searches run: a queue of 2 slots sustains ~20% more than the backend that
+    // batches (its runs go at full speed until the 5% that wait). More than 15% apart.
+    let sla = SLA_MS / 1000.0;
+    let shared = batch::rate_limit(backend(true, 0.003), SESSIONS, sla, 1200.0);
+    let queue = batch::rate_limit(backend(false, 0.003), SESSIONS, sla, 1200.0);
+    assert!(
+        queue > 1.15 * shared,
+        "shared {shared:.2}/s, queue {queue:.2}/s"
+    );
+    // The queue of this simulation is `common::queue`'s, event by event.
+    let q = crate::common::queue::Queue {
+        slots: CAPACITY,
+        service: 0.030,
+        overhead: 0.003,
+    };
+    let whole = crate::common::queue::limit(q, SESSIONS, sla, 1200.0);
+    assert!(
+        (queue / whole - 1.0).abs() < 0.03,
+        "{queue:.2}/s, {whole:.2}/s"
+    );
+}
+
+#[test]
+fn the_rate_search_finds_the_steady_limit_of_a_backend_that_batches() {
+    let _one = serial::measuring();
+    let dir = tempfile::tempdir().unwrap();
+    let (t, overhead) = measured_target(dir.path());
+    let (cap, out) = search(
+        &t,
+        dir.path(),
+        "[workload]\nmodel = \"open\"\nmax_sessions = 2000\nseed = 5\n[session]\nturns = 1\n\
+         [[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"",
+        "start_rate = \"20/s\"\nfactor = 1.5\nmax_rate = \"90/s\"\nrate_resolution = \"3/s\"\n\
+         step_hold = \"6s\"",
+    );
+    let sla = SLA_MS / 1000.0;
+    let truth = batch::rate_limit(backend(true, overhead), SESSIONS, sla, 1200.0);
+    let queue = batch::rate_limit(backend(false, overhead), SESSIONS, sla, 1200.0);
+    let found = cap["max_rate"].as_f64().expect("a limit");
+    let context = format!(
+        "found {found}/s; the simulation of the backend that batches: {truth:.2}/s (a queue of \
+         {CAPACITY}: {queue:.2}/s; overhead {:.1} ms measured unloaded)\n{out}",
+        overhead * 1000.0
+    );
+    eprintln!("{context}");
+    assert!((found / truth - 1.0).abs() <= 0.10, "{context}");
+    batched_and_never_over_full(&t, &cap, &context);
+}
+
+#[test]
+fn the_users_search_finds_the_steady_limit_of_a_backend_that_batches() {
+    let _one = serial::measuring();
+    let dir = tempfile::tempdir().unwrap();
+    let (t, overhead) = measured_target(dir.path());
+    let (cap, out) = search(
+        &t,
+        dir.path(),
+        "[[stages]]\nusers = 1\nduration = \"1s\"",
+        "start_users = 8\nstep_ramp = \"1s\"\nstep_hold = \"5s\"\nceiling = 48\nresolution = 1",
+    );
+    let sla = SLA_MS / 1000.0;
+    let think = THINK_MS / 1000.0;
+    let truth = batch::users_limit(backend(true, overhead), think, sla, 600.0);
+    let found = cap["max_users"].as_u64().expect("a limit") as usize;
+    let context = format!(
+        "found {found} users; the simulation of the backend that batches: {truth} users \
+         (overhead {:.1} ms measured unloaded)\n{out}",
+        overhead * 1000.0
+    );
+    eprintln!("{context}");
+    assert!(
+        found.abs_diff(truth) as f64 <= 0.10 * truth as f64,
+        "{context}"
+    );
+    batched_and_never_over_full(&t, &cap, &context);
+}

@@ -1,9 +1,10 @@
 //! The capacity search's charts: run time (P50, P95) against the load each step offered, with
 //! the SLA's line and each step's verdict marked (steady and held, failed, not sustainable);
-//! and throughput against offered load, where the two part is the knee.
+//! and throughput against offered load, where the two part is the knee, with the step that
+//! completed the most and one past the knee that completed less marked.
 
 use super::charts::{line_chart_with_marks, Series, BLUE, GREEN, ORANGE, PURPLE, RED};
-use crate::model::capacity::StepResult;
+use crate::model::capacity::{CapacityReport, StepResult};
 use crate::model::summary::Summary;
 
 const GREY: plotters::style::RGBColor = plotters::style::RGBColor(150, 150, 150);
@@ -84,11 +85,36 @@ pub fn charts(s: &Summary) -> (String, String) {
             line("completed", BLUE, points(completed, &all)),
             line("offered", GREY, diagonal),
         ],
-        &[line(
-            "not sustainable",
-            PURPLE,
-            points(completed, &|st| st.not_sustainable),
-        )],
+        &[
+            line(
+                "not sustainable",
+                PURPLE,
+                points(completed, &|st| st.not_sustainable),
+            ),
+            line(
+                &most_text(cap),
+                GREEN,
+                points(completed, &|st| {
+                    cap.max_throughput_at.as_deref() == Some(&st.level_text())
+                }),
+            ),
+            line(
+                "completed less under overload",
+                RED,
+                points(completed, &|st| {
+                    cap.throughput_fallen_at.as_deref() == Some(&st.level_text())
+                }),
+            ),
+        ],
     );
     (latency, throughput)
+}
+
+/// The legend of the step that completed the most: the deployment's ceiling when it was
+/// saturated, else only a floor under it.
+fn most_text(cap: &CapacityReport) -> String {
+    match cap.max_throughput_measured {
+        true => "most completed (saturated: the ceiling)".into(),
+        false => "most completed (not saturated)".into(),
+    }
 }

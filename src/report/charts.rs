@@ -85,9 +85,14 @@ fn draw(
     for (_, to) in bands.iter().flat_map(|b| b.spans) {
         x_max = x_max.max(*to);
     }
-    let root = SVGBackend::with_string(out, (760, 300)).into_drawing_area();
+    let legend = legend_of(series, bands, marks);
+    let rows = legend.last().map_or(0, |e| e.row + 1);
+    let height = CHART_HEIGHT + LEGEND_ROW * rows;
+    let root = SVGBackend::with_string(out, (CHART_WIDTH, height)).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let (plot, below) = root.split_vertically(CHART_HEIGHT);
+    draw_legend(&below, &legend)?;
+    let mut chart = ChartBuilder::on(&plot)
         .caption(title, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(35)
@@ -99,44 +104,106 @@ fn draw(
         .y_desc(y_desc)
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
-    const SHADE: RGBColor = RGBColor(250, 205, 205);
     for band in bands.iter().filter(|b| !b.spans.is_empty()) {
         let top = y_max * 1.1;
-        chart
-            .draw_series(
-                band.spans
-                    .iter()
-                    .map(|(a, b)| Rectangle::new([(*a, 0.0), (*b, top)], SHADE.filled())),
-            )?
-            .label(band.name.to_string())
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], SHADE.filled()));
+        chart.draw_series(
+            band.spans
+                .iter()
+                .map(|(a, b)| Rectangle::new([(*a, 0.0), (*b, top)], SHADE.filled())),
+        )?;
     }
     for s in series.iter().filter(|s| !s.points.is_empty()) {
         let color = s.color;
-        chart
-            .draw_series(LineSeries::new(
-                s.points.iter().copied(),
-                color.stroke_width(2),
-            ))?
-            .label(s.name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-            });
+        chart.draw_series(LineSeries::new(
+            s.points.iter().copied(),
+            color.stroke_width(2),
+        ))?;
     }
     for s in marks.iter().filter(|s| !s.points.is_empty()) {
         let color = s.color;
-        chart
-            .draw_series(s.points.iter().map(|p| Circle::new(*p, 5, color.filled())))?
-            .label(s.name.clone())
-            .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
+        chart.draw_series(s.points.iter().map(|p| Circle::new(*p, 5, color.filled())))?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()?;
     root.present()?;
+    Ok(())
+}
+
+const CHART_WIDTH: u32 = 760;
+const CHART_HEIGHT: u32 = 300;
+/// The legend sits below the plot, never over the data: rows of this height.
+const LEGEND_ROW: u32 = 20;
+const SHADE: RGBColor = RGBColor(250, 205, 205);
+
+/// How a legend entry is drawn: a line, a dot, a shaded band.
+#[derive(Clone, Copy)]
+enum Key {
+    Line(RGBColor),
+    Dot(RGBColor),
+    Band,
+}
+
+/// One legend entry, placed: its row and its left edge.
+struct Entry {
+    key: Key,
+    name: String,
+    row: u32,
+    x: i32,
+}
+
+/// The legend's entries in rows across the chart's width (a name ~5 px a character at 13 px).
+fn legend_of(series: &[Series], bands: &[Bands], marks: &[Series]) -> Vec<Entry> {
+    let keys = bands
+        .iter()
+        .filter(|b| !b.spans.is_empty())
+        .map(|b| (Key::Band, b.name.to_string()))
+        .chain(
+            series
+                .iter()
+                .filter(|s| !s.points.is_empty())
+                .map(|s| (Key::Line(s.color), s.name.clone())),
+        )
+        .chain(
+            marks
+                .iter()
+                .filter(|s| !s.points.is_empty())
+                .map(|s| (Key::Dot(s.color), s.name.clone())),
+        );
+    let (mut row, mut x) = (0, 70);
+    let mut entries = Vec::new();
+    for (key, name) in keys {
+        let width = 34 + 5 * name.chars().count() as i32;
+        if x + width > CHART_WIDTH as i32 - 10 && x > 70 {
+            (row, x) = (row + 1, 70);
+        }
+        entries.push(Entry { key, name, row, x });
+        x += width;
+    }
+    entries
+}
+
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[Entry],
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    for e in entries {
+        let y = (e.row * LEGEND_ROW) as i32 + LEGEND_ROW as i32 / 2;
+        match e.key {
+            Key::Line(c) => area.draw(&PathElement::new(
+                vec![(e.x, y), (e.x + 16, y)],
+                c.stroke_width(2),
+            ))?,
+            Key::Dot(c) => area.draw(&Circle::new((e.x + 8, y), 5, c.filled()))?,
+            Key::Band => area.draw(&Rectangle::new(
+                [(e.x, y - 5), (e.x + 16, y + 5)],
+                SHADE.filled(),
+            ))?,
+        }
+        let style = ("sans-serif", 13).into_font().color(&BLACK);
+        let text = Text::new(e.name.clone(), (e.x + 22, y - 7), style);
+        area.draw(&text)?;
+    }
     Ok(())
 }
 
@@ -184,5 +251,41 @@ mod tests {
         );
         let empty = line_chart("Nothing", "s", "ms", &[]);
         assert!(empty.contains("Nothing: no data"));
+    }
+
+    #[test]
+    fn legends_sit_below_the_plot_never_over_the_data() {
+        let series: Vec<Series> = (0..6)
+            .map(|i| Series {
+                name: format!("a long series name number {i}"),
+                color: BLUE,
+                points: vec![(0.0, 10.0), (9.0, 20.0)],
+            })
+            .collect();
+        let svg = line_chart("Run time", "s", "ms", &series);
+        for i in 0..6 {
+            let name = format!("\na long series name number {i}\n");
+            let at = svg
+                .find(&name)
+                .unwrap_or_else(|| panic!("{name} missing: {svg}"));
+            let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
+            let y: f64 = tag
+                .split("y=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(y > f64::from(CHART_HEIGHT), "{tag}");
+        }
+        // Six long names take more than one row: the chart grows to hold them.
+        assert!(
+            svg.contains(&format!("height=\"{}\"", CHART_HEIGHT + 2 * LEGEND_ROW))
+                || svg.contains(&format!("height=\"{}\"", CHART_HEIGHT + 3 * LEGEND_ROW)),
+            "{}",
+            &svg[..200]
+        );
     }
 }

@@ -151,9 +151,13 @@ fn search_against_the_simulation(median_ms: u64, p95_ms: u64) {
     let found = cap["max_rate"].as_f64().expect("a limit");
     let context = format!(
         "found {found}/s; the simulation's steady-state limit {truth:.2}/s, 100% utilization at \
-         {full:.2}/s (service {:.1} ms measured saturated, overhead {:.1} ms measured unloaded)\n{out}",
+         {full:.2}/s (service {:.1} ms measured saturated, overhead {:.1} ms measured unloaded); \
+         ceiling {} runs/s at {} (measured: {})\n{out}",
         q.service * 1000.0,
         q.overhead * 1000.0,
+        cap["max_throughput"],
+        cap["max_throughput_at"],
+        cap["max_throughput_measured"],
     );
     eprintln!("{context}");
     assert!((found / truth - 1.0).abs() <= 0.10, "{context}");

@@ -3,8 +3,10 @@
 //! codes (0 pass, 1 SLA failed, 2 refused).
 
 use super::exit_code;
-use super::report::{read_summary, write_junit};
-use super::run::{print_verdict, write_file, write_summary};
+use super::report::read_summary;
+use super::run::print_verdict;
+use super::write_junit;
+use super::{write_file, write_summary};
 use crate::engine::load::SetupError;
 use crate::errors::Exit;
 use crate::model::merge::{check, merge, ShardReport};
@@ -26,7 +28,19 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
         .count();
     match capacity {
         0 => {}
-        n if n == shards.len() => return super::capacity_merge::merge(args, &shards),
+        n if n == shards.len() => {
+            let to = crate::engine::capacity::merge::MergeTo {
+                out: args.out,
+                allow_partial: args.allow_partial,
+                junit: args.junit,
+            };
+            let (out, whole) = crate::engine::capacity::merge::merge(&to, &shards)?;
+            println!("agentload capacity: merged report in {}", out.display());
+            return Ok(match whole {
+                true => Exit::Pass,
+                false => Exit::SlaFailed,
+            });
+        }
         _ => {
             return Err(SetupError::Shard(
                 "these folders mix run shards and capacity shards: merge each test's shards on \

@@ -129,13 +129,13 @@ async fn probe_inner(
     };
     print!("{text}");
     let text = outcome.redactor.text(&text);
-    super::run::write_file(&dir.join("probe.txt"), text.as_bytes())?;
-    super::run::write_file(&dir.join("protocol.toml"), section.as_bytes())?;
+    super::write_file(&dir.join("probe.txt"), text.as_bytes())?;
+    super::write_file(&dir.join("protocol.toml"), section.as_bytes())?;
     if let Some(path) = write {
         let original = std::fs::read_to_string(plan_path).unwrap_or_default();
         let written = with_section(&original, &section);
         Plan::parse(&written, path)?;
-        super::run::write_file(path, written.as_bytes())?;
+        super::write_file(path, written.as_bytes())?;
         println!("agentload probe: a runnable plan in {}", path.display());
     }
     println!(
@@ -204,7 +204,7 @@ async fn record_inner(plan_path: &Path, runs: usize, out: PathBuf) -> Result<Exi
     }
     let _ = std::fs::remove_dir_all(&dir);
     let recording = recording?;
-    super::run::write_file(&out, recording.to_jsonl().as_bytes())?;
+    super::write_file(&out, recording.to_jsonl().as_bytes())?;
     println!(
         "agentload record: {runs} run(s), {} frames, in {} (replay it: agentload target --replay {})",
         recording.lines.len(),

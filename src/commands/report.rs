@@ -51,7 +51,7 @@ fn compare_inner(
     print_comparison(&c);
     if let Some(path) = junit {
         let xml = crate::report::junit::junit(&cur.plan, &[], Some(&c));
-        write_junit(path, &xml)?;
+        super::write_junit(path, &xml)?;
     }
     Ok(match c.regressions().count() {
         0 => Exit::Pass,
@@ -73,13 +73,6 @@ pub(crate) fn read_summary(dir: &Path) -> Result<Summary, SetupError> {
     };
     let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| bad(format!("not an agentload summary: {e}")))
-}
-
-pub(crate) fn write_junit(path: &Path, xml: &str) -> Result<(), SetupError> {
-    crate::report::write_junit(path, xml).map_err(|e| SetupError::Report {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
 }
 
 /// The comparison table: figure, baseline, current, change, verdict.

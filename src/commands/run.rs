@@ -1,7 +1,8 @@
 //! `agentload run PLAN.toml`: plan → target → Goose → summary → reports → exit code.
 
-use super::report::{print_comparison, read_summary, write_junit};
+use super::report::{print_comparison, read_summary};
 use super::shard::{self, ShardArgs};
+use super::write_junit;
 use super::{exit_code, report_folder};
 pub use crate::engine::load::RunOptions;
 use crate::engine::load::{client_credential, fetch_stats, load, resolve_target, SetupError};
@@ -111,11 +112,11 @@ async fn run_inner(
         }
         summary.comparison = Some(c);
     }
-    write_summary(&report_dir, &summary)?;
+    super::write_summary(&report_dir, &summary)?;
     // The final summary is in place: the last checkpoint has served.
     let _ = std::fs::remove_file(report_dir.join(crate::engine::watch::checkpoint::PARTIAL));
     // The plan beside its figures: `report merge` judges the SLA with it.
-    write_file(&report_dir.join("plan.toml"), &plan_text)?;
+    super::write_file(&report_dir.join("plan.toml"), &plan_text)?;
     crate::report::write(&report_dir, &summary).map_err(|e| SetupError::Report {
         path: report_dir.join("index.html"),
         message: e.to_string(),
@@ -135,19 +136,6 @@ async fn run_inner(
     }
     print_verdict(&summary, &report_dir);
     Ok(super::stopped_while_reporting(exit))
-}
-
-pub(crate) fn write_summary(dir: &Path, summary: &Summary) -> Result<(), SetupError> {
-    let text = serde_json::to_string_pretty(summary).expect("the summary serializes");
-    write_file(&dir.join("summary.json"), text.as_bytes())
-}
-
-/// Writes a report file whole (a temporary name, then a rename).
-pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
-    crate::files::write_whole(path, bytes).map_err(|e| SetupError::Report {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
 }
 
 pub(crate) fn print_verdict(s: &Summary, dir: &Path) {

@@ -283,6 +283,11 @@ fn conclusion(r: &CapacityReport) -> String {
 pub mod ceiling;
 pub mod controller;
 mod held;
+pub mod ladder;
+mod live;
+pub mod merge;
+pub mod node;
+pub mod output;
 mod rates;
 pub mod steady;
 mod walk;

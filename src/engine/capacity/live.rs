@@ -2,7 +2,7 @@
 //! users the search may seat, held until the search ends), and the search beside it, which
 //! moves it through the controller.
 
-use crate::engine::capacity::controller::Controller;
+use super::controller::Controller;
 use crate::engine::live::{Knob, Live};
 use crate::engine::load::{load, Loaded, Resolved, RunOptions, SetupError};
 use crate::plan::{Arrival, Dur, Plan, Rate, Sla, Stage};
@@ -18,13 +18,13 @@ const LAUNCH_PER_SEC: f64 = 500.0;
 
 /// What a search beside the live load hands back: its answer, and each step's level with the
 /// runs begun when it began (`Controller::finish`).
-pub(super) type Searched<T> = (T, Vec<(f64, u64)>);
+pub(crate) type Searched<T> = (T, Vec<(f64, u64)>);
 
 /// Runs `plan`'s live load (this shard's part of it, seats up to `top` users for a closed
 /// plan) against `resolved`, and `search` beside it once the load is up. The load's result
 /// (or its setup error), and the search's (`None` when the load never started).
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn run<'p, T>(
+pub(crate) async fn run<'p, T>(
     plan: &'p Plan,
     top: usize,
     resolved: &Resolved,
@@ -107,7 +107,7 @@ fn live_plan(plan: &Plan, top: usize, options: &RunOptions) -> Plan {
 
 /// How long a closed plan's seats take to launch, or an open plan's pool: the first step may
 /// begin once they are up.
-pub(super) fn launch_time(plan: &Plan, top: usize) -> Duration {
+pub(crate) fn launch_time(plan: &Plan, top: usize) -> Duration {
     match plan.is_open() {
         true => crate::plan::POOL_LAUNCH + Duration::from_secs(2),
         false => Duration::from_secs_f64((top as f64 / LAUNCH_PER_SEC).ceil().max(1.0) + 1.0),

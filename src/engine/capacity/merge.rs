@@ -2,17 +2,24 @@
 //! exactly, every step judged on the merged figures with one-node capacity's rules, and one
 //! `capacity.json` and report with the limit, the rule that broke first and the projection.
 
-use super::capacity_output::{capacity_summary, print_steps, write_capacity};
-use super::MergeArgs;
-use crate::engine::capacity::ladder_report;
+use super::ladder_report;
+use super::output::{capacity_summary, print_steps, write_capacity};
+use crate::engine::folder::{safe, write_file};
 use crate::engine::load::{RunOptions, SetupError};
-use crate::errors::Exit;
 use crate::model::capacity::merge_steps;
 use crate::model::merge::{check, ShardReport};
 use crate::plan::Plan;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub(super) fn merge(args: &MergeArgs, shards: &[ShardReport]) -> Result<Exit, SetupError> {
+/// Where `report merge` writes, and what it accepts.
+pub struct MergeTo<'a> {
+    pub out: Option<&'a Path>,
+    pub allow_partial: bool,
+    pub junit: Option<&'a Path>,
+}
+
+/// Merges capacity shards into one report: its folder, and whether every shard was there.
+pub fn merge(args: &MergeTo, shards: &[ShardReport]) -> Result<(PathBuf, bool), SetupError> {
     let missing = check(shards, args.allow_partial)?;
     let first = Path::new(&shards[0].folder);
     let plan_path = first.join("plan.toml");
@@ -57,7 +64,7 @@ pub(super) fn merge(args: &MergeArgs, shards: &[ShardReport]) -> Result<Exit, Se
         None => first.parent().unwrap_or(Path::new(".")).join(format!(
             "{}-capacity-merged-{}",
             summary.plan,
-            super::safe(&info.run_id)
+            safe(&info.run_id)
         )),
     };
     std::fs::create_dir_all(&out).map_err(|e| SetupError::Report {
@@ -69,10 +76,6 @@ pub(super) fn merge(args: &MergeArgs, shards: &[ShardReport]) -> Result<Exit, Se
         ..RunOptions::default()
     };
     write_capacity(&out, summary, &options)?;
-    super::run::write_file(&out.join("plan.toml"), plan_text.as_bytes())?;
-    println!("agentload capacity: merged report in {}", out.display());
-    Ok(match missing.is_empty() {
-        true => Exit::Pass,
-        false => Exit::SlaFailed,
-    })
+    write_file(&out.join("plan.toml"), plan_text.as_bytes())?;
+    Ok((out, missing.is_empty()))
 }

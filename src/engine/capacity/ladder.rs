@@ -6,27 +6,27 @@
 //! times) with its histograms. `report merge` adds the shards' steps exactly and judges
 //! them; `--between LO HI` walks a finer ladder for a second pass.
 
-use super::capacity_live::{self, launch_time};
-use super::capacity_output::{capacity_summary, print_steps, write_capacity};
-use super::report_folder;
-use super::shard::{self, Sharding};
-use crate::engine::capacity::controller::{runs_started, Holding};
-use crate::engine::capacity::CapacityReport;
+use super::controller::{runs_started, Holding};
+use super::live::{self as capacity_live, launch_time};
+use super::output::{capacity_summary, print_steps, write_capacity};
+use super::CapacityReport;
+use crate::engine::folder::{report_folder, write_file};
 use crate::engine::load::{client_credential, resolve_target, RunOptions, SetupError};
-use crate::errors::Exit;
+use crate::engine::sharding::{self as shard, Sharding};
 use crate::plan::Plan;
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// Walks this shard's ladder; writes `capacity.json` and `summary.json` (with its shard
-/// metadata) to its folder.
-pub(super) async fn walk(
+/// metadata) to its folder, which it returns.
+pub async fn walk(
     plan: &Plan,
     plan_text: &[u8],
     sharding: &Sharding,
     between: Option<(usize, usize)>,
     options: &RunOptions,
-) -> Result<Exit, SetupError> {
+) -> Result<PathBuf, SetupError> {
     let shard = sharding.shard;
     let started_at = chrono::Utc::now();
     let kind = format!("capacity-shard{}of{}", shard.index, shard.count);
@@ -119,10 +119,6 @@ pub(super) async fn walk(
     summary.shard = Some(shard::info(sharding, plan_text, summary.peak_users));
     summary.sla.clear();
     write_capacity(&dir, summary, &options)?;
-    super::run::write_file(&dir.join("plan.toml"), plan_text)?;
-    println!(
-        "agentload capacity: shard {shard}: report in {}",
-        dir.display()
-    );
-    Ok(super::stopped_while_reporting(Exit::Pass))
+    write_file(&dir.join("plan.toml"), plan_text)?;
+    Ok(dir.to_path_buf())
 }

@@ -1,14 +1,15 @@
 //! A capacity search's output: the steps and the conclusion on the console, and the report
 //! folder (`capacity.json`, `summary.json`, `index.html`, JUnit).
 
-use crate::engine::capacity::{CapacityReport, StepResult};
+use super::{CapacityReport, StepResult};
+use crate::engine::folder::{write_file, write_junit, write_summary};
 use crate::engine::load::{RunOptions, SetupError};
 use crate::model::summary::{RuleVerdict, Summary};
 use crate::plan::Plan;
 use std::path::Path;
 
 /// The steps in user order, and the conclusion.
-pub(super) fn print_steps(report: &CapacityReport) {
+pub fn print_steps(report: &CapacityReport) {
     println!(
         "\n{:>8} {:>6} {:>9} {:>9} {:>7} {:>8} {:>8}  verdict",
         "step", "runs", "p95 ms", "p99 ms", "err %", "runs/s", "tgt CPU"
@@ -22,7 +23,7 @@ pub(super) fn print_steps(report: &CapacityReport) {
 }
 
 /// A capacity report as a summary: its header (the search's real duration, peak users).
-pub(super) fn capacity_summary(
+pub fn capacity_summary(
     plan: &Plan,
     started_at: chrono::DateTime<chrono::Utc>,
     target: &str,
@@ -48,28 +49,28 @@ pub(super) fn capacity_summary(
 }
 
 /// `capacity.json`, `summary.json` and `index.html` (and JUnit when asked), each whole.
-pub(super) fn write_capacity(
+pub fn write_capacity(
     dir: &Path,
     summary: Summary,
     options: &RunOptions,
 ) -> Result<(), SetupError> {
     let report = summary.capacity.as_ref().expect("a capacity summary");
     let json = serde_json::to_string_pretty(report).expect("the report serializes");
-    super::run::write_file(&dir.join("capacity.json"), json.as_bytes())?;
-    super::run::write_summary(dir, &summary)?;
+    write_file(&dir.join("capacity.json"), json.as_bytes())?;
+    write_summary(dir, &summary)?;
     crate::report::write(dir, &summary).map_err(|e| SetupError::Report {
         path: dir.join("index.html"),
         message: e.to_string(),
     })?;
     if let Some(path) = &options.junit {
         let xml = crate::report::junit::junit(&summary.plan, &summary.sla, None);
-        super::report::write_junit(path, &xml)?;
+        write_junit(path, &xml)?;
     }
     Ok(())
 }
 
 /// One step as a console line.
-pub(super) fn step_line(s: &StepResult) -> String {
+pub fn step_line(s: &StepResult) -> String {
     let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
     let verdict = match (&s.failed_rule, s.runs) {
         (Some(rule), _) => format!("FAIL {rule}"),

@@ -49,6 +49,14 @@ WORKLOADS = {
     "W3-watched": (10000, 30, 20, 10000, 200, False),
 }
 WATCHED = {"W3-watched"}
+# The open model, agentload alone, what a session costs the generator (#44): name: sessions/s,
+# seconds of arrivals, turns, think ms, event delay ms, pool of users, tls, TLS resumption.
+# Sessions per CPU-second come from the target's own count of sessions (threads that had a run).
+OPEN = {
+    "W5-ws": (400, 30, 2, 500, 10, 2000, False, False),
+    "W5-wss": (400, 30, 2, 500, 10, 2000, True, False),
+    "W5-wss-resume": (400, 30, 2, 500, 10, 2000, True, True),
+}
 # Rounds per workload unless --rounds says otherwise: W1's ratio is the criterion, and it is short.
 ROUNDS = {"W1": 3}
 GENERATORS = ("agentload", "goose_floor", "bare_client")
@@ -126,6 +134,79 @@ abort_grace = "5s"
 """ if watched else "")
 
 
+def open_plan_text(target, spec, report_dir):
+    rate, secs, turns, think, _delay, pool, _tls, resume = spec
+    ws = target.base.replace("http", "ws", 1) + "/ws"
+    ca = f'ca_file = "{target.ca}"\n' if target.ca else ""
+    tls = f"tls_resumption = {'true' if resume else 'false'}\n" if target.ca else ""
+    return f"""name = "bench-open"
+[target]
+base_url = "{target.base}"
+ws_url = "{ws}"
+{ca}{tls}[auth]
+mode = "mint"
+secret_env = "AGENTLOAD_JWT_SECRET"
+lifetime = "60m"
+[scenario]
+think_time = "{think}ms"
+run_timeout = "60s"
+[workload]
+model = "open"
+max_sessions = {pool}
+drain = "20s"
+[session]
+turns = {turns}
+[[arrivals]]
+rate = "{rate}/s"
+duration = "{secs}s"
+[sampler]
+enabled = false
+[report]
+dir = "{report_dir}"
+"""
+
+
+def run_open(binaries, target, spec, work, round_no):
+    """One open-model run of agentload: sessions per CPU-second (the target's count), the
+    first turn's P95, peak RSS."""
+    gen_dir = os.path.join(work, f"agentload-{round_no}")
+    os.makedirs(gen_dir)
+    report_dir = os.path.join(gen_dir, "report")
+    plan = os.path.join(gen_dir, "plan.toml")
+    with open(plan, "w") as f:
+        f.write(open_plan_text(target, spec, report_dir))
+    helper = [sys.executable, __file__, "--measure-one",
+              json.dumps([binaries["agentload"], "run", plan]), gen_dir, "0"]
+    subprocess.run(helper, check=False)
+    with open(os.path.join(gen_dir, "measure.json")) as f:
+        row = json.load(f)
+    runs = sorted(os.listdir(report_dir)) if os.path.isdir(report_dir) else []
+    summary = os.path.join(report_dir, runs[-1], "summary.json") if runs else ""
+    if os.path.exists(summary):
+        with open(summary) as f:
+            s = json.load(f)
+        sessions = s.get("sessions") or {}
+        row["first_turn_p95_ms"] = (sessions.get("first_turn") or {}).get("p95_ms")
+        row["failures"] = s["runs"]["failed"] + s["connections"]["failed"]
+        row["sessions_completed"] = sessions.get("completed")
+    row["sessions_per_cpu_sec"] = round(row["target_sessions"] / row["cpu_secs"]) \
+        if row["cpu_secs"] > 0 else None
+    return row
+
+
+def open_table(rows):
+    lines = ["| workload | sessions (target) | failures | CPU s | sessions/CPU-s | each round | "
+             "first-turn P95 ms | peak RSS MB |", "|" + "---|" * 8]
+    for r in rows:
+        rounds = ", ".join(f"{x or 0:,}" for x in r["rounds"])
+        p95 = r.get("first_turn_p95_ms")
+        lines.append(
+            f"| {r['workload']} | {r['target_sessions']:,} | {r.get('failures', '?')} "
+            f"| {r['cpu_secs']:.2f} | {r['sessions_per_cpu_sec'] or 0:,} | {rounds} "
+            f"| {'-' if p95 is None else round(p95)} | {r['peak_rss_kib'] / 1024:.0f} |")
+    return "\n".join(lines)
+
+
 def scrape_every_second(port, stop):
     """Scrapes `--metrics-addr` as a Prometheus would, once a second, until `stop` is set."""
     scrapes = 0
@@ -175,6 +256,7 @@ def measure(target, cmd, cwd, scrape_port=None):
         "startup_secs": None if startup is None else round(startup, 2),
         "target_runs_started": after["runs_started"] - before["runs_started"],
         "target_runs_completed": after["runs_completed"] - before["runs_completed"],
+        "target_sessions": after.get("sessions", 0) - before.get("sessions", 0),
         "output": os.path.join(cwd, "generator.out"),
         "scrapes": scraped[0] if scraped else None,
     }
@@ -302,9 +384,10 @@ def main():
     p.add_argument("--port", type=int, default=9931)
     args = p.parse_args()
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
-    unknown = [w for w in names if w not in WORKLOADS]
+    unknown = [w for w in names if w not in WORKLOADS and w not in OPEN]
     if unknown:
-        raise SystemExit(f"bench: unknown workload {unknown[0]} (known: {', '.join(WORKLOADS)})")
+        known = ", ".join(list(WORKLOADS) + list(OPEN))
+        raise SystemExit(f"bench: unknown workload {unknown[0]} (known: {known})")
     binaries = {"agentload": os.path.abspath(args.bin), "bare_client": os.path.abspath(args.bare),
                 "goose_floor": os.path.abspath(args.floor)}
     for path in binaries.values():
@@ -316,8 +399,27 @@ def main():
     os.environ["AGENTLOAD_JWT_SECRET"] = SECRET
     out = args.out or os.path.join("reports", "bench-" + datetime.now().strftime("%Y%m%d-%H%M%S"))
     os.makedirs(out, exist_ok=True)
-    rows = []
+    rows, open_rows = [], []
     for i, name in enumerate(names):
+        if name in OPEN:
+            spec = OPEN[name]
+            work = tempfile.mkdtemp(prefix=f"agentload-bench-{name}-")
+            target = Target(binaries["agentload"], work, args.port + i, spec[4], spec[6])
+            with open(os.path.join(work, "target.json"), "w") as f:
+                json.dump({"base": target.base, "ca": target.ca}, f)
+            measured = []
+            try:
+                for n in range(1, (args.rounds or 1) + 1):
+                    print(f"bench: {name} agentload ({spec[0]} sessions/s, round {n})...",
+                          file=sys.stderr, flush=True)
+                    measured.append(run_open(binaries, target, spec, work, n))
+            finally:
+                target.stop()
+            ordered = sorted(measured, key=lambda r: r["sessions_per_cpu_sec"] or 0)
+            row = dict(ordered[(len(ordered) - 1) // 2])
+            row.update(workload=name, rounds=[r["sessions_per_cpu_sec"] for r in measured])
+            open_rows.append(row)
+            continue
         spec = WORKLOADS[name]
         rounds = args.rounds or ROUNDS.get(name, 1)
         work = tempfile.mkdtemp(prefix=f"agentload-bench-{name}-")
@@ -337,19 +439,32 @@ def main():
         finally:
             target.stop()
         rows += [median_row(measured[gen]) for gen in generators]
-    ratios = {n: ratio(rows, n, "agentload", "bare_client") for n in names}
-    floors = {n: ratio(rows, n, "goose_floor", "bare_client") for n in names}
-    over_floor = {n: ratio(rows, n, "agentload", "goose_floor") for n in names}
+    closed = [n for n in names if n in WORKLOADS]
+    ratios = {n: ratio(rows, n, "agentload", "bare_client") for n in closed}
+    floors = {n: ratio(rows, n, "goose_floor", "bare_client") for n in closed}
+    over_floor = {n: ratio(rows, n, "agentload", "goose_floor") for n in closed}
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"
     each = lambda d: ", ".join(f"{n} {r}×" for n, r in d.items() if r is not None)
     md = [f"# agentload benchmark, {datetime.now().isoformat(timespec='seconds')}", "",
           f"Machine: {machine}. Target on CPU 1, each generator on CPU 0 (taskset: "
           f"{'yes' if shutil.which('taskset') else 'no'}).", "",
-          "Workloads: " + "; ".join(
+          "Workloads: " + "; ".join([
               f"{n} = {WORKLOADS[n][0]:,} users, ramp {WORKLOADS[n][1]} s, hold {WORKLOADS[n][2]} s,"
               f" think {WORKLOADS[n][3]} ms, event delay {WORKLOADS[n][4]} ms"
-              f"{', TLS' if WORKLOADS[n][5] else ''}" for n in names), "",
-          table(rows), "",
+              f"{', TLS' if WORKLOADS[n][5] else ''}" for n in closed] + [
+              f"{n} = {OPEN[n][0]} sessions/s for {OPEN[n][1]} s, {OPEN[n][2]} turns, think "
+              f"{OPEN[n][3]} ms, event delay {OPEN[n][4]} ms, pool {OPEN[n][5]:,}"
+              f"{', wss' if OPEN[n][6] else ', ws'}{', TLS resumption' if OPEN[n][7] else ''}"
+              for n in names if n in OPEN]), "",
+          table(rows) if rows else "", ""]
+    if open_rows:
+        by = {r["workload"]: r["sessions_per_cpu_sec"] for r in open_rows}
+        md += [open_table(open_rows), ""]
+        for tls in ("W5-wss", "W5-wss-resume"):
+            if by.get(tls) and by.get("W5-ws"):
+                md += [f"- {tls} ÷ W5-ws, sessions per CPU-second: "
+                       f"{100 * by[tls] / by['W5-ws']:.0f}%", ""]
+    md += [] if not rows else [
           "Runs per CPU-second (median rounds):", "",
           f"- agentload ÷ the bare client: {each(ratios)}",
           f"- goose_floor ÷ the bare client (what Goose alone leaves): {each(floors)}",

@@ -48,7 +48,8 @@ impl Args {
 
     pub fn tls(&self) -> Option<tokio_tungstenite::Connector> {
         self.ca_file.as_deref().map(|path| {
-            let config = agentload::tls::client_config(Some(path)).expect("readable CA file");
+            let config =
+                agentload::tls::client_config(Some(path), false).expect("readable CA file");
             tokio_tungstenite::Connector::Rustls(config)
         })
     }

@@ -17,8 +17,11 @@ pub async fn mint(plan_path: &Path, user: usize) -> Exit {
         };
         let credential = crate::engine::auth::secret_from_env(var, "the plan's credential")
             .map_err(|e| e.to_string())?;
-        let tls = crate::engine::tls::client_config(plan.target.ca_file.as_deref())
-            .map_err(|e| e.to_string())?;
+        let tls = crate::engine::tls::client_config(
+            plan.target.ca_file.as_deref(),
+            plan.target.tls_resumption,
+        )
+        .map_err(|e| e.to_string())?;
         let http = crate::engine::tls::http_client(&tls, Duration::from_secs(20))
             .map_err(|e| e.to_string())?;
         let base = plan

@@ -73,6 +73,13 @@ pub async fn load(
         plan: plan.name(),
         started_at: started_at.to_rfc3339(),
         target: resolved.ws_url.clone(),
+        tls: resolved.ws_url.starts_with("wss:").then(|| {
+            match plan.target.tls_resumption {
+                true => "sessions resumed",
+                false => "full handshakes",
+            }
+            .to_string()
+        }),
         peak_users: plan.peak_users(),
         ..Summary::default()
     };

@@ -26,7 +26,10 @@ impl Clients {
         resolved: &Resolved,
         credential: String,
     ) -> Result<Clients, SetupError> {
-        let tls = crate::engine::tls::client_config(resolved.ca_file.as_deref())?;
+        let tls = crate::engine::tls::client_config(
+            resolved.ca_file.as_deref(),
+            plan.target.tls_resumption,
+        )?;
         let http = crate::engine::tls::http_client(&tls, plan.scenario.connect_timeout.0)?;
         let auth_base = plan
             .target

@@ -100,7 +100,7 @@ async fn probe(ws_url: &str) -> Result<(), SetupError> {
 
 /// The target's own counters, to set beside ours.
 pub async fn fetch_stats(resolved: &Resolved) -> Option<serde_json::Value> {
-    let tls = crate::engine::tls::client_config(resolved.ca_file.as_deref()).ok()?;
+    let tls = crate::engine::tls::client_config(resolved.ca_file.as_deref(), false).ok()?;
     let http = crate::engine::tls::http_client(&tls, Duration::from_secs(5)).ok()?;
     let url = format!("{}/stats", resolved.base_url.trim_end_matches('/'));
     http.get(url).send().await.ok()?.json().await.ok()

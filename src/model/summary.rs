@@ -26,6 +26,10 @@ pub struct Summary {
     pub started_at: String,
     pub duration_secs: f64,
     pub target: String,
+    /// Over wss: `full handshakes` (each connection a new client, the default) or `sessions
+    /// resumed` (`[target] tls_resumption`); none over ws.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
     pub peak_users: usize,
     pub runs: RunCounts,
     pub connections: ConnectionCounts,
@@ -167,6 +171,7 @@ impl Summary {
         self.plan = heading.plan.clone();
         self.started_at = heading.started_at.clone();
         self.target = heading.target.clone();
+        self.tls = heading.tls.clone();
         self.peak_users = heading.peak_users;
         self.shard = heading.shard.clone();
     }

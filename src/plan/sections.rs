@@ -22,6 +22,10 @@ pub struct Target {
     pub auth_url: Option<String>,
     /// PEM file with extra CA certificates to trust (a staging CA).
     pub ca_file: Option<PathBuf>,
+    /// Resume TLS sessions (a returning user's browser): off by default, since each simulated
+    /// user is a new client and pays a full handshake; every certificate is verified either way.
+    #[serde(default)]
+    pub tls_resumption: bool,
     /// Extra headers sent on every WebSocket upgrade.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,

@@ -70,5 +70,8 @@ pub fn server_config(
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // A client's ticket request (RFC 9149) is honoured up to the 2 tickets sent by default:
+    // a client that will not resume asks for none and gets none.
+    config.max_tls13_tickets = 2;
     Ok(Arc::new(config))
 }

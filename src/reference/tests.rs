@@ -177,7 +177,7 @@ async fn subprotocol_and_query_carriers_authenticate() {
 async fn tls_serves_with_a_ca_the_client_trusts() {
     let t = start(args(true)).await.unwrap();
     assert!(t.base_url.starts_with("https://127.0.0.1:"));
-    let tls = crate::engine::tls::client_config(t.ca_file.as_deref()).unwrap();
+    let tls = crate::engine::tls::client_config(t.ca_file.as_deref(), false).unwrap();
     let http = crate::engine::tls::http_client(&tls, Duration::from_secs(5)).unwrap();
     let health: Value = http
         .get(format!("{}/health", t.base_url))
@@ -190,7 +190,7 @@ async fn tls_serves_with_a_ca_the_client_trusts() {
     assert_eq!(health["status"], "healthy");
     // Without the CA the handshake fails.
     let untrusted = crate::engine::tls::http_client(
-        &crate::engine::tls::client_config(None).unwrap(),
+        &crate::engine::tls::client_config(None, false).unwrap(),
         Duration::from_secs(5),
     )
     .unwrap();
@@ -252,4 +252,88 @@ async fn login_and_refresh_issue_tokens_the_socket_accepts() {
     let s = t.stats();
     assert_eq!((s.tokens_issued, s.logins_refused), (2, 1));
     t.shutdown().await;
+}
+
+/// One TLS connection over an in-memory pipe: how its handshake went, or why it failed.
+async fn handshake(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    connector: &tokio_rustls::TlsConnector,
+    name: &str,
+) -> std::io::Result<rustls::HandshakeKind> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (near, far) = tokio::io::duplex(64 * 1024);
+    let acceptor = acceptor.clone();
+    let serving = tokio::spawn(async move {
+        let Ok(mut tls) = acceptor.accept(far).await else {
+            return;
+        };
+        // Tickets go out after the handshake: a byte each way makes the client read them.
+        let _ = tls.write_all(b"x").await;
+        let _ = tls.flush().await;
+        let mut byte = [0u8; 1];
+        let _ = tls.read(&mut byte).await;
+    });
+    let name = rustls::pki_types::ServerName::try_from(name.to_string()).unwrap();
+    let mut tls = connector.connect(name, near).await?;
+    let mut byte = [0u8; 1];
+    tls.read_exact(&mut byte).await?;
+    tls.write_all(b"y").await?;
+    tls.flush().await?;
+    let kind = tls.get_ref().1.handshake_kind().unwrap();
+    serving.await.unwrap();
+    Ok(kind)
+}
+
+/// A server with a fresh CA (written to `dir/ca-<tag>.pem`), valid `days`.
+fn tls_server(dir: &std::path::Path, tag: &str, days: i64) -> tokio_rustls::TlsAcceptor {
+    let ca = dir.join(format!("ca-{tag}.pem"));
+    tokio_rustls::TlsAcceptor::from(super::certs::server_config(&ca, days, None).unwrap())
+}
+
+fn tls_client(ca: &std::path::Path, resume: bool) -> tokio_rustls::TlsConnector {
+    tokio_rustls::TlsConnector::from(crate::engine::tls::client_config(Some(ca), resume).unwrap())
+}
+
+/// Two connections to one server with the client's config: how each handshake went.
+async fn two_handshakes(resume: bool) -> Vec<rustls::HandshakeKind> {
+    let dir = tempfile::tempdir().unwrap();
+    let server = tls_server(dir.path(), "a", 30);
+    let client = tls_client(&dir.path().join("ca-a.pem"), resume);
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        kinds.push(handshake(&server, &client, "localhost").await.unwrap());
+    }
+    kinds
+}
+
+#[tokio::test]
+async fn every_connection_is_a_full_verified_handshake_unless_the_plan_asks_to_resume() {
+    use rustls::HandshakeKind::{Full, Resumed};
+    assert_eq!(two_handshakes(false).await, vec![Full, Full]);
+    assert_eq!(two_handshakes(true).await, vec![Full, Resumed]);
+}
+
+#[tokio::test]
+async fn a_chain_verified_once_is_known_only_for_its_own_bytes_and_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = tls_server(dir.path(), "a", 30);
+    let client = tls_client(&dir.path().join("ca-a.pem"), false);
+    handshake(&trusted, &client, "localhost").await.unwrap();
+    handshake(&trusted, &client, "localhost").await.unwrap();
+    // The remembered chain does not stand for another name it was not issued for...
+    let other_name = handshake(&trusted, &client, "example.com").await;
+    assert!(other_name.unwrap_err().to_string().contains("certificate"));
+    // ...nor for another server's chain under the same name (an untrusted CA, every time).
+    let stranger = tls_server(dir.path(), "b", 30);
+    for _ in 0..2 {
+        let refused = handshake(&stranger, &client, "localhost").await;
+        assert!(refused.unwrap_err().to_string().contains("certificate"));
+    }
+    // An expired chain from a trusted CA is refused every time, never remembered.
+    let expired = tls_server(dir.path(), "c", -1);
+    let client = tls_client(&dir.path().join("ca-c.pem"), false);
+    for _ in 0..2 {
+        let refused = handshake(&expired, &client, "localhost").await.unwrap_err();
+        assert!(refused.to_string().contains("expired"), "{refused}");
+    }
 }

@@ -34,7 +34,7 @@ pub async fn tls(resolved: &Resolved) -> Vec<Check> {
         .trim_end_matches(']')
         .to_string();
     let port = url.port_or_known_default().unwrap_or(443);
-    let config = match crate::engine::tls::client_config(resolved.ca_file.as_deref()) {
+    let config = match crate::engine::tls::client_config(resolved.ca_file.as_deref(), false) {
         Ok(c) => c,
         Err(e) => {
             return vec![Check::new(

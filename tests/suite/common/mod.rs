@@ -95,7 +95,7 @@ impl TargetProc {
 
     fn get(&self, path: &str) -> Value {
         let ca = Some(self.ca_file.as_path()).filter(|p| !p.as_os_str().is_empty());
-        let tls = agentload::tls::client_config(ca).unwrap();
+        let tls = agentload::tls::client_config(ca, false).unwrap();
         let http = agentload::tls::http_client(&tls, Duration::from_secs(5)).unwrap();
         let url = format!("{}{path}", self.base_url);
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -143,7 +143,7 @@ fn the_users_search_finds_the_steady_limit_of_a_backend_that_batches() {
         &t,
         dir.path(),
         "[[stages]]\nusers = 1\nduration = \"1s\"",
-        "start_users = 8\nstep_ramp = \"1s\"\nstep_hold = \"5s\"\nceiling = 48\nresolution = 1",
+        "start_users = 12\nfactor = 1.5\nstep_ramp = \"1s\"\nstep_hold = \"5s\"\nceiling = 48\nresolution = 1",
     );
     let sla = SLA_MS / 1000.0;
     let think = THINK_MS / 1000.0;

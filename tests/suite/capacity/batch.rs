@@ -19,7 +19,7 @@ const EVENTS: u32 = 6;
 const DELAY_MS: f64 = 5.0;
 const SLA_MS: f64 = 100.0;
 /// The closed plan's think time.
-const THINK_MS: f64 = 200.0;
+const THINK_MS: f64 = 400.0;
 
 /// One-turn sessions (think times never used).
 const SESSIONS: Sessions = Sessions {
@@ -143,7 +143,7 @@ fn the_users_search_finds_the_steady_limit_of_a_backend_that_batches() {
         &t,
         dir.path(),
         "[[stages]]\nusers = 1\nduration = \"1s\"",
-        "start_users = 12\nfactor = 1.5\nstep_ramp = \"1s\"\nstep_hold = \"5s\"\nceiling = 48\nresolution = 1",
+        "start_users = 20\nfactor = 1.5\nstep_ramp = \"1s\"\nstep_hold = \"5s\"\nceiling = 80\nresolution = 1",
     );
     let sla = SLA_MS / 1000.0;
     let think = THINK_MS / 1000.0;

@@ -8,10 +8,9 @@
 //! thinks a fixed time, runs again). A run's time adds the client's own overhead (what an
 //! unloaded run takes beyond its delays). Run long enough, the P95 is the steady state's.
 
-use super::queue::Sessions;
+use super::queue::{Next, Plan, Sessions};
 use rand::{Rng, SeedableRng};
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 /// The backend: N, a run's events and the delay before each, the client's overhead (s).
 #[derive(Debug, Clone, Copy)]
@@ -47,47 +46,16 @@ enum Event {
     },
 }
 
-struct Next {
-    at: f64,
-    order: u64,
-    event: Event,
-}
-
-impl PartialEq for Next {
-    fn eq(&self, other: &Self) -> bool {
-        self.order == other.order
-    }
-}
-impl Eq for Next {}
-impl PartialOrd for Next {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Next {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.order)
-            .partial_cmp(&(self.at, self.order))
-            .expect("finite times")
-    }
-}
-
 struct Sim {
     b: Backend,
-    heap: BinaryHeap<Next>,
-    planned: u64,
+    plan: Plan<Event>,
     in_flight: usize,
     waiting: VecDeque<(f64, u32)>,
 }
 
 impl Sim {
     fn push(&mut self, at: f64, event: Event) {
-        self.planned += 1;
-        self.heap.push(Next {
-            at,
-            order: self.planned,
-            event,
-        });
+        self.plan.push(at, event);
     }
 
     /// A run's next delay begins now.
@@ -125,8 +93,7 @@ pub fn run_p95(b: Backend, load: Load, secs: f64, warm: f64, seed: u64) -> f64 {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut sim = Sim {
         b,
-        heap: BinaryHeap::new(),
-        planned: 0,
+        plan: Plan::default(),
         in_flight: 0,
         waiting: VecDeque::new(),
     };
@@ -145,7 +112,7 @@ pub fn run_p95(b: Backend, load: Load, secs: f64, warm: f64, seed: u64) -> f64 {
     }
     let mut times = Vec::new();
     let end = warm + secs;
-    while let Some(Next { at: now, event, .. }) = sim.heap.pop() {
+    while let Some(Next { at: now, event, .. }) = sim.plan.heap.pop() {
         if now > end {
             break;
         }

@@ -24,25 +24,26 @@ pub struct Sessions {
     pub think_p95: f64,
 }
 
-/// What happens next, and when (ordered by time, then by the order it was planned).
-struct Next {
-    at: f64,
+/// What happens next, and when (ordered by time, then by the order it was planned): the
+/// simulations' clock (this queue's, and `batch`'s).
+pub struct Next<E> {
+    pub at: f64,
     order: u64,
-    event: Event,
+    pub event: E,
 }
 
-impl PartialEq for Next {
+impl<E> PartialEq for Next<E> {
     fn eq(&self, other: &Self) -> bool {
         self.order == other.order
     }
 }
-impl Eq for Next {}
-impl PartialOrd for Next {
+impl<E> Eq for Next<E> {}
+impl<E> PartialOrd for Next<E> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Next {
+impl<E> Ord for Next<E> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (other.at, other.order)
             .partial_cmp(&(self.at, self.order))
@@ -65,14 +66,22 @@ enum Event {
 }
 
 /// The plan of what happens next: events by time, ties in the order they were planned.
-#[derive(Default)]
-struct Plan {
-    heap: BinaryHeap<Next>,
+pub struct Plan<E> {
+    pub heap: BinaryHeap<Next<E>>,
     planned: u64,
 }
 
-impl Plan {
-    fn push(&mut self, at: f64, event: Event) {
+impl<E> Default for Plan<E> {
+    fn default() -> Self {
+        Plan {
+            heap: BinaryHeap::new(),
+            planned: 0,
+        }
+    }
+}
+
+impl<E> Plan<E> {
+    pub fn push(&mut self, at: f64, event: E) {
         self.planned += 1;
         self.heap.push(Next {
             at,
@@ -100,7 +109,7 @@ pub fn run_p95(q: Queue, s: Sessions, rate: f64, secs: f64, warm: f64, seed: u64
             break;
         }
         // A run enters the queue now, its session having `left` turns after it.
-        let mut enter = |left: u32, plan: &mut Plan| {
+        let mut enter = |left: u32, plan: &mut Plan<Event>| {
             if busy < q.slots {
                 busy += 1;
                 plan.push(now + q.service, Event::Done { left, entered: now });

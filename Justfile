@@ -32,7 +32,7 @@ bench workloads="W1,W2,W3,W3-tls,W3-watched,W5-ws,W5-wss,W5-wss-resume":
     python3 scripts/bench.py --workloads {{workloads}}
     ./target/release/examples/reading_cost
     python3 scripts/soak.py
-    cargo test --test suite capacity::steady -- --ignored
+    cargo test --test suite capacity:: -- --ignored
 
 # Soak: the generator's memory over a few minutes at a high session rate, and a day's
 # extrapolation: `just soak 150/s 10`

@@ -134,7 +134,10 @@ fn the_rate_search_finds_the_steady_limit_of_a_backend_that_batches() {
     batched_and_never_over_full(&t, &cap, &context);
 }
 
+/// In `just bench`: a closed search's answer moves with the CPU the suite's other tests take
+/// beside it (CI answered 27 against 31 once; alone it answers 29).
 #[test]
+#[ignore = "needs a quiet machine; `just bench` runs it (cargo test --test suite capacity:: -- --ignored)"]
 fn the_users_search_finds_the_steady_limit_of_a_backend_that_batches() {
     let _one = serial::measuring();
     let dir = tempfile::tempdir().unwrap();

@@ -107,7 +107,10 @@ fn the_simulations_of_a_batch_and_of_a_queue_part_on_this_plan() {
     );
 }
 
+/// In `just bench`: with the suite's other tests beside it in CI it answered 27.5/s against
+/// 35.9/s once; alone, 37.5/s.
 #[test]
+#[ignore = "needs a quiet machine; `just bench` runs it (cargo test --test suite capacity:: -- --ignored)"]
 fn the_rate_search_finds_the_steady_limit_of_a_backend_that_batches() {
     let _one = serial::measuring();
     let dir = tempfile::tempdir().unwrap();

@@ -103,21 +103,26 @@ class Target:
         self.log.close()
 
 
-def plan_text(target, users, ramp, hold, think, report_dir, watched=False):
+def plan_head(name, target, think, target_lines=""):
+    """What every benchmark plan starts with: the target, minted tokens, the think time."""
     ws = target.base.replace("http", "ws", 1) + "/ws"
     ca = f'ca_file = "{target.ca}"\n' if target.ca else ""
-    return f"""name = "bench"
+    return f"""name = "{name}"
 [target]
 base_url = "{target.base}"
 ws_url = "{ws}"
-{ca}[auth]
+{ca}{target_lines}[auth]
 mode = "mint"
 secret_env = "AGENTLOAD_JWT_SECRET"
 lifetime = "60m"
 [scenario]
 think_time = "{think}ms"
 run_timeout = "60s"
-[[stages]]
+"""
+
+
+def plan_text(target, users, ramp, hold, think, report_dir, watched=False):
+    return plan_head("bench", target, think) + f"""[[stages]]
 users = {users}
 duration = "{ramp}s"
 [[stages]]
@@ -136,21 +141,8 @@ abort_grace = "5s"
 
 def open_plan_text(target, spec, report_dir):
     rate, secs, turns, think, _delay, pool, _tls, resume = spec
-    ws = target.base.replace("http", "ws", 1) + "/ws"
-    ca = f'ca_file = "{target.ca}"\n' if target.ca else ""
     tls = f"tls_resumption = {'true' if resume else 'false'}\n" if target.ca else ""
-    return f"""name = "bench-open"
-[target]
-base_url = "{target.base}"
-ws_url = "{ws}"
-{ca}{tls}[auth]
-mode = "mint"
-secret_env = "AGENTLOAD_JWT_SECRET"
-lifetime = "60m"
-[scenario]
-think_time = "{think}ms"
-run_timeout = "60s"
-[workload]
+    return plan_head("bench-open", target, think, tls) + f"""[workload]
 model = "open"
 max_sessions = {pool}
 drain = "20s"

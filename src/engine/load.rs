@@ -69,20 +69,7 @@ pub async fn load(
             collector.origin(),
         )
     });
-    let heading = Summary {
-        plan: plan.name(),
-        started_at: started_at.to_rfc3339(),
-        target: resolved.ws_url.clone(),
-        tls: resolved.ws_url.starts_with("wss:").then(|| {
-            match plan.target.tls_resumption {
-                true => "sessions resumed",
-                false => "full handshakes",
-            }
-            .to_string()
-        }),
-        peak_users: plan.peak_users(),
-        ..Summary::default()
-    };
+    let heading = heading(plan, resolved, started_at);
     let checkpoint = Checkpoint::new(
         report_dir,
         heading.clone(),
@@ -317,5 +304,23 @@ async fn wait_for_start(at: chrono::DateTime<chrono::Utc>, shard: crate::plan::S
             at.to_rfc3339(),
             -ahead.as_seconds_f64()
         ),
+    }
+}
+
+/// The summary's header: the plan, when, the target and how TLS met it, the peak users.
+fn heading(plan: &Plan, resolved: &Resolved, started_at: chrono::DateTime<chrono::Utc>) -> Summary {
+    Summary {
+        plan: plan.name(),
+        started_at: started_at.to_rfc3339(),
+        target: resolved.ws_url.clone(),
+        tls: resolved.ws_url.starts_with("wss:").then(|| {
+            match plan.target.tls_resumption {
+                true => "sessions resumed",
+                false => "full handshakes",
+            }
+            .to_string()
+        }),
+        peak_users: plan.peak_users(),
+        ..Summary::default()
     }
 }

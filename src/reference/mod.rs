@@ -6,7 +6,7 @@ mod agent;
 mod agents;
 mod api;
 mod batch;
-mod certs;
+pub mod certs;
 pub mod faults;
 mod http;
 mod layouts;

@@ -67,11 +67,25 @@ async fn connect(
             .headers_mut()
             .insert("authorization", format!("Bearer {t}").parse().unwrap());
     }
-    match tokio_tungstenite::connect_async(request).await {
+    match open(request).await {
         Ok((ws, _)) => Ok(ws),
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
         Err(e) => panic!("unexpected error {e}"),
     }
+}
+
+/// The generator's own upgrade (plain ws here).
+async fn open(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+) -> Result<
+    (
+        crate::engine::scenarios::ws::WsStream,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ),
+    tokio_tungstenite::tungstenite::Error,
+> {
+    let tls = crate::engine::tls::client_config(None, false).unwrap();
+    crate::engine::scenarios::socket::connect(request, &tls, Default::default()).await
 }
 
 /// Polls the counters until `done` holds, bounded at 5 s.
@@ -160,7 +174,7 @@ async fn subprotocol_and_query_carriers_authenticate() {
     request
         .headers_mut()
         .insert("sec-websocket-protocol", entry.parse().unwrap());
-    let (_ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let (_ws, response) = open(request).await.unwrap();
     assert_eq!(
         response.headers()["sec-websocket-protocol"]
             .to_str()

@@ -12,6 +12,7 @@ pub mod refresh;
 pub mod run;
 pub mod security;
 pub mod session;
+pub mod socket;
 mod turn;
 mod users;
 pub mod ws;

@@ -1,5 +1,6 @@
 //! The WebSocket side of a simulated user: connect with a token, run one agent, close.
 
+use super::socket::{self, Socket};
 use crate::engine::outcome::Failure;
 use crate::engine::protocol::message::fill;
 use crate::engine::protocol::{excerpt, AgentEvent, EventKind, Profile};
@@ -8,15 +9,14 @@ use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
-pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type WsStream = WebSocketStream<Socket>;
 
 /// How to open an authenticated socket to the platform.
 #[derive(Clone)]
@@ -70,13 +70,7 @@ impl Connector {
         deadline: tokio::time::Instant,
     ) -> Result<WsStream, Failure> {
         let request = self.request(jwt)?;
-        let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            Some(socket_config(self.max_frame)),
-            true,
-            Some(connector),
-        );
+        let connecting = socket::connect(request, &self.tls, socket_config(self.max_frame));
         let (ws, _response) = match tokio::time::timeout_at(deadline, connecting).await {
             Err(_) => {
                 return Err(Failure::new(

@@ -23,6 +23,7 @@ mod ws;
 pub use layouts::TargetProfile;
 pub use stats::TargetStats;
 
+use axum_server::accept::NoDelayAcceptor;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -249,11 +250,16 @@ pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
         });
         let config =
             certs::server_config(&ca_out, args.cert_valid_days, args.cert_hostname.as_deref())?;
-        let server = axum_server::from_tcp_rustls(
-            listener,
+        // Nagle off, as a platform's front (nginx, a cloud balancer) sets it: with it on, a TLS
+        // record written behind an unacknowledged one waited for the client's delayed ACK,
+        // and W5-wss's first-turn P95 read 115 ms against ws's 71 (71 with it off).
+        let tls = axum_server::tls_rustls::RustlsAcceptor::new(
             axum_server::tls_rustls::RustlsConfig::from_config(config),
         )
-        .handle(handle.clone());
+        .acceptor(NoDelayAcceptor::new());
+        let server = axum_server::from_tcp(listener)
+            .acceptor(tls)
+            .handle(handle.clone());
         (
             "https",
             "wss",
@@ -261,7 +267,9 @@ pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
             tokio::spawn(server.serve(app)),
         )
     } else {
-        let server = axum_server::from_tcp(listener).handle(handle.clone());
+        let server = axum_server::from_tcp(listener)
+            .acceptor(NoDelayAcceptor::new())
+            .handle(handle.clone());
         ("http", "ws", None, tokio::spawn(server.serve(app)))
     };
     Ok(RunningTarget {

@@ -28,7 +28,7 @@ fmt:
 # then the cost of a reading, a soak's memory (scripts/soak.py) and the capacity search with
 # short think times against its simulation. One workload: `just bench W1`
 bench workloads="W1,W2,W3,W3-tls,W3-watched,W5-ws,W5-wss,W5-wss-resume":
-    cargo build --release --bin agentload --example bare_client --example goose_floor --example reading_cost
+    cargo build --release --bin agentload --example bare_client --example goose_floor --example reading_cost --example tls_floor
     python3 scripts/bench.py --workloads {{workloads}}
     ./target/release/examples/reading_cost
     python3 scripts/soak.py

@@ -186,6 +186,28 @@ def run_open(binaries, target, spec, work, round_no):
     return row
 
 
+def tls_floor(path):
+    """What TLS costs one W5 session with no socket under it (examples/tls_floor), or None."""
+    if not os.access(path, os.X_OK):
+        print(f"bench: {path} missing (cargo build --release --example tls_floor): "
+              "no floor for wss", file=sys.stderr)
+        return None
+    out = subprocess.run(["taskset", "-c", "0", path] if shutil.which("taskset") else [path],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def floor_line(f, ws_us):
+    """The most wss could reach beside a ws session costing `ws_us` µs of generator CPU."""
+    best = lambda extra: 100 * ws_us / (ws_us + extra)
+    return (f"- TLS for one W5 session with no socket under it (examples/tls_floor, client side): "
+            f"{f['session_us']:.0f} µs (X25519 {f['x25519_us']:.0f} µs, the P-256 "
+            f"CertificateVerify {f['p256_verify_us']:.0f} µs, rustls's own work "
+            f"{f['rustls_us']:.0f} µs). Beside W5-ws's {ws_us:.0f} µs a session, wss can reach "
+            f"at most {best(f['session_us']):.0f}% with rustls as it is "
+            f"({best(f['crypto_us']):.0f}% if only the public-key cryptography were left)")
+
+
 def open_table(rows):
     lines = ["| workload | sessions (target) | failures | CPU s | sessions/CPU-s | each round | "
              "first-turn P95 ms | peak RSS MB |", "|" + "---|" * 8]
@@ -373,6 +395,7 @@ def main():
     p.add_argument("--bin", default="target/release/agentload")
     p.add_argument("--bare", default="target/release/examples/bare_client")
     p.add_argument("--floor", default="target/release/examples/goose_floor")
+    p.add_argument("--tls-floor", default="target/release/examples/tls_floor")
     p.add_argument("--port", type=int, default=9931)
     args = p.parse_args()
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
@@ -382,7 +405,9 @@ def main():
         raise SystemExit(f"bench: unknown workload {unknown[0]} (known: {known})")
     binaries = {"agentload": os.path.abspath(args.bin), "bare_client": os.path.abspath(args.bare),
                 "goose_floor": os.path.abspath(args.floor)}
-    for path in binaries.values():
+    # The open workloads run agentload alone: the other generators are needed for W1-W3 only.
+    needed = binaries if any(n in WORKLOADS for n in names) else {"agentload": args.bin}
+    for path in needed.values():
         if not os.access(path, os.X_OK):
             raise SystemExit(f"bench: {path} missing; run: cargo build --release --bin "
                              "agentload --example bare_client --example goose_floor")
@@ -449,6 +474,7 @@ def main():
               f"{', wss' if OPEN[n][6] else ', ws'}{', TLS resumption' if OPEN[n][7] else ''}"
               for n in names if n in OPEN]), "",
           table(rows) if rows else "", ""]
+    floor = None
     if open_rows:
         by = {r["workload"]: r["sessions_per_cpu_sec"] for r in open_rows}
         md += [open_table(open_rows), ""]
@@ -456,6 +482,9 @@ def main():
             if by.get(tls) and by.get("W5-ws"):
                 md += [f"- {tls} ÷ W5-ws, sessions per CPU-second: "
                        f"{100 * by[tls] / by['W5-ws']:.0f}%", ""]
+        floor = tls_floor(args.tls_floor) if by.get("W5-wss") and by.get("W5-ws") else None
+        if floor:
+            md += [floor_line(floor, 1e6 / by["W5-ws"]), ""]
     md += [] if not rows else [
           "Runs per CPU-second (median rounds):", "",
           f"- agentload ÷ the bare client: {each(ratios)}",
@@ -472,9 +501,10 @@ def main():
     with open(os.path.join(out, "bench.md"), "w") as f:
         f.write("\n".join(md))
     with open(os.path.join(out, "bench.json"), "w") as f:
-        json.dump({"machine": machine, "workloads": {n: WORKLOADS[n] for n in names},
+        json.dump({"machine": machine, "workloads": {n: WORKLOADS.get(n) or OPEN[n] for n in names},
                    "rows": rows, "ratios": ratios, "goose_floor_ratios": floors,
-                   "agentload_over_floor": over_floor}, f, indent=2)
+                   "agentload_over_floor": over_floor, "open_rows": open_rows,
+                   "tls_floor": floor}, f, indent=2)
     print("\n".join(md))
     print(f"written: {out}/bench.md, {out}/bench.json")
 

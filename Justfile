@@ -24,7 +24,8 @@ fmt:
     cargo fmt --all
 
 # Benchmark: W1/W2/W3 (+TLS) side by side with Goose's floor (examples/goose_floor.rs) and the
-# bare client (examples/bare_client.rs), writing reports/bench-<ts>/bench.md and bench.json;
+# bare client (examples/bare_client.rs), W5 (what a ws and a wss session cost, beside what TLS
+# costs with no socket: examples/tls_floor.rs), writing reports/bench-<ts>/bench.md and .json;
 # then the cost of a reading, a soak's memory (scripts/soak.py) and the capacity search with
 # short think times against its simulation. One workload: `just bench W1`
 bench workloads="W1,W2,W3,W3-tls,W3-watched,W5-ws,W5-wss,W5-wss-resume":

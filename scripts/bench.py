@@ -158,6 +158,27 @@ dir = "{report_dir}"
 """
 
 
+def measured_apart(cmd, gen_dir, scrape_port=None):
+    """`cmd` measured from a fresh helper process (ru_maxrss of RUSAGE_CHILDREN is the largest
+    child so far: a helper of its own makes the figure this generator's)."""
+    helper = [sys.executable, __file__, "--measure-one", json.dumps(cmd), gen_dir,
+              str(scrape_port or 0)]
+    subprocess.run(helper, check=False)
+    with open(os.path.join(gen_dir, "measure.json")) as f:
+        return json.load(f)
+
+
+def latest_summary(report_dir):
+    """The summary.json of the newest run in `report_dir` (each run writes its own
+    `<name>-<timestamp>/` there), or None."""
+    runs = sorted(os.listdir(report_dir)) if os.path.isdir(report_dir) else []
+    summary = os.path.join(report_dir, runs[-1], "summary.json") if runs else ""
+    if not os.path.exists(summary):
+        return None
+    with open(summary) as f:
+        return json.load(f)
+
+
 def run_open(binaries, target, spec, work, round_no):
     """One open-model run of agentload: sessions per CPU-second (the target's count), the
     first turn's P95, peak RSS."""
@@ -167,16 +188,9 @@ def run_open(binaries, target, spec, work, round_no):
     plan = os.path.join(gen_dir, "plan.toml")
     with open(plan, "w") as f:
         f.write(open_plan_text(target, spec, report_dir))
-    helper = [sys.executable, __file__, "--measure-one",
-              json.dumps([binaries["agentload"], "run", plan]), gen_dir, "0"]
-    subprocess.run(helper, check=False)
-    with open(os.path.join(gen_dir, "measure.json")) as f:
-        row = json.load(f)
-    runs = sorted(os.listdir(report_dir)) if os.path.isdir(report_dir) else []
-    summary = os.path.join(report_dir, runs[-1], "summary.json") if runs else ""
-    if os.path.exists(summary):
-        with open(summary) as f:
-            s = json.load(f)
+    row = measured_apart([binaries["agentload"], "run", plan], gen_dir)
+    s = latest_summary(report_dir)
+    if s:
         sessions = s.get("sessions") or {}
         row["first_turn_p95_ms"] = (sessions.get("first_turn") or {}).get("p95_ms")
         row["failures"] = s["runs"]["failed"] + s["connections"]["failed"]
@@ -302,21 +316,11 @@ def run_generator(name, binaries, target, spec, work, round_no, watched=False):
                "--report-dir", gen_dir]
         if target.ca:
             cmd += ["--ca-file", target.ca]
-    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: run each generator from a
-    # fresh helper process so the figure is this generator's own.
-    helper = [sys.executable, __file__, "--measure-one", json.dumps(cmd), gen_dir,
-              str(scrape_port or 0)]
-    subprocess.run(helper, check=False)
-    with open(os.path.join(gen_dir, "measure.json")) as f:
-        row = json.load(f)
+    row = measured_apart(cmd, gen_dir, scrape_port)
     row.update(generator=name, users=users)
     if name == "agentload":
-        # `report.dir` is the parent: each run writes its own `<name>-<timestamp>/` in it.
-        runs = sorted(os.listdir(os.path.join(gen_dir, "report")))
-        summary = os.path.join(gen_dir, "report", runs[-1], "summary.json") if runs else ""
-        if os.path.exists(summary):
-            with open(summary) as f:
-                s = json.load(f)
+        s = latest_summary(os.path.join(gen_dir, "report"))
+        if s:
             row["counted_completed"] = s["runs"]["completed"]
             row["failures"] = s["runs"]["failed"] + s["connections"]["failed"]
     else:

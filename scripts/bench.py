@@ -9,7 +9,8 @@ Measured from outside, the same way for all: CPU seconds and peak RSS from the k
 of the child, the startup time as the seconds from launch to the target's first new connection
 (polled every 20 ms), and the runs from the target's own `/stats`. W1 runs its generators three
 rounds, interleaved (one round varies by ±10% on a shared machine); the table gives each
-generator's median round. Writes `bench.md` and `bench.json` to `reports/bench-<timestamp>/`
+generator's median round. The open workloads (W5-*) run three rounds each, interleaved (ws,
+wss, ws, wss...), and give their median rounds. Writes `bench.md` and `bench.json` to `reports/bench-<timestamp>/`
 (or `--out`) and prints the table.
 
     python3 scripts/bench.py                      # W1 W2 W3 W3-tls (about 12 minutes)
@@ -59,6 +60,8 @@ OPEN = {
 }
 # Rounds per workload unless --rounds says otherwise: W1's ratio is the criterion, and it is short.
 ROUNDS = {"W1": 3}
+# The open workloads' rounds, interleaved (a W5 run varies by ±5%; their ratio is the figure).
+OPEN_ROUNDS = 3
 GENERATORS = ("agentload", "goose_floor", "bare_client")
 
 
@@ -198,6 +201,37 @@ def run_open(binaries, target, spec, work, round_no):
     row["sessions_per_cpu_sec"] = round(row["target_sessions"] / row["cpu_secs"]) \
         if row["cpu_secs"] > 0 else None
     return row
+
+
+def run_open_rounds(binaries, names, port, rounds):
+    """The open workloads `names`, each against a target of its own (all up at once, idle but
+    for the one measured), one after the other round by round: ws, wss, ws, wss... so a ratio
+    between them is not a drift of the machine between two blocks of runs. A row per workload:
+    its median round, with every round's figure."""
+    targets, measured = {}, {name: [] for name in names}
+    try:
+        for i, name in enumerate(names):
+            spec = OPEN[name]
+            work = tempfile.mkdtemp(prefix=f"agentload-bench-{name}-")
+            targets[name] = (Target(binaries["agentload"], work, port + i, spec[4], spec[6]), work)
+            with open(os.path.join(work, "target.json"), "w") as f:
+                json.dump({"base": targets[name][0].base, "ca": targets[name][0].ca}, f)
+        for n in range(1, rounds + 1):
+            for name in names:
+                target, work = targets[name]
+                print(f"bench: {name} agentload ({OPEN[name][0]} sessions/s, round {n}/{rounds})"
+                      "...", file=sys.stderr, flush=True)
+                measured[name].append(run_open(binaries, target, OPEN[name], work, n))
+    finally:
+        for target, _ in targets.values():
+            target.stop()
+    rows = []
+    for name in names:
+        ordered = sorted(measured[name], key=lambda r: r["sessions_per_cpu_sec"] or 0)
+        row = dict(ordered[(len(ordered) - 1) // 2])
+        row.update(workload=name, rounds=[r["sessions_per_cpu_sec"] for r in measured[name]])
+        rows.append(row)
+    return rows
 
 
 def tls_floor(path):
@@ -394,7 +428,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--workloads", default="W1,W2,W3,W3-tls")
     p.add_argument("--rounds", type=int, default=None,
-                   help="rounds per workload (default: 3 for W1, 1 for the others)")
+                   help="rounds per workload (default: 3 for W1 and for the open workloads, "
+                        "interleaved; 1 for the others)")
     p.add_argument("--out", default=None)
     p.add_argument("--bin", default="target/release/agentload")
     p.add_argument("--bare", default="target/release/examples/bare_client")
@@ -420,26 +455,12 @@ def main():
     os.environ["AGENTLOAD_JWT_SECRET"] = SECRET
     out = args.out or os.path.join("reports", "bench-" + datetime.now().strftime("%Y%m%d-%H%M%S"))
     os.makedirs(out, exist_ok=True)
-    rows, open_rows = [], []
+    rows = []
+    opened = [n for n in names if n in OPEN]
+    open_rows = run_open_rounds(binaries, opened, args.port + len(names), args.rounds or
+                                OPEN_ROUNDS) if opened else []
     for i, name in enumerate(names):
         if name in OPEN:
-            spec = OPEN[name]
-            work = tempfile.mkdtemp(prefix=f"agentload-bench-{name}-")
-            target = Target(binaries["agentload"], work, args.port + i, spec[4], spec[6])
-            with open(os.path.join(work, "target.json"), "w") as f:
-                json.dump({"base": target.base, "ca": target.ca}, f)
-            measured = []
-            try:
-                for n in range(1, (args.rounds or 1) + 1):
-                    print(f"bench: {name} agentload ({spec[0]} sessions/s, round {n})...",
-                          file=sys.stderr, flush=True)
-                    measured.append(run_open(binaries, target, spec, work, n))
-            finally:
-                target.stop()
-            ordered = sorted(measured, key=lambda r: r["sessions_per_cpu_sec"] or 0)
-            row = dict(ordered[(len(ordered) - 1) // 2])
-            row.update(workload=name, rounds=[r["sessions_per_cpu_sec"] for r in measured])
-            open_rows.append(row)
             continue
         spec = WORKLOADS[name]
         rounds = args.rounds or ROUNDS.get(name, 1)

@@ -10,8 +10,8 @@ of the child, the startup time as the seconds from launch to the target's first 
 (polled every 20 ms), and the runs from the target's own `/stats`. W1 runs its generators three
 rounds, interleaved (one round varies by ±10% on a shared machine); the table gives each
 generator's median round. The open workloads (W5-*) run three rounds each, interleaved (ws,
-wss, ws, wss...), and give their median rounds. Writes `bench.md` and `bench.json` to `reports/bench-<timestamp>/`
-(or `--out`) and prints the table.
+wss, ws, wss...), and give their median rounds. Writes `bench.md` and `bench.json` to
+`reports/bench-<timestamp>/` (or `--out`) and prints the table.
 
     python3 scripts/bench.py                      # W1 W2 W3 W3-tls (about 12 minutes)
     python3 scripts/bench.py --workloads W3,W3-watched   # what the guard and the exporter cost

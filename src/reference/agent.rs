@@ -249,14 +249,25 @@ impl AgentRun {
 
     /// The giant-frame fault: one agent_thinking of `--giant-frame-mb` MiB.
     async fn send_giant(&self) {
-        let thought = "x".repeat(self.state.args.faults.giant_frame_mb << 20);
-        let run_id = &self.run_id;
-        let giant = json!({"type": "agent_thinking", "run_id": run_id,
-            "data": {"thought": thought, "run_id": run_id}});
-        if self.slot.deliver(0, giant.to_string()).await == Delivery::Sent {
+        let giant = giant_frame(&self.run_id, self.state.args.faults.giant_frame_mb << 20);
+        if self.slot.deliver(0, giant).await == Delivery::Sent {
             bump(&self.state.counters.events_sent);
         }
     }
+}
+
+/// An agent_thinking whose thought is `bytes` long. Its text is written out, not serialized:
+/// a JSON serializer scans each byte for escapes, seconds a frame in a test build on a busy
+/// machine, where a run waiting on it timed out.
+fn giant_frame(run_id: &str, bytes: usize) -> String {
+    let run_id = Value::from(run_id).to_string();
+    let mut giant = format!(
+        r#"{{"type":"agent_thinking","run_id":{run_id},"data":{{"run_id":{run_id},"thought":""#
+    );
+    giant.reserve(bytes + 3);
+    giant.push_str(&"x".repeat(bytes));
+    giant.push_str(r#""}}"#);
+    giant
 }
 
 enum Outcome {
@@ -346,4 +357,17 @@ fn script(
                           "efficiency_gain_percent": efficiency}}),
     ));
     events
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_giant_frame_is_the_json_of_an_agent_thinking_of_that_size() {
+        let text = super::giant_frame("run-\"7\"", 1 << 10);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["type"], "agent_thinking");
+        assert_eq!(v["run_id"], "run-\"7\"");
+        assert_eq!(v["data"]["run_id"], "run-\"7\"");
+        assert_eq!(v["data"]["thought"].as_str().unwrap().len(), 1 << 10);
+    }
 }

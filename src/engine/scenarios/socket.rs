@@ -7,7 +7,9 @@
 //! in one. So the request is handed to rustls before the handshake starts: rustls holds
 //! application data until the server is verified and the keys are set, then queues it
 //! right behind the Finished, and both leave in one write. Nothing is sent to a server that
-//! failed verification: the request waits behind the same checks as before.
+//! failed verification: the request waits behind the same checks as before. (Over TLS 1.2
+//! the client's Finished goes before the server's, and rustls sends the request only once the
+//! server's Finished is checked: a write of its own, as before.)
 //!
 //! tungstenite still performs the upgrade (its request, its checks of the response, its
 //! errors): its own write of the request is matched byte for byte against what already left

@@ -52,11 +52,7 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
     let missing = check(&shards, args.allow_partial)?;
     // `check` refused an empty list: there is a first shard.
     let first = Path::new(&shards[0].folder);
-    let plan_path = first.join("plan.toml");
-    let plan_text = std::fs::read(&plan_path).map_err(|e| SetupError::ReadReport {
-        path: plan_path.clone(),
-        message: format!("the shard's plan is needed to judge the SLA: {e}"),
-    })?;
+    let (plan_path, plan_text) = crate::engine::folder::shard_plan(first, "judge the SLA")?;
     let sla = read_sla(&plan_path, &plan_text)?;
     let mut merged = merge(&shards, missing)?;
     let by_shard: Vec<&Summary> = shards.iter().map(|s| &s.summary).collect();
@@ -72,20 +68,15 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
     let info = merged.merge.as_ref().expect("merge sets it");
     // A partial merge is never a pass: part of the load is not in the figures.
     merged.passed = merged.sla.iter().all(|r| r.passed) && !info.partial;
-    let out = match args.out {
-        Some(dir) => dir.to_path_buf(),
-        None => first.parent().unwrap_or(Path::new(".")).join(format!(
-            "{}-merged-{}",
-            merged.plan,
-            super::safe(&info.run_id)
-        )),
-    };
-    std::fs::create_dir_all(&out).map_err(|e| SetupError::Report {
-        path: out.clone(),
-        message: e.to_string(),
-    })?;
+    let out = crate::engine::folder::merged_folder(
+        args.out,
+        first,
+        &merged.plan,
+        "merged",
+        &info.run_id,
+    )?;
     write_summary(&out, &merged)?;
-    write_file(&out.join("plan.toml"), &plan_text)?;
+    write_file(&out.join("plan.toml"), plan_text.as_bytes())?;
     crate::report::write(&out, &merged).map_err(|e| SetupError::Report {
         path: out.join("index.html"),
         message: e.to_string(),
@@ -157,12 +148,11 @@ fn shard_reports(dirs: &[PathBuf]) -> Result<Vec<ShardReport>, SetupError> {
 }
 
 /// The plan's `[sla]` only: the rest (URLs from env vars, files) need not resolve here.
-fn read_sla(path: &Path, text: &[u8]) -> Result<Sla, SetupError> {
+fn read_sla(path: &Path, text: &str) -> Result<Sla, SetupError> {
     let bad = |message: String| SetupError::ReadReport {
         path: path.to_path_buf(),
         message,
     };
-    let text = std::str::from_utf8(text).map_err(|e| bad(e.to_string()))?;
     let table: toml::Table = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
     match table.get("sla") {
         None => Ok(Sla::default()),

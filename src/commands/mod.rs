@@ -42,6 +42,4 @@ pub struct MergeArgs<'a> {
     pub junit: Option<&'a Path>,
 }
 
-pub(crate) use crate::engine::folder::{
-    report_folder, safe, write_file, write_junit, write_summary,
-};
+pub(crate) use crate::engine::folder::{report_folder, write_file, write_junit, write_summary};

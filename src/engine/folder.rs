@@ -74,6 +74,42 @@ pub fn write_junit(path: &Path, xml: &str) -> Result<(), SetupError> {
     })
 }
 
+/// The plan the shards ran, as the first shard's folder keeps it (`plan.toml`): its path and
+/// text. `needed` says what for, in the error when it cannot be read.
+pub fn shard_plan(first: &Path, needed: &str) -> Result<(PathBuf, String), SetupError> {
+    let path = first.join("plan.toml");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((path, text)),
+        Err(e) => Err(SetupError::ReadReport {
+            message: format!("the shard's plan is needed to {needed}: {e}"),
+            path,
+        }),
+    }
+}
+
+/// Where a merge of shards writes, made: `out`, or `<plan>-<kind>-<run id>` beside the first
+/// shard's folder.
+pub fn merged_folder(
+    out: Option<&Path>,
+    first: &Path,
+    plan: &str,
+    kind: &str,
+    run_id: &str,
+) -> Result<PathBuf, SetupError> {
+    let out = match out {
+        Some(dir) => dir.to_path_buf(),
+        None => first
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(format!("{plan}-{kind}-{}", safe(run_id))),
+    };
+    std::fs::create_dir_all(&out).map_err(|e| SetupError::Report {
+        path: out.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(out)
+}
+
 /// A run id as a folder name.
 pub fn safe(id: &str) -> String {
     id.chars()

@@ -4,7 +4,7 @@
 
 use super::ladder_report;
 use super::output::{capacity_summary, print_steps, write_capacity};
-use crate::engine::folder::{safe, write_file};
+use crate::engine::folder::{merged_folder, shard_plan, write_file};
 use crate::engine::load::{RunOptions, SetupError};
 use crate::model::capacity::merge_steps;
 use crate::model::merge::{check, ShardReport};
@@ -22,11 +22,7 @@ pub struct MergeTo<'a> {
 pub fn merge(args: &MergeTo, shards: &[ShardReport]) -> Result<(PathBuf, bool), SetupError> {
     let missing = check(shards, args.allow_partial)?;
     let first = Path::new(&shards[0].folder);
-    let plan_path = first.join("plan.toml");
-    let plan_text = std::fs::read_to_string(&plan_path).map_err(|e| SetupError::ReadReport {
-        path: plan_path.clone(),
-        message: format!("the shard's plan is needed to judge the steps: {e}"),
-    })?;
+    let (plan_path, plan_text) = shard_plan(first, "judge the steps")?;
     let plan = Plan::parse(&plan_text, &plan_path)?;
     let ladders: Vec<&[crate::model::capacity::StepResult]> = shards
         .iter()
@@ -59,18 +55,13 @@ pub fn merge(args: &MergeTo, shards: &[ShardReport]) -> Result<(PathBuf, bool), 
     let merged = crate::model::merge::merge(shards, missing.clone())?;
     summary.merge = merged.merge;
     let info = summary.merge.as_ref().expect("merge sets it");
-    let out = match args.out {
-        Some(dir) => dir.to_path_buf(),
-        None => first.parent().unwrap_or(Path::new(".")).join(format!(
-            "{}-capacity-merged-{}",
-            summary.plan,
-            safe(&info.run_id)
-        )),
-    };
-    std::fs::create_dir_all(&out).map_err(|e| SetupError::Report {
-        path: out.clone(),
-        message: e.to_string(),
-    })?;
+    let out = merged_folder(
+        args.out,
+        first,
+        &summary.plan,
+        "capacity-merged",
+        &info.run_id,
+    )?;
     let options = RunOptions {
         junit: args.junit.map(Path::to_path_buf),
         ..RunOptions::default()

@@ -227,8 +227,7 @@ def run_open_rounds(binaries, names, port, rounds):
             target.stop()
     rows = []
     for name in names:
-        ordered = sorted(measured[name], key=lambda r: r["sessions_per_cpu_sec"] or 0)
-        row = dict(ordered[(len(ordered) - 1) // 2])
+        row = median_round(measured[name], "sessions_per_cpu_sec")
         row.update(workload=name, rounds=[r["sessions_per_cpu_sec"] for r in measured[name]])
         rows.append(row)
     return rows
@@ -402,11 +401,16 @@ def table(rows):
     return "\n".join(lines)
 
 
+def median_round(rounds, figure):
+    """A copy of the round with the median `figure` (the lower middle one of an even count)."""
+    ordered = sorted(rounds, key=lambda r: r[figure] or 0)
+    return dict(ordered[(len(ordered) - 1) // 2])
+
+
 def median_row(rounds):
-    """The round with the median runs per CPU-second (the lower middle one of an even count);
-    it carries every round's figure and whether every round's counts matched the target."""
-    ordered = sorted(rounds, key=lambda r: r["runs_per_cpu_sec"] or 0)
-    row = dict(ordered[(len(ordered) - 1) // 2])
+    """The round with the median runs per CPU-second; it carries every round's figure and
+    whether every round's counts matched the target."""
+    row = median_round(rounds, "runs_per_cpu_sec")
     row["rounds_runs_per_cpu_sec"] = [r["runs_per_cpu_sec"] for r in rounds]
     row["counts_match"] = all(r["counts_match"] for r in rounds)
     row["failures"] = max((r.get("failures", 0) or 0) for r in rounds)

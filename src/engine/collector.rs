@@ -375,6 +375,7 @@ pub use breakdown::ToolBuckets;
 pub use live::LiveStats;
 pub use mix::ScenarioMeta;
 pub use sessions::SessionEnd;
+pub use timeline::Slicing;
 
 use folded::Folded;
 use outages::Outages;

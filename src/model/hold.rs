@@ -1,6 +1,7 @@
-//! A capacity step's hold as its steadiness is judged on: the load sampled through the hold
-//! (runs begun and ended, runs in flight, sessions open) and the run times of each half, all
-//! in forms that add up across shards; and the verdict on whether the hold was steady.
+//! A capacity step's hold as its steadiness and its verdict are judged on: the load sampled
+//! through the hold (runs begun and ended, runs in flight, sessions open) and the run times
+//! by time slice, all in forms that add up across shards; and the verdict on whether the hold
+//! was steady.
 
 use super::metrics::Latency;
 use serde::{Deserialize, Serialize};
@@ -23,11 +24,13 @@ pub struct HoldFigures {
     /// The judged window's length, seconds.
     pub secs: f64,
     pub samples: Vec<HoldSample>,
-    /// Completed runs' times in the window's first and second half (HdrHistogram V2-deflate,
-    /// base64), and the sessions' first turns likewise.
-    pub run_halves: [Option<String>; 2],
+    /// Completed runs' times by equal time slices of the window, in order (HdrHistogram
+    /// V2-deflate, base64; empty for a slice no run ended in), and the sessions' first turns
+    /// likewise: the interval of a quantile and the halves are read from them.
     #[serde(default)]
-    pub first_turn_halves: [Option<String>; 2],
+    pub run_slices: Vec<String>,
+    #[serde(default)]
+    pub first_turn_slices: Vec<String>,
     /// Sessions that arrived in the window (the open model).
     #[serde(default)]
     pub sessions_arrived: u64,
@@ -53,12 +56,26 @@ impl HoldFigures {
             .map_or((0, 0), |s| (s.runs_begun, s.runs_ended))
     }
 
-    /// The P95 of each half's histogram (`None`: no sample, or one that does not decode).
-    pub fn p95_halves(halves: &[Option<String>; 2]) -> [Option<f64>; 2] {
-        halves.clone().map(|h| {
-            let hist = Latency::decode(h.as_deref()?).ok()?;
-            hist.quantile_ms(0.95)
-        })
+    /// Slices as histograms (one that does not decode counts as empty).
+    pub fn decode(slices: &[String]) -> Vec<Latency> {
+        slices
+            .iter()
+            .map(|s| match s.is_empty() {
+                true => Latency::default(),
+                false => Latency::decode(s).unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// Histograms as slices.
+    pub fn encode(slices: &[Latency]) -> Vec<String> {
+        slices
+            .iter()
+            .map(|h| match h.count() {
+                0 => String::new(),
+                _ => h.encode(),
+            })
+            .collect()
     }
 
     /// Shards' holds of one step, added: samples by their place in the hold (every shard
@@ -82,24 +99,24 @@ impl HoldFigures {
                 sum
             })
             .collect();
-        let add = |pick: fn(&HoldFigures) -> &[Option<String>; 2]| -> Result<_, String> {
-            let mut out: [Option<String>; 2] = [None, None];
-            for (half, slot) in out.iter_mut().enumerate() {
-                let mut hist = Latency::default();
-                for p in parts {
-                    if let Some(text) = &pick(p)[half] {
-                        hist.add(&Latency::decode(text)?);
+        // Every shard slices the same hold alike; one with fewer slices cuts the others'.
+        let add = |pick: fn(&HoldFigures) -> &Vec<String>| -> Result<Vec<String>, String> {
+            let count = parts.iter().map(|p| pick(p).len()).min().unwrap_or(0);
+            let mut out = vec![Latency::default(); count];
+            for p in parts {
+                for (slot, text) in out.iter_mut().zip(pick(p)) {
+                    if !text.is_empty() {
+                        slot.add(&Latency::decode(text)?);
                     }
                 }
-                *slot = (hist.count() > 0).then(|| hist.encode());
             }
-            Ok(out)
+            Ok(HoldFigures::encode(&out))
         };
         Ok(HoldFigures {
             secs: parts.iter().map(|p| p.secs).fold(0.0, f64::max),
             samples,
-            run_halves: add(|p| &p.run_halves)?,
-            first_turn_halves: add(|p| &p.first_turn_halves)?,
+            run_slices: add(|p| &p.run_slices)?,
+            first_turn_slices: add(|p| &p.first_turn_slices)?,
             sessions_arrived: parts.iter().map(|p| p.sessions_arrived).sum(),
         })
     }
@@ -124,4 +141,11 @@ pub struct Steadiness {
     pub runs_begun_per_sec: f64,
     pub runs_ended_per_sec: f64,
     pub offered_runs_per_sec: Option<f64>,
+    /// Runs ended fell short of what the rate offers beyond a steady count's noise (and
+    /// `FLATTENED_SHARE`): the deployment's throughput flattened under this load.
+    #[serde(default)]
+    pub flattened: bool,
+    /// A steady hold's runs begun vary by this share of the offer (one standard deviation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_sd: Option<f64>,
 }

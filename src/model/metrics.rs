@@ -57,6 +57,21 @@ impl Latency {
         self.0.count_between(0, micros.clamp(1, MAX_MICROS))
     }
 
+    /// How many values are at most `micros` (its bucket included).
+    pub fn count_up_to_micros(&self, micros: u64) -> u64 {
+        self.0.count_between(0, micros.clamp(1, MAX_MICROS))
+    }
+
+    /// The `rank`-th smallest value (from 1) in microseconds; `None` when empty or past the
+    /// last.
+    pub fn value_at_rank(&self, rank: u64) -> Option<u64> {
+        let n = self.0.len();
+        (rank >= 1 && rank <= n).then(|| {
+            // hdrhistogram counts ceil(q · n) values in: q a hair under rank / n lands on it.
+            self.0.value_at_quantile((rank as f64 - 0.5) / n as f64)
+        })
+    }
+
     /// The values' sum in seconds (from the mean: exact to the histogram's precision).
     pub fn sum_secs(&self) -> f64 {
         self.0.mean() * self.0.len() as f64 / 1e6

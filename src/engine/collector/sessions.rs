@@ -196,6 +196,11 @@ impl super::Collector {
         self.sessions().first_turns.window(from, to)
     }
 
+    /// The first turns that completed in `[from, to)`, by time slice (at most `max`).
+    pub fn window_first_turn_slices(&self, from: f64, to: f64, max: usize) -> Vec<Latency> {
+        self.sessions().first_turns.slices(from, to, max)
+    }
+
     /// Arrivals due in `[from, to)` (whole seconds), and those dropped.
     pub fn window_arrivals(&self, from: f64, to: f64) -> (u64, u64) {
         let s = self.sessions();

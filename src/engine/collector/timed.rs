@@ -45,6 +45,11 @@ impl Timed {
             .for_each(|(_, t)| t.record_into(&mut hist));
         hist
     }
+
+    /// The times taken in `[from, to)` by time slice (at most `max`).
+    pub fn slices(&self, from: f64, to: f64, max: usize) -> Vec<Latency> {
+        super::timeline::sliced(self.log.iter(), &self.folded, from, to, max).1
+    }
 }
 
 #[cfg(test)]

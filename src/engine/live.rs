@@ -125,6 +125,8 @@ fn time_of_cumulative(from: f64, to: f64, over: f64, target: f64) -> Option<f64>
 pub struct Level {
     knob: Knob,
     tx: watch::Sender<Ramp>,
+    /// A live rate's sessions, moved with it (the open model).
+    pub population: population::Population,
 }
 
 impl Level {
@@ -132,6 +134,7 @@ impl Level {
         Level {
             knob,
             tx: watch::Sender::new(Ramp::flat(0.0)),
+            population: population::Population::default(),
         }
     }
 
@@ -262,6 +265,8 @@ impl Live {
         self.attached.get().cloned()
     }
 }
+
+mod population;
 
 #[cfg(test)]
 mod tests {

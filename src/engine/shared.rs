@@ -121,5 +121,10 @@ pub(crate) fn base_context(
             .as_ref()
             .filter(|live| live.level.knob() == crate::engine::live::Knob::Seats)
             .map(|live| live.level.clone()),
+        rate: options
+            .live
+            .as_ref()
+            .filter(|live| live.level.knob() == crate::engine::live::Knob::Rate)
+            .map(|live| live.level.clone()),
     }
 }

@@ -3,7 +3,7 @@
 //! the level moves, the step under way is re-timed from that moment on the new ramp, so the
 //! arrivals follow the level however often it moves. They end when the load is stopped.
 
-use super::pool::Pool;
+use super::pool::{Pool, Ticket};
 use super::Arrivals;
 use crate::engine::collector::Collector;
 use crate::engine::live::Level;
@@ -54,6 +54,10 @@ pub(super) async fn feed(
                     left -= share * ramp.integral(from, now);
                     from = now;
                 }
+                (count, run_secs) = level.population.asked() => {
+                    let warm = Warm { count: count * share, run_secs, first: number };
+                    number += start_warm(arrivals, warm, pool, collector, &mut steps);
+                }
                 () = stop.asked() => {
                     pool.close();
                     return;
@@ -69,6 +73,53 @@ pub(super) async fn feed(
             Distribution::Constant => 1.0,
         };
     }
+}
+
+/// Sessions to start part-way: how many (a Poisson count's mean), drawn with runs of
+/// `run_secs`, numbered from `first` on (numbers are identities: shared with arrivals).
+struct Warm {
+    count: f64,
+    run_secs: f64,
+    first: usize,
+}
+
+/// Starts `warm`'s sessions part-way (the live rate rose), each as a steady load holds it,
+/// offered to the pool as an arrival now (dropped, and counted, when no pool user is idle):
+/// how many numbers it took.
+fn start_warm(
+    arrivals: &Arrivals,
+    warm: Warm,
+    pool: &Pool,
+    collector: &Collector,
+    rng: &mut impl Rng,
+) -> usize {
+    let now = Instant::now();
+    let count = poisson(warm.count, rng);
+    for i in 0..count {
+        let Some(resume) = arrivals.warm.draw(warm.run_secs, rng) else {
+            continue;
+        };
+        let ticket = Ticket {
+            number: warm.first + i,
+            scenario: arrivals.scenario_at(rng.random()),
+            turns: resume.turns,
+            scheduled: now,
+            resume: Some(resume),
+        };
+        let taken = pool.offer(ticket);
+        collector.session_arrived(collector.now_secs(), !taken);
+    }
+    count
+}
+
+/// A Poisson count of mean `mean` (by its exponential gaps: means here are hundreds at most).
+fn poisson(mean: f64, rng: &mut impl Rng) -> usize {
+    let (mut n, mut at) = (0, unit_exponential(rng));
+    while at < mean {
+        n += 1;
+        at += unit_exponential(rng);
+    }
+    n
 }
 
 /// `-ln(1 - u)`, u in `[0, 1)`.
@@ -91,6 +142,10 @@ mod tests {
             offset: 0.5,
             seed: 3,
             turns: Turns::default(),
+            warm: super::super::warm::Warm {
+                turns: Turns::default(),
+                think: crate::plan::Think::parse("1s").unwrap(),
+            },
             weights: vec![1],
             drain: Duration::ZERO,
             live: None,

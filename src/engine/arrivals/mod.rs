@@ -7,6 +7,7 @@
 mod live;
 pub mod pool;
 pub mod schedule;
+pub mod warm;
 
 use crate::engine::collector::Collector;
 use crate::engine::stop::Stop;
@@ -28,6 +29,8 @@ pub struct Arrivals {
     pub offset: f64,
     pub seed: u64,
     pub turns: Turns,
+    /// How sessions go (turns, pauses): what a session started part-way is drawn from.
+    pub warm: warm::Warm,
     /// The mix's weights: each arrival's scenario is drawn by them.
     pub weights: Vec<u64>,
     pub drain: Duration,
@@ -50,6 +53,10 @@ impl Arrivals {
             offset: (shard.index as f64 + 0.5) / shard.count as f64,
             seed,
             turns: plan.session.unwrap_or_default().turns,
+            warm: warm::Warm {
+                turns: plan.session.unwrap_or_default().turns,
+                think: plan.scenario.think_time,
+            },
             weights: plan.mix().iter().map(|e| e.weight.max(1) as u64).collect(),
             drain: plan.workload.drain.0,
             live: None,
@@ -63,6 +70,7 @@ impl Arrivals {
             scenario: self.scenario_at(draws.random()),
             turns: self.turns.draw_with(draws.random()),
             scheduled: due,
+            resume: None,
         }
     }
 
@@ -156,6 +164,10 @@ mod tests {
             offset: 0.5,
             seed: 0,
             turns: Turns::default(),
+            warm: warm::Warm {
+                turns: Turns::default(),
+                think: crate::plan::Think::parse("1s").unwrap(),
+            },
             weights: vec![7, 2, 1],
             drain: Duration::ZERO,
             live: None,

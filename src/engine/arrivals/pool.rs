@@ -20,6 +20,9 @@ pub struct Ticket {
     pub turns: u32,
     /// When it was due: its latency is measured from here.
     pub scheduled: tokio::time::Instant,
+    /// A session started part-way (a live rate rose): where it picks up. Its first turn
+    /// here is not a session's first turn.
+    pub resume: Option<super::warm::Resume>,
 }
 
 pub struct Pool {
@@ -156,6 +159,7 @@ mod tests {
             scenario: 0,
             turns: 1,
             scheduled: tokio::time::Instant::now(),
+            resume: None,
         }
     }
 

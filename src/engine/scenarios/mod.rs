@@ -81,6 +81,9 @@ pub struct Context {
     /// A live load's seats (the closed model under a capacity search): a user works only
     /// while its seat is admitted.
     pub seats: Option<Arc<crate::engine::live::Level>>,
+    /// A live load's rate (the open model under a capacity search): its sessions are let go
+    /// when it falls.
+    pub rate: Option<Arc<crate::engine::live::Level>>,
 }
 
 impl Context {

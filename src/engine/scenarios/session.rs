@@ -25,6 +25,9 @@ struct Plan {
     turns: u32,
     /// Open model: when the arrival was due (latency counts from here).
     scheduled: Option<tokio::time::Instant>,
+    /// A session started part-way: the rest of its pause before its next turn (which is not
+    /// a session's first: no start lag nor first turn is measured of it).
+    resumed: Option<Duration>,
 }
 
 /// Closed model: each user holds sessions back to back (a think time between them).
@@ -78,6 +81,7 @@ async fn closed_session(ctx: &Context, user: &mut GooseUser) -> TransactionResul
     let plan = Plan {
         turns,
         scheduled: None,
+        resumed: None,
     };
     hold(ctx, user, &mut seat, plan).await?;
     drop(seat);
@@ -136,13 +140,15 @@ async fn open_session(
         scenario,
         turns,
         scheduled,
+        resume,
     } = ticket;
     let ctx = &contexts[scenario.min(contexts.len() - 1)];
     let mut s = Session::new(ctx, ctx.shard.global_user(number));
     s.begin_conversation(1);
     let plan = Plan {
         turns,
-        scheduled: Some(scheduled),
+        scheduled: resume.is_none().then_some(scheduled),
+        resumed: resume.map(|r| r.wait),
     };
     let held = hold(ctx, user, &mut s, plan).await;
     pool.session_ended();
@@ -169,10 +175,17 @@ async fn hold(
         failed: false,
         cut: false,
     };
-    for turn in 1..=plan.turns {
+    // A live rate that falls lets sessions go: each notes what was kept when it began.
+    let mut noted = ctx.rate.as_ref().map(|r| r.population.kept());
+    if let Some(wait) = plan.resumed {
+        end.cut = !pause_between(ctx, noted.as_mut(), wait).await;
+    }
+    // A test that ends during that pause leaves no turn to take.
+    let turns = if end.cut { 0 } else { plan.turns };
+    for turn in 1..=turns {
         match one_run(ctx, user, s, Some(turn)).await? {
             TurnEnd::Completed => {
-                if turn == 1 {
+                if turn == 1 && plan.resumed.is_none() {
                     let first = from.elapsed();
                     ctx.collector.first_turn(first);
                     end.first_turn = Some(first);
@@ -194,8 +207,9 @@ async fn hold(
             break;
         }
         let pause = ctx.think.draw(&mut rand::rng());
-        if !ctx.stop.pause(pause).await {
-            // The test ends during the pause: the session is cut, not failed.
+        if !pause_between(ctx, noted.as_mut(), pause).await {
+            // The test ends during the pause, or the search lets the session go: it is cut,
+            // not failed.
             end.cut = true;
             break;
         }
@@ -208,4 +222,17 @@ async fn hold(
         record(ctx, user, "session", elapsed, None).await?;
     }
     Ok(())
+}
+
+/// A session's pause between turns: false when the test stops meanwhile, or a live rate
+/// that falls lets the session go (at once, even in its pause; `noted`: what was kept when
+/// it began, `None` off a live rate).
+async fn pause_between(ctx: &Context, noted: Option<&mut f64>, wait: Duration) -> bool {
+    match ctx.rate.as_ref().zip(noted) {
+        Some((rate, noted)) => {
+            rate.population.stays(noted, rand::random())
+                && rate.population.pause(noted, wait, &ctx.stop).await == Some(true)
+        }
+        None => ctx.stop.pause(wait).await,
+    }
 }

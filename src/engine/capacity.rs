@@ -1,88 +1,11 @@
-//! The capacity search: steps up a ladder of user counts until one breaks the SLA, then
-//! bisects; each step judged on its own hold window; a projection with headroom.
+//! The capacity search: steps up a ladder of levels (users, or arrival rates) until one is
+//! not shown to hold the SLA, then steps placed between the highest shown to hold and the
+//! lowest not; each step judged on its own hold, its run-time rules on intervals; a
+//! projection with headroom.
 
 pub use crate::model::capacity::{CapacityReport, Projection, StepResult, GENERATOR_CPU_LIMIT};
 use crate::plan::{CapacityPlan, Plan, Sla};
-
-/// Judges a step against the plan's SLA, rule by rule, from the step's own figures.
-pub fn judge(sla: &Sla, step: &mut StepResult) {
-    let ms = |d: &Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
-    let mut rules: Vec<(String, Option<f64>, Option<f64>)> = vec![
-        ("agent run avg".into(), ms(&sla.agent_run_avg), step.mean_ms),
-        ("agent run p95".into(), ms(&sla.agent_run_p95), step.p95_ms),
-        ("agent run p99".into(), ms(&sla.agent_run_p99), step.p99_ms),
-    ];
-    // As in a run: a plan that names no error rate gets 0%.
-    rules.push((
-        "error rate".into(),
-        Some(sla.error_rate.map_or(0.0, |p| p.0)),
-        Some(step.error_rate_percent),
-    ));
-    rules.push((
-        "shed attempts".into(),
-        sla.throttled.map(|p| p.0),
-        Some(step.throttled_percent),
-    ));
-    rules.push((
-        "target CPU".into(),
-        sla.target_cpu.map(|p| p.0),
-        step.target_cpu_percent,
-    ));
-    step.generator_saturated = step
-        .generator_cpu_percent
-        .is_some_and(|c| c > GENERATOR_CPU_LIMIT);
-    // A load the step could not hold fails whatever its window's figures say.
-    if step.not_sustainable {
-        step.passed = false;
-        return;
-    }
-    if step.completed == 0 {
-        step.passed = false;
-        step.failed_rule = Some("no completed runs in the hold".into());
-        return;
-    }
-    if let Some(rule) = &step.server_failed {
-        step.passed = false;
-        step.failed_rule = Some(rule.clone());
-        return;
-    }
-    // An open step whose pool was full: sessions piled up faster than the platform served.
-    if step.rate.is_some() && step.sessions_dropped > 0 {
-        let limit = sla.dropped.map_or(0.0, |p| p.0);
-        let share = 100.0 * step.sessions_dropped as f64 / step.sessions_arrived.max(1) as f64;
-        if share > limit {
-            step.passed = false;
-            step.failed_rule = Some(format!(
-                "arrivals dropped: {} of {} (the pool of max_sessions was full)",
-                step.sessions_dropped, step.sessions_arrived
-            ));
-            return;
-        }
-    }
-    rules.push((
-        "session first turn p95".into(),
-        ms(&sla.first_turn_p95),
-        step.first_turn_p95_ms,
-    ));
-    for (name, limit, observed) in rules {
-        let Some(limit) = limit else { continue };
-        match observed {
-            Some(v) if v <= limit => {}
-            Some(v) => {
-                step.passed = false;
-                step.failed_rule = Some(format!("{name}: {v:.1} > {limit:.1}"));
-                return;
-            }
-            None => {
-                step.passed = false;
-                step.failed_rule = Some(format!("{name}: no samples"));
-                return;
-            }
-        }
-    }
-    step.passed = true;
-    step.failed_rule = None;
-}
+pub use judge::{judge, Judged};
 
 /// Runs steps up the ladder of users until one fails or the ceiling, then bisects to the
 /// resolution. `run_step` returns `None` to stop the search (Ctrl-C): the report keeps what
@@ -90,13 +13,19 @@ pub fn judge(sla: &Sla, step: &mut StepResult) {
 pub async fn search<E>(
     plan: &CapacityPlan,
     sla: &Sla,
-    mut run_step: impl AsyncFnMut(usize) -> Result<Option<StepResult>, E>,
+    max_hold: f64,
+    mut run_step: impl AsyncFnMut(usize, bool) -> Result<Option<StepResult>, E>,
 ) -> Result<CapacityReport, E> {
     let ladder = plan.ladder().into_iter().map(|u| u as f64).collect();
     let resolution = plan.resolution.max(1) as f64;
-    let mut report = walk(ladder, resolution, true, sla, async |level: f64| {
-        run_step(level as usize).await
-    })
+    let mut report = walk(
+        ladder,
+        resolution,
+        true,
+        sla,
+        max_hold,
+        async |level: f64, answer: bool| run_step(level as usize, answer).await,
+    )
     .await?;
     report.ceiling = plan.ceiling;
     report.headroom_percent = plan.headroom.0;
@@ -111,9 +40,11 @@ pub async fn search<E>(
 pub async fn search_rates<E>(
     plan: &CapacityPlan,
     sla: &Sla,
-    run_step: impl AsyncFnMut(f64) -> Result<Option<StepResult>, E>,
+    max_hold: f64,
+    run_step: impl AsyncFnMut(f64, bool) -> Result<Option<StepResult>, E>,
 ) -> Result<CapacityReport, E> {
-    let mut report = walk(plan.rate_ladder(), plan.rate_step(), false, sla, run_step).await?;
+    let (ladder, resolution) = (plan.rate_ladder(), plan.rate_step());
+    let mut report = walk(ladder, resolution, false, sla, max_hold, run_step).await?;
     report.headroom_percent = plan.headroom.0;
     report.max_rate_tried = Some(plan.max_rate.0);
     conclude(&mut report, plan, sla);
@@ -234,10 +165,14 @@ fn conclusion(r: &CapacityReport) -> String {
             "No limit found up to the ceiling of {} users: every SLA rule held at every step.",
             r.ceiling
         ),
-        (Some(max), Some(rule)) => format!(
-            "This deployment holds {max} concurrent users within the SLA; at {} users {rule} broke first.",
-            r.first_failing_users.unwrap_or(max)
-        ),
+        (Some(max), Some(rule)) => {
+            let at = r.first_failing_users.unwrap_or(max);
+            let step = r.steps.iter().find(|s| !s.passed && s.users == at);
+            format!(
+                "This deployment holds {max} concurrent users within the SLA; at {at} users {}.",
+                margin::broke(step, rule)
+            )
+        }
         (None, Some(rule)) => format!("Even the first step failed: {rule}."),
         (Some(max), None) => format!(
             "Every step held up to {max} users (the ladder stopped below the ceiling of {}).",
@@ -245,6 +180,7 @@ fn conclusion(r: &CapacityReport) -> String {
         ),
         _ => "No step ran.".to_string(),
     };
+    text.push_str(&margin::sentence(r));
     text.push_str(&ceiling::sentence(r));
     if let (Some(at), Some(step)) = (r.shedding_at_users, r.shedding_step_users) {
         let what = match r.steps.iter().find(|s| s.users == step) {
@@ -283,11 +219,15 @@ fn conclusion(r: &CapacityReport) -> String {
 pub mod ceiling;
 pub mod controller;
 mod held;
+pub mod interval;
+mod judge;
 pub mod ladder;
 mod live;
+mod margin;
 pub mod merge;
 pub mod node;
 pub mod output;
+mod place;
 mod rates;
 pub mod steady;
 mod walk;

@@ -96,6 +96,68 @@ pub struct StepResult {
     /// The hold's first turns (HdrHistogram V2-deflate, base64), so shards' steps add up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_turn_histogram: Option<String>,
+    /// The run-time quantiles the SLA names, each with the interval its verdict was read on:
+    /// P95, P99, the mean, the first turn's P95.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95_interval: Option<Interval>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_interval: Option<Interval>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_interval: Option<Interval>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_turn_interval: Option<Interval>,
+    /// Passed on its figures, every one under half its limit, before its runs could bound them
+    /// (a step far below the answer need not be shown within): held again until shown if it
+    /// becomes the answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
+    /// Neither shown within the SLA nor over it when its hold ended (a `failed_rule` says
+    /// which interval straddled its limit): not a level shown to hold.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undecided: bool,
+    /// Why the step's hold ended (`shown within the SLA after 24 s`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_end: Option<String>,
+    /// A rate step: the arrival rate its hold's runs stand for (runs begun per second over
+    /// the mean turns): a pass holds for the load its hold carried (`shown_level`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried_rate: Option<f64>,
+    /// Its runs waited or slowed together: its median run twice the fastest step's, or
+    /// (open model) it completed clearly less than it offered. Set when the step is held,
+    /// never unset by a later step.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub saturated: bool,
+}
+
+/// A quantile (or the mean) of a step's run times and its interval, ms: what the step's
+/// verdict on that rule was read on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub point_ms: f64,
+    pub low_ms: f64,
+    /// `None`: too few independent runs to bound it from above.
+    pub high_ms: Option<f64>,
+    /// The hold's runs counted as independent ones (its design effect taken out).
+    #[serde(default)]
+    pub effective_runs: f64,
+}
+
+impl Interval {
+    /// `820–950 ms`, `1.9–2.4 s`, `820 ms – unbounded`.
+    pub fn text(&self) -> String {
+        match self.high_ms {
+            Some(high) if high >= 1000.0 && self.low_ms >= 1000.0 => {
+                format!("{:.1}–{:.1} s", self.low_ms / 1000.0, high / 1000.0)
+            }
+            Some(high) => format!("{}–{} ms", thousands_ms(self.low_ms), thousands_ms(high)),
+            None => format!("{} ms – unbounded", thousands_ms(self.low_ms)),
+        }
+    }
+}
+
+/// Milliseconds for people: `880`, `1,210`.
+pub fn thousands_ms(ms: f64) -> String {
+    super::metrics::thousands(ms.round().max(0.0) as u64)
 }
 
 impl StepResult {
@@ -115,6 +177,22 @@ impl StepResult {
     /// What the step stepped: its rate, or its users.
     pub fn level(&self) -> f64 {
         self.rate.unwrap_or(self.users as f64)
+    }
+
+    /// The level its verdict holds for. A rate step's pass shown within the SLA stands for
+    /// the load its hold carried when that fell short of its rate by more than a steady
+    /// hold's count varies (one standard deviation: what it carried, and that much more);
+    /// a provisional pass, a failure, and a user step stand for their level.
+    pub fn shown_level(&self) -> f64 {
+        let sd = self
+            .steadiness
+            .as_ref()
+            .and_then(|s| s.offered_sd)
+            .unwrap_or(0.0);
+        match (self.carried_rate, self.passed && !self.provisional) {
+            (Some(carried), true) => self.level().min(carried * (1.0 + sd)),
+            _ => self.level(),
+        }
     }
 
     /// The step's level as people read it: `40 users`, `2.5/s`.

@@ -221,11 +221,14 @@ impl super::Plan {
         })
     }
 
-    /// The ramp between capacity steps: the plan's `step_ramp`, else a session's mean length
-    /// (`session`: as measured so far, else the plan's estimate), else `DEFAULT_RAMP`.
+    /// The ramp between capacity steps: the plan's `step_ramp`; else none for an open plan
+    /// (its rate moves at once, its sessions with it: `engine::live::Population`), a
+    /// session's mean length for closed seats that hold sessions (`session`: as measured so
+    /// far, else the plan's estimate), else `DEFAULT_RAMP`.
     pub fn capacity_ramp(&self, session: Option<Duration>) -> Duration {
         match (self.capacity.step_ramp, session.or(self.session_estimate())) {
             (Some(ramp), _) => ramp.0,
+            (None, _) if self.is_open() => Duration::ZERO,
             (None, Some(session)) => session.max(DEFAULT_RAMP),
             (None, None) => DEFAULT_RAMP,
         }
@@ -243,7 +246,7 @@ impl super::Plan {
 }
 
 /// What `session_estimate` takes a run to last before any was measured.
-const RUN_GUESS_SECS: f64 = 0.5;
+pub const RUN_GUESS_SECS: f64 = 0.5;
 /// The ramp between steps of a plan without sessions (users loop over runs).
 const DEFAULT_RAMP: Duration = Duration::from_secs(2);
 

@@ -22,7 +22,7 @@ pub mod workload;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-pub use capacity::{CapacityBy, CapacityPlan, Enterprise};
+pub use capacity::{CapacityBy, CapacityPlan, Enterprise, RUN_GUESS_SECS};
 pub use preflight::{EnvRule, PreflightPlan};
 pub use protocol::{Carrier, HandshakePlan, Protocol, PROFILES};
 pub use sections::*;

@@ -49,8 +49,26 @@ pub fn render(summary: &Summary) -> Result<String, ReportError> {
             sessions => summary.sessions.as_ref().map(sessions::charts),
             breakdown_headline => summary.breakdown.as_ref().and_then(|b| b.headline()),
             human_bytes => minijinja::Value::from_function(|b: f64| crate::model::sla::human_bytes(b)),
+            interval_text => minijinja::Value::from_function(interval_text),
         })
         .map_err(|e| ReportError::Render(format!("{e:#}")))
+}
+
+/// A step's interval (as the template holds it) for people: `820–950 ms`.
+fn interval_text(i: minijinja::Value) -> String {
+    let ms = |name: &str| {
+        i.get_attr(name)
+            .ok()
+            .filter(|v| !v.is_none() && !v.is_undefined())
+            .and_then(|v| f64::try_from(v).ok())
+    };
+    crate::model::capacity::Interval {
+        point_ms: ms("point_ms").unwrap_or(0.0),
+        low_ms: ms("low_ms").unwrap_or(0.0),
+        high_ms: ms("high_ms"),
+        effective_runs: 0.0,
+    }
+    .text()
 }
 
 /// Writes a JUnit file (`--junit FILE`).

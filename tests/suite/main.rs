@@ -4,7 +4,9 @@
 //! `agentload` binary, the reference target as a child process on an ephemeral loopback port,
 //! plans written to a temp dir, and what tests may not do at the same time (`common::serial`).
 //!
-//! Run one area with a filter: `cargo test --test suite capacity::`.
+//! Run one area with a filter: `cargo test --test suite capacity::`. The searches checked
+//! against a simulation (`measuring::`) measure the machine: CI runs them in a phase of their
+//! own, after the rest.
 
 mod common;
 
@@ -17,6 +19,7 @@ mod docs;
 mod faults;
 mod guards;
 mod interrupt;
+mod measuring;
 mod metrics_truth;
 mod mix;
 mod onboarding;

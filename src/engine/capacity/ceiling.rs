@@ -10,12 +10,19 @@
 //! the deployment completes ~208; taken as the ceiling, it refused every rate above 17/s
 //! and the search answered 15.6/s where the truth was 34.5/s.
 //!
+//! A backend that batches slows every run past its batch, but doubles its median only near
+//! twice it: between the two its throughput is already at its most. So a step is saturated
+//! too when its throughput flattened: it completed less than its rate offered, beyond what a
+//! steady hold's count varies by (`steady`).
+//!
 //! So the ceiling is the most *any* step completed: an overloaded step that completed less
 //! never lowers it, a step that completes more raises it before the next step is decided. It
-//! is *measured* only when the step that completed the most was itself saturated; then, and
+//! is *measured* when a saturated step completed it (within `CEILING_MARGIN`); then, and
 //! only then, it bounds the search: a rate offering more is not run (`beyond`), a step near it
 //! is held until a queue could settle (`settle`), and the answer's utilization is stated
-//! against it. Otherwise it is a floor: the deployment completes more than that.
+//! against it. Otherwise it is a floor: the deployment completes at least that. A step found
+//! saturated stays so (`StepResult::saturated`), so a rate refused on a measured ceiling
+//! never stands beside a conclusion that no step saturated.
 
 use crate::model::capacity::{round3, CapacityReport, StepResult};
 
@@ -29,6 +36,11 @@ const CEILING_MARGIN: f64 = 0.02;
 
 /// Relaxation times a near-saturated hold must span.
 const SETTLE_TIMES: f64 = 2.0;
+
+/// A rate step that completed less than its rate offered by this share at least, and by
+/// more than three standard deviations of a steady hold's count (`steady`: its sessions open
+/// are a Poisson count; 20 s at 4 sessions/s of 34 s varies by ±10%), has flattened.
+pub const FLATTENED_SHARE: f64 = 0.15;
 
 /// A step past the knee completing this much less than the most any step completed: throughput
 /// falls under overload. (A window's count of a few thousand runs varies by 2–3%, a step's
@@ -44,16 +56,23 @@ pub struct Held {
     pub level: f64,
     /// Its level as people read it (`6/s`, `40 users`).
     pub text: String,
+    /// Found saturated when it was held, or its throughput flattened (`Steadiness`).
+    pub saturated: bool,
 }
 
 impl Held {
     /// A step that was held (`None`: skipped, or no window).
     pub fn of(step: &StepResult) -> Option<Held> {
-        (!step.skipped && step.window_secs > 0.0).then(|| Held {
-            p50_ms: step.p50_ms,
-            per_sec: step.completed as f64 / step.window_secs,
-            level: step.level(),
-            text: step.level_text(),
+        (!step.skipped && step.window_secs > 0.0).then(|| {
+            let per_sec = step.completed as f64 / step.window_secs;
+            let flattened = step.steadiness.as_ref().is_some_and(|s| s.flattened);
+            Held {
+                p50_ms: step.p50_ms,
+                per_sec,
+                level: step.level(),
+                text: step.level_text(),
+                saturated: step.saturated || flattened,
+            }
         })
     }
 }
@@ -67,25 +86,29 @@ pub struct Ceiling {
     pub measured: bool,
 }
 
-/// Whether `step` was saturated among `steps`: its median run `SATURATED_FACTOR` times the
-/// fastest step's.
-fn saturated(step: &Held, steps: &[Held]) -> bool {
+/// Whether `step` was saturated among `steps`: found so, its throughput flattened, or its
+/// median run `SATURATED_FACTOR` times the fastest step's.
+pub fn saturated(step: &Held, steps: &[Held]) -> bool {
     let fastest = steps
         .iter()
         .filter_map(|s| s.p50_ms)
         .fold(f64::INFINITY, f64::min);
-    step.p50_ms.is_some_and(|p| p >= SATURATED_FACTOR * fastest)
+    step.saturated || step.p50_ms.is_some_and(|p| p >= SATURATED_FACTOR * fastest)
 }
 
-/// The ceiling of `steps` (in any order); `None` when none was held.
+/// The ceiling of `steps` (in any order); `None` when none was held. Measured when a
+/// saturated step completed the most, within the ceiling's own noise.
 pub fn ceiling(steps: &[Held]) -> Option<Ceiling> {
     let best = steps
         .iter()
         .max_by(|a, b| a.per_sec.total_cmp(&b.per_sec))?;
+    let measured = steps
+        .iter()
+        .any(|s| s.per_sec >= best.per_sec * (1.0 - CEILING_MARGIN) && saturated(s, steps));
     Some(Ceiling {
         per_sec: best.per_sec,
         at: best.text.clone(),
-        measured: saturated(best, steps),
+        measured,
     })
 }
 
@@ -105,6 +128,27 @@ pub fn beyond(offered: f64, ceiling: Option<&Ceiling>) -> Option<String> {
             c.per_sec, c.at
         )
     })
+}
+
+/// A rate step offering `offered` runs/s cannot pass when a queue at that load under the
+/// measured ceiling takes longer to settle than a step may be held (`max_hold`): why, or
+/// `None`. (Its hold would end not settled, so not shown to hold, whatever it read.)
+pub fn unsettled(offered: f64, ceiling: Option<&Ceiling>, max_hold: f64) -> Option<String> {
+    let (secs, why) = settle(Some(offered), ceiling)?;
+    (secs > max_hold).then(|| {
+        format!(
+            "{why}, a queue takes ~{secs:.0} s to settle: more than the {max_hold:.0} s a step \
+             may be held"
+        )
+    })
+}
+
+/// The highest offered load (runs/s) whose queue settles within `max_hold` under a measured
+/// ceiling of `most` runs/s: `settle_secs` solved for the load.
+pub fn settles_within(most: f64, max_hold: f64) -> f64 {
+    let most = most * (1.0 + CEILING_MARGIN);
+    let root = 1.0 - (SETTLE_TIMES / (most * max_hold.max(1e-9))).sqrt();
+    most * root.max(0.0).powi(2)
 }
 
 /// How long a step offering `offered` runs/s must be held before its hold can say anything,
@@ -155,31 +199,21 @@ pub fn conclude(report: &mut CapacityReport) {
     report.max_throughput = Some(c.per_sec);
     report.max_throughput_at = Some(c.at.clone());
     report.max_throughput_measured = c.measured;
-    report.saturated_any = held.iter().any(|h| saturated(h, &held));
+    // A rate refused on a measured ceiling saw a saturated step.
+    report.saturated_any =
+        held.iter().any(|h| saturated(h, &held)) || report.steps.iter().any(|s| s.skipped);
     if let Some((_, fallen)) = falls(&held) {
         report.throughput_fallen = Some(fallen.per_sec);
         report.throughput_fallen_at = Some(fallen.text);
     }
-    let load = match report.max_rate {
-        Some(rate) => report
-            .steps
-            .iter()
-            .find(|s| s.rate == Some(rate))
-            .and_then(|s| s.offered_runs_per_sec),
-        None => report
-            .max_users
-            .and_then(|users| {
-                report
-                    .steps
-                    .iter()
-                    .find(|s| s.rate.is_none() && s.users == users)
-            })
-            .and_then(Held::of)
-            .map(|h| h.per_sec),
-    };
+    // Like with like: what the answer's step completed, against the most any completed (so
+    // never over 100%), not what its rate offered.
+    let load = super::margin::answer_step(report)
+        .and_then(Held::of)
+        .map(|h| h.per_sec);
     report.utilization_percent = load
         .filter(|_| c.measured && c.per_sec > 0.0)
-        .map(|load| 100.0 * load / c.per_sec);
+        .map(|load| (100.0 * load / c.per_sec).min(100.0));
 }
 
 /// What the steps say of the deployment's throughput, for the conclusion: the answer's
@@ -192,7 +226,7 @@ pub fn sentence(r: &CapacityReport) -> String {
     let at = r.max_throughput_at.as_deref().unwrap_or("-");
     let mut text = match (r.utilization_percent, r.max_rate, r.max_users) {
         (Some(share), Some(rate), _) => format!(
-            " At {}/s the sessions offer {:.1} runs/s: {share:.0}% of the {most:.1} runs/s it \
+            " At {}/s it completed {:.1} runs/s: {share:.0}% of the {most:.1} runs/s it \
              completed at most (at {at}, saturated), in steady state.",
             round3(rate),
             most * share / 100.0
@@ -204,12 +238,12 @@ pub fn sentence(r: &CapacityReport) -> String {
         ),
         _ if r.max_throughput_measured => String::new(),
         _ if !r.saturated_any => format!(
-            " No step saturated: the deployment completes more than {most:.1} runs/s (the most \
+            " No step saturated: the deployment completes at least {most:.1} runs/s (the most \
              a step completed, at {at})."
         ),
         _ => format!(
             " The most a step completed, {most:.1} runs/s (at {at}), was not saturated: the \
-             deployment completes more."
+             deployment completes at least that."
         ),
     };
     if let (Some(fallen), Some(fallen_at)) = (r.throughput_fallen, &r.throughput_fallen_at) {

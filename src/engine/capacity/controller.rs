@@ -4,13 +4,18 @@
 //! collector's windows (steady, or held longer, or not sustainable; then the SLA), and keeps
 //! what the steps measured (the deployment's ceiling, the last level that held).
 
+mod record;
 mod window;
 
-use super::ceiling::{self, Held};
-use super::steady::{self, Decision, Expect};
-use super::{judge, StepResult};
+pub use record::runs_started;
+pub(super) use window::{mean, quantile};
+
+use super::ceiling;
+use super::steady::{self, Approach, Decision, Expect, Look};
+use super::{judge, Judged, StepResult};
 use crate::engine::live::{Attached, Knob, Live};
 use crate::plan::{Plan, Shard};
+use record::{level_of, level_text, Record};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -19,18 +24,14 @@ use window::Sample;
 /// How often the controller samples the load.
 const LOOK_EVERY: Duration = Duration::from_millis(250);
 
-/// One look at a hold: its figures, the SLA rule they break, whether one is near its limit.
-struct Look {
-    step: StepResult,
-    broken: Option<String>,
-    near: bool,
-}
-
 /// How a step is held.
 #[derive(Debug, Clone, Copy)]
 pub enum Holding {
-    /// Held `step_hold`, then longer while it is not steady (one node).
+    /// Held until a look decides (one node); a step far under the SLA may pass on its
+    /// figures before its runs show it (`Decision::Provisional`).
     Extend,
+    /// Held until a look decides, shown within the SLA to pass (the answer, held again).
+    Answer,
     /// Ramped until `ramp_end`, held until `hold_end`, as judged later (a shard's slot).
     Until {
         ramp_end: Instant,
@@ -46,13 +47,8 @@ pub struct Controller<'a> {
     /// Say on stderr what each step is doing (not under `--quiet`).
     talk: bool,
     looks: Vec<Sample>,
-    /// Every step held, as the ceiling reads it.
-    seen: Vec<Held>,
-    /// The steps that held and no step at or below failed since: each one's level (this
-    /// shard's), and its hold's means of runs in flight and sessions open (what a cool-down
-    /// returns to).
-    passes: Vec<(f64, f64, f64)>,
-    failed_last: bool,
+    /// What the steps so far showed.
+    record: Record,
     /// Each step run, in order: its level and the runs begun when it began.
     spans: Vec<(f64, u64)>,
 }
@@ -68,9 +64,7 @@ impl<'a> Controller<'a> {
             shard,
             talk,
             looks: Vec::new(),
-            seen: Vec::new(),
-            passes: Vec::new(),
-            failed_last: false,
+            record: Record::default(),
             spans: Vec::new(),
         })
     }
@@ -81,19 +75,24 @@ impl<'a> Controller<'a> {
         let rate_step = self.live.level.knob() == Knob::Rate;
         let text = level_text(level, rate_step);
         let offered = rate_step.then(|| level * self.turns().mean());
-        if let (Some(offered), Holding::Extend) = (offered, holding) {
-            let ceiling = ceiling::ceiling(&self.seen);
-            if let Some(why) = ceiling::beyond(offered, ceiling.as_ref()) {
+        let node = !matches!(holding, Holding::Until { .. });
+        if let (Some(offered), true) = (offered, node) {
+            let ceiling = ceiling::ceiling(&self.record.seen);
+            let max_hold = self.max_hold();
+            let why = ceiling::beyond(offered, ceiling.as_ref())
+                .or_else(|| ceiling::unsettled(offered, ceiling.as_ref(), max_hold));
+            if let Some(why) = why {
                 self.say(format!("{text}: not run: {why}"));
-                return Some(self.not_run(level, offered, why));
+                let local = self.local(level);
+                return Some(self.record.not_run(level, local, offered, why));
             }
         }
-        if self.failed_last && matches!(holding, Holding::Extend) {
+        if self.record.failed_last && node {
             self.cool_down(self.local(level)).await?;
         }
         let measured = self.on.collector.mean_session_secs();
         let (ramp, ramp_end) = match holding {
-            Holding::Extend => {
+            Holding::Extend | Holding::Answer => {
                 let ramp = self
                     .plan
                     .capacity_ramp(measured.map(Duration::from_secs_f64));
@@ -102,14 +101,27 @@ impl<'a> Controller<'a> {
             Holding::Until { ramp_end, .. } => (ramp_end - Instant::now(), ramp_end),
         };
         let began = self.now();
+        let approach = match self.local(level) + 1e-9 >= self.live.level.now() {
+            true => Approach::Rising,
+            false => Approach::Falling,
+        };
         self.spans
             .push((level, self.on.collector.runs_begun_ended().0));
-        // The level moves over the ramp's first quarter: the rest lets sessions fill.
-        self.live.level.move_to(self.local(level), ramp / 4);
-        self.say(format!("{text}: ramping {:.0} s", ramp.as_secs_f64()));
+        // Seats move over the ramp's first quarter: the rest lets sessions fill. A rate moves
+        // at once, its sessions with it (`move_level`): its ramp is only a wait.
+        let over = match rate_step {
+            true => Duration::ZERO,
+            false => ramp / 4,
+        };
+        self.move_level(self.local(level), over);
+        if !ramp.is_zero() {
+            self.say(format!("{text}: ramping {:.0} s", ramp.as_secs_f64()));
+        }
         self.wait_until(ramp_end).await?;
         let expect = self.expect(level, offered, measured);
-        let (mut step, decision) = self.hold(&text, began, &expect, measured, holding).await?;
+        let (mut step, decision) = self
+            .hold(&text, began, &expect, measured, holding, approach)
+            .await?;
         step.ramp_secs = ramp.as_secs_f64();
         step.offered_runs_per_sec = offered;
         step.interrupted = self.on.stop.interrupted().is_some();
@@ -120,20 +132,27 @@ impl<'a> Controller<'a> {
                 step.shard_users = (!self.shard.is_whole()).then(|| self.shard.share(users));
             }
         }
-        if let Some(Decision::NotSustainable(why)) = &decision {
-            step.not_sustainable = true;
-            step.failed_rule = Some(format!("not sustainable: {why}"));
+        match &decision {
+            Some(Decision::NotSustainable(why)) => {
+                step.not_sustainable = true;
+                step.failed_rule = Some(format!("not sustainable: {why}"));
+            }
+            Some(Decision::Provisional) => step.provisional = true,
+            _ => {}
         }
         if decision.is_some() {
             judge(&self.plan.sla, &mut step);
-            self.remember(&step, level);
+            // Saturated among the steps so far: it stays so, whatever later steps show.
+            step.saturated = self.record.saturated(&step);
+            let local = self.local(level);
+            self.record.remember(&step, local);
         }
         Some(step)
     }
 
-    /// Holds the step from now: a first look halfway through the hold (only a queue growing
-    /// past the SLA fails it then), then every quarter of a hold from its end until a look
-    /// decides. A shard's step is held until its slot ends and kept as measured (`None`).
+    /// Holds the step from now, looking at it every `tick` from its first look on, until a
+    /// look decides (`steady::decide`: a verdict as soon as it is sure). A shard's step is
+    /// held until its slot ends and kept as measured (`None`).
     async fn hold(
         &mut self,
         text: &str,
@@ -141,13 +160,14 @@ impl<'a> Controller<'a> {
         expect: &Expect,
         session: Option<f64>,
         holding: Holding,
+        approach: Approach,
     ) -> Option<(StepResult, Option<Decision>)> {
         let start = self.now();
         self.on.collector.hold_begins();
         // Near the measured ceiling a steady look counts only once a queue could settle.
         let settle = ceiling::settle(
             expect.offered_runs_per_sec,
-            ceiling::ceiling(&self.seen).as_ref(),
+            ceiling::ceiling(&self.record.seen).as_ref(),
         );
         let settle = settle.as_ref().map(|(secs, why)| (*secs, why.as_str()));
         let hold = self.plan.capacity.step_hold.0.as_secs_f64();
@@ -155,53 +175,70 @@ impl<'a> Controller<'a> {
             .plan
             .capacity_max_hold(session.map(Duration::from_secs_f64))
             .as_secs_f64();
-        let tick = (hold / 4.0).max(1.0);
+        let tick = steady::tick(hold);
         let mut look_at = match holding {
-            Holding::Extend => start + hold / 2.0,
+            Holding::Extend | Holding::Answer => start + steady::first_look(hold),
             Holding::Until { hold_end, .. } => start + (hold_end - Instant::now()).as_secs_f64(),
         };
         loop {
             let due = Instant::now() + Duration::from_secs_f64((look_at - self.now()).max(0.0));
             self.wait_until(due).await?;
             let (now, held) = (self.now(), self.now() - start);
-            let look = self.look_back(began, start, now, expect);
-            let mut step = look.step;
+            let (mut step, judged, near) = self.look_back(began, start, now, expect);
             step.held_secs = held;
             if let Holding::Until { .. } = holding {
+                step.hold_end = Some(format!("held its slot, {held:.0} s"));
                 return Some((step, None));
             }
             let st = step.steadiness.clone().unwrap_or_default();
-            if held + 1e-6 < hold {
-                // A partial hold only ever fails a step whose queue grows well past the SLA.
-                if let (false, true, false, Some(rule)) =
-                    (st.steady, st.worsening, look.near, &look.broken)
-                {
-                    let why = format!("{} over the hold, and {rule}", st.moved.join(", "));
-                    return Some((step, Some(Decision::NotSustainable(why))));
-                }
-                look_at = start + hold;
-                continue;
-            }
-            let broken = look.broken.as_deref();
-            match steady::decide(&st, broken, look.near, held, tick, max_hold, settle) {
+            let look = Look {
+                steadiness: &st,
+                shown: &judged.shown,
+                broken: judged.broken.as_deref(),
+                near,
+                approach,
+                held,
+                next: tick,
+                max_hold,
+                settle,
+                futile: held + 1e-6 >= hold
+                    && steady::futile(&self.plan.sla, &step, held, max_hold),
+                provisional: judged.provisional && matches!(holding, Holding::Extend),
+            };
+            let decision = steady::decide(&look);
+            match decision {
                 Decision::Extend(why) => {
                     self.say(format!("{text}: after {held:.0} s, {why}: held longer"));
                     look_at = now + tick;
                 }
-                decision => return Some((step, Some(decision))),
+                decision => {
+                    step.hold_end = Some(steady::hold_end(&decision, &look));
+                    return Some((step, Some(decision)));
+                }
             }
         }
     }
 
     /// The figures a look judges: the whole hold so far when it was steady throughout (the
-    /// most runs, the surest figures), else its last `step_hold` seconds; with the SLA rule
-    /// they break, and whether a run-time figure is near its limit.
-    fn look_back(&self, began: f64, start: f64, now: f64, expect: &Expect) -> Look {
+    /// most runs, the surest figures), else its last `step_hold` seconds; what the SLA's
+    /// intervals show of them, and whether a run-time figure is near its limit.
+    fn look_back(
+        &self,
+        began: f64,
+        start: f64,
+        now: f64,
+        expect: &Expect,
+    ) -> (StepResult, Judged, bool) {
         let hold = self.plan.capacity.step_hold.0.as_secs_f64();
         let window = |from: f64| {
             let mut step = window::figures(&self.on, self.plan, &self.looks, began, from, now);
             let hold = step.hold.as_ref().expect("a window has its hold");
             step.steadiness = Some(steady::steadiness(hold, expect));
+            if let Some(rate) = expect.rate {
+                let (begun, _) = hold.runs();
+                let turns = expect.offered_runs_per_sec.unwrap_or(rate) / rate.max(1e-12);
+                step.carried_rate = Some(begun as f64 / hold.secs.max(1e-9) / turns);
+            }
             step
         };
         let whole = window(start);
@@ -210,13 +247,10 @@ impl<'a> Controller<'a> {
             true => whole,
             false => window(now - hold),
         };
-        let mut judged = step.clone();
-        judge(&self.plan.sla, &mut judged);
-        Look {
-            broken: (!judged.passed).then(|| judged.failed_rule.clone().unwrap_or_default()),
-            near: steady::near_limit(&self.plan.sla, &step),
-            step,
-        }
+        let mut judged_step = step.clone();
+        let judged = judge(&self.plan.sla, &mut judged_step);
+        let near = steady::near_limit(&self.plan.sla, &step);
+        (step, judged, near)
     }
 
     /// The load ends: the search has its answer (runs in flight get the grace). The runs each
@@ -265,20 +299,23 @@ impl<'a> Controller<'a> {
         self.looks.push(look);
     }
 
-    /// After a failed step, back to the highest level below `next` that held (or none) until
-    /// runs in flight and sessions open are back near where they were: the next, lower step
-    /// starts from a state it could hold, not from the failed step's queue.
+    /// After a failed step, the load goes where the next, lower step can start from a state
+    /// it could hold, not from the failed step's queue: a rate to none at all (its sessions
+    /// let go at once, the queue drains at the deployment's full pace), until no run is in
+    /// flight and no session open, the next step then starting warm; seats back to the
+    /// highest level below `next` that held, until runs in flight and sessions open are back
+    /// near where they were there.
     async fn cool_down(&mut self, next: f64) -> Option<()> {
-        let (level, in_flight, sessions) = self
-            .passes
-            .iter()
-            .copied()
-            .filter(|p| p.0 < next)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .unwrap_or_default();
-        self.live.level.move_to(level, Duration::ZERO);
+        let (level, in_flight, sessions) = match self.live.level.knob() {
+            Knob::Rate => (0.0, 0.0, 0.0),
+            Knob::Seats => self.record.held_below(next),
+        };
+        self.move_level(level, Duration::ZERO);
         let limit = Instant::now() + self.plan.capacity_max_hold(None);
-        self.say("back to the last level that held until its queue drains".into());
+        self.say(match level > 0.0 {
+            true => "back to the last level that held until its queue drains".into(),
+            false => "no load until its queue drains".into(),
+        });
         loop {
             self.wait_until((Instant::now() + LOOK_EVERY).min(limit))
                 .await?;
@@ -287,39 +324,35 @@ impl<'a> Controller<'a> {
             let drained = flight <= (1.5 * in_flight).max(2.0)
                 && last.sessions_open as f64 <= 1.2 * sessions + 3.0;
             if drained || Instant::now() >= limit {
-                self.failed_last = false;
+                self.record.failed_last = false;
                 return Some(());
             }
         }
     }
 
-    fn remember(&mut self, step: &StepResult, level: f64) {
-        self.seen.extend(Held::of(step));
-        self.failed_last = !step.passed;
-        let local = self.local(level);
-        // A level that failed (held again, say) takes the passes at or above it with it.
-        self.passes.retain(|p| p.0 < local);
-        if step.passed {
-            let st = step.steadiness.clone().unwrap_or_default();
-            let mean = |h: [f64; 2]| (h[0] + h[1]) / 2.0;
-            self.passes
-                .push((local, mean(st.in_flight), mean(st.sessions_open)));
+    /// Moves the live level to `to` (this shard's) over `over`. A rate moves its sessions
+    /// with it (`engine::live::Population`): a rise starts the sessions its
+    /// steady state holds more, part-way (`arrivals::warm`); a fall lets the share it holds
+    /// less go. Its load is then its rate's from the first second, not after a session's
+    /// length of filling or emptying.
+    fn move_level(&mut self, to: f64, over: Duration) {
+        let level = &self.live.level;
+        let from = level.now();
+        if level.knob() == Knob::Rate {
+            let run_secs = self.record.run_secs.unwrap_or(crate::plan::RUN_GUESS_SECS);
+            let warm = crate::engine::arrivals::warm::Warm {
+                turns: self.turns(),
+                think: self.plan.scenario.think_time,
+            };
+            if to > from {
+                level
+                    .population
+                    .ask((to - from) * warm.mean_secs(run_secs), run_secs);
+            } else if from > 0.0 {
+                level.population.keep(to / from);
+            }
         }
-    }
-
-    /// A rate step not run: what it offers is beyond the measured ceiling.
-    fn not_run(&mut self, level: f64, offered: f64, why: String) -> StepResult {
-        self.failed_last = true;
-        let local = self.local(level);
-        self.passes.retain(|p| p.0 < local);
-        StepResult {
-            rate: Some(level),
-            offered_runs_per_sec: Some(offered),
-            skipped: true,
-            not_sustainable: true,
-            failed_rule: Some(format!("not sustainable: {why}")),
-            ..Default::default()
-        }
+        level.move_to(to, over);
     }
 
     fn expect(&self, level: f64, offered: Option<f64>, session: Option<f64>) -> Expect {
@@ -332,6 +365,14 @@ impl<'a> Controller<'a> {
             run_p95_limit_ms: ms(self.plan.sla.agent_run_p95),
             first_turn_p95_limit_ms: ms(self.plan.sla.first_turn_p95),
         }
+    }
+
+    /// The most a step may be held now (its sessions' length as measured so far).
+    fn max_hold(&self) -> f64 {
+        let measured = self.on.collector.mean_session_secs();
+        self.plan
+            .capacity_max_hold(measured.map(Duration::from_secs_f64))
+            .as_secs_f64()
     }
 
     fn turns(&self) -> crate::plan::Turns {
@@ -354,33 +395,5 @@ impl<'a> Controller<'a> {
         if self.talk {
             eprintln!("agentload capacity: {line}");
         }
-    }
-}
-
-/// Each step's runs started: from its start to the next step's, the last one's to `total`
-/// (the runs begun by the load's end). `spans` are `finish`'s, in the order the steps ran.
-/// A level held twice (the answer held again) counts both spans.
-pub fn runs_started(steps: &mut [StepResult], spans: &[(f64, u64)], total: u64) {
-    steps.iter_mut().for_each(|s| s.runs_started = 0);
-    for (i, (level, begun)) in spans.iter().enumerate() {
-        let next = spans.get(i + 1).map_or(total, |s| s.1);
-        if let Some(step) = steps.iter_mut().find(|s| s.level() == *level) {
-            step.runs_started += next.saturating_sub(*begun);
-        }
-    }
-}
-
-fn level_text(level: f64, rate: bool) -> String {
-    match rate {
-        true => format!("{}/s", crate::model::capacity::round3(level)),
-        false => format!("{} users", level.round()),
-    }
-}
-
-/// A level as a rate step's rate, or a user step's users.
-fn level_of(level: f64, rate: bool) -> (Option<f64>, usize) {
-    match rate {
-        true => (Some(level), 0),
-        false => (None, level.round() as usize),
     }
 }

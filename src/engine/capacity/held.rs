@@ -2,8 +2,10 @@
 //! step's hold judged for steadiness with the rules one node uses, with no room to hold longer.
 
 use super::ceiling::{self, Held};
-use super::steady::{self, Decision, Expect};
+use super::controller::{mean, quantile};
+use super::steady::{self, Approach, Decision, Expect, Look};
 use super::{judge, StepResult};
+use crate::model::hold::HoldFigures;
 use crate::plan::{Plan, Sla};
 
 /// Judges `steps` (lowest level first) in place: steadiness on each merged hold, the ceiling
@@ -24,13 +26,27 @@ pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
             run_p95_limit_ms: ms(sla.agent_run_p95),
             first_turn_p95_limit_ms: ms(sla.first_turn_p95),
         };
-        if let Some(hold) = &step.hold {
-            let st = steady::steadiness(hold, &expect);
+        if let Some(hold) = step.hold.clone() {
+            intervals(step, &hold, sla);
+            let st = steady::steadiness(&hold, &expect);
             let ceiling = ceiling::ceiling(&seen);
             let settle = ceiling::settle(offered, ceiling.as_ref());
             let settle = settle.as_ref().map(|(secs, why)| (*secs, why.as_str()));
-            let held = hold.secs;
-            let why = match steady::decide(&st, None, false, held, f64::INFINITY, held, settle) {
+            let judged = judge(sla, &mut step.clone());
+            let look = Look {
+                steadiness: &st,
+                shown: &judged.shown,
+                broken: None,
+                near: false,
+                approach: Approach::Rising,
+                held: hold.secs,
+                next: f64::INFINITY,
+                max_hold: hold.secs,
+                settle,
+                futile: false,
+                provisional: false,
+            };
+            let why = match steady::decide(&look) {
                 Decision::NotSustainable(why) => Some(why),
                 _ => None,
             };
@@ -44,4 +60,14 @@ pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
         judge(sla, step);
         seen.extend(Held::of(step));
     }
+}
+
+/// The merged hold's intervals, from its added slices (shards' intervals do not add).
+fn intervals(step: &mut StepResult, hold: &HoldFigures, sla: &Sla) {
+    let runs = HoldFigures::decode(&hold.run_slices);
+    let first_turns = HoldFigures::decode(&hold.first_turn_slices);
+    step.p95_interval = quantile(&runs, 0.95);
+    step.p99_interval = sla.agent_run_p99.and_then(|_| quantile(&runs, 0.99));
+    step.mean_interval = sla.agent_run_avg.and_then(|_| mean(&runs));
+    step.first_turn_interval = quantile(&first_turns, 0.95);
 }

@@ -30,19 +30,24 @@ pub async fn run(
         &dir,
         options,
         async |mut controller| {
-            let mut step = async |level: f64| {
-                let step = controller.step(level, Holding::Extend).await;
+            let mut step = async |level: f64, answer: bool| {
+                let holding = match answer {
+                    true => Holding::Answer,
+                    false => Holding::Extend,
+                };
+                let step = controller.step(level, holding).await;
                 // Stdout is Goose's (muted) while the load runs: the table comes at the end.
                 if let (Some(step), Some(_)) = (&step, options.progress) {
                     eprintln!("agentload capacity: {}", step_line(step).trim_start());
                 }
                 Ok::<_, std::convert::Infallible>(step)
             };
+            let max_hold = plan.capacity_max_hold(None).as_secs_f64();
             let found = match plan.is_open() {
-                true => search_rates(&plan.capacity, &plan.sla, &mut step).await,
+                true => search_rates(&plan.capacity, &plan.sla, max_hold, &mut step).await,
                 false => {
-                    let users = async |u: usize| step(u as f64).await;
-                    search(&plan.capacity, &plan.sla, users).await
+                    let users = async |u: usize, answer: bool| step(u as f64, answer).await;
+                    search(&plan.capacity, &plan.sla, max_hold, users).await
                 }
             };
             let Ok(found) = found;

@@ -45,14 +45,16 @@ pub fn conclusion(r: &CapacityReport) -> String {
             rate(r.max_rate_tried.unwrap_or(0.0))
         ),
         (Some(max), Some(rule)) => format!(
-            "This deployment holds {} arriving sessions within the SLA; at {} {rule} broke first.",
+            "This deployment holds {} arriving sessions within the SLA; at {} {}.",
             rate(max),
-            rate(r.first_failing_rate.unwrap_or(max))
+            rate(r.first_failing_rate.unwrap_or(max)),
+            super::margin::broke(first_failing(r), rule)
         ),
         (None, Some(rule)) => format!("Even the first step failed: {rule}."),
         (Some(max), None) => format!("Every step held up to {} sessions.", rate(max)),
         _ => "No step ran.".to_string(),
     };
+    text.push_str(&super::margin::sentence(r));
     text.push_str(&super::ceiling::sentence(r));
     if let Some(what) = &r.degraded_first {
         text.push_str(&format!(" What degraded first: {what}."));
@@ -94,6 +96,14 @@ pub fn conclusion(r: &CapacityReport) -> String {
         ));
     }
     text
+}
+
+/// The first step not shown to hold (the bracket's upper end).
+fn first_failing(r: &CapacityReport) -> Option<&crate::model::capacity::StepResult> {
+    let level = r.first_failing_rate?;
+    r.steps
+        .iter()
+        .find(|s| !s.passed && (s.level() - level).abs() < 1e-9)
 }
 
 #[cfg(test)]

@@ -3,31 +3,36 @@
 //!
 //! A hold is steady when nothing that a queue or a filling system moves has moved across it:
 //! runs in flight and sessions open (the means of the hold's halves), run-time and first-turn
-//! P95 (each half's histogram), runs ended against runs begun, and (open model) runs begun
-//! against what the step's rate offers. Thresholds sit above the noise of a steady system
-//! (Poisson counts, percentiles of a few hundred runs) and well below what a transient
-//! moves: the example this was built on began 20.7 runs/s of the 32.7 its rate offered.
+//! P95 (each half's runs, compared as `interval::halves_differ` does: only a difference the
+//! runs can show counts), runs ended against runs begun, and (open model) runs begun against
+//! what the step's rate offers. Counts are judged against the noise of a steady system
+//! (Poisson counts, a session's correlation), percentiles against their runs' own
+//! variability, so a P95 that moves by chance over 150 runs is not a queue: a search once
+//! refused a step on "run-time P95 2111 → 1458 ms" that had fallen by chance.
+//!
+//! What the search then does with a hold (`decide`) reads the SLA on intervals
+//! (`interval`): a hold *shown within* every limit passes once it is steady (and, near a
+//! measured ceiling, held as long as a queue takes to settle); one *shown over* a limit fails
+//! at once when the load only rose to it (its figures only grow as it settles); one whose
+//! interval straddles a limit is held longer, up to `max_hold`, and then does not pass.
 
+use super::{ceiling, interval};
 use crate::model::capacity::StepResult;
 use crate::model::hold::{HoldFigures, Steadiness};
 
 /// Runs in flight moved when the halves' means differ by more than this share of their mean
-/// (and `MIN_IN_FLIGHT` runs).
+/// (and `MIN_IN_FLIGHT` runs), beyond a steady count's noise.
 const IN_FLIGHT_SHARE: f64 = 0.25;
 const MIN_IN_FLIGHT: f64 = 2.0;
 /// Sessions open moved when the halves differ by more than this share, and three standard
 /// deviations of the difference in a steady system.
 const SESSIONS_SHARE: f64 = 0.10;
-/// A P95 moved when the halves differ by more than this share of the lower, and this share
-/// of the SLA's limit (run times below a tenth of the limit are not a queue the SLA sees).
-const P95_SHARE: f64 = 0.25;
+/// A P95 that moved (as its runs show) matters only past this share of the SLA's limit: run
+/// times below a tenth of the limit are not a queue the SLA sees.
 const P95_LIMIT_SHARE: f64 = 0.10;
-/// Runs begun fall short of (or pass) what the rate offers by more than this share, or three
-/// standard deviations of the count of a steady system, whichever is more.
-const OFFERED_SHARE: f64 = 0.10;
-/// Runs ended fall short of (or pass: a queue draining) runs begun by more than this share (or
-/// three standard deviations).
-const ENDED_SHARE: f64 = 0.05;
+/// Standard deviations of a steady system's count that runs begun (against what the rate
+/// offers) and runs ended (against runs begun) may differ by.
+const COUNT_SIGMAS: f64 = 3.0;
 
 /// What the hold is judged against.
 #[derive(Debug, Clone, Default)]
@@ -72,25 +77,33 @@ pub fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
         moved.push(format!("sessions open {a:.0} → {b:.0}"));
         worsening |= b > a;
     }
-    let run_p95_ms = HoldFigures::p95_halves(&hold.run_halves);
-    if let Some(text) = p95_moved("run-time P95", run_p95_ms, expect.run_p95_limit_ms) {
+    let (run_p95_ms, moved_run) = p95_moved(
+        "run-time P95",
+        &HoldFigures::decode(&hold.run_slices),
+        expect.run_p95_limit_ms,
+    );
+    if let Some(text) = moved_run {
         moved.push(text);
         worsening |= run_p95_ms[1] > run_p95_ms[0];
     }
-    let first_turn_p95_ms = HoldFigures::p95_halves(&hold.first_turn_halves);
-    let first = p95_moved(
+    let (first_turn_p95_ms, moved_first) = p95_moved(
         "first-turn P95",
-        first_turn_p95_ms,
+        &HoldFigures::decode(&hold.first_turn_slices),
         expect.first_turn_p95_limit_ms,
     );
-    if let Some(text) = first {
+    if let Some(text) = moved_first {
         moved.push(text);
         worsening |= first_turn_p95_ms[1] > first_turn_p95_ms[0];
     }
     let (begun, ended) = hold.runs();
     let (begun_rate, ended_rate) = (begun as f64 / secs, ended as f64 / secs);
+    // Begun less ended is how far runs in flight moved over the hold: a steady count's swing
+    // (in flight being Poisson-like), or the runs' own count for a hold shorter than a run.
+    let in_flight_mean = (in_flight[0] + in_flight[1]) / 2.0;
+    let swing = COUNT_SIGMAS * (2.0 * in_flight_mean.max(1.0)).sqrt();
     let short = (begun as f64 - ended as f64) / (begun as f64).max(1.0);
-    let tolerance = ENDED_SHARE.max(3.0 / (begun as f64).max(1.0).sqrt());
+    let tolerance =
+        (swing / (begun as f64).max(1.0)).max(COUNT_SIGMAS / (begun as f64).max(1.0).sqrt());
     if begun > 0 && short > tolerance {
         moved.push(format!(
             "runs ended {ended_rate:.1}/s of {begun_rate:.1}/s begun"
@@ -103,11 +116,18 @@ pub fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
              draining)"
         ));
     }
+    let mut flattened = false;
+    let mut offered_sd = None;
     if let (Some(offered), Some(rate)) = (expect.offered_runs_per_sec, expect.rate) {
-        // Runs begun in a steady hold vary as a compound Poisson count: sessions × turns.
-        let sessions = (rate * secs).max(1.0);
-        let relative = (expect.turns_dispersion.max(1.0) / sessions).sqrt();
-        let tolerance = OFFERED_SHARE.max(3.0 * relative);
+        // Runs begun in a steady hold vary as a compound Poisson count of the sessions whose
+        // runs fall in it (sessions × turns): those arriving over the hold, or, in a hold
+        // shorter than a session, those open (a Poisson count of rate × a session's length).
+        let session = expect.session_secs.unwrap_or(0.0);
+        let sessions = (rate * secs.max(session)).max(1.0);
+        let relative =
+            (expect.turns_dispersion.max(1.0) / sessions + 1.0 / (offered * secs).max(1.0)).sqrt();
+        let tolerance = COUNT_SIGMAS * relative;
+        offered_sd = Some(relative);
         let off = begun_rate / offered.max(1e-9) - 1.0;
         if off.abs() > tolerance {
             moved.push(format!(
@@ -115,9 +135,13 @@ pub fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
             ));
             worsening |= off < 0.0;
         }
+        // Completed clearly less than offered, beyond that noise: its throughput flattened.
+        flattened = ended_rate < offered * (1.0 - tolerance.max(ceiling::FLATTENED_SHARE));
     }
     Steadiness {
         steady: moved.is_empty(),
+        flattened,
+        offered_sd,
         moved,
         worsening,
         in_flight,
@@ -154,68 +178,196 @@ fn in_flight_moved(hold: &HoldFigures, halves: [f64; 2], sessions: [f64; 2], ope
     ((halves[1] - halves[0]) - explained).abs() - noise
 }
 
-/// `what P95 a → b ms` when the halves' P95s differ by more than noise.
-fn p95_moved(what: &str, halves: [Option<f64>; 2], limit_ms: Option<f64>) -> Option<String> {
-    let [Some(a), Some(b)] = halves else {
-        return None;
+/// The halves' P95s of `slices`, and `what P95 a → b ms` when their runs show a difference
+/// (`interval::halves_differ`) past `P95_LIMIT_SHARE` of the limit.
+fn p95_moved(
+    what: &str,
+    slices: &[crate::model::metrics::Latency],
+    limit_ms: Option<f64>,
+) -> ([Option<f64>; 2], Option<String>) {
+    let Some((differ, [a, b])) = interval::halves_differ(slices, 0.95) else {
+        let halves = slices.split_at(slices.len() / 2);
+        let p95 = |s: &[_]| interval::pool(s).quantile_ms(0.95);
+        return ([p95(halves.0), p95(halves.1)], None);
     };
+    let (a, b) = (a.point_ms, b.point_ms);
     let floor = limit_ms.map_or(0.0, |l| P95_LIMIT_SHARE * l);
-    ((b - a).abs() > (P95_SHARE * a.min(b)).max(floor))
-        .then(|| format!("{what} {a:.0} → {b:.0} ms"))
+    let text = (differ && (b - a).abs() > floor).then(|| format!("{what} {a:.0} → {b:.0} ms"));
+    ([Some(a), Some(b)], text)
 }
 
 /// What the search does with a hold.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    /// Steady: the SLA decides the step.
+    /// The verdict stands: shown within the SLA (a pass), shown over it, or (at the end of
+    /// the room to hold) not shown either way.
     Judge,
     /// Not judged yet (why): hold longer and look again.
     Extend(String),
+    /// Steady, and every figure the runs cannot bound yet under half its limit: a pass on its
+    /// figures, to be shown within if it becomes the answer.
+    Provisional,
     /// The step's load cannot be held: it fails, saying why.
     NotSustainable(String),
 }
 
-/// Decides on a hold judged after `held` seconds of the step (its ramp excluded), when one
-/// more look would come `next` seconds later and the step may be held `max_hold` in all.
-/// `sla_broken` names the SLA rule the window breaks, if any, and `near` says a run-time
-/// figure is within `NEAR_LIMIT` of its limit (a window's percentile is noisy: held longer,
-/// the figure is surer); `settle` is how long the step must be held before a steady look
-/// counts (`settle_secs`, with why), if it must.
-pub fn decide(
-    steadiness: &Steadiness,
-    sla_broken: Option<&str>,
-    near: bool,
-    held: f64,
-    next: f64,
-    max_hold: f64,
-    settle: Option<(f64, &str)>,
-) -> Decision {
-    let room = held + next <= max_hold + 1e-9;
-    if steadiness.steady {
-        return match settle {
-            // Over the SLA already: no longer hold makes a queue near saturation shorter.
-            Some((secs, why)) if held + 1e-6 < secs && sla_broken.is_none() => match room {
-                true => Decision::Extend(format!("{why}, a queue takes ~{secs:.0} s to settle")),
-                false => Decision::NotSustainable(format!(
-                    "{why}, a queue takes ~{secs:.0} s to settle: more than the {max_hold:.0} s \
-                     a step may be held"
-                )),
-            },
-            _ if near && room => Decision::Extend("steady, and near the SLA's limit".into()),
-            _ => Decision::Judge,
-        };
-    }
-    let moved = steadiness.moved.join(", ");
+/// What a hold's SLA rules show on their intervals (a rule without one, on its figure).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shown {
+    /// Every rule's interval lies under its limit.
+    Within,
+    /// A rule's interval lies over its limit (the rule, with its interval).
+    Over(String),
+    /// None over, one straddling its limit (which, with its interval).
+    Unsure(String),
+}
+
+/// How the load came to the step's level: it rose to it (a first step, or up from a lower
+/// one: a queue there only grows as it settles, and its run times with it) or fell to it (a
+/// heavier level's queue draining: its run times only fall).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approach {
+    Rising,
+    Falling,
+}
+
+/// A look at a hold, and where the hold stands: what `decide` weighs.
+#[derive(Debug, Clone)]
+pub struct Look<'a> {
+    pub steadiness: &'a Steadiness,
+    pub shown: &'a Shown,
+    /// The SLA rule the hold's point figures break, and whether a run-time figure is within
+    /// `NEAR_LIMIT` of its limit.
+    pub broken: Option<&'a str>,
+    pub near: bool,
+    pub approach: Approach,
+    /// Seconds held (the ramp excluded), until the next look, and at most in all.
+    pub held: f64,
+    pub next: f64,
+    pub max_hold: f64,
+    /// How long the step must be held before a look can pass it (a queue near the measured
+    /// ceiling settles slowly), with why.
+    pub settle: Option<(f64, &'a str)>,
+    /// An interval that straddles its limit would still straddle it at `max_hold`, its width
+    /// shrinking as the runs grow: holding longer cannot decide.
+    pub futile: bool,
+    /// A provisional pass is allowed here, and every rule not shown within is far under its
+    /// limit (`capacity::Judged::provisional`).
+    pub provisional: bool,
+}
+
+/// Decides on a look at a hold. A verdict is taken as soon as it is sure: shown over the SLA
+/// while the load rose to its level (or steady); shown within it once steady and settled (or
+/// while a heavier level's queue drains: its run times only fall). Otherwise the hold goes
+/// on while there is room; without room, a hold still not steady is not sustainable, one
+/// still straddling a limit is not shown to hold (`Judge`: its verdict says so).
+pub fn decide(look: &Look) -> Decision {
+    let st = look.steadiness;
+    let room = look.held + look.next <= look.max_hold + 1e-9;
+    let moved = st.moved.join(", ");
     // A queue still growing that already breaks the SLA only gets worse at this level.
-    if let (true, false, Some(rule)) = (steadiness.worsening, near, sla_broken) {
+    if let (false, true, false, Some(rule)) = (st.steady, st.worsening, look.near, look.broken) {
         return Decision::NotSustainable(format!("{moved} over the hold, and {rule}"));
     }
-    if room {
-        return Decision::Extend(format!("not steady ({moved})"));
+    let settling = look
+        .settle
+        .filter(|(secs, _)| look.held + 1e-6 < *secs && st.steady);
+    match look.shown {
+        Shown::Over(_) if st.steady || look.approach == Approach::Rising || !room => {
+            Decision::Judge
+        }
+        Shown::Over(_) => Decision::Extend(format!("not steady ({moved}): a queue draining")),
+        Shown::Within if look.approach == Approach::Falling => Decision::Judge,
+        Shown::Within => match (st.steady, settling, room) {
+            (true, None, _) => Decision::Judge,
+            (true, Some((secs, why)), true) => {
+                Decision::Extend(format!("{why}, a queue takes ~{secs:.0} s to settle"))
+            }
+            (true, Some((secs, why)), false) => Decision::NotSustainable(format!(
+                "{why}, a queue takes ~{secs:.0} s to settle: more than the {:.0} s a step \
+                 may be held",
+                look.max_hold
+            )),
+            (false, _, true) => Decision::Extend(format!("not steady ({moved})")),
+            (false, _, false) => Decision::NotSustainable(format!(
+                "not steady after {:.0} s held: {moved} over the last hold",
+                look.held
+            )),
+        },
+        Shown::Unsure(_) if look.provisional && st.steady && settling.is_none() => {
+            Decision::Provisional
+        }
+        Shown::Unsure(why) if room && !look.futile => Decision::Extend(why.clone()),
+        Shown::Unsure(_) if !st.steady && room => Decision::Extend(format!("not steady ({moved})")),
+        Shown::Unsure(_) => Decision::Judge,
     }
-    Decision::NotSustainable(format!(
-        "not steady after {held:.0} s held: {moved} over the last hold"
-    ))
+}
+
+/// Looks at a hold come this many times a `step_hold` (at most every `LOOK_MAX_SECS`, at
+/// least every second): often enough that a verdict shown early ends the hold early.
+const LOOKS_PER_HOLD: f64 = 12.0;
+const LOOK_MAX_SECS: f64 = 10.0;
+/// The first look comes after this many looks' time: the halves need a few slices each.
+const FIRST_LOOK_TICKS: f64 = 2.0;
+
+/// Seconds between two looks at a hold of `step_hold` seconds.
+pub fn tick(step_hold: f64) -> f64 {
+    (step_hold / LOOKS_PER_HOLD).clamp(1.0, LOOK_MAX_SECS)
+}
+
+/// Seconds from a hold's start to its first look.
+pub fn first_look(step_hold: f64) -> f64 {
+    (FIRST_LOOK_TICKS * tick(step_hold)).min(step_hold)
+}
+
+/// Whether every interval that straddles its limit would still straddle it at `max_hold`:
+/// an interval's width shrinks as the square root of the runs behind it, so from `held`
+/// seconds to `max_hold` it shrinks by √(held / max_hold) about the same point. An upper end
+/// the runs cannot bound yet says nothing of where it will be: not futile.
+pub fn futile(sla: &crate::plan::Sla, step: &StepResult, held: f64, max_hold: f64) -> bool {
+    let ms = |d: Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
+    let shrink = (held / max_hold.max(1e-9)).clamp(0.0, 1.0).sqrt();
+    let rules = [
+        (ms(sla.agent_run_avg), step.mean_interval),
+        (ms(sla.agent_run_p95), step.p95_interval),
+        (ms(sla.agent_run_p99), step.p99_interval),
+        (ms(sla.first_turn_p95), step.first_turn_interval),
+    ];
+    let straddling: Vec<bool> = rules
+        .into_iter()
+        .filter_map(|(limit, i)| Some((limit?, i?)))
+        .filter(|(limit, i)| i.low_ms <= *limit && i.high_ms.is_none_or(|h| h > *limit))
+        .map(|(limit, i)| {
+            let Some(high) = i.high_ms else { return false };
+            match i.point_ms <= limit {
+                true => i.point_ms + (high - i.point_ms) * shrink > limit,
+                false => i.point_ms - (i.point_ms - i.low_ms) * shrink <= limit,
+            }
+        })
+        .collect();
+    !straddling.is_empty() && straddling.iter().all(|f| *f)
+}
+
+/// Why a hold ended, for people: `shown within the SLA after 24 s`.
+pub fn hold_end(decision: &Decision, look: &Look) -> String {
+    let held = look.held;
+    match (decision, look.shown) {
+        (Decision::NotSustainable(_), _) => format!("not sustainable after {held:.0} s"),
+        (Decision::Provisional, _) => format!(
+            "passed on its figures after {held:.0} s, far under the SLA (too few runs yet to \
+             show it)"
+        ),
+        (_, Shown::Within) => format!("shown within the SLA after {held:.0} s"),
+        (_, Shown::Over(_)) => format!("shown over the SLA after {held:.0} s"),
+        (_, Shown::Unsure(_)) if look.futile && held + look.next <= look.max_hold + 1e-9 => {
+            format!(
+                "not shown either way after {held:.0} s (held to {:.0} s, its interval would \
+                 still straddle the limit)",
+                look.max_hold
+            )
+        }
+        (_, Shown::Unsure(_)) => format!("not shown either way after {held:.0} s"),
+    }
 }
 
 /// A run-time figure of the step (run time avg, P95, P99, first-turn P95) within this share
@@ -238,5 +390,7 @@ pub fn near_limit(sla: &crate::plan::Sla, step: &StepResult) -> bool {
     })
 }
 
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod tests;

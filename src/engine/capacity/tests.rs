@@ -51,7 +51,7 @@ fn ladder_is_geometric_up_to_the_ceiling() {
 fn finds_the_limit_within_the_resolution_and_names_the_rule() {
     let p = plan("start_users = 2\nceiling = 64\nresolution = 1");
     let mut tried = Vec::new();
-    let report = block_on(search(&p, &sla_p95(150), async |users| {
+    let report = block_on(search(&p, &sla_p95(150), 30.0, async |users, _answer| {
         tried.push(users);
         Ok::<_, ()>(Some(step(users, 13)))
     }))
@@ -75,7 +75,7 @@ fn finds_the_limit_within_the_resolution_and_names_the_rule() {
 #[test]
 fn no_limit_up_to_the_ceiling_is_never_a_made_up_limit() {
     let p = plan("ceiling = 16\nprojection_users = 2000");
-    let report = block_on(search(&p, &sla_p95(500), async |users| {
+    let report = block_on(search(&p, &sla_p95(500), 30.0, async |users, _answer| {
         Ok::<_, ()>(Some(step(users, 1000)))
     }))
     .unwrap();
@@ -114,7 +114,7 @@ fn a_step_without_completed_runs_fails_and_a_busy_generator_is_flagged() {
 #[test]
 fn an_interrupted_search_keeps_its_steps_and_claims_no_limit() {
     let p = plan("ceiling = 64");
-    let report = block_on(search(&p, &sla_p95(150), async |users| {
+    let report = block_on(search(&p, &sla_p95(150), 30.0, async |users, _answer| {
         Ok::<_, ()>((users < 8).then(|| step(users, 100)))
     }))
     .unwrap();

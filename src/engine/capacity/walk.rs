@@ -1,29 +1,39 @@
-//! The search's walk: up the ladder until a step fails, then bisection between the last step
-//! that held and the first that failed, until they are `resolution` apart. The answer must
-//! have been held as long as a queue at its load takes to settle under the ceiling the
-//! search measured (a step that passed before any step showed the ceiling may not have
-//! been): if not, it is held again, warm, and the bisection goes on below it if it fails.
+//! The search's walk: up the ladder until a step is not shown to hold, then steps placed
+//! between the highest level shown to hold and the lowest not shown to (`place`), until they
+//! are `resolution` apart. A pass stands for the level it was shown to hold
+//! (`StepResult::shown_level`: the load its hold carried, if less than it asked); a step not
+//! shown to hold bounds the walk at the level it asked for (it may have carried more, but
+//! the answer stays under what was asked of it).
+//! The answer must have been shown within the SLA (a step far under it may have passed on its
+//! figures alone, `provisional`), and held as long as a queue at its load takes to settle
+//! under the ceiling the search measured (a step that passed before any step showed the
+//! ceiling may not have been): if not, it is held again, warm, until shown, and the walk goes
+//! on below it if it fails.
 
 use super::ceiling;
+use super::place;
 use super::{judge, CapacityReport, StepResult};
 use crate::plan::Sla;
 
 /// Most times the answer is held again.
 const MAX_RETRIES: usize = 3;
 
-/// Walks `ladder` (levels ascending); whole levels when `integral`. The limit and the first
-/// failure come back in `max_rate`/`first_failing_rate`. `run_step` returns `None` to stop
+/// Walks `ladder` (levels ascending); whole levels when `integral`; a step is held
+/// `max_hold` seconds at most. The limit and the first
+/// failure come back in `max_rate`/`first_failing_rate`. `run_step(level, answer)` holds a
+/// step (`answer`: held again as the answer, to be shown within); `None` stops the walk
 /// (Ctrl-C): the report keeps what was measured.
 pub(super) async fn walk<E>(
     ladder: Vec<f64>,
     resolution: f64,
     integral: bool,
     sla: &Sla,
-    mut run_step: impl AsyncFnMut(f64) -> Result<Option<StepResult>, E>,
+    max_hold: f64,
+    mut run_step: impl AsyncFnMut(f64, bool) -> Result<Option<StepResult>, E>,
 ) -> Result<CapacityReport, E> {
     let mut report = CapacityReport::default();
-    let mut step = async |level: f64, report: &mut CapacityReport| {
-        let Some(mut step) = run_step(level).await? else {
+    let mut step = async |level: f64, answer: bool, report: &mut CapacityReport| {
+        let Some(mut step) = run_step(level, answer).await? else {
             report.interrupted = true;
             return Ok(None);
         };
@@ -31,71 +41,79 @@ pub(super) async fn walk<E>(
         report.steps.push(step.clone());
         Ok::<_, E>(Some(step))
     };
-    let mut passes: Vec<f64> = Vec::new();
+    // Each step that held: the level it ran at, and the level it was shown to hold.
+    let mut passes: Vec<(f64, f64)> = Vec::new();
     let mut fail: Option<StepResult> = None;
     for level in ladder {
-        let Some(s) = step(level, &mut report).await? else {
+        let Some(s) = step(level, false, &mut report).await? else {
             break;
         };
         if !s.passed {
             fail = Some(s);
             break;
         }
-        passes.push(level);
+        passes.push((level, s.shown_level()));
     }
     let apart = |low: f64, high: f64| high - low > resolution && (!integral || high - low > 1.0);
-    let below = |passes: &[f64], high: f64| {
+    // The highest pass shown below `high`: (its level, the level it was shown to hold).
+    let below = |passes: &[(f64, f64)], high: f64| {
         passes
             .iter()
             .copied()
-            .filter(|p| *p < high)
-            .reduce(f64::max)
+            .filter(|p| p.1 < high)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
     };
     let mut retries = 0;
     while !report.interrupted {
         let high = fail.as_ref().map_or(f64::INFINITY, StepResult::level);
         let low = below(&passes, high);
-        if fail.is_some() && apart(low.unwrap_or(0.0), high) {
-            let low = low.unwrap_or(0.0);
-            let mid = match integral {
-                true => low + ((high - low) / 2.0).floor(),
-                false => (low + high) / 2.0,
-            };
-            match step(mid, &mut report).await? {
-                Some(s) if s.passed => passes.push(mid),
+        let low_shown = low.map_or(0.0, |l| l.1);
+        if fail.is_some() && apart(low_shown, high) {
+            let next = place::next(
+                &report.steps,
+                (low_shown, high),
+                sla,
+                integral,
+                max_hold,
+                Some(resolution),
+            );
+            match step(next, false, &mut report).await? {
+                Some(s) if s.passed => passes.push((next, s.shown_level())),
                 Some(s) => fail = Some(s),
                 None => break,
             }
             continue;
         }
-        let Some(answer) = low else { break };
-        if retries == MAX_RETRIES || !unsettled(&report.steps, answer) {
+        let Some((answer, _)) = low else { break };
+        if retries == MAX_RETRIES || !unshown(&report.steps, answer) {
             break;
         }
         retries += 1;
         report.steps.retain(|s| s.level() != answer);
-        passes.retain(|p| *p != answer);
-        match step(answer, &mut report).await? {
-            Some(s) if s.passed => passes.push(answer),
+        passes.retain(|p| p.0 != answer);
+        match step(answer, true, &mut report).await? {
+            Some(s) if s.passed => passes.push((answer, s.shown_level())),
             Some(s) => fail = Some(s),
             None => break,
         }
     }
     let high = fail.as_ref().map_or(f64::INFINITY, StepResult::level);
-    report.max_rate = below(&passes, high);
+    report.max_rate = below(&passes, high).map(|p| p.1);
     report.first_failing_rate = fail.as_ref().map(StepResult::level);
     report.limiting_rule = fail.as_ref().and_then(|s| s.failed_rule.clone());
     report.no_limit_up_to_ceiling = fail.is_none() && !report.interrupted;
     Ok(report)
 }
 
-/// The step at `level` passed on a hold shorter than a queue at its load takes to settle,
-/// under the ceiling the steps measured.
-fn unsettled(steps: &[StepResult], level: f64) -> bool {
+/// The step at `level` passed without showing it: on its figures alone (`provisional`), or
+/// on a hold shorter than a queue at its load takes to settle under the ceiling the steps
+/// measured.
+fn unshown(steps: &[StepResult], level: f64) -> bool {
     let ceiling = ceiling::of_steps(steps);
     let Some(step) = steps.iter().find(|s| s.level() == level) else {
         return false;
     };
-    ceiling::settle(step.offered_runs_per_sec, ceiling.as_ref())
-        .is_some_and(|(secs, _)| step.held_secs + 1e-6 < secs)
+    step.provisional
+        || ceiling::settle(step.offered_runs_per_sec, ceiling.as_ref())
+            .is_some_and(|(secs, _)| step.held_secs + 1e-6 < secs)
 }

@@ -54,7 +54,7 @@ fn finds_the_targets_concurrency_limit_and_names_run_time() {
     let (code, stdout, report, html) = capacity(
         &["--max-concurrent-runs", "6"],
         "agent_run_p95 = \"350ms\"\nerror_rate = \"1%\"",
-        "start_users = 2\nstep_ramp = \"1s\"\nstep_hold = \"4s\"\nceiling = 32\nresolution = 1\nprojection_users = 2000",
+        "start_users = 2\nstep_ramp = \"1s\"\nstep_hold = \"10s\"\nceiling = 32\nresolution = 1\nprojection_users = 2000",
     );
     assert_eq!(code, 0, "{stdout}");
     let max = report["max_users"].as_u64().expect("a limit") as i64;
@@ -73,7 +73,7 @@ fn an_sla_that_holds_to_the_ceiling_reports_no_limit() {
     let (code, stdout, report, _) = capacity(
         &[],
         "agent_run_p95 = \"5s\"",
-        "start_users = 1\nstep_ramp = \"1s\"\nstep_hold = \"2s\"\nceiling = 4",
+        "start_users = 1\nstep_ramp = \"1s\"\nstep_hold = \"5s\"\nceiling = 4",
     );
     assert_eq!(code, 0, "{stdout}");
     assert_eq!(report["no_limit_up_to_ceiling"], true);
@@ -90,8 +90,8 @@ fn the_conclusion_names_where_the_platform_began_to_shed_load() {
     // would break the SLA: capacity says so, and names the point.
     let (code, stdout, report, _) = capacity(
         &["--max-concurrent-runs", "6", "--max-connections", "4"],
-        "agent_run_p95 = \"350ms\"",
-        "steps = [2, 4, 6, 8]\nstep_ramp = \"1s\"\nstep_hold = \"2s\"\nceiling = 8",
+        "agent_run_p95 = \"1s\"",
+        "steps = [2, 4, 6, 8]\nstep_ramp = \"1s\"\nstep_hold = \"4s\"\nceiling = 8",
     );
     assert_eq!(code, 0, "{stdout}");
     assert_eq!(report["shedding_at_users"], 4, "{report}");

@@ -1,10 +1,8 @@
 //! `agentload capacity` against the reference target: the closed model's limit in users
 //! (`closed`), the open model's arrival rate and an enterprise's seats (`rate`), and shards
-//! walking the same steps that merge into one node's answer (`shards`), and the search checked
-//! against a simulation of the target's queue (`steady`).
+//! walking the same steps that merge into one node's answer (`shards`). The searches checked
+//! against a simulation of the target are in `measuring`.
 
-mod batch;
 mod closed;
 mod rate;
 mod shards;
-mod steady;

@@ -19,7 +19,7 @@ fn the_rate_search_finds_the_targets_session_rate_and_sizes_the_seats() {
          [workload]\nmodel = \"open\"\nseed = 11\n[session]\nturns = 5\n\
          [[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"\n\
          [capacity]\nstart_rate = \"1.5/s\"\nfactor = 2\nmax_rate = \"12/s\"\nrate_resolution = \"1/s\"\n\
-         step_ramp = \"5s\"\nstep_hold = \"6s\"\nmax_hold = \"12s\"\n\
+         step_hold = \"10s\"\nmax_hold = \"30s\"\n\
          [capacity.enterprise]\nseats = 2000\nactive_share = \"15%\"\nsessions_per_active_hour = 4\n\
          [sla]\nagent_run_p95 = \"1s\"\nerror_rate = \"1%\"\n\
          [sampler]\nenabled = false\n[report]\ndir = \"{}\"\n",

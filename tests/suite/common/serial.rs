@@ -48,17 +48,42 @@ pub struct Measuring {
     _file: std::fs::File,
 }
 
-/// Waits until no other test measures the machine, in this process or another.
+/// How many tests may measure at once: `AGENTLOAD_MEASURING_SLOTS` (CI sets it to the
+/// machine's pairs of cores for its measuring phase), else one.
+fn slots() -> usize {
+    std::env::var("AGENTLOAD_MEASURING_SLOTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1usize)
+        .max(1)
+}
+
+/// Waits until a measuring slot is free (no more than `slots` tests measure the machine at
+/// once, in this process or another), and holds it.
 pub fn measuring() -> Measuring {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("agentload-measuring.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .expect("the measuring lock's file");
-    // SAFETY: flock on a descriptor this function owns; released when the file closes.
-    let locked = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
-    assert_eq!(locked, 0, "flock {}", path.display());
+    let open = |slot: usize| {
+        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("agentload-measuring-{slot}.lock"));
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .expect("the measuring lock's file")
+    };
+    let flock = |file: &std::fs::File, how: i32| {
+        // SAFETY: flock on a descriptor this function owns; released when the file closes.
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(file), how) }
+    };
+    let n = slots();
+    // A free slot if there is one; else wait on the first (one holder at a time per slot).
+    for slot in 1..n {
+        let file = open(slot);
+        if flock(&file, libc::LOCK_EX | libc::LOCK_NB) == 0 {
+            return Measuring { _file: file };
+        }
+    }
+    let file = open(0);
+    assert_eq!(flock(&file, libc::LOCK_EX), 0, "flock the measuring lock");
     Measuring { _file: file }
 }

@@ -107,10 +107,9 @@ fn the_simulations_of_a_batch_and_of_a_queue_part_on_this_plan() {
     );
 }
 
-/// In `just bench`: with the suite's other tests beside it in CI it answered 27.5/s against
-/// 35.9/s once; alone, 37.5/s.
+/// In CI's measuring phase: beside the suite's other tests it once answered 27.5/s against
+/// 35.9/s; alone, 37.5/s.
 #[test]
-#[ignore = "needs a quiet machine; `just bench` runs it (cargo test --test suite capacity:: -- --ignored)"]
 fn the_rate_search_finds_the_steady_limit_of_a_backend_that_batches() {
     let _one = serial::measuring();
     let dir = tempfile::tempdir().unwrap();
@@ -137,10 +136,9 @@ fn the_rate_search_finds_the_steady_limit_of_a_backend_that_batches() {
     batched_and_never_over_full(&t, &cap, &context);
 }
 
-/// In `just bench`: a closed search's answer moves with the CPU the suite's other tests take
-/// beside it (CI answered 27 against 31 once; alone it answers 29).
+/// In CI's measuring phase: a closed search's answer moves with the CPU the suite's other
+/// tests take beside it (CI answered 27 against 31 once; alone it answers 29).
 #[test]
-#[ignore = "needs a quiet machine; `just bench` runs it (cargo test --test suite capacity:: -- --ignored)"]
 fn the_users_search_finds_the_steady_limit_of_a_backend_that_batches() {
     let _one = serial::measuring();
     let dir = tempfile::tempdir().unwrap();

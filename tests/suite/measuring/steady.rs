@@ -166,10 +166,7 @@ fn search_against_the_simulation(median_ms: u64, p95_ms: u64, resolution: &str) 
     nothing_passed_at_or_above(&cap, full, &context);
 }
 
-/// In `just bench`: CI's time holds one search, and people's think times are the case the old
-/// search got wrong (its answer was above what the deployment can complete).
 #[test]
-#[ignore = "a second search; `just bench` runs it (cargo test --test suite capacity::steady -- --ignored)"]
 fn the_answer_is_the_steady_state_limit_with_short_think_times() {
     // A finer resolution: the answer is the last rate that held, up to a resolution below.
     search_against_the_simulation(500, 2000, "1/s");

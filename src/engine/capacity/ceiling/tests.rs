@@ -6,6 +6,7 @@ fn held(p50_ms: f64, per_sec: f64, level: f64) -> Held {
         per_sec,
         level,
         text: format!("{level}/s"),
+        saturated: false,
     }
 }
 
@@ -121,13 +122,14 @@ fn step(rate: f64, p50_ms: f64, completed: u64, offered: f64) -> StepResult {
 #[test]
 fn utilization_is_stated_only_against_a_measured_ceiling() {
     // The people's-think-time search: no step saturated, the answer's load above the most a
-    // step completed. No share of it is claimed: the deployment completes more.
+    // step completed. No share of it is claimed: the deployment completes at least that.
     let mut r = CapacityReport {
         steps: vec![step(4.313, 330.0, 230, 23.7), step(4.5, 405.0, 233, 24.7)],
         max_rate: Some(4.313),
         ..CapacityReport::default()
     };
     r.steps[0].p50_ms = Some(308.0);
+    r.steps[0].passed = true;
     conclude(&mut r);
     assert_eq!(
         (r.max_throughput, r.utilization_percent),
@@ -136,21 +138,84 @@ fn utilization_is_stated_only_against_a_measured_ceiling() {
     assert!(!r.max_throughput_measured && !r.saturated_any);
     assert_eq!(
         sentence(&r),
-        " No step saturated: the deployment completes more than 23.3 runs/s (the most a step \
+        " No step saturated: the deployment completes at least 23.3 runs/s (the most a step \
          completed, at 4.5/s)."
     );
-    // A saturated step that completed the most: utilization against it, never above 100%
-    // for an answer below it; and a heavier step that completed less is named beside it.
+    // A saturated step that completed the most: utilization of what the answer completed
+    // against it (never above 100%); a heavier step that completed less is named beside it.
     r.steps.push(step(6.0, 900.0, 259, 33.0));
     r.steps.push(step(8.0, 2900.0, 210, 44.0));
     conclude(&mut r);
     assert!(r.max_throughput_measured);
     let share = r.utilization_percent.unwrap();
-    assert!((share - 100.0 * 23.7 / 25.9).abs() < 0.01, "{share}");
+    assert!((share - 100.0 * 23.0 / 25.9).abs() < 0.01, "{share}");
     assert_eq!(
         sentence(&r),
-        " At 4.313/s the sessions offer 23.7 runs/s: 92% of the 25.9 runs/s it completed at most \
+        " At 4.313/s it completed 23.0 runs/s: 89% of the 25.9 runs/s it completed at most \
          (at 6/s, saturated), in steady state. Completed 25.9 runs/s at 6/s, 21.0 at 8/s: \
          throughput falls under overload."
+    );
+}
+
+#[test]
+fn a_passing_share_is_never_over_100_percent() {
+    // The open model once compared what the answer's rate offered (its planned rate × the
+    // mean turns) with what the best step completed: 102% at a saturated answer. Like with
+    // like, the answer's step is the best step at most: 100%.
+    let mut best = step(4.5, 700.0, 260, 26.6);
+    best.passed = true;
+    best.saturated = true;
+    let mut r = CapacityReport {
+        steps: vec![step(2.0, 320.0, 110, 11.0), best],
+        max_rate: Some(4.5),
+        ..CapacityReport::default()
+    };
+    conclude(&mut r);
+    assert!(r.max_throughput_measured);
+    assert_eq!(r.utilization_percent, Some(100.0));
+}
+
+#[test]
+fn a_step_whose_throughput_flattened_is_saturated_though_its_median_is_not_doubled() {
+    // A backend that batches (N = 2) between N and 2N in flight: every run slower, the median
+    // 1.6× the fastest, and it completed 36 runs/s of the 45 its rate offered.
+    let mut steps = [step(20.0, 33.0, 200, 20.0), step(45.0, 53.0, 360, 45.0)];
+    steps[1].steadiness = Some(crate::model::hold::Steadiness {
+        flattened: true,
+        ..Default::default()
+    });
+    let held: Vec<Held> = steps.iter().filter_map(Held::of).collect();
+    assert!(!saturated(&held[0], &held) && saturated(&held[1], &held));
+    let c = ceiling(&held).unwrap();
+    assert!(c.measured && (c.per_sec - 36.0).abs() < 1e-9);
+    // One that completed its offer is not.
+    let steady = step(30.0, 40.0, 295, 30.0);
+    assert!(!Held::of(&steady).unwrap().saturated);
+}
+
+#[test]
+fn a_refused_rate_never_stands_beside_no_step_saturated() {
+    // 8/s saturated and measured the ceiling, so 6/s was not run; then a lighter step
+    // completed a little more without saturating. The conclusion may not say no step
+    // saturated.
+    let mut over = step(8.0, 2900.0, 258, 44.0);
+    over.saturated = true;
+    let refused = StepResult {
+        rate: Some(6.0),
+        skipped: true,
+        ..StepResult::default()
+    };
+    let mut r = CapacityReport {
+        steps: vec![step(4.0, 330.0, 262, 22.0), over, refused],
+        max_rate: Some(4.0),
+        ..CapacityReport::default()
+    };
+    r.steps[0].passed = true;
+    conclude(&mut r);
+    assert!(r.saturated_any && r.max_throughput_measured, "{r:?}");
+    assert!(
+        !sentence(&r).contains("No step saturated"),
+        "{}",
+        sentence(&r)
     );
 }

@@ -1,11 +1,18 @@
 //! A window of the live load as a capacity step's figures: the runs that ended in it (counts,
-//! run times, each half's histogram), the sampled load through it, first turns, arrivals,
-//! shed attempts, the deployment's polled metrics and the resources sampled in it.
+//! run times by time slice, the intervals of the quantiles the SLA names), the sampled load
+//! through it, first turns, arrivals, shed attempts, the deployment's polled metrics and the
+//! resources sampled in it.
 
+use crate::engine::capacity::interval;
 use crate::engine::live::Attached;
-use crate::model::capacity::StepResult;
+use crate::model::capacity::{Interval, StepResult};
 use crate::model::hold::{HoldFigures, HoldSample};
+use crate::model::metrics::Latency;
 use crate::plan::Plan;
+
+/// The most time slices a hold's runs are cut into (each at least half a second): what its
+/// intervals and halves are read from, and what `capacity.json` keeps of each hold.
+pub(crate) const MAX_SLICES: usize = 64;
 
 /// One sample of the live load: counts so far, and sessions open (collector seconds).
 #[derive(Debug, Clone, Copy, Default)]
@@ -50,17 +57,10 @@ pub(super) fn figures(
 ) -> StepResult {
     let c = &on.collector;
     let w = c.window(from, to);
-    let hold = c.window_latency(from, to);
-    let mid = (from + to) / 2.0;
-    let half = |a: f64, b: f64| {
-        let h = c.window_latency(a, b);
-        (h.count() > 0).then(|| h.encode())
-    };
-    let first_turns = c.window_first_turns(from, to);
-    let first_half = |a: f64, b: f64| {
-        let h = c.window_first_turns(a, b);
-        (h.count() > 0).then(|| h.encode())
-    };
+    let (_, run_slices) = c.window_slices(from, to, MAX_SLICES);
+    let hold = interval::pool(&run_slices);
+    let first_turn_slices = c.window_first_turn_slices(from, to, MAX_SLICES);
+    let first_turns = interval::pool(&first_turn_slices);
     let (arrived, dropped) = c.window_arrivals(from, to);
     let samples: Vec<_> = on
         .samples
@@ -70,7 +70,7 @@ pub(super) fn figures(
         .into_iter()
         .filter(|s| (from..=to).contains(&s.at_secs))
         .collect();
-    let mean = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
+    let average = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
     let server = on
         .server
         .lock()
@@ -113,7 +113,7 @@ pub(super) fn figures(
             n => (shed as f64 * whole.connects as f64 / n as f64).round() as u64,
         },
         server_failed: server_failed.filter(|_| polled),
-        target_cpu_percent: mean(
+        target_cpu_percent: average(
             samples
                 .iter()
                 .filter_map(|s| s.target.map(|t| t.cpu_percent))
@@ -124,7 +124,7 @@ pub(super) fn figures(
             .iter()
             .filter_map(|s| s.target.map(|t| t.rss_bytes))
             .max(),
-        generator_cpu_percent: mean(
+        generator_cpu_percent: average(
             samples
                 .iter()
                 .filter_map(|s| s.generator.map(|g| g.cpu_percent))
@@ -143,15 +143,51 @@ pub(super) fn figures(
         sessions_dropped: dropped,
         first_turn_p95_ms: first_turns.quantile_ms(0.95),
         first_turn_histogram: (first_turns.count() > 0).then(|| first_turns.encode()),
+        p95_interval: quantile(&run_slices, 0.95),
+        p99_interval: plan
+            .sla
+            .agent_run_p99
+            .and_then(|_| quantile(&run_slices, 0.99)),
+        mean_interval: plan.sla.agent_run_avg.and_then(|_| mean(&run_slices)),
+        first_turn_interval: quantile(&first_turn_slices, 0.95),
         hold: Some(HoldFigures {
             secs: to - from,
             samples: hold_samples(looks, from, to),
-            run_halves: [half(from, mid), half(mid, to)],
-            first_turn_halves: [first_half(from, mid), first_half(mid, to)],
+            run_slices: HoldFigures::encode(&run_slices),
+            first_turn_slices: HoldFigures::encode(&first_turn_slices),
             sessions_arrived: arrived,
         }),
         ..Default::default()
     }
+}
+
+/// The mean of `slices` with its interval, as a step carries it.
+pub(crate) fn mean(slices: &[Latency]) -> Option<Interval> {
+    let (point_ms, low_ms, high) = interval::mean(slices)?;
+    Some(Interval {
+        point_ms,
+        low_ms,
+        high_ms: Some(high),
+        effective_runs: 0.0,
+    })
+}
+
+/// The `q` quantile of `slices` with its interval, as a step carries it.
+pub(crate) fn quantile(slices: &[Latency], q: f64) -> Option<Interval> {
+    let found = interval::quantile(slices, q)?;
+    if std::env::var_os("AGENTLOAD_DEBUG_INTERVAL").is_some() {
+        let counts: Vec<u64> = slices.iter().map(|s| s.count()).collect();
+        eprintln!(
+            "debug q={q} {found:?} slices={} counts={counts:?}",
+            slices.len()
+        );
+    }
+    Some(Interval {
+        point_ms: found.point_ms,
+        low_ms: found.low_ms,
+        high_ms: found.high_ms,
+        effective_runs: found.effective_runs,
+    })
 }
 
 #[cfg(test)]

@@ -1,16 +1,51 @@
 use super::*;
-use crate::model::hold::HoldSample;
+use crate::model::hold::{HoldSample, Steadiness};
 use crate::model::metrics::Latency;
 use std::time::Duration;
 
 /// A histogram of `n` run times spread evenly around `ms` (±20%).
-fn times(ms: f64, n: usize) -> Option<String> {
+fn times(ms: f64, n: usize) -> Latency {
     let mut h = Latency::default();
     for i in 0..n {
         let x = ms * (0.8 + 0.4 * i as f64 / n as f64);
         h.record(Duration::from_secs_f64(x / 1000.0));
     }
-    Some(h.encode())
+    h
+}
+
+/// `slices` one-second slices of `per_slice` runs each around `ms` in the first half and
+/// around `ms2` in the second, encoded as a hold keeps them.
+fn sliced(slices: usize, per_slice: usize, ms: f64, ms2: f64) -> Vec<String> {
+    let all: Vec<Latency> = (0..slices)
+        .map(|i| times(if i < slices / 2 { ms } else { ms2 }, per_slice))
+        .collect();
+    HoldFigures::encode(&all)
+}
+
+/// Decides on `st` held `held` of at most `max_hold` seconds (looks every 15 s), the load
+/// having risen to its level.
+fn decide_on(
+    st: &Steadiness,
+    shown: &Shown,
+    broken: Option<&str>,
+    near: bool,
+    held: f64,
+    max_hold: f64,
+    settle: Option<(f64, &str)>,
+) -> Decision {
+    decide(&Look {
+        steadiness: st,
+        shown,
+        broken,
+        near,
+        approach: Approach::Rising,
+        held,
+        next: 15.0,
+        max_hold,
+        settle,
+        futile: false,
+        provisional: false,
+    })
 }
 
 /// A 60 s hold sampled every second: in flight and sessions open go linearly from `a` to `b`,
@@ -39,8 +74,8 @@ fn hold(
     HoldFigures {
         secs,
         samples,
-        run_halves: [times(p95s.0 / 1.2, 700), times(p95s.1 / 1.2, 700)],
-        first_turn_halves: [None, None],
+        run_slices: sliced(60, 24, p95s.0 / 1.2, p95s.1 / 1.2),
+        first_turn_slices: Vec::new(),
         sessions_arrived: 0,
     }
 }
@@ -64,22 +99,67 @@ fn a_steady_hold_is_judged_on_its_sla() {
     let s = steadiness(&h, &open_expect(4.3, 5.5));
     assert!(s.steady, "{s:?}");
     assert_eq!(
-        decide(&s, None, false, 60.0, 15.0, 180.0, None),
+        decide_on(&s, &Shown::Within, None, false, 20.0, 180.0, None),
         Decision::Judge
     );
-    // Steady and over the SLA: the SLA decides (a fail, not an extension).
+    // Shown over the SLA: the SLA decides (a fail, not an extension), however early.
+    let over = Shown::Over("agent run p95: 1,180–1,240 ms > 1,000 ms".into());
     assert_eq!(
-        decide(
+        decide_on(
             &s,
+            &over,
             Some("agent run p95: 1200.0 > 1000.0"),
             false,
-            60.0,
-            15.0,
+            10.0,
             180.0,
             None
         ),
         Decision::Judge
     );
+    // Its interval straddling the limit: held longer while there is room, then not shown.
+    let unsure = Shown::Unsure("agent run p95: 880–1,120 ms, not shown within 1,000 ms".into());
+    assert_eq!(
+        decide_on(&s, &unsure, None, true, 60.0, 180.0, None),
+        Decision::Extend("agent run p95: 880–1,120 ms, not shown within 1,000 ms".into())
+    );
+    assert_eq!(
+        decide_on(&s, &unsure, None, true, 180.0, 180.0, None),
+        Decision::Judge
+    );
+}
+
+#[test]
+fn a_rising_load_shown_over_the_sla_fails_even_before_it_is_steady() {
+    // Its queue still filling: run times only grow from here.
+    let h = hold((12.0, 20.0), (146.0, 148.0), 23.65, 23.0, (900.0, 1500.0));
+    let s = steadiness(&h, &open_expect(4.3, 5.5));
+    assert!(!s.steady, "{s:?}");
+    let over = Shown::Over("agent run p95: 1,180–1,640 ms > 1,000 ms".into());
+    assert_eq!(
+        decide_on(&s, &over, None, true, 20.0, 180.0, None),
+        Decision::Judge
+    );
+    // Falling to this level (a heavier level's queue draining), not yet: it may still hold.
+    let falling = Look {
+        steadiness: &s,
+        shown: &over,
+        broken: None,
+        near: true,
+        approach: Approach::Falling,
+        held: 20.0,
+        next: 15.0,
+        max_hold: 180.0,
+        settle: None,
+        futile: false,
+        provisional: false,
+    };
+    assert!(matches!(decide(&falling), Decision::Extend(_)));
+    // And a draining queue shown within the SLA passes at once: its run times only fall.
+    let within = Look {
+        shown: &Shown::Within,
+        ..falling
+    };
+    assert_eq!(decide(&within), Decision::Judge);
 }
 
 #[test]
@@ -94,12 +174,12 @@ fn the_transient_that_passed_at_five_94_per_s_is_not_steady() {
     let text = s.moved.join("; ");
     assert!(text.contains("runs began 20.7/s of the 32.7/s"), "{text}");
     assert!(text.contains("sessions open"), "{text}");
-    // Within the SLA: held longer while there is room, never passed.
+    // Shown within the SLA: held longer while there is room, never passed.
     assert!(matches!(
-        decide(&s, None, false, 60.0, 15.0, 180.0, None),
+        decide_on(&s, &Shown::Within, None, false, 60.0, 180.0, None),
         Decision::Extend(_)
     ));
-    match decide(&s, None, false, 180.0, 15.0, 180.0, None) {
+    match decide_on(&s, &Shown::Within, None, false, 180.0, 180.0, None) {
         Decision::NotSustainable(why) => {
             assert!(
                 why.starts_with("not steady after 180 s held: sessions open 451 → 511"),
@@ -111,16 +191,83 @@ fn the_transient_that_passed_at_five_94_per_s_is_not_steady() {
 }
 
 #[test]
+fn the_hold_that_passed_at_4_5_per_s_short_of_its_offer_stands_for_what_it_carried() {
+    // People's think times: 4.5/s offers 24.75 runs/s; the hold began 22.4 (9.6% short) with
+    // sessions of ~118 s. Within a steady system's noise over a minute (sessions open are a
+    // Poisson count of ~530: ±4.3%, and they stay for two minutes), so not unsteady: but
+    // what it showed, it showed of the load it carried: 22.4 / 5.5 = 4.07 sessions/s.
+    let h = hold((14.0, 15.0), (520.0, 526.0), 22.4, 22.4, (560.0, 600.0));
+    let mut expect = open_expect(4.5, 5.5);
+    expect.session_secs = Some(118.0);
+    let s = steadiness(&h, &expect);
+    assert!(s.steady, "{s:?}");
+    let carried = s.runs_begun_per_sec / 5.5;
+    let sd = s.offered_sd.unwrap();
+    let mut step = StepResult {
+        rate: Some(4.5),
+        carried_rate: Some(carried),
+        passed: true,
+        steadiness: Some(s),
+        ..Default::default()
+    };
+    // Short of its offer by more than a steady count's standard deviation (~4.4%): it stands
+    // for what it carried and that much more, 4.25/s.
+    assert!((sd - 0.044).abs() < 0.01, "{sd}");
+    assert!(
+        (step.shown_level() - 4.07 * (1.0 + sd)).abs() < 0.01,
+        "{}",
+        step.shown_level()
+    );
+    assert!(step.shown_level() < 4.3);
+    // A hold that carried its rate within that stands for its rate; a failure always does.
+    step.carried_rate = Some(4.4);
+    assert_eq!(step.shown_level(), 4.5);
+    step.passed = false;
+    step.carried_rate = Some(4.0);
+    assert_eq!(step.shown_level(), 4.5);
+}
+
+#[test]
+fn a_p95_that_moves_by_chance_over_few_runs_is_not_a_queue() {
+    // ~150 runs a half at a few runs a second, P95 2111 → 1458 ms: the halves' runs do not
+    // show a difference (the search once failed a step on it, 25% under its truth).
+    let chance = |seed: u64| -> Vec<Latency> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (0..60)
+            .map(|_| {
+                let mut h = Latency::default();
+                for _ in 0..5 {
+                    // Log-normal run times: median 700 ms, P95 ~1.6 s.
+                    let z: f64 = (0..12).map(|_| rng.random::<f64>()).sum::<f64>() - 6.0;
+                    h.record(Duration::from_secs_f64(0.7 * (0.5 * z).exp()));
+                }
+                h
+            })
+            .collect()
+    };
+    let moved = (0..40)
+        .filter(|seed| {
+            p95_moved("run-time P95", &chance(*seed), Some(2000.0))
+                .1
+                .is_some()
+        })
+        .count();
+    assert!(moved <= 2, "{moved} of 40 steady holds read as moving");
+}
+
+#[test]
 fn a_growing_queue_that_breaks_the_sla_fails_at_once() {
     let h = hold((12.0, 85.0), (150.0, 220.0), 30.0, 25.8, (900.0, 2400.0));
     let s = steadiness(&h, &open_expect(5.5, 5.5));
     assert!(!s.steady && s.worsening);
-    let why = match decide(
+    let unsure = Shown::Unsure("agent run p95: 900 ms – unbounded, not shown".into());
+    let why = match decide_on(
         &s,
+        &unsure,
         Some("agent run p95: 1840.0 > 1000.0"),
         false,
         30.0,
-        15.0,
         180.0,
         None,
     ) {
@@ -130,26 +277,6 @@ fn a_growing_queue_that_breaks_the_sla_fails_at_once() {
     assert!(why.contains("runs in flight 31 → 67"), "{why}");
     assert!(why.contains("runs ended 25.8/s of 30.0/s begun"), "{why}");
     assert!(why.ends_with("and agent run p95: 1840.0 > 1000.0"), "{why}");
-}
-
-#[test]
-fn a_queue_still_draining_is_held_longer_even_over_the_sla() {
-    // After a failed step: in flight falling, P95 falling, runs ending faster than begun.
-    let h = hold((60.0, 14.0), (200.0, 150.0), 22.0, 23.0, (2400.0, 700.0));
-    let s = steadiness(&h, &open_expect(4.0, 5.5));
-    assert!(!s.steady && !s.worsening, "{s:?}");
-    assert!(matches!(
-        decide(
-            &s,
-            Some("agent run p95: 1600.0 > 1000.0"),
-            false,
-            60.0,
-            15.0,
-            180.0,
-            None
-        ),
-        Decision::Extend(_)
-    ));
 }
 
 #[test]
@@ -179,11 +306,8 @@ fn a_closed_hold_has_no_offered_load_and_the_same_checks() {
     assert!(steadiness(&flat, &closed).steady);
     let growing = hold((6.0, 6.0), (0.0, 0.0), 19.0, 19.0, (320.0, 520.0));
     let s = steadiness(&growing, &closed);
-    assert_eq!(
-        s.moved,
-        vec!["run-time P95 315 → 511 ms".to_string()],
-        "{s:?}"
-    );
+    assert_eq!(s.moved.len(), 1, "{s:?}");
+    assert!(s.moved[0].starts_with("run-time P95 3"), "{s:?}");
 }
 
 #[test]
@@ -193,16 +317,16 @@ fn a_steady_look_near_the_ceiling_counts_only_after_the_queue_could_settle() {
     assert!(s.steady);
     let settle = Some((101.0, "at 98% of the 25.8 runs/s it completed at most"));
     assert_eq!(
-        decide(&s, None, false, 60.0, 15.0, 180.0, settle),
+        decide_on(&s, &Shown::Within, None, false, 60.0, 180.0, settle),
         Decision::Extend(
             "at 98% of the 25.8 runs/s it completed at most, a queue takes ~101 s to settle".into()
         )
     );
     assert_eq!(
-        decide(&s, None, false, 105.0, 15.0, 180.0, settle),
+        decide_on(&s, &Shown::Within, None, false, 105.0, 180.0, settle),
         Decision::Judge
     );
-    match decide(&s, None, false, 60.0, 15.0, 60.0, settle) {
+    match decide_on(&s, &Shown::Within, None, false, 60.0, 60.0, settle) {
         Decision::NotSustainable(why) => assert_eq!(
             why,
             "at 98% of the 25.8 runs/s it completed at most, a queue takes ~101 s to settle: \
@@ -210,29 +334,6 @@ fn a_steady_look_near_the_ceiling_counts_only_after_the_queue_could_settle() {
         ),
         other => panic!("{other:?}"),
     }
-}
-
-#[test]
-fn a_figure_near_its_limit_is_held_longer_while_there_is_room() {
-    let h = hold((12.0, 12.0), (146.0, 148.0), 23.65, 23.6, (900.0, 940.0));
-    let s = steadiness(&h, &open_expect(4.3, 5.5));
-    assert!(s.steady);
-    assert_eq!(
-        decide(&s, None, true, 60.0, 15.0, 180.0, None),
-        Decision::Extend("steady, and near the SLA's limit".into())
-    );
-    // No room: judged as it is.
-    assert_eq!(
-        decide(&s, None, true, 180.0, 15.0, 180.0, None),
-        Decision::Judge
-    );
-    let sla: crate::plan::Sla = toml::from_str("agent_run_p95 = \"1s\"").unwrap();
-    let step = |p95: f64| StepResult {
-        p95_ms: Some(p95),
-        ..Default::default()
-    };
-    assert!(near_limit(&sla, &step(900.0)) && near_limit(&sla, &step(1140.0)));
-    assert!(!near_limit(&sla, &step(800.0)) && !near_limit(&sla, &step(1200.0)));
 }
 
 /// An 8 s hold looked at every 250 ms: each half's looks at `in_flight` and `sessions` runs
@@ -254,8 +355,8 @@ fn short_hold(in_flight: [u64; 2], sessions: [u64; 2]) -> HoldFigures {
     HoldFigures {
         secs: 8.0,
         samples,
-        run_halves: [times(1000.0, 30), times(1000.0, 30)],
-        first_turn_halves: [None, None],
+        run_slices: sliced(8, 8, 1000.0, 1000.0),
+        first_turn_slices: Vec::new(),
         sessions_arrived: 0,
     }
 }
@@ -279,4 +380,19 @@ fn runs_in_flight_that_swing_as_a_steady_count_does_are_not_a_queue() {
     let s = steadiness(&short_hold([5, 17], [30, 30]), &expect);
     assert!(!s.steady && s.worsening, "{s:?}");
     assert_eq!(s.moved[0], "runs in flight 5 → 17");
+}
+
+#[test]
+fn a_hold_that_completes_far_less_than_it_is_offered_has_flattened() {
+    // 8/s offers 44 runs/s; the deployment completed 25.9: flattened, saturated.
+    let over = hold((100.0, 180.0), (290.0, 367.0), 30.8, 25.9, (5400.0, 8200.0));
+    assert!(steadiness(&over, &open_expect(8.0, 5.5)).flattened);
+    // 4/s over a short hold completed 16% less than offered: within a steady count's noise
+    // for 20 s of sessions of 34 s (±10% a standard deviation), not flattened.
+    let mut short = hold((6.0, 6.0), (136.0, 136.0), 18.5, 18.5, (440.0, 450.0));
+    short.secs = 20.0;
+    short.samples.truncate(20);
+    let mut expect = open_expect(4.0, 5.5);
+    expect.session_secs = Some(34.0);
+    assert!(!steadiness(&short, &expect).flattened);
 }

@@ -1,0 +1,181 @@
+//! A step judged against the plan's SLA, rule by rule, from the step's own figures: each
+//! run-time rule on its interval (`interval`), the others on their figure.
+
+use super::steady::Shown;
+use crate::model::capacity::{thousands_ms, Interval, StepResult, GENERATOR_CPU_LIMIT};
+use crate::plan::Sla;
+
+/// A rule as a step is judged on it: its name, limit, observed figure and that figure's
+/// interval (run-time rules).
+type Rule<'a> = (&'a str, Option<f64>, Option<f64>, Option<Interval>);
+
+/// Judges a step against the plan's SLA, rule by rule, from the step's own figures: a
+/// run-time rule on its interval (`interval`), the others on their figure. Sets the step's
+/// verdict (a pass only when every rule is shown within its limit; `undecided` when one
+/// straddles it) and says what the rules show, and which rule its point figures break (what
+/// a queue still growing is failed on at once).
+pub fn judge(sla: &Sla, step: &mut StepResult) -> Judged {
+    let ms = |d: &Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
+    step.generator_saturated = step
+        .generator_cpu_percent
+        .is_some_and(|c| c > GENERATOR_CPU_LIMIT);
+    step.undecided = false;
+    let over = |step: &mut StepResult, rule: String| {
+        step.passed = false;
+        step.failed_rule = Some(rule.clone());
+        Judged {
+            broken: Some(rule.clone()),
+            shown: Shown::Over(rule),
+            provisional: false,
+        }
+    };
+    // A load the step could not hold fails whatever its window's figures say.
+    if step.not_sustainable {
+        let rule = step.failed_rule.clone().unwrap_or_default();
+        return over(step, rule);
+    }
+    if step.completed == 0 {
+        return over(step, "no completed runs in the hold".into());
+    }
+    if let Some(rule) = step.server_failed.clone() {
+        return over(step, rule);
+    }
+    // An open step whose pool was full: sessions piled up faster than the platform served.
+    if step.rate.is_some() && step.sessions_dropped > 0 {
+        let limit = sla.dropped.map_or(0.0, |p| p.0);
+        let share = 100.0 * step.sessions_dropped as f64 / step.sessions_arrived.max(1) as f64;
+        if share > limit {
+            let rule = format!(
+                "arrivals dropped: {} of {} (the pool of max_sessions was full)",
+                step.sessions_dropped, step.sessions_arrived
+            );
+            return over(step, rule);
+        }
+    }
+    // As in a run: a plan that names no error rate gets 0%.
+    let rules: [Rule; 7] = [
+        (
+            "agent run avg",
+            ms(&sla.agent_run_avg),
+            step.mean_ms,
+            step.mean_interval,
+        ),
+        (
+            "agent run p95",
+            ms(&sla.agent_run_p95),
+            step.p95_ms,
+            step.p95_interval,
+        ),
+        (
+            "agent run p99",
+            ms(&sla.agent_run_p99),
+            step.p99_ms,
+            step.p99_interval,
+        ),
+        (
+            "error rate",
+            Some(sla.error_rate.map_or(0.0, |p| p.0)),
+            Some(step.error_rate_percent),
+            None,
+        ),
+        (
+            "shed attempts",
+            sla.throttled.map(|p| p.0),
+            Some(step.throttled_percent),
+            None,
+        ),
+        (
+            "target CPU",
+            sla.target_cpu.map(|p| p.0),
+            step.target_cpu_percent,
+            None,
+        ),
+        (
+            "session first turn p95",
+            ms(&sla.first_turn_p95),
+            step.first_turn_p95_ms,
+            step.first_turn_interval,
+        ),
+    ];
+    let mut broken = None;
+    let mut unsure = None;
+    let mut far_below = true;
+    for (name, limit, observed, interval) in rules {
+        let Some(limit) = limit else { continue };
+        let Some(v) = observed else {
+            return over(step, format!("{name}: no samples"));
+        };
+        if v > limit && broken.is_none() {
+            broken = Some(format!("{name}: {v:.1} > {limit:.1}"));
+        }
+        let (low, high) = match interval {
+            Some(i) => (i.low_ms, i.high_ms),
+            None => (v, Some(v)),
+        };
+        let limit_text = match interval {
+            Some(_) => format!("{} ms", thousands_ms(limit)),
+            None => format!("{limit:.1}"),
+        };
+        if low > limit {
+            let seen = interval.map_or(format!("{v:.1}"), |i| i.text());
+            let mut judged = over(step, format!("{name}: {seen} > {limit_text}"));
+            judged.broken = broken.or(judged.broken);
+            return judged;
+        }
+        if high.is_none_or(|h| h > limit) {
+            far_below &= v <= PROVISIONAL_SHARE * limit;
+            if unsure.is_none() {
+                let seen = interval.map_or(format!("{v:.1}"), |i| i.text());
+                unsure = Some(format!("{name}: {seen}, not shown within {limit_text}"));
+            }
+        }
+    }
+    let provisional = unsure.is_some() && far_below;
+    match unsure {
+        Some(_) if provisional && step.provisional => {
+            step.passed = true;
+            step.failed_rule = None;
+            Judged {
+                shown: Shown::Unsure(unsure.unwrap_or_default()),
+                broken,
+                provisional,
+            }
+        }
+        Some(rule) => {
+            step.passed = false;
+            step.undecided = true;
+            step.failed_rule = Some(rule.clone());
+            Judged {
+                shown: Shown::Unsure(rule),
+                broken,
+                provisional,
+            }
+        }
+        None => {
+            step.passed = true;
+            step.failed_rule = None;
+            Judged {
+                shown: Shown::Within,
+                broken,
+                provisional: false,
+            }
+        }
+    }
+}
+
+/// What `judge` found: what the rules' intervals show, the rule the point figures break,
+/// and whether every rule not shown within its limit is under `PROVISIONAL_SHARE` of it
+/// (the step may pass on its figures, provisionally).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub shown: Shown,
+    pub broken: Option<String>,
+    pub provisional: bool,
+}
+
+/// A step whose figures lie under this share of their limits, its runs too few yet to bound
+/// them, is no candidate for the answer: it passes on its figures (`provisional`) and is
+/// held until shown within only if it becomes the answer. (Half: at a P95 of half the limit
+/// a queue is far from the knee; the first-turn P95 of a few dozen sessions, 310 ms against
+/// 2 s, needs 59 sessions to be bounded at all: two minutes at 0.5 sessions/s.)
+const PROVISIONAL_SHARE: f64 = 0.5;

@@ -1,0 +1,110 @@
+//! The answer's margin, for people: the run-time P95 of the step the answer stands on, with
+//! the interval its verdict was read on and the limit ("run-time P95 880 ms, 90% interval
+//! 820–950 ms, limit 1,000 ms"), the load its hold carried when that was less than it
+//! asked, and how the first step above was not shown to hold.
+
+use super::interval::CONFIDENCE;
+use crate::model::capacity::{round3, thousands_ms, CapacityReport, StepResult};
+
+/// The step the answer stands on: a pass whose shown level is the answer.
+pub fn answer_step(r: &CapacityReport) -> Option<&StepResult> {
+    let answer = match r.max_rate {
+        Some(rate) => rate,
+        None => r.max_users? as f64,
+    };
+    r.steps
+        .iter()
+        .filter(|s| s.passed)
+        .find(|s| (s.shown_level() - answer).abs() < 1e-9)
+}
+
+/// The level as people read it: `4.25/s`, `56 users`.
+fn level_text(level: f64, rate: bool) -> String {
+    match rate {
+        true => format!("{}/s", round3(level)),
+        false => format!("{} users", level.round()),
+    }
+}
+
+/// ` Run-time P95 at 4.25/s: 880 ms, 90% interval 820–950 ms, limit 1,000 ms (its hold
+/// carried 4.12/s of the 4.25/s asked).` Empty without an answer step or an interval.
+pub fn sentence(r: &CapacityReport) -> String {
+    let (Some(step), Some(limit)) = (answer_step(r), r.run_p95_limit_ms) else {
+        return String::new();
+    };
+    let Some(i) = step.p95_interval else {
+        return String::new();
+    };
+    let rate = step.rate.is_some();
+    let mut text = format!(
+        " Run-time P95 at {}: {} ms, {:.0}% interval {}, limit {} ms",
+        level_text(step.shown_level(), rate),
+        thousands_ms(i.point_ms),
+        CONFIDENCE * 100.0,
+        i.text(),
+        thousands_ms(limit)
+    );
+    if step.shown_level() < step.level() - 1e-9 {
+        text.push_str(&format!(
+            " (the {} step's hold carried {})",
+            level_text(step.level(), rate),
+            level_text(step.shown_level(), rate)
+        ));
+    }
+    text.push('.');
+    text
+}
+
+/// How the first step not shown to hold is said after "at <level>": `agent run p95: … broke
+/// first`, or, when its interval straddled the limit, that it was not shown to hold.
+pub fn broke(step: Option<&StepResult>, rule: &str) -> String {
+    match step {
+        Some(s) if s.undecided => format!("it was not shown to hold ({rule})"),
+        _ => format!("{rule} broke first"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::capacity::Interval;
+
+    #[test]
+    fn the_answer_states_its_p95_interval_against_the_limit() {
+        let step = StepResult {
+            rate: Some(4.25),
+            carried_rate: Some(4.12),
+            passed: true,
+            p95_interval: Some(Interval {
+                point_ms: 880.0,
+                low_ms: 820.0,
+                high_ms: Some(950.0),
+                effective_runs: 300.0,
+            }),
+            ..Default::default()
+        };
+        let report = CapacityReport {
+            max_rate: Some(4.12),
+            run_p95_limit_ms: Some(1000.0),
+            steps: vec![step],
+            ..Default::default()
+        };
+        assert_eq!(
+            sentence(&report),
+            " Run-time P95 at 4.12/s: 880 ms, 90% interval 820–950 ms, limit 1,000 ms (the \
+             4.25/s step's hold carried 4.12/s)."
+        );
+        let undecided = StepResult {
+            users: 56,
+            undecided: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            broke(
+                Some(&undecided),
+                "agent run p95: 1.9–2.4 s, not shown within 2,000 ms"
+            ),
+            "it was not shown to hold (agent run p95: 1.9–2.4 s, not shown within 2,000 ms)"
+        );
+    }
+}

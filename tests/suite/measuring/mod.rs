@@ -1,0 +1,11 @@
+//! Capacity searches checked against a ground truth: a discrete-event simulation of the
+//! reference target's queue (`common::queue`) or of a backend that batches
+//! (`common::batch`), fed by the plan's own sessions. They measure the machine (the
+//! target's service time, the client's overhead), so each takes `serial::measuring`, and CI
+//! runs them in a phase of their own after the rest (`.ci/run`): beside a dozen other tests
+//! on two cores they measure the other tests. The tenth-scale searches (`steady`, `batch`)
+//! run in CI; those at a few runs a second (`few`) hold for minutes and run in `just bench`.
+
+mod batch;
+mod few;
+mod steady;

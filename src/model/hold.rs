@@ -56,24 +56,32 @@ impl HoldFigures {
             .map_or((0, 0), |s| (s.runs_begun, s.runs_ended))
     }
 
-    /// Slices as histograms (one that does not decode counts as empty).
-    pub fn decode(slices: &[String]) -> Vec<Latency> {
+    /// Slices as run times (ms; one that does not decode counts as empty).
+    pub fn decode(slices: &[String]) -> Vec<Vec<f64>> {
         slices
             .iter()
             .map(|s| match s.is_empty() {
-                true => Latency::default(),
-                false => Latency::decode(s).unwrap_or_default(),
+                true => Vec::new(),
+                false => Latency::decode(s)
+                    .map(|h| h.values_ms())
+                    .unwrap_or_default(),
             })
             .collect()
     }
 
-    /// Histograms as slices.
-    pub fn encode(slices: &[Latency]) -> Vec<String> {
+    /// Run times (ms) by slice as slices kept (a histogram each).
+    pub fn encode(slices: &[Vec<f64>]) -> Vec<String> {
         slices
             .iter()
-            .map(|h| match h.count() {
-                0 => String::new(),
-                _ => h.encode(),
+            .map(|times| {
+                let mut h = Latency::default();
+                for ms in times {
+                    h.record(std::time::Duration::from_secs_f64(ms / 1000.0));
+                }
+                match h.count() {
+                    0 => String::new(),
+                    _ => h.encode(),
+                }
             })
             .collect()
     }
@@ -110,7 +118,13 @@ impl HoldFigures {
                     }
                 }
             }
-            Ok(HoldFigures::encode(&out))
+            Ok(out
+                .iter()
+                .map(|h| match h.count() {
+                    0 => String::new(),
+                    _ => h.encode(),
+                })
+                .collect())
         };
         Ok(HoldFigures {
             secs: parts.iter().map(|p| p.secs).fold(0.0, f64::max),

@@ -72,6 +72,17 @@ impl Latency {
         })
     }
 
+    /// Every value recorded (ms, each at its bucket's value), lowest first.
+    pub fn values_ms(&self) -> Vec<f64> {
+        self.0
+            .iter_recorded()
+            .flat_map(|v| {
+                let ms = v.value_iterated_to() as f64 / 1000.0;
+                std::iter::repeat_n(ms, v.count_at_value() as usize)
+            })
+            .collect()
+    }
+
     /// The values' sum in seconds (from the mean: exact to the histogram's precision).
     pub fn sum_secs(&self) -> f64 {
         self.0.mean() * self.0.len() as f64 / 1e6

@@ -11,6 +11,7 @@ pub use record::runs_started;
 pub(super) use window::{mean, quantile};
 
 use super::ceiling;
+use super::interval::HoldRuns;
 use super::steady::{self, Approach, Decision, Expect, Look};
 use super::{judge, Judged, StepResult};
 use crate::engine::live::{Attached, Knob, Live};
@@ -118,7 +119,7 @@ impl<'a> Controller<'a> {
             self.say(format!("{text}: ramping {:.0} s", ramp.as_secs_f64()));
         }
         self.wait_until(ramp_end).await?;
-        let expect = self.expect(level, offered, measured);
+        let expect = Expect::of(self.plan, rate_step.then_some(level), measured);
         let (mut step, decision) = self
             .hold(&text, began, &expect, measured, holding, approach)
             .await?;
@@ -184,10 +185,11 @@ impl<'a> Controller<'a> {
             let due = Instant::now() + Duration::from_secs_f64((look_at - self.now()).max(0.0));
             self.wait_until(due).await?;
             let (now, held) = (self.now(), self.now() - start);
-            let (mut step, judged, near) = self.look_back(began, start, now, expect);
+            let (mut step, runs, judged, near) = self.look_back(began, start, now, expect);
             step.held_secs = held;
             if let Holding::Until { .. } = holding {
                 step.hold_end = Some(format!("held its slot, {held:.0} s"));
+                window::keep(&mut step, &runs);
                 return Some((step, None));
             }
             let st = step.steadiness.clone().unwrap_or_default();
@@ -201,6 +203,7 @@ impl<'a> Controller<'a> {
                 next: tick,
                 max_hold,
                 settle,
+                min_pass: steady::PASS_AFTER_HOLD * hold,
                 futile: held + 1e-6 >= hold
                     && steady::futile(&self.plan.sla, &step, held, max_hold),
                 provisional: judged.provisional && matches!(holding, Holding::Extend),
@@ -213,6 +216,7 @@ impl<'a> Controller<'a> {
                 }
                 decision => {
                     step.hold_end = Some(steady::hold_end(&decision, &look));
+                    window::keep(&mut step, &runs);
                     return Some((step, Some(decision)));
                 }
             }
@@ -228,29 +232,30 @@ impl<'a> Controller<'a> {
         start: f64,
         now: f64,
         expect: &Expect,
-    ) -> (StepResult, Judged, bool) {
+    ) -> (StepResult, HoldRuns, Judged, bool) {
         let hold = self.plan.capacity.step_hold.0.as_secs_f64();
         let window = |from: f64| {
-            let mut step = window::figures(&self.on, self.plan, &self.looks, began, from, now);
+            let (mut step, runs) =
+                window::figures(&self.on, self.plan, &self.looks, began, from, now);
             let hold = step.hold.as_ref().expect("a window has its hold");
-            step.steadiness = Some(steady::steadiness(hold, expect));
+            step.steadiness = Some(steady::steadiness(hold, &runs, expect));
             if let Some(rate) = expect.rate {
                 let (begun, _) = hold.runs();
                 let turns = expect.offered_runs_per_sec.unwrap_or(rate) / rate.max(1e-12);
                 step.carried_rate = Some(begun as f64 / hold.secs.max(1e-9) / turns);
             }
-            step
+            (step, runs)
         };
         let whole = window(start);
-        let steady_whole = whole.steadiness.as_ref().is_some_and(|s| s.steady);
-        let step = match steady_whole || now - start <= hold + 1e-6 {
+        let steady_whole = whole.0.steadiness.as_ref().is_some_and(|s| s.steady);
+        let (step, runs) = match steady_whole || now - start <= hold + 1e-6 {
             true => whole,
             false => window(now - hold),
         };
         let mut judged_step = step.clone();
         let judged = judge(&self.plan.sla, &mut judged_step);
         let near = steady::near_limit(&self.plan.sla, &step);
-        (step, judged, near)
+        (step, runs, judged, near)
     }
 
     /// The load ends: the search has its answer (runs in flight get the grace). The runs each
@@ -353,18 +358,6 @@ impl<'a> Controller<'a> {
             }
         }
         level.move_to(to, over);
-    }
-
-    fn expect(&self, level: f64, offered: Option<f64>, session: Option<f64>) -> Expect {
-        let ms = |d: Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
-        Expect {
-            offered_runs_per_sec: offered,
-            rate: offered.map(|_| level),
-            turns_dispersion: self.turns().dispersion(),
-            session_secs: session.or(self.plan.session_estimate().map(|d| d.as_secs_f64())),
-            run_p95_limit_ms: ms(self.plan.sla.agent_run_p95),
-            first_turn_p95_limit_ms: ms(self.plan.sla.first_turn_p95),
-        }
     }
 
     /// The most a step may be held now (its sessions' length as measured so far).

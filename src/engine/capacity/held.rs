@@ -3,6 +3,7 @@
 
 use super::ceiling::{self, Held};
 use super::controller::{mean, quantile};
+use super::interval::HoldRuns;
 use super::steady::{self, Approach, Decision, Expect, Look};
 use super::{judge, StepResult};
 use crate::model::hold::HoldFigures;
@@ -11,24 +12,18 @@ use crate::plan::{Plan, Sla};
 /// Judges `steps` (lowest level first) in place: steadiness on each merged hold, the ceiling
 /// the steps below measured, then the SLA.
 pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
-    let turns = plan.session.unwrap_or_default().turns;
-    let ms = |d: Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
-    let session = plan.session_estimate().map(|d| d.as_secs_f64());
     let mut seen: Vec<Held> = Vec::new();
     for step in steps.iter_mut() {
-        let offered = step.rate.map(|r| r * turns.mean());
+        let expect = Expect::of(plan, step.rate, None);
+        let offered = expect.offered_runs_per_sec;
         step.offered_runs_per_sec = offered.or(step.offered_runs_per_sec);
-        let expect = Expect {
-            offered_runs_per_sec: offered,
-            rate: step.rate,
-            turns_dispersion: turns.dispersion(),
-            session_secs: session,
-            run_p95_limit_ms: ms(sla.agent_run_p95),
-            first_turn_p95_limit_ms: ms(sla.first_turn_p95),
-        };
         if let Some(hold) = step.hold.clone() {
-            intervals(step, &hold, sla);
-            let st = steady::steadiness(&hold, &expect);
+            let runs = HoldRuns {
+                runs: HoldFigures::decode(&hold.run_slices),
+                first_turns: HoldFigures::decode(&hold.first_turn_slices),
+            };
+            intervals(step, &runs, sla);
+            let st = steady::steadiness(&hold, &runs, &expect);
             let ceiling = ceiling::ceiling(&seen);
             let settle = ceiling::settle(offered, ceiling.as_ref());
             let settle = settle.as_ref().map(|(secs, why)| (*secs, why.as_str()));
@@ -43,6 +38,7 @@ pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
                 next: f64::INFINITY,
                 max_hold: hold.secs,
                 settle,
+                min_pass: 0.0,
                 futile: false,
                 provisional: false,
             };
@@ -63,11 +59,9 @@ pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
 }
 
 /// The merged hold's intervals, from its added slices (shards' intervals do not add).
-fn intervals(step: &mut StepResult, hold: &HoldFigures, sla: &Sla) {
-    let runs = HoldFigures::decode(&hold.run_slices);
-    let first_turns = HoldFigures::decode(&hold.first_turn_slices);
-    step.p95_interval = quantile(&runs, 0.95);
-    step.p99_interval = sla.agent_run_p99.and_then(|_| quantile(&runs, 0.99));
-    step.mean_interval = sla.agent_run_avg.and_then(|_| mean(&runs));
-    step.first_turn_interval = quantile(&first_turns, 0.95);
+fn intervals(step: &mut StepResult, runs: &HoldRuns, sla: &Sla) {
+    step.p95_interval = quantile(&runs.runs, 0.95);
+    step.p99_interval = sla.agent_run_p99.and_then(|_| quantile(&runs.runs, 0.99));
+    step.mean_interval = sla.agent_run_avg.and_then(|_| mean(&runs.runs));
+    step.first_turn_interval = quantile(&runs.first_turns, 0.95);
 }

@@ -32,8 +32,6 @@
 //! by crediting a step's verdict to the load its hold carried, not to the rate it asked for
 //! (`controller`), and the hold's steadiness (`steady`) judges whether it is settled.
 
-use crate::model::metrics::Latency;
-
 /// The confidence of every interval the search states and decides on: two-sided, so each
 /// end is a one-sided 95% bound (a step shown within the SLA is wrong at most one time in
 /// twenty, in the worst case of a true P95 right at the limit).
@@ -59,28 +57,47 @@ pub struct Quantile {
     pub effective_runs: f64,
 }
 
-/// The `q` quantile of the runs in `slices` (equal, consecutive time slices of a hold), with
-/// its interval; `None` when no run ended.
-pub fn quantile(slices: &[Latency], q: f64) -> Option<Quantile> {
+/// A hold's run times (ms) by equal, consecutive time slices.
+pub type Slices = [Vec<f64>];
+
+/// A hold's runs by time slice: its run times, and its sessions' first turns (ms).
+#[derive(Debug, Clone, Default)]
+pub struct HoldRuns {
+    pub runs: Vec<Vec<f64>>,
+    pub first_turns: Vec<Vec<f64>>,
+}
+
+/// The `q` quantile of the runs in `slices`, with its interval; `None` when no run ended.
+pub fn quantile(slices: &Slices, q: f64) -> Option<Quantile> {
     let pooled = pool(slices);
-    let n = pooled.count();
-    let point = pooled.quantile_ms(q)?;
-    let d = design_effect(slices, &pooled, point, n);
+    let n = pooled.len() as u64;
+    let point = at_quantile(&pooled, q)?;
+    let d = design_effect(slices, point, n);
     let effective = (n as f64 / d).floor().max(1.0);
     let (k_low, k_high) = binomial_ranks(effective as u64, q, (1.0 - CONFIDENCE) / 2.0);
     // Ranks among the effective runs, as the same shares of the hold's runs.
     let low_rank = k_low.map(|k| ((k as f64 / effective) * n as f64).floor() as u64);
     let high_rank = k_high.map(|k| ((k as f64 / effective) * n as f64).ceil() as u64);
-    let ms = |micros: u64| micros as f64 / 1000.0;
+    let at_rank = |r: u64| (r >= 1 && r <= n).then(|| pooled[(r - 1) as usize]);
     Some(Quantile {
         point_ms: point,
-        low_ms: low_rank
-            .and_then(|r| pooled.value_at_rank(r.max(1)))
-            .map_or(0.0, ms),
-        high_ms: high_rank.and_then(|r| pooled.value_at_rank(r)).map(ms),
+        low_ms: low_rank.and_then(|r| at_rank(r.max(1))).unwrap_or(0.0),
+        high_ms: high_rank.and_then(at_rank),
         runs: n,
         effective_runs: effective,
     })
+}
+
+/// The `q` quantile of sorted `values`: the smallest with a share `q` of them at or under it.
+fn at_quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    let n = sorted.len();
+    let rank = ((q * n as f64).ceil() as usize).clamp(1, n.max(1));
+    sorted.get(rank - 1).copied()
+}
+
+/// How many of `values` are at most `x`.
+fn count_up_to(values: &[f64], x: f64) -> u64 {
+    values.iter().filter(|v| **v <= x).count() as u64
 }
 
 /// Whether the two halves of `slices` differ in their `q` quantile beyond what their runs
@@ -90,20 +107,20 @@ pub fn quantile(slices: &[Latency], q: f64) -> Option<Quantile> {
 /// against what matters (a tenth of the SLA's limit, say). Comparing the halves' intervals
 /// instead would miss a P95 that triples: half a minute at 78% utilization is ~58
 /// independent runs, too few to bound either half's P95 from above.
-pub fn halves_differ(slices: &[Latency], q: f64) -> Option<(bool, [Quantile; 2])> {
+pub fn halves_differ(slices: &Slices, q: f64) -> Option<(bool, [Quantile; 2])> {
     let (a, b) = slices.split_at(slices.len() / 2);
     let (qa, qb) = (quantile(a, q)?, quantile(b, q)?);
-    let (pa, pb) = (pool(a), pool(b));
-    let whole = pool(slices).quantile_ms(q)?;
-    let share = |slices: &[Latency], pooled: &Latency, at_ms: f64| {
-        let n = pooled.count() as f64;
-        let p = pooled.count_up_to_micros((at_ms * 1000.0) as u64) as f64 / n;
-        let d = design_effect(slices, pooled, at_ms, pooled.count());
+    let whole = at_quantile(&pool(slices), q)?;
+    let share = |slices: &Slices, at_ms: f64| {
+        let n: u64 = slices.iter().map(|s| s.len() as u64).sum();
+        let nf = n as f64;
+        let p = slices.iter().map(|s| count_up_to(s, at_ms)).sum::<u64>() as f64 / nf;
+        let d = design_effect(slices, at_ms, n);
         // A share of 0 or 1 still varies: at least one run's worth.
-        (p, (p * (1.0 - p)).max(1.0 / n) / n * d)
+        (p, (p * (1.0 - p)).max(1.0 / nf) / nf * d)
     };
     let differ = [qa.point_ms, qb.point_ms, whole].into_iter().any(|at| {
-        let ((fa, va), (fb, vb)) = (share(a, &pa, at), share(b, &pb, at));
+        let ((fa, va), (fb, vb)) = (share(a, at), share(b, at));
         (fa - fb).abs() > HALVES_Z * (va + vb).sqrt()
     });
     Some((differ, [qa, qb]))
@@ -111,16 +128,16 @@ pub fn halves_differ(slices: &[Latency], q: f64) -> Option<(bool, [Quantile; 2])
 
 /// The mean run time of `slices` (ms) and its `CONFIDENCE` interval, under the same
 /// autoregression of the slices' sums.
-pub fn mean(slices: &[Latency]) -> Option<(f64, f64, f64)> {
-    let pooled = pool(slices);
-    let n = pooled.count() as f64;
+pub fn mean(slices: &Slices) -> Option<(f64, f64, f64)> {
+    let n = slices.iter().map(Vec::len).sum::<usize>() as f64;
     if n == 0.0 {
         return None;
     }
-    let mean = pooled.sum_secs() * 1000.0 / n;
+    let sum = |s: &Vec<f64>| s.iter().sum::<f64>();
+    let mean = slices.iter().map(sum).sum::<f64>() / n;
     let residuals: Vec<f64> = slices
         .iter()
-        .map(|s| s.sum_secs() * 1000.0 - mean * s.count() as f64)
+        .map(|s| sum(s) - mean * s.len() as f64)
         .collect();
     let (g0, phi) = autoregression(&residuals);
     let var = residuals.len() as f64 * g0 * (1.0 + phi) / (1.0 - phi) / (n * n);
@@ -128,24 +145,30 @@ pub fn mean(slices: &[Latency]) -> Option<(f64, f64, f64)> {
     Some((mean, (mean - half).max(0.0), mean + half))
 }
 
-/// The slices added up.
-pub fn pool(slices: &[Latency]) -> Latency {
-    let mut pooled = Latency::default();
-    slices.iter().for_each(|s| pooled.add(s));
+/// The slices' run times in one sorted list.
+pub fn pool(slices: &Slices) -> Vec<f64> {
+    let mut pooled: Vec<f64> = slices.iter().flatten().copied().collect();
+    pooled.sort_by(f64::total_cmp);
     pooled
 }
 
-/// How many runs of `slices` count for one independent run, at the indicator "run time ≤
-/// `point_ms`" (at least 1).
-fn design_effect(slices: &[Latency], pooled: &Latency, point_ms: f64, n: u64) -> f64 {
-    let micros = (point_ms * 1000.0) as u64;
-    let p = pooled.count_up_to_micros(micros) as f64 / n.max(1) as f64;
+/// The `q` quantile of all the slices' runs (`None`: no run).
+pub fn point(slices: &Slices, q: f64) -> Option<f64> {
+    at_quantile(&pool(slices), q)
+}
+
+/// How many runs of `slices` (`n` in all) count for one independent run, at the indicator
+/// "run time ≤ `point_ms`" (at least 1).
+fn design_effect(slices: &Slices, point_ms: f64, n: u64) -> f64 {
+    let under: Vec<u64> = slices.iter().map(|s| count_up_to(s, point_ms)).collect();
+    let p = under.iter().sum::<u64>() as f64 / n.max(1) as f64;
     if n == 0 || p <= 0.0 || p >= 1.0 || slices.len() < 2 {
         return 1.0;
     }
     let residuals: Vec<f64> = slices
         .iter()
-        .map(|s| s.count_up_to_micros(micros) as f64 - p * s.count() as f64)
+        .zip(&under)
+        .map(|(s, c)| *c as f64 - p * s.len() as f64)
         .collect();
     let (g0, phi) = autoregression(&residuals);
     let per_slice = residuals.len() as f64 * g0 / (p * (1.0 - p) * n as f64);

@@ -50,8 +50,25 @@ pub struct Expect {
     pub first_turn_p95_limit_ms: Option<f64>,
 }
 
-/// Judges the hold: steady, or what moved (with the figures).
-pub fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
+impl Expect {
+    /// What a step of `plan` at `rate` (sessions per second; users: `None`) is judged
+    /// against, its sessions lasting `session` seconds as measured (else the plan's estimate).
+    pub fn of(plan: &crate::plan::Plan, rate: Option<f64>, session: Option<f64>) -> Expect {
+        let ms = |d: Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
+        let turns = plan.session.unwrap_or_default().turns;
+        Expect {
+            offered_runs_per_sec: rate.map(|r| r * turns.mean()),
+            rate,
+            turns_dispersion: turns.dispersion(),
+            session_secs: session.or(plan.session_estimate().map(|d| d.as_secs_f64())),
+            run_p95_limit_ms: ms(plan.sla.agent_run_p95),
+            first_turn_p95_limit_ms: ms(plan.sla.first_turn_p95),
+        }
+    }
+}
+
+/// Judges the hold (its runs by slice in `runs`): steady, or what moved (with the figures).
+pub fn steadiness(hold: &HoldFigures, runs: &interval::HoldRuns, expect: &Expect) -> Steadiness {
     let mut moved = Vec::new();
     let mut worsening = false;
     let secs = hold.secs.max(1e-9);
@@ -77,18 +94,14 @@ pub fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
         moved.push(format!("sessions open {a:.0} → {b:.0}"));
         worsening |= b > a;
     }
-    let (run_p95_ms, moved_run) = p95_moved(
-        "run-time P95",
-        &HoldFigures::decode(&hold.run_slices),
-        expect.run_p95_limit_ms,
-    );
+    let (run_p95_ms, moved_run) = p95_moved("run-time P95", &runs.runs, expect.run_p95_limit_ms);
     if let Some(text) = moved_run {
         moved.push(text);
         worsening |= run_p95_ms[1] > run_p95_ms[0];
     }
     let (first_turn_p95_ms, moved_first) = p95_moved(
         "first-turn P95",
-        &HoldFigures::decode(&hold.first_turn_slices),
+        &runs.first_turns,
         expect.first_turn_p95_limit_ms,
     );
     if let Some(text) = moved_first {
@@ -182,13 +195,18 @@ fn in_flight_moved(hold: &HoldFigures, halves: [f64; 2], sessions: [f64; 2], ope
 /// (`interval::halves_differ`) past `P95_LIMIT_SHARE` of the limit.
 fn p95_moved(
     what: &str,
-    slices: &[crate::model::metrics::Latency],
+    slices: &interval::Slices,
     limit_ms: Option<f64>,
 ) -> ([Option<f64>; 2], Option<String>) {
     let Some((differ, [a, b])) = interval::halves_differ(slices, 0.95) else {
         let halves = slices.split_at(slices.len() / 2);
-        let p95 = |s: &[_]| interval::pool(s).quantile_ms(0.95);
-        return ([p95(halves.0), p95(halves.1)], None);
+        return (
+            [
+                interval::point(halves.0, 0.95),
+                interval::point(halves.1, 0.95),
+            ],
+            None,
+        );
     };
     let (a, b) = (a.point_ms, b.point_ms);
     let floor = limit_ms.map_or(0.0, |l| P95_LIMIT_SHARE * l);
@@ -248,6 +266,9 @@ pub struct Look<'a> {
     /// How long the step must be held before a look can pass it (a queue near the measured
     /// ceiling settles slowly), with why.
     pub settle: Option<(f64, &'a str)>,
+    /// Seconds a pass shown within the SLA needs held at least (`PASS_AFTER_HOLD` of
+    /// `step_hold`).
+    pub min_pass: f64,
     /// An interval that straddles its limit would still straddle it at `max_hold`, its width
     /// shrinking as the runs grow: holding longer cannot decide.
     pub futile: bool,
@@ -279,6 +300,10 @@ pub fn decide(look: &Look) -> Decision {
         Shown::Over(_) => Decision::Extend(format!("not steady ({moved}): a queue draining")),
         Shown::Within if look.approach == Approach::Falling => Decision::Judge,
         Shown::Within => match (st.steady, settling, room) {
+            (true, None, _) if look.held + 1e-6 < look.min_pass => Decision::Extend(format!(
+                "shown within, held {:.0} s of the {:.0} s a step passes after",
+                look.held, look.min_pass
+            )),
             (true, None, _) => Decision::Judge,
             (true, Some((secs, why)), true) => {
                 Decision::Extend(format!("{why}, a queue takes ~{secs:.0} s to settle"))
@@ -307,8 +332,14 @@ pub fn decide(look: &Look) -> Decision {
 /// least every second): often enough that a verdict shown early ends the hold early.
 const LOOKS_PER_HOLD: f64 = 12.0;
 const LOOK_MAX_SECS: f64 = 10.0;
-/// The first look comes after this many looks' time: the halves need a few slices each.
+/// The first look comes after this many looks' time, and this many seconds at least: ten
+/// slices of half a second, what the correlation of a hold's runs is read from (`interval`);
+/// over five, a window at 40 runs/s once read 135 ms where its steady state reads ~90.
 const FIRST_LOOK_TICKS: f64 = 2.0;
+const FIRST_LOOK_SECS: f64 = 5.0;
+/// A step passes once held this share of `step_hold` at least: a queue that has not filled
+/// yet reads its run times short (a step at 45/s once passed on 2.5 s and failed its 12).
+pub const PASS_AFTER_HOLD: f64 = 0.5;
 
 /// Seconds between two looks at a hold of `step_hold` seconds.
 pub fn tick(step_hold: f64) -> f64 {
@@ -317,7 +348,9 @@ pub fn tick(step_hold: f64) -> f64 {
 
 /// Seconds from a hold's start to its first look.
 pub fn first_look(step_hold: f64) -> f64 {
-    (FIRST_LOOK_TICKS * tick(step_hold)).min(step_hold)
+    (FIRST_LOOK_TICKS * tick(step_hold))
+        .max(FIRST_LOOK_SECS)
+        .min(step_hold)
 }
 
 /// Whether every interval that straddles its limit would still straddle it at `max_hold`:

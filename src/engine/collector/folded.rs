@@ -46,6 +46,16 @@ impl Tally {
             hist.record_n(u64::from(micros), u64::from(count));
         }
     }
+
+    /// Its completed runs' times (ms, each at its bucket's value), added to `out`.
+    pub fn push_ms(&self, out: &mut Vec<f64>) {
+        for &(micros, count) in &self.times {
+            out.extend(std::iter::repeat_n(
+                f64::from(micros) / 1000.0,
+                count as usize,
+            ));
+        }
+    }
 }
 
 /// Tallies of `width` seconds each: tally `i` holds the runs that ended in

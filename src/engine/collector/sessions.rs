@@ -196,8 +196,8 @@ impl super::Collector {
         self.sessions().first_turns.window(from, to)
     }
 
-    /// The first turns that completed in `[from, to)`, by time slice (at most `max`).
-    pub fn window_first_turn_slices(&self, from: f64, to: f64, max: usize) -> Vec<Latency> {
+    /// The first turns (ms) that completed in `[from, to)`, by time slice (at most `max`).
+    pub fn window_first_turn_slices(&self, from: f64, to: f64, max: usize) -> Vec<Vec<f64>> {
         self.sessions().first_turns.slices(from, to, max)
     }
 

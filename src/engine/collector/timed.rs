@@ -46,8 +46,8 @@ impl Timed {
         hist
     }
 
-    /// The times taken in `[from, to)` by time slice (at most `max`).
-    pub fn slices(&self, from: f64, to: f64, max: usize) -> Vec<Latency> {
+    /// The times (ms) taken in `[from, to)` by time slice (at most `max`).
+    pub fn slices(&self, from: f64, to: f64, max: usize) -> Vec<Vec<f64>> {
         super::timeline::sliced(self.log.iter(), &self.folded, from, to, max).1
     }
 }

@@ -44,9 +44,9 @@ impl super::Collector {
         hist
     }
 
-    /// The completed runs that ended in `[from, to)` by time slice (at most `max`): what a
-    /// capacity step's interval and halves are read from.
-    pub fn window_slices(&self, from: f64, to: f64, max: usize) -> (Slicing, Vec<Latency>) {
+    /// The completed runs' times (ms) that ended in `[from, to)` by time slice (at most
+    /// `max`): what a capacity step's interval and halves are read from.
+    pub fn window_slices(&self, from: f64, to: f64, max: usize) -> (Slicing, Vec<Vec<f64>>) {
         let (shards, folded) = self.all();
         sliced(
             shards.iter().flat_map(|sh| sh.log.iter()),
@@ -95,26 +95,27 @@ impl Slicing {
     }
 }
 
-/// Run times of `log` and `folded` that ended in the slicing's window, by slice.
+/// Completed run times (ms) of `log` and `folded` that ended in `[from, to)`, by slice (at
+/// most `max`).
 pub(super) fn sliced<'a>(
     logs: impl Iterator<Item = &'a RunRecord>,
     folded: &Folded,
     from: f64,
     to: f64,
     max: usize,
-) -> (Slicing, Vec<Latency>) {
+) -> (Slicing, Vec<Vec<f64>>) {
     let reaches_tallies = folded.starting_in(from, to).next().is_some();
     let floor = match reaches_tallies {
         true => f64::from(folded.width),
         false => 0.0,
     };
     let slicing = Slicing::new(from, to, max, floor);
-    let mut slices = vec![Latency::default(); slicing.count];
+    let mut slices = vec![Vec::new(); slicing.count];
     for r in logs.filter(|r| r.ok && (from..to).contains(&f64::from(r.ended_secs))) {
-        slices[slicing.index(f64::from(r.ended_secs))].record(r.elapsed());
+        slices[slicing.index(f64::from(r.ended_secs))].push(f64::from(r.elapsed_ms));
     }
     for (start, t) in folded.starting_in(from, to) {
-        t.record_into(&mut slices[slicing.index(start)]);
+        t.push_ms(&mut slices[slicing.index(start)]);
     }
     (slicing, slices)
 }

@@ -90,6 +90,12 @@ impl Sim {
 /// The steady state's run-time P95 (seconds) under `load`: `secs` of simulated time after
 /// `warm` seconds, with `seed`.
 pub fn run_p95(b: Backend, load: Load, secs: f64, warm: f64, seed: u64) -> f64 {
+    let times = run_times(b, load, secs, warm, seed);
+    times[((times.len() - 1) as f64 * 0.95).round() as usize]
+}
+
+/// The run times (seconds, sorted) of `secs` of simulated time after `warm` seconds.
+fn run_times(b: Backend, load: Load, secs: f64, warm: f64, seed: u64) -> Vec<f64> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut sim = Sim {
         b,
@@ -159,7 +165,7 @@ pub fn run_p95(b: Backend, load: Load, secs: f64, warm: f64, seed: u64) -> f64 {
         }
     }
     times.sort_by(f64::total_cmp);
-    times[((times.len() - 1) as f64 * 0.95).round() as usize]
+    times
 }
 
 /// The open plan's rate (sessions per second) at which the steady state's run P95 reaches

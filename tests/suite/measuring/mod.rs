@@ -3,8 +3,9 @@
 //! (`common::batch`), fed by the plan's own sessions. They measure the machine (the
 //! target's service time, the client's overhead), so each takes `serial::measuring`, and CI
 //! runs them in a phase of their own after the rest (`.ci/run`): beside a dozen other tests
-//! on two cores they measure the other tests. The tenth-scale searches (`steady`, `batch`)
-//! run in CI; those at a few runs a second (`few`) hold for minutes and run in `just bench`.
+//! on two cores they measure the other tests. The tenth-scale searches of a queue (`steady`)
+//! run in CI; those of a backend that batches (`batch`) and at a few runs a second (`few`)
+//! hold for minutes and run in `just bench`.
 
 mod batch;
 mod few;

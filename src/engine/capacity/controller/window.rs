@@ -3,7 +3,7 @@
 //! through it, first turns, arrivals, shed attempts, the deployment's polled metrics and the
 //! resources sampled in it.
 
-use crate::engine::capacity::interval;
+use crate::engine::capacity::interval::{self, HoldRuns};
 use crate::engine::live::Attached;
 use crate::model::capacity::{Interval, StepResult};
 use crate::model::hold::{HoldFigures, HoldSample};
@@ -46,7 +46,9 @@ pub(super) fn hold_samples(looks: &[Sample], from: f64, to: f64) -> Vec<HoldSamp
         .collect()
 }
 
-/// The step's figures over its hold `[from, to)`; shed attempts from `began` (its ramp too).
+/// The step's figures over its hold `[from, to)`, and its runs by slice; shed attempts from
+/// `began` (its ramp too). Its histograms are filled in once it is judged (`keep`): a look
+/// that holds on needs none.
 pub(super) fn figures(
     on: &Attached,
     plan: &Plan,
@@ -54,13 +56,11 @@ pub(super) fn figures(
     began: f64,
     from: f64,
     to: f64,
-) -> StepResult {
+) -> (StepResult, HoldRuns) {
     let c = &on.collector;
     let w = c.window(from, to);
     let (_, run_slices) = c.window_slices(from, to, MAX_SLICES);
-    let hold = interval::pool(&run_slices);
     let first_turn_slices = c.window_first_turn_slices(from, to, MAX_SLICES);
-    let first_turns = interval::pool(&first_turn_slices);
     let (arrived, dropped) = c.window_arrivals(from, to);
     let samples: Vec<_> = on
         .samples
@@ -88,7 +88,7 @@ pub(super) fn figures(
     let shed = c.throttled_between(began.floor(), to);
     let whole = c.throttled().unwrap_or_default();
     let shed_here = shed > 0;
-    StepResult {
+    let step = StepResult {
         runs: w.runs,
         completed: w.completed,
         error_rate_percent: w.error_rate_percent,
@@ -97,7 +97,6 @@ pub(super) fn figures(
         p50_ms: w.p50_ms,
         p95_ms: w.p95_ms,
         p99_ms: w.p99_ms,
-        histogram: (hold.count() > 0).then(|| hold.encode()),
         window_secs: to - from,
         throttled: shed,
         throttled_percent: 100.0 * shed as f64 / (w.runs + shed).max(1) as f64,
@@ -141,8 +140,7 @@ pub(super) fn figures(
         },
         sessions_arrived: arrived,
         sessions_dropped: dropped,
-        first_turn_p95_ms: first_turns.quantile_ms(0.95),
-        first_turn_histogram: (first_turns.count() > 0).then(|| first_turns.encode()),
+        first_turn_p95_ms: interval::point(&first_turn_slices, 0.95),
         p95_interval: quantile(&run_slices, 0.95),
         p99_interval: plan
             .sla
@@ -153,16 +151,39 @@ pub(super) fn figures(
         hold: Some(HoldFigures {
             secs: to - from,
             samples: hold_samples(looks, from, to),
-            run_slices: HoldFigures::encode(&run_slices),
-            first_turn_slices: HoldFigures::encode(&first_turn_slices),
+            run_slices: Vec::new(),
+            first_turn_slices: Vec::new(),
             sessions_arrived: arrived,
         }),
         ..Default::default()
+    };
+    let slices = HoldRuns {
+        runs: run_slices,
+        first_turns: first_turn_slices,
+    };
+    (step, slices)
+}
+
+/// A judged step keeps its window's runs: its run times and first turns as histograms (so
+/// shards' steps add up exactly), and by slice in its hold.
+pub(crate) fn keep(step: &mut StepResult, slices: &HoldRuns) {
+    let histogram = |slices: &[Vec<f64>]| {
+        let mut h = Latency::default();
+        for ms in slices.iter().flatten() {
+            h.record(std::time::Duration::from_secs_f64(ms / 1000.0));
+        }
+        (h.count() > 0).then(|| h.encode())
+    };
+    step.histogram = histogram(&slices.runs);
+    step.first_turn_histogram = histogram(&slices.first_turns);
+    if let Some(hold) = step.hold.as_mut() {
+        hold.run_slices = HoldFigures::encode(&slices.runs);
+        hold.first_turn_slices = HoldFigures::encode(&slices.first_turns);
     }
 }
 
 /// The mean of `slices` with its interval, as a step carries it.
-pub(crate) fn mean(slices: &[Latency]) -> Option<Interval> {
+pub(crate) fn mean(slices: &[Vec<f64>]) -> Option<Interval> {
     let (point_ms, low_ms, high) = interval::mean(slices)?;
     Some(Interval {
         point_ms,
@@ -173,15 +194,8 @@ pub(crate) fn mean(slices: &[Latency]) -> Option<Interval> {
 }
 
 /// The `q` quantile of `slices` with its interval, as a step carries it.
-pub(crate) fn quantile(slices: &[Latency], q: f64) -> Option<Interval> {
+pub(crate) fn quantile(slices: &[Vec<f64>], q: f64) -> Option<Interval> {
     let found = interval::quantile(slices, q)?;
-    if std::env::var_os("AGENTLOAD_DEBUG_INTERVAL").is_some() {
-        let counts: Vec<u64> = slices.iter().map(|s| s.count()).collect();
-        eprintln!(
-            "debug q={q} {found:?} slices={} counts={counts:?}",
-            slices.len()
-        );
-    }
     Some(Interval {
         point_ms: found.point_ms,
         low_ms: found.low_ms,

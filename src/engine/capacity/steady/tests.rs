@@ -1,22 +1,26 @@
 use super::*;
 use crate::model::hold::{HoldSample, Steadiness};
-use crate::model::metrics::Latency;
-use std::time::Duration;
 
-/// A histogram of `n` run times spread evenly around `ms` (±20%).
-fn times(ms: f64, n: usize) -> Latency {
-    let mut h = Latency::default();
-    for i in 0..n {
-        let x = ms * (0.8 + 0.4 * i as f64 / n as f64);
-        h.record(Duration::from_secs_f64(x / 1000.0));
-    }
-    h
+/// `n` run times (ms) spread evenly around `ms` (±20%).
+fn times(ms: f64, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| ms * (0.8 + 0.4 * i as f64 / n as f64))
+        .collect()
+}
+
+/// Judges a hold as kept (its runs decoded from its slices).
+fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
+    let runs = crate::engine::capacity::interval::HoldRuns {
+        runs: HoldFigures::decode(&hold.run_slices),
+        first_turns: HoldFigures::decode(&hold.first_turn_slices),
+    };
+    super::steadiness(hold, &runs, expect)
 }
 
 /// `slices` one-second slices of `per_slice` runs each around `ms` in the first half and
 /// around `ms2` in the second, encoded as a hold keeps them.
 fn sliced(slices: usize, per_slice: usize, ms: f64, ms2: f64) -> Vec<String> {
-    let all: Vec<Latency> = (0..slices)
+    let all: Vec<Vec<f64>> = (0..slices)
         .map(|i| times(if i < slices / 2 { ms } else { ms2 }, per_slice))
         .collect();
     HoldFigures::encode(&all)
@@ -43,6 +47,7 @@ fn decide_on(
         next: 15.0,
         max_hold,
         settle,
+        min_pass: 0.0,
         futile: false,
         provisional: false,
     })
@@ -102,6 +107,23 @@ fn a_steady_hold_is_judged_on_its_sla() {
         decide_on(&s, &Shown::Within, None, false, 20.0, 180.0, None),
         Decision::Judge
     );
+    // Shown within, but held less than half a step_hold: held on (a queue not yet filled
+    // reads short).
+    let early = Look {
+        steadiness: &s,
+        shown: &Shown::Within,
+        broken: None,
+        near: false,
+        approach: Approach::Rising,
+        held: 20.0,
+        next: 15.0,
+        max_hold: 180.0,
+        settle: None,
+        min_pass: 30.0,
+        futile: false,
+        provisional: false,
+    };
+    assert!(matches!(decide(&early), Decision::Extend(_)));
     // Shown over the SLA: the SLA decides (a fail, not an extension), however early.
     let over = Shown::Over("agent run p95: 1,180–1,240 ms > 1,000 ms".into());
     assert_eq!(
@@ -150,6 +172,7 @@ fn a_rising_load_shown_over_the_sla_fails_even_before_it_is_steady() {
         next: 15.0,
         max_hold: 180.0,
         settle: None,
+        min_pass: 30.0,
         futile: false,
         provisional: false,
     };
@@ -231,18 +254,18 @@ fn the_hold_that_passed_at_4_5_per_s_short_of_its_offer_stands_for_what_it_carri
 fn a_p95_that_moves_by_chance_over_few_runs_is_not_a_queue() {
     // ~150 runs a half at a few runs a second, P95 2111 → 1458 ms: the halves' runs do not
     // show a difference (the search once failed a step on it, 25% under its truth).
-    let chance = |seed: u64| -> Vec<Latency> {
+    let chance = |seed: u64| -> Vec<Vec<f64>> {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         (0..60)
             .map(|_| {
-                let mut h = Latency::default();
-                for _ in 0..5 {
-                    // Log-normal run times: median 700 ms, P95 ~1.6 s.
-                    let z: f64 = (0..12).map(|_| rng.random::<f64>()).sum::<f64>() - 6.0;
-                    h.record(Duration::from_secs_f64(0.7 * (0.5 * z).exp()));
-                }
-                h
+                (0..5)
+                    .map(|_| {
+                        // Log-normal run times: median 700 ms, P95 ~1.6 s.
+                        let z: f64 = (0..12).map(|_| rng.random::<f64>()).sum::<f64>() - 6.0;
+                        700.0 * (0.5 * z).exp()
+                    })
+                    .collect()
             })
             .collect()
     };

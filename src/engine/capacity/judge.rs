@@ -122,15 +122,15 @@ pub fn judge(sla: &Sla, step: &mut StepResult) -> Judged {
             judged.broken = broken.or(judged.broken);
             return judged;
         }
+        far_below &= v <= PROVISIONAL_SHARE * limit;
         if high.is_none_or(|h| h > limit) {
-            far_below &= v <= PROVISIONAL_SHARE * limit;
             if unsure.is_none() {
                 let seen = interval.map_or(format!("{v:.1}"), |i| i.text());
                 unsure = Some(format!("{name}: {seen}, not shown within {limit_text}"));
             }
         }
     }
-    let provisional = unsure.is_some() && far_below;
+    let provisional = far_below;
     match unsure {
         Some(_) if provisional && step.provisional => {
             step.passed = true;
@@ -164,8 +164,8 @@ pub fn judge(sla: &Sla, step: &mut StepResult) -> Judged {
 }
 
 /// What `judge` found: what the rules' intervals show, the rule the point figures break,
-/// and whether every rule not shown within its limit is under `PROVISIONAL_SHARE` of it
-/// (the step may pass on its figures, provisionally).
+/// and whether every rule's figure is under `PROVISIONAL_SHARE` of its limit (the step may
+/// pass on its figures, provisionally, before its runs show it or it was held long).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judged {
     pub shown: Shown,

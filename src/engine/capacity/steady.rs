@@ -222,8 +222,8 @@ pub enum Decision {
     Judge,
     /// Not judged yet (why): hold longer and look again.
     Extend(String),
-    /// Steady, and every figure the runs cannot bound yet under half its limit: a pass on its
-    /// figures, to be shown within if it becomes the answer.
+    /// Steady, and every figure under half its limit, before its runs bound it or it was
+    /// held long: a pass on its figures, to be shown within if it becomes the answer.
     Provisional,
     /// The step's load cannot be held: it fails, saying why.
     NotSustainable(String),
@@ -272,8 +272,8 @@ pub struct Look<'a> {
     /// An interval that straddles its limit would still straddle it at `max_hold`, its width
     /// shrinking as the runs grow: holding longer cannot decide.
     pub futile: bool,
-    /// A provisional pass is allowed here, and every rule not shown within is far under its
-    /// limit (`capacity::Judged::provisional`).
+    /// A provisional pass is allowed here, and every rule's figure is far under its limit
+    /// (`capacity::Judged::provisional`).
     pub provisional: bool,
 }
 
@@ -300,6 +300,9 @@ pub fn decide(look: &Look) -> Decision {
         Shown::Over(_) => Decision::Extend(format!("not steady ({moved}): a queue draining")),
         Shown::Within if look.approach == Approach::Falling => Decision::Judge,
         Shown::Within => match (st.steady, settling, room) {
+            (true, None, _) if look.held + 1e-6 < look.min_pass && look.provisional => {
+                Decision::Provisional
+            }
             (true, None, _) if look.held + 1e-6 < look.min_pass => Decision::Extend(format!(
                 "shown within, held {:.0} s of the {:.0} s a step passes after",
                 look.held, look.min_pass
@@ -387,8 +390,8 @@ pub fn hold_end(decision: &Decision, look: &Look) -> String {
     match (decision, look.shown) {
         (Decision::NotSustainable(_), _) => format!("not sustainable after {held:.0} s"),
         (Decision::Provisional, _) => format!(
-            "passed on its figures after {held:.0} s, far under the SLA (too few runs yet to \
-             show it)"
+            "passed on its figures after {held:.0} s, each under half its limit (provisional: \
+             shown within if it becomes the answer)"
         ),
         (_, Shown::Within) => format!("shown within the SLA after {held:.0} s"),
         (_, Shown::Over(_)) => format!("shown over the SLA after {held:.0} s"),

@@ -15,17 +15,22 @@ pub struct Population {
     /// time they are drawn with (s).
     asked: Mutex<Option<(f64, f64)>>,
     asking: tokio::sync::Notify,
-    /// The share of sessions kept through every fall so far (their product): a session
-    /// paused between turns wakes when it falls.
-    kept: watch::Sender<f64>,
+    /// The share of sessions kept at each fall so far, in order: a session notes how many
+    /// falls there were when it began, and is kept through those after it with their product
+    /// (a fall to none and back leaves later sessions whole); paused between turns, it wakes
+    /// when the rate falls.
+    falls: watch::Sender<Vec<f64>>,
 }
+
+/// Where a session stands with the falls of its rate: how many it has been kept through.
+pub type Noted = usize;
 
 impl Default for Population {
     fn default() -> Self {
         Population {
             asked: Mutex::new(None),
             asking: tokio::sync::Notify::new(),
-            kept: watch::Sender::new(1.0),
+            falls: watch::Sender::new(Vec::new()),
         }
     }
 }
@@ -52,20 +57,20 @@ impl Population {
 
     /// Keeps each session open with probability `share` (the rate fell by that much).
     pub fn keep(&self, share: f64) {
-        self.kept
-            .send_modify(|kept| *kept = kept.max(f64::MIN_POSITIVE) * share.clamp(0.0, 1.0));
+        self.falls
+            .send_modify(|falls| falls.push(share.clamp(0.0, 1.0)));
     }
 
-    /// The share kept through every fall so far: a session notes it when it begins.
-    pub fn kept(&self) -> f64 {
-        *self.kept.borrow()
+    /// What a session notes when it begins.
+    pub fn noted(&self) -> Noted {
+        self.falls.borrow().len()
     }
 
     /// Pauses `wait` as a session between turns; `Some(true)` when the pause ran its
     /// course, `Some(false)` when the session is let go meanwhile (the rate fell: it leaves
     /// at once), `None` when the test stopped (`stop`'s pause).
-    pub async fn pause(&self, noted: &mut f64, wait: Duration, stop: &Stop) -> Option<bool> {
-        let mut rx = self.kept.subscribe();
+    pub async fn pause(&self, noted: &mut Noted, wait: Duration, stop: &Stop) -> Option<bool> {
+        let mut rx = self.falls.subscribe();
         let pausing = stop.pause(wait);
         tokio::pin!(pausing);
         loop {
@@ -83,15 +88,35 @@ impl Population {
         }
     }
 
-    /// Whether a session that noted `noted` stays, drawing `u` in `[0, 1)`; it notes the
-    /// share now if it stays.
-    pub fn stays(&self, noted: &mut f64, u: f64) -> bool {
-        let now = self.kept();
-        if now >= *noted {
-            return true;
-        }
-        let stays = u < now / *noted;
-        *noted = now;
-        stays
+    /// Whether a session that noted `noted` stays through the falls since, drawing `u` in
+    /// `[0, 1)`; it notes them.
+    pub fn stays(&self, noted: &mut Noted, u: f64) -> bool {
+        let falls = self.falls.borrow();
+        let kept: f64 = falls.iter().skip(*noted).product();
+        *noted = falls.len();
+        u < kept
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_kept_through_the_falls_after_it_began_only() {
+        let p = Population::default();
+        let mut early = p.noted();
+        p.keep(0.0);
+        // A fall to none: every session open then goes.
+        assert!(!p.stays(&mut early, 0.0));
+        // One begun after it stays whole, through a second fall to none only once it comes.
+        let mut later = p.noted();
+        assert!(p.stays(&mut later, 0.999));
+        p.keep(0.5);
+        let mut kept = p.noted();
+        p.keep(0.5);
+        assert!(p.stays(&mut kept, 0.49) && !p.stays(&mut later, 0.3));
+        let mut other = 1;
+        assert!(!p.stays(&mut other, 0.3), "kept through 0.5 × 0.5 = 0.25");
     }
 }

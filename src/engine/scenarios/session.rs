@@ -176,7 +176,7 @@ async fn hold(
         cut: false,
     };
     // A live rate that falls lets sessions go: each notes what was kept when it began.
-    let mut noted = ctx.rate.as_ref().map(|r| r.population.kept());
+    let mut noted = ctx.rate.as_ref().map(|r| r.population.noted());
     if let Some(wait) = plan.resumed {
         end.cut = !pause_between(ctx, noted.as_mut(), wait).await;
     }
@@ -227,7 +227,7 @@ async fn hold(
 /// A session's pause between turns: false when the test stops meanwhile, or a live rate
 /// that falls lets the session go (at once, even in its pause; `noted`: what was kept when
 /// it began, `None` off a live rate).
-async fn pause_between(ctx: &Context, noted: Option<&mut f64>, wait: Duration) -> bool {
+async fn pause_between(ctx: &Context, noted: Option<&mut usize>, wait: Duration) -> bool {
     match ctx.rate.as_ref().zip(noted) {
         Some((rate, noted)) => {
             rate.population.stays(noted, rand::random())

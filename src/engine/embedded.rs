@@ -1,6 +1,6 @@
 //! Starts `agentload target` as a child process for plans whose target is `embedded`.
 
-use crate::plan::Target;
+use crate::plan::{Dur, Target};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -77,6 +77,16 @@ impl EmbeddedTarget {
         }
         if let Some(n) = target.shared_capacity {
             cmd.arg("--shared-capacity").arg(n.to_string());
+        }
+        if let Some(n) = target.replicas {
+            cmd.arg("--replicas").arg(n.to_string());
+        }
+        let ms = |d: Dur| (d.0.as_secs_f64() * 1000.0).to_string();
+        if let Some(d) = target.contention {
+            cmd.arg("--contention-ms").arg(ms(d));
+        }
+        if let Some(d) = target.coherency {
+            cmd.arg("--coherency-ms").arg(ms(d));
         }
         if target.tls {
             cmd.arg("--tls").arg("--ca-out").arg(ca_out);

@@ -87,6 +87,7 @@ pub async fn load(
         collector: &collector,
         http: &metrics_http,
         server: &server,
+        base_url: &resolved.base_url,
         shard_count: options.shard.count,
         exporter: options
             .metrics_addr

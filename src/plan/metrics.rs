@@ -56,7 +56,8 @@ pub struct MetricsSource {
     pub name: Option<String>,
     #[serde(default)]
     pub format: SourceFormat,
-    /// One URL per instance behind the load balancer.
+    /// One URL per instance behind the load balancer; a path (`/metrics`) is the target's
+    /// own (on its `base_url`: an embedded target's).
     #[serde(default)]
     pub urls: Vec<String>,
     /// Shorthand for one URL.
@@ -86,6 +87,20 @@ impl MetricsSource {
         self.url.iter().chain(&self.urls).cloned().collect()
     }
 
+    /// The source with a URL that is a path (`/metrics`: the target's own, as an embedded
+    /// target's) made whole on the target's `base_url`.
+    pub fn resolved(&self, base_url: &str) -> MetricsSource {
+        let whole = |u: &String| match u.starts_with('/') {
+            true => format!("{}{u}", base_url.trim_end_matches('/')),
+            false => u.clone(),
+        };
+        MetricsSource {
+            url: self.url.as_ref().map(whole),
+            urls: self.urls.iter().map(whole).collect(),
+            ..self.clone()
+        }
+    }
+
     /// The Prometheus series to read: the plan's, or process memory and CPU.
     pub fn series(&self) -> Vec<SeriesSpec> {
         if !self.series.is_empty() {
@@ -110,7 +125,7 @@ impl MetricsSource {
                 "give the source's URL (url, or urls: one per instance)".into(),
             ));
         }
-        for u in &urls {
+        for u in urls.iter().filter(|u| !u.starts_with('/')) {
             if let Err(m) = super::values::check_url(u, &["http", "https"]) {
                 return Some(("urls", m));
             }

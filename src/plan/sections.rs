@@ -49,6 +49,13 @@ pub struct Target {
     /// Embedded target only: a backend that batches (an LLM server): past this many runs in
     /// flight every run slows in proportion (no queue).
     pub shared_capacity: Option<usize>,
+    /// Embedded target only: copies of the backend behind one listener, each with its own
+    /// `max_concurrent_runs` and `shared_capacity` (a deployment of that many replicas).
+    pub replicas: Option<usize>,
+    /// Embedded target only: a lock every replica shares, held by each run just before its
+    /// last event for `contention` and `coherency` more for each replica beyond the first.
+    pub contention: Option<Dur>,
+    pub coherency: Option<Dur>,
     /// Embedded target only: ping sockets with no run in flight this often (idle users answer).
     pub ping_interval: Option<Dur>,
     /// Embedded target only: env var holding the secret the target validates tokens with

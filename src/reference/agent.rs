@@ -16,6 +16,8 @@ const RESUME_WINDOW: Duration = Duration::from_secs(30);
 
 pub struct AgentRun {
     pub state: Arc<State>,
+    /// The replica its socket is pinned to.
+    pub replica: usize,
     pub slot: Arc<RunSlot>,
     pub user_id: String,
     pub run_id: String,
@@ -75,12 +77,15 @@ impl AgentRun {
         };
         counters.agent_run(agent.name, false);
         let mut events = self.script(agent, &request, field("canary"));
-        // Beyond the capacity knob, a run waits for a slot before its first event.
-        let _permit = match &self.state.run_permits {
+        // Beyond the capacity knob, a run waits for a slot of its replica before its first
+        // event.
+        let replica = &self.state.replicas.list[self.replica];
+        let _permit = match &replica.run_permits {
             Some(permits) => permits.clone().acquire_owned().await.ok(),
             None => None,
         };
         let _in_flight = self.state.batch.begin();
+        let _in_replica = replica.batch.begin();
         let fault = args.faults.pick(&counters.faults);
         faults::apply(fault, &mut events);
         let delay = Duration::from_millis(args.event_delay_ms);
@@ -100,6 +105,7 @@ impl AgentRun {
         let tools = &self.state.tools;
         // The tool executing now, and its slot while it runs.
         let mut running: Option<(String, super::tools::Running)> = None;
+        let last = events.len().saturating_sub(1);
         for (index, (kind, mut data)) in events.into_iter().enumerate() {
             if kind == "tool_completed" {
                 if let Some((tool, run)) = running.take() {
@@ -107,7 +113,11 @@ impl AgentRun {
                     data[layouts::tool_duration_key(args.profile)] = json!(ran.as_millis() as u64);
                 }
             }
-            tokio::time::sleep(self.state.batch.delay(delay, args.shared_capacity)).await;
+            tokio::time::sleep(replica.batch.delay(delay, args.shared_capacity)).await;
+            // The lock every replica shares, held once just before the last event.
+            if let (true, Some(lock)) = (index == last, &self.state.replicas.lock) {
+                lock.hold().await;
+            }
             if index == 2 {
                 if let Some(ended) = self.mid_run_fault(fault).await {
                     return ended;

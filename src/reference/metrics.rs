@@ -60,6 +60,39 @@ pub fn render(state: &State) -> String {
         "Agent events sent.",
         c(s.events_sent),
     );
+    if state.replicas.lock.is_some() {
+        metric(
+            "agent_lock_busy_seconds_total",
+            "counter",
+            "Seconds the lock every replica shares was held.",
+            s.lock_busy_secs,
+        );
+        metric(
+            "agent_lock_wait_seconds_total",
+            "counter",
+            "Seconds runs waited for the shared lock.",
+            s.lock_wait_secs,
+        );
+    }
+    for (name, kind, help, pick) in [
+        (
+            "agent_replica_sessions_open",
+            "gauge",
+            "Sockets open on each backend replica.",
+            (|r: &super::stats::ReplicaStats| r.sessions_open) as fn(&_) -> u64,
+        ),
+        (
+            "agent_replica_runs_total",
+            "counter",
+            "Runs started on each backend replica.",
+            |r: &super::stats::ReplicaStats| r.runs_started,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (i, r) in s.replicas.iter().enumerate() {
+            let _ = writeln!(out, "{name}{{replica=\"{i}\"}} {}", pick(r));
+        }
+    }
     out
 }
 

@@ -12,6 +12,7 @@ mod http;
 mod layouts;
 mod metrics;
 mod replay;
+mod replicas;
 mod runs;
 mod shedding;
 mod sink;
@@ -76,6 +77,18 @@ pub struct TargetArgs {
     /// speed; with k > N, every run's next event waits `event_delay × k / N`. No queue.
     #[arg(long)]
     pub shared_capacity: Option<usize>,
+    /// Copies of the agent backend behind this listener, each with its own
+    /// --max-concurrent-runs and --shared-capacity; a socket goes to the one with the fewest
+    /// sockets open.
+    #[arg(long, default_value_t = 1)]
+    pub replicas: usize,
+    /// A lock all replicas share, held once by every run just before its last event, first
+    /// come first served, for this many milliseconds (0: none)...
+    #[arg(long, default_value_t = 0.0)]
+    pub contention_ms: f64,
+    /// ...and this many more for each replica beyond the first (keeping it coherent).
+    #[arg(long, default_value_t = 0.0)]
+    pub coherency_ms: f64,
     /// Past this many open sockets, refuse new ones as a platform's throttler does: HTTP 429
     /// with `Retry-After: 1` (netra: an `error_message` `rate_limited`, then close 1013).
     #[arg(long)]
@@ -156,8 +169,9 @@ pub(crate) struct State {
     pub counters: stats::Counters,
     pub registry: faults::Registry,
     pub runs: runs::Runs,
-    pub run_permits: Option<Arc<tokio::sync::Semaphore>>,
-    /// Runs in flight (`--shared-capacity` paces them).
+    /// The backend's replicas (one by default): their slots and batches, and their lock.
+    pub replicas: replicas::Replicas,
+    /// Runs in flight across the replicas, and their high-water mark.
     pub batch: batch::Batch,
     pub shedding: shedding::Shedding,
     pub tools: tools::Tools,
@@ -176,6 +190,18 @@ impl State {
         s.tools = self.tools.stats();
         s.runs_in_flight = self.batch.in_flight();
         s.runs_in_flight_peak = self.batch.peak();
+        s.replicas = self
+            .replicas
+            .counts()
+            .into_iter()
+            .map(|(sessions_open, runs_started)| stats::ReplicaStats {
+                sessions_open,
+                runs_started,
+            })
+            .collect();
+        if let Some(lock) = &self.replicas.lock {
+            (s.lock_busy_secs, s.lock_wait_secs) = lock.seconds();
+        }
         s
     }
 }
@@ -225,9 +251,12 @@ pub async fn start(args: TargetArgs) -> anyhow::Result<RunningTarget> {
         counters: stats::Counters::default(),
         registry: faults::Registry::default(),
         runs: runs::Runs::default(),
-        run_permits: args
-            .max_concurrent_runs
-            .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
+        replicas: replicas::Replicas::new(
+            args.replicas,
+            args.max_concurrent_runs,
+            Duration::from_secs_f64(args.contention_ms.max(0.0) / 1000.0),
+            Duration::from_secs_f64(args.coherency_ms.max(0.0) / 1000.0),
+        ),
         batch: batch::Batch::default(),
         shedding: shedding::Shedding::default(),
         tools: tools::Tools::new(&args.tools),

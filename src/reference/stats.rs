@@ -111,6 +111,21 @@ pub struct TargetStats {
     pub runs_in_flight: u64,
     #[serde(default)]
     pub runs_in_flight_peak: u64,
+    /// `--replicas`: each replica's sessions open and runs started.
+    #[serde(default)]
+    pub replicas: Vec<ReplicaStats>,
+    /// `--contention-ms`: seconds the shared lock was held, and seconds runs waited for it.
+    #[serde(default)]
+    pub lock_busy_secs: f64,
+    #[serde(default)]
+    pub lock_wait_secs: f64,
+}
+
+/// One replica's counts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReplicaStats {
+    pub sessions_open: u64,
+    pub runs_started: u64,
 }
 
 pub fn bump(counter: &AtomicU64) {

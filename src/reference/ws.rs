@@ -86,6 +86,8 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
     counters.connections_open.fetch_add(1, Ordering::Relaxed);
     bump(&counters.connections_total);
     counters.saw_user(&user_id);
+    // The backend replica this socket's runs go to, for as long as it is open.
+    let pinned = state.replicas.pin();
     // Written, not zeroed, so the pages are resident.
     let ballast = vec![0xA5u8; state.args.ballast_kb_per_connection * 1024];
     let connection_number = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
@@ -173,7 +175,11 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
                 open = shed_run(&state, &sink, &payload).await;
                 continue;
             }
-            slots.push(start_run(&state, payload, &user_id, &sink, &kill));
+            let on = Replica {
+                index: pinned.index,
+                kill: &kill,
+            };
+            slots.push(start_run(&state, payload, &user_id, &sink, on));
         } else if profile == layouts::TargetProfile::Netra {
             // The platform acknowledges message types it does not handle.
             open = send(&sink, layouts::ack(kind)).await;
@@ -195,7 +201,14 @@ pub async fn serve_socket(state: Arc<State>, socket: WebSocket, session: Session
         let _ = sink.lock().await.close().await;
     }
     drop(std::hint::black_box(ballast));
+    drop(pinned);
     counters.connections_open.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Where a socket's runs go: its replica, and what its drop fault pulls.
+struct Replica<'a> {
+    index: usize,
+    kill: &'a Arc<tokio::sync::Notify>,
 }
 
 /// The answer to a message while the handshake waits for its acknowledgement, and whether it
@@ -243,7 +256,7 @@ fn start_run(
     mut payload: serde_json::Map<String, Value>,
     user_id: &str,
     sink: &Sink,
-    kill: &Arc<tokio::sync::Notify>,
+    on: Replica,
 ) -> Arc<RunSlot> {
     let run_id = payload
         .get("run_id")
@@ -254,13 +267,15 @@ fn start_run(
     payload.insert("run_id".into(), Value::String(run_id.clone()));
     let slot = RunSlot::new(user_id, sink.clone());
     state.runs.insert(&run_id, slot.clone());
+    state.replicas.run_started(on.index);
     let run = AgentRun {
         state: state.clone(),
+        replica: on.index,
         slot: slot.clone(),
         user_id: user_id.to_string(),
         run_id,
         payload: Value::Object(payload),
-        kill: kill.clone(),
+        kill: on.kill.clone(),
     };
     tokio::spawn(run.stream());
     slot

@@ -50,6 +50,8 @@ pub struct Beside<'a> {
     /// The HTTP client the deployment's metrics are polled with, and where they go.
     pub http: &'a reqwest::Client,
     pub server: &'a Arc<std::sync::Mutex<crate::model::server::ServerMetrics>>,
+    /// The target's base URL (a metrics source's path is read on it).
+    pub base_url: &'a str,
     /// Shards of the test (the live line shows this one's share of the arrivals).
     pub shard_count: usize,
     /// `--metrics-addr`, and the labels every series of it carries (`run_id`, `shard`).
@@ -111,8 +113,8 @@ impl Beside<'_> {
             watchers.push(Box::new(stages::StageMarks::new(durations)));
         }
         for source in &plan.target.metrics {
-            let poller =
-                server::Poller::new(source.clone(), self.http.clone(), self.server.clone());
+            let source = source.resolved(self.base_url);
+            let poller = server::Poller::new(source, self.http.clone(), self.server.clone());
             watchers.push(Box::new(poller));
         }
         if let Some((addr, labels)) = self.exporter {

@@ -108,6 +108,10 @@ enum Command {
         /// A finer ladder between the last users that held and the first that failed
         #[arg(long, num_args = 2, value_names = ["LO", "HI"])]
         between: Option<Vec<usize>>,
+        /// The deployment's size (replicas) this search measures, for a scaling study built
+        /// later (`report scale`); an embedded target runs that many
+        #[arg(long)]
+        size: Option<u32>,
         #[command(flatten)]
         shard: agentload::commands::shard::ShardArgs,
         #[command(flatten)]
@@ -168,6 +172,16 @@ enum ReportCommand {
         /// Write the merged SLA verdicts as JUnit XML
         #[arg(long)]
         junit: Option<PathBuf>,
+    },
+    /// A scaling study from capacity folders measured separately (`capacity --size N`, or a
+    /// study's sizes): each size's answer, the fitted curve, the resources' bounds
+    Scale {
+        /// Capacity folders, or folders holding them
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the study goes
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Compare two runs figure by figure; exit 1 when one regressed past the tolerance
     Compare {
@@ -252,6 +266,7 @@ fn main() {
                 junit,
                 metrics_addr,
                 between,
+                size,
                 shard,
                 console,
             } => {
@@ -261,7 +276,7 @@ fn main() {
                     ..console.options()
                 };
                 let between = between.map(|b| (b[0], b[1]));
-                agentload::commands::capacity::run(&plan, &options, &shard, between).await
+                agentload::commands::capacity::run(&plan, &options, &shard, between, size).await
             }
             Command::Report(ReportCommand::Render { dir }) => {
                 agentload::commands::report::render(&dir)
@@ -277,6 +292,9 @@ fn main() {
                 allow_partial,
                 junit: junit.as_deref(),
             }),
+            Command::Report(ReportCommand::Scale { dirs, out }) => {
+                agentload::commands::report::scale(&dirs, &out)
+            }
             Command::Report(ReportCommand::Compare {
                 baseline,
                 current,

@@ -2,12 +2,13 @@
 //! highest arrival rate (open plans) the deployment holds within the SLA in steady state. One
 //! live load runs the whole search: the controller moves it from step to step (warm) and
 //! judges each step on its own hold once it is steady; the limiting rule; a projection for
-//! an enterprise's user count.
+//! an enterprise's user count. With `[capacity.scaling]`, a search at each deployment size
+//! and the study of them (`engine::scaling`).
 
 use super::shard::ShardArgs;
 use super::{exit_code, stopped_while_reporting};
-use crate::engine::capacity;
 use crate::engine::load::{RunOptions, SetupError};
+use crate::engine::{capacity, scaling};
 use crate::errors::Exit;
 use crate::plan::Plan;
 use std::path::Path;
@@ -20,8 +21,9 @@ pub async fn run(
     options: &RunOptions,
     shard: &ShardArgs,
     between: Option<(usize, usize)>,
+    size: Option<u32>,
 ) -> Exit {
-    exit_code(run_inner(plan_path, options, shard, between).await)
+    exit_code(run_inner(plan_path, options, shard, between, size).await)
 }
 
 async fn run_inner(
@@ -29,8 +31,17 @@ async fn run_inner(
     options: &RunOptions,
     shard_args: &ShardArgs,
     between: Option<(usize, usize)>,
+    size: Option<u32>,
 ) -> Result<Exit, SetupError> {
     let mut plan = Plan::load(plan_path)?;
+    if let Some(size) = size {
+        // One size of a study, measured on its own: the report says which.
+        plan.capacity.size = Some(size);
+        plan.capacity.scaling = None;
+        if plan.target.embedded {
+            plan.target.replicas = Some(size as usize);
+        }
+    }
     if let Some((low, high)) = between {
         if low == 0 || low >= high {
             return Err(SetupError::Shard(format!(
@@ -50,6 +61,14 @@ async fn run_inner(
             "agentload capacity: shard {shard}: report in {}",
             dir.display()
         );
+        return Ok(stopped_while_reporting(Exit::Pass));
+    }
+    if let (Some(scaling), None) = (plan.capacity.scaling.clone(), between) {
+        let (dir, stopped) = scaling::run::run(&plan, &scaling, options).await?;
+        println!("agentload capacity: study in {}", dir.display());
+        if let Some(why) = stopped {
+            return Err(SetupError::Scaling(why));
+        }
         return Ok(stopped_while_reporting(Exit::Pass));
     }
     let dir = capacity::node::run(&plan, between, options).await?;

@@ -25,6 +25,15 @@ fn render_inner(dir: &Path) -> Result<Exit, SetupError> {
 }
 
 /// Compares two report folders; writes the JUnit file when asked.
+/// `agentload report scale DIR... --out DIR`: a scaling study from capacity folders measured
+/// separately (each naming its size).
+pub fn scale(dirs: &[std::path::PathBuf], out: &Path) -> Exit {
+    exit_code(crate::engine::scaling::run::rebuild(dirs, out).map(|dir| {
+        println!("agentload: study in {}", dir.display());
+        Exit::Pass
+    }))
+}
+
 pub fn compare_dirs(
     baseline: &Path,
     current: &Path,

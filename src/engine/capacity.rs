@@ -223,12 +223,13 @@ pub mod interval;
 mod judge;
 pub mod ladder;
 mod live;
-mod margin;
+pub mod margin;
 pub mod merge;
 pub mod node;
 pub mod output;
 mod place;
 mod rates;
+pub mod resources;
 pub mod steady;
 mod walk;
 

@@ -21,6 +21,7 @@ pub mod preflight;
 pub mod probe;
 pub mod protocol;
 pub mod sampler;
+pub mod scaling;
 pub mod scenarios;
 pub mod setup;
 pub mod sharding;

@@ -33,4 +33,7 @@ pub enum SetupError {
     /// A probe or a recording could not talk to the platform.
     #[error("{0}")]
     Probe(String),
+    /// A scaling study could not reach a size (its folder holds the sizes measured).
+    #[error("{0}")]
+    Scaling(String),
 }

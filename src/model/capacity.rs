@@ -127,6 +127,21 @@ pub struct StepResult {
     /// never unset by a later step.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub saturated: bool,
+    /// The deployment's resources over its hold (`[[capacity.resources]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceUse>,
+}
+
+/// A resource of the deployment over a step's hold, by the utilization law (U = X·D).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceUse {
+    pub name: String,
+    /// Its servers at the step's deployment size.
+    pub servers: f64,
+    /// The share of its servers' time it was busy (0–1).
+    pub utilization: f64,
+    /// Seconds of it a completed run took (`None`: no run completed).
+    pub demand_secs: Option<f64>,
 }
 
 /// A quantile (or the mean) of a step's run times and its interval, ms: what the step's
@@ -284,6 +299,10 @@ pub struct CapacityReport {
     /// The SLA's run-time P95 limit the steps were judged against, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_p95_limit_ms: Option<f64>,
+    /// The deployment's size (replicas) the search measured, when a scaling study (or
+    /// `--size`) says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
     /// One sentence for people.
     pub conclusion: String,
 }

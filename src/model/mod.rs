@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod mix;
 pub mod preflight;
 pub mod resources;
+pub mod scaling;
 pub mod server;
 pub mod sessions;
 pub mod shard;

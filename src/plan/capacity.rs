@@ -74,6 +74,70 @@ pub struct CapacityPlan {
     pub rate_resolution: Option<Rate>,
     /// Seats to size for (rate steps).
     pub enterprise: Option<Enterprise>,
+    /// `[capacity.scaling]`: a search at each of several deployment sizes (a scaling study).
+    pub scaling: Option<Scaling>,
+    /// `[[capacity.resources]]`: the deployment's resources, read from its polled metrics.
+    #[serde(default)]
+    pub resources: Vec<Resource>,
+    /// The deployment's size this search measures (a study's, or `capacity --size`); not a
+    /// plan key.
+    #[serde(skip)]
+    pub size: Option<u32>,
+}
+
+/// `[capacity.scaling]`: the deployment sizes a study searches, and how to reach each.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scaling {
+    /// Deployment sizes (replicas), ascending.
+    pub sizes: Vec<u32>,
+    /// Run (by `sh -c`) before each size's search, `{size}` replaced (e.g. `kubectl scale
+    /// deployment/agents --replicas={size} && kubectl rollout status deployment/agents`); an
+    /// embedded target is started with `[target] replicas` = the size instead.
+    pub scale_command: Option<String>,
+    /// Most the command may take.
+    #[serde(default = "default_scale_timeout")]
+    pub scale_timeout: Dur,
+    /// Most the target may take to answer the health check after it.
+    #[serde(default = "default_ready_timeout")]
+    pub ready_timeout: Dur,
+}
+
+/// How a resource's busyness is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    /// A counter of the seconds it was busy, summed over its servers.
+    BusySeconds,
+    /// A gauge of the share of its servers busy (0–1, or a percentage).
+    Utilization,
+}
+
+/// `[[capacity.resources]]`: one resource of the deployment (a database's CPU, a lock).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resource {
+    pub name: String,
+    /// The polled series it is read from (one of `[[target.metrics]]`'s).
+    pub series: String,
+    pub kind: ResourceKind,
+    /// How many servers it has (a database's cores; a lock: 1).
+    #[serde(default = "default_servers")]
+    pub servers: f64,
+    /// Its servers grow with the deployment's size (each replica's own CPU): `servers` a
+    /// replica.
+    #[serde(default)]
+    pub per_replica: bool,
+}
+
+impl Resource {
+    /// Its servers at deployment size `size`.
+    pub fn servers_at(&self, size: u32) -> f64 {
+        match self.per_replica {
+            true => self.servers * f64::from(size.max(1)),
+            false => self.servers,
+        }
+    }
 }
 
 impl Default for CapacityPlan {
@@ -114,6 +178,24 @@ impl CapacityPlan {
         }
         if self.rate_resolution.is_some_and(|r| r.0 <= 0.0) {
             return Some(("rate_resolution", "must be more than 0"));
+        }
+        if let Some(sc) = &self.scaling {
+            if sc.sizes.is_empty() || sc.sizes.contains(&0) {
+                return Some((
+                    "scaling",
+                    "sizes: one or more deployment sizes, each at least 1",
+                ));
+            }
+            if sc.sizes.windows(2).any(|w| w[0] >= w[1]) {
+                return Some(("scaling", "sizes must be ascending"));
+            }
+        }
+        if self
+            .resources
+            .iter()
+            .any(|r| r.servers.is_nan() || r.servers <= 0.0)
+        {
+            return Some(("resources", "servers must be more than 0"));
         }
         if let Some(e) = &self.enterprise {
             if e.seats == 0 || e.active_share.0 <= 0.0 {
@@ -211,6 +293,15 @@ impl CapacityPlan {
 }
 
 impl super::Plan {
+    /// The deployment's size a capacity search measures: the study's (or `--size`), else an
+    /// embedded target's replicas, else 1.
+    pub fn deployment_size(&self) -> u32 {
+        self.capacity
+            .size
+            .or(self.target.replicas.map(|r| r as u32))
+            .unwrap_or(1)
+    }
+
     /// A session's mean length as the plan describes it: its think times between turns, and
     /// half a second a run (`None`: users hold no sessions).
     pub fn session_estimate(&self) -> Option<Duration> {
@@ -250,6 +341,15 @@ pub const RUN_GUESS_SECS: f64 = 0.5;
 /// The ramp between steps of a plan without sessions (users loop over runs).
 const DEFAULT_RAMP: Duration = Duration::from_secs(2);
 
+fn default_scale_timeout() -> Dur {
+    Dur::from_secs(600)
+}
+fn default_ready_timeout() -> Dur {
+    Dur::from_secs(120)
+}
+fn default_servers() -> f64 {
+    1.0
+}
 fn default_start() -> usize {
     2
 }

@@ -22,7 +22,9 @@ pub mod workload;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-pub use capacity::{CapacityBy, CapacityPlan, Enterprise, RUN_GUESS_SECS};
+pub use capacity::{
+    CapacityBy, CapacityPlan, Enterprise, Resource, ResourceKind, Scaling, RUN_GUESS_SECS,
+};
 pub use preflight::{EnvRule, PreflightPlan};
 pub use protocol::{Carrier, HandshakePlan, Protocol, PROFILES};
 pub use sections::*;
@@ -246,6 +248,19 @@ impl Plan {
             if let Some((key, message)) = source.problem() {
                 return bad("target.metrics", key, &message);
             }
+        }
+        let polled = |name: &str| {
+            self.target
+                .metrics
+                .iter()
+                .any(|m| m.series().iter().any(|s| s.name == name) || m.paths.contains_key(name))
+        };
+        if let Some(r) = self.capacity.resources.iter().find(|r| !polled(&r.series)) {
+            let message = format!(
+                "resource `{}` reads `{}`, which no [[target.metrics]] source polls",
+                r.name, r.series
+            );
+            return bad("capacity.resources", "series", &message);
         }
         if self.limits.max_runs == Some(0) {
             return bad("limits", "max_runs", "must be at least 1");

@@ -4,6 +4,7 @@
 mod capacity;
 mod charts;
 pub mod junit;
+pub mod scaling;
 mod server;
 mod sessions;
 

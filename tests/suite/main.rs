@@ -38,5 +38,6 @@ mod sessions;
 mod sessions_shards;
 mod shards;
 mod stop;
+mod studies;
 mod token_cli;
 mod verdict;

@@ -123,11 +123,9 @@ pub fn judge(sla: &Sla, step: &mut StepResult) -> Judged {
             return judged;
         }
         far_below &= v <= PROVISIONAL_SHARE * limit;
-        if high.is_none_or(|h| h > limit) {
-            if unsure.is_none() {
-                let seen = interval.map_or(format!("{v:.1}"), |i| i.text());
-                unsure = Some(format!("{name}: {seen}, not shown within {limit_text}"));
-            }
+        if high.is_none_or(|h| h > limit) && unsure.is_none() {
+            let seen = interval.map_or(format!("{v:.1}"), |i| i.text());
+            unsure = Some(format!("{name}: {seen}, not shown within {limit_text}"));
         }
     }
     let provisional = far_below;

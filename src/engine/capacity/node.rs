@@ -67,6 +67,10 @@ pub async fn run(
     let begun = loaded.collector.runs_begun_ended().0;
     runs_started(&mut report.steps, &spans, begun);
     report.between = between;
+    report.size = plan
+        .capacity
+        .size
+        .or(plan.target.replicas.map(|r| r as u32));
     print_steps(&report);
     let summary = capacity_summary(plan, started_at, &resolved.ws_url, report);
     write_capacity(&dir, summary, options)?;

@@ -20,6 +20,9 @@ pub struct SessionEnd {
     pub first_turn: Option<Duration>,
     pub failed: bool,
     pub cut: bool,
+    /// Started part-way (a live rate rose): its length here is what was left of it, not a
+    /// session's, and is not counted as one.
+    pub resumed: bool,
 }
 
 #[derive(Default)]
@@ -237,8 +240,10 @@ impl super::Collector {
             (false, true) => s.cut += 1,
             (false, false) => {
                 s.completed += 1;
-                let length = Duration::from_secs_f64((now - end.started_secs).max(0.0));
-                record(&mut s.duration, length);
+                if !end.resumed {
+                    let length = Duration::from_secs_f64((now - end.started_secs).max(0.0));
+                    record(&mut s.duration, length);
+                }
             }
         }
         let first_ms = end

@@ -37,6 +37,18 @@ pub async fn checks(
     Ok(report)
 }
 
+/// Whether the backend answers its health check (`[preflight] backend_health`): why not, in
+/// one line. What a scaling study waits for after each size's scale command.
+pub async fn backend_health(plan: &Plan, resolved: &Resolved) -> Result<(), String> {
+    let clients = Clients::new(plan, resolved, String::new()).map_err(|e| e.to_string())?;
+    let checks = http::health(plan, resolved, &clients.http).await;
+    match checks.into_iter().find(|c| c.name == "backend") {
+        Some(c) if c.verdict == crate::model::preflight::Verdict::Pass => Ok(()),
+        Some(c) => Err(c.reason),
+        None => Err("no backend health check".into()),
+    }
+}
+
 /// The seed's API budget: average ≤ 10 s, P95 ≤ 20 s.
 pub(super) const AVG_BUDGET: Duration = Duration::from_secs(10);
 pub(super) const P95_BUDGET: Duration = Duration::from_secs(20);

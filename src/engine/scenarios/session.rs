@@ -174,6 +174,7 @@ async fn hold(
         first_turn: None,
         failed: false,
         cut: false,
+        resumed: plan.resumed.is_some(),
     };
     // A live rate that falls lets sessions go: each notes what was kept when it began.
     let mut noted = ctx.rate.as_ref().map(|r| r.population.noted());

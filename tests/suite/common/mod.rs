@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod queue;
+pub mod replicas;
 pub mod serial;
 
 use serde_json::Value;

@@ -77,6 +77,12 @@ pub(super) fn figures(
         .unwrap_or_else(|p| p.into_inner())
         .within(from, to);
     let polled = !server.series.is_empty();
+    let resources = super::super::resources::uses(
+        &plan.capacity.resources,
+        &server,
+        plan.deployment_size(),
+        w.completed as f64 / (to - from).max(1e-9),
+    );
     let judged = crate::model::summary::Summary {
         server: Some(server.clone()),
         ..Default::default()
@@ -141,6 +147,7 @@ pub(super) fn figures(
         sessions_arrived: arrived,
         sessions_dropped: dropped,
         first_turn_p95_ms: interval::point(&first_turn_slices, 0.95),
+        resources,
         p95_interval: quantile(&run_slices, 0.95),
         p99_interval: plan
             .sla

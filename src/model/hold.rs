@@ -162,4 +162,8 @@ pub struct Steadiness {
     /// A steady hold's runs begun vary by this share of the offer (one standard deviation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offered_sd: Option<f64>,
+    /// The sessions open's slow swing over the hold (a share of their mean, one standard
+    /// deviation): what a hold shorter than sessions sees of the load's long-run states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_sd: Option<f64>,
 }

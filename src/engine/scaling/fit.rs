@@ -16,6 +16,9 @@
 
 use crate::model::scaling::Fit;
 
+/// The most replicas a study extrapolates to.
+pub const MAX_SIZE: u32 = 256;
+
 /// The Universal Scalability Law's value at `n` for `fit`.
 pub fn usl(fit: &Fit, n: f64) -> f64 {
     fit.at(n)

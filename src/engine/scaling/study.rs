@@ -8,16 +8,13 @@
 //! above the tightest resource bound: a smooth fit through sizes that scaled linearly sees no
 //! wall that has not been hit yet, and a resource whose demand grows with size shows it first.
 
-use super::fit::{self, crossing, growth, usl};
+use super::fit::{self, crossing, growth, usl, MAX_SIZE};
 use crate::engine::capacity::resources::demand;
 use crate::model::capacity::{round3, CapacityReport};
 use crate::model::scaling::{
     Fit, Prediction, ResourceAtSize, ResourceTrend, ScaledEnterprise, ScalingStudy, SizeResult,
 };
 use crate::plan::Enterprise;
-
-/// The most replicas the study extrapolates to.
-pub const MAX_SIZE: u32 = 256;
 
 /// What the study needs of the plan.
 pub struct Setup {

@@ -62,7 +62,7 @@ pub fn conclusion(s: &ScalingStudy) -> String {
                 ),
                 (None, None, division) => format!(
                     "no size up to {} is expected to hold it{} — measure before signing.",
-                    super::study::MAX_SIZE,
+                    super::fit::MAX_SIZE,
                     division.map_or(String::new(), |d| format!(" (division says {d} replicas)"))
                 ),
             },

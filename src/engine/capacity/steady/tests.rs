@@ -1,15 +1,15 @@
 use super::*;
-use crate::model::hold::{HoldSample, Steadiness};
+use crate::model::hold::{HoldFigures, HoldSample, Steadiness};
 
 /// `n` run times (ms) spread evenly around `ms` (±20%).
-fn times(ms: f64, n: usize) -> Vec<f64> {
+pub(super) fn times(ms: f64, n: usize) -> Vec<f64> {
     (0..n)
         .map(|i| ms * (0.8 + 0.4 * i as f64 / n as f64))
         .collect()
 }
 
 /// Judges a hold as kept (its runs decoded from its slices).
-fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
+pub(super) fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
     let runs = crate::engine::capacity::interval::HoldRuns {
         runs: HoldFigures::decode(&hold.run_slices),
         first_turns: HoldFigures::decode(&hold.first_turn_slices),
@@ -19,7 +19,7 @@ fn steadiness(hold: &HoldFigures, expect: &Expect) -> Steadiness {
 
 /// `slices` one-second slices of `per_slice` runs each around `ms` in the first half and
 /// around `ms2` in the second, encoded as a hold keeps them.
-fn sliced(slices: usize, per_slice: usize, ms: f64, ms2: f64) -> Vec<String> {
+pub(super) fn sliced(slices: usize, per_slice: usize, ms: f64, ms2: f64) -> Vec<String> {
     let all: Vec<Vec<f64>> = (0..slices)
         .map(|i| times(if i < slices / 2 { ms } else { ms2 }, per_slice))
         .collect();
@@ -55,7 +55,7 @@ fn decide_on(
 
 /// A 60 s hold sampled every second: in flight and sessions open go linearly from `a` to `b`,
 /// runs begun at `begun`/s and ended at `ended`/s, run times around `p95s` in each half.
-fn hold(
+pub(super) fn hold(
     in_flight: (f64, f64),
     sessions: (f64, f64),
     begun: f64,
@@ -85,7 +85,7 @@ fn hold(
     }
 }
 
-fn open_expect(rate: f64, mean_turns: f64) -> Expect {
+pub(super) fn open_expect(rate: f64, mean_turns: f64) -> Expect {
     Expect {
         offered_runs_per_sec: Some(rate * mean_turns),
         rate: Some(rate),
@@ -218,14 +218,17 @@ fn the_hold_that_passed_at_4_5_per_s_short_of_its_offer_stands_for_what_it_carri
     // People's think times: 4.5/s offers 24.75 runs/s; the hold began 22.4 (9.6% short) with
     // sessions of ~118 s. Within a steady system's noise over a minute (sessions open are a
     // Poisson count of ~530: ±4.3%, and they stay for two minutes), so not unsteady: but
-    // what it showed, it showed of the load it carried: 22.4 / 5.5 = 4.07 sessions/s.
+    // what it showed, it showed of the load it carried, 22.4 / 5.5 = 4.07 sessions/s, and of
+    // one state of the sessions' slow swing: it stands for 4.07 less 0.7 of that swing.
     let h = hold((14.0, 15.0), (520.0, 526.0), 22.4, 22.4, (560.0, 600.0));
     let mut expect = open_expect(4.5, 5.5);
     expect.session_secs = Some(118.0);
     let s = steadiness(&h, &expect);
     assert!(s.steady, "{s:?}");
     let carried = s.runs_begun_per_sec / 5.5;
-    let sd = s.offered_sd.unwrap();
+    let slow = s.slow_sd.unwrap();
+    // 1 / √(4.5 × 118): 4.3%.
+    assert!((slow - 0.043).abs() < 0.002, "{slow}");
     let mut step = StepResult {
         rate: Some(4.5),
         carried_rate: Some(carried),
@@ -233,50 +236,23 @@ fn the_hold_that_passed_at_4_5_per_s_short_of_its_offer_stands_for_what_it_carri
         steadiness: Some(s),
         ..Default::default()
     };
-    // Short of its offer by more than a steady count's standard deviation (~4.4%): it stands
-    // for what it carried and that much more, 4.25/s.
-    assert!((sd - 0.044).abs() < 0.01, "{sd}");
+    let shown = 4.07 * (1.0 - crate::model::capacity::MIXTURE_SIGMAS * slow);
     assert!(
-        (step.shown_level() - 4.07 * (1.0 + sd)).abs() < 0.01,
+        (step.shown_level() - shown).abs() < 0.01,
         "{}",
         step.shown_level()
     );
-    assert!(step.shown_level() < 4.3);
-    // A hold that carried its rate within that stands for its rate; a failure always does.
-    step.carried_rate = Some(4.4);
+    assert!(step.shown_level() < 4.0);
+    // One that carried more than its rate stands for its rate at most; a failure, and a
+    // provisional pass, for their rate.
+    step.carried_rate = Some(4.8);
     assert_eq!(step.shown_level(), 4.5);
-    step.passed = false;
     step.carried_rate = Some(4.0);
+    step.provisional = true;
     assert_eq!(step.shown_level(), 4.5);
-}
-
-#[test]
-fn a_p95_that_moves_by_chance_over_few_runs_is_not_a_queue() {
-    // ~150 runs a half at a few runs a second, P95 2111 → 1458 ms: the halves' runs do not
-    // show a difference (the search once failed a step on it, 25% under its truth).
-    let chance = |seed: u64| -> Vec<Vec<f64>> {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        (0..60)
-            .map(|_| {
-                (0..5)
-                    .map(|_| {
-                        // Log-normal run times: median 700 ms, P95 ~1.6 s.
-                        let z: f64 = (0..12).map(|_| rng.random::<f64>()).sum::<f64>() - 6.0;
-                        700.0 * (0.5 * z).exp()
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    let moved = (0..40)
-        .filter(|seed| {
-            p95_moved("run-time P95", &chance(*seed), Some(2000.0))
-                .1
-                .is_some()
-        })
-        .count();
-    assert!(moved <= 2, "{moved} of 40 steady holds read as moving");
+    step.provisional = false;
+    step.passed = false;
+    assert_eq!(step.shown_level(), 4.5);
 }
 
 #[test]
@@ -357,65 +333,4 @@ fn a_steady_look_near_the_ceiling_counts_only_after_the_queue_could_settle() {
         ),
         other => panic!("{other:?}"),
     }
-}
-
-/// An 8 s hold looked at every 250 ms: each half's looks at `in_flight` and `sessions` runs
-/// in flight and sessions open, 7.5 runs/s begun and ended.
-fn short_hold(in_flight: [u64; 2], sessions: [u64; 2]) -> HoldFigures {
-    let samples = (1..=32)
-        .map(|i| {
-            let t = f64::from(i) / 4.0;
-            let half = usize::from(t > 4.0);
-            HoldSample {
-                at_secs: t,
-                runs_begun: (7.5 * t) as u64,
-                runs_ended: (7.5 * t) as u64,
-                in_flight: in_flight[half],
-                sessions_open: sessions[half],
-            }
-        })
-        .collect();
-    HoldFigures {
-        secs: 8.0,
-        samples,
-        run_slices: sliced(8, 8, 1000.0, 1000.0),
-        first_turn_slices: Vec::new(),
-        sessions_arrived: 0,
-    }
-}
-
-#[test]
-fn runs_in_flight_that_swing_as_a_steady_count_does_are_not_a_queue() {
-    // 3.75 sessions/s of 2 turns, ~1 s a run: 7.5 runs in flight on average. Over an 8 s hold,
-    // a half holds four independent looks: "9 → 6" is within 3σ (3.9), and was refused once.
-    let mut expect = open_expect(3.75, 2.0);
-    expect.turns_dispersion = 1.0;
-    expect.session_secs = Some(4.0);
-    let s = steadiness(&short_hold([9, 6], [30, 30]), &expect);
-    assert!(s.steady, "{s:?}");
-    // Runs in flight that follow the sessions open are the sessions' swing, judged there.
-    let s = steadiness(&short_hold([12, 6], [40, 20]), &expect);
-    assert!(
-        !s.moved.iter().any(|m| m.starts_with("runs in flight")),
-        "{s:?}"
-    );
-    // A queue growing past the noise is still seen.
-    let s = steadiness(&short_hold([5, 17], [30, 30]), &expect);
-    assert!(!s.steady && s.worsening, "{s:?}");
-    assert_eq!(s.moved[0], "runs in flight 5 → 17");
-}
-
-#[test]
-fn a_hold_that_completes_far_less_than_it_is_offered_has_flattened() {
-    // 8/s offers 44 runs/s; the deployment completed 25.9: flattened, saturated.
-    let over = hold((100.0, 180.0), (290.0, 367.0), 30.8, 25.9, (5400.0, 8200.0));
-    assert!(steadiness(&over, &open_expect(8.0, 5.5)).flattened);
-    // 4/s over a short hold completed 16% less than offered: within a steady count's noise
-    // for 20 s of sessions of 34 s (±10% a standard deviation), not flattened.
-    let mut short = hold((6.0, 6.0), (136.0, 136.0), 18.5, 18.5, (440.0, 450.0));
-    short.secs = 20.0;
-    short.samples.truncate(20);
-    let mut expect = open_expect(4.0, 5.5);
-    expect.session_secs = Some(34.0);
-    assert!(!steadiness(&short, &expect).flattened);
 }

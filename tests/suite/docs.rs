@@ -69,6 +69,14 @@ fn every_key_the_loader_accepts_is_in_the_docs() {
             "capacity.enterprise",
             format!("[capacity.enterprise]\n{PROBE}"),
         ),
+        (
+            "capacity.scaling",
+            format!("[capacity.scaling]\nsizes = [1]\n{PROBE}"),
+        ),
+        (
+            "capacity.resources",
+            format!("[[capacity.resources]]\nname = \"x\"\n{PROBE}"),
+        ),
         ("report", format!("[report]\n{PROBE}")),
         ("limits", format!("[limits]\n{PROBE}")),
         ("workload", format!("[workload]\n{PROBE}")),

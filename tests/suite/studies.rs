@@ -146,7 +146,7 @@ fn a_study_is_rebuilt_from_sizes_measured_apart() {
 /// time): the lock bounds 4 replicas at 172 runs/s (their slots complete ~128) and 8 at 122
 /// (their slots ~256). Sessions of 2..4 turns, 1 s pauses (p95 4 s), SLA P95 400 ms.
 const LOCK_TARGET: &str = "[target]\nembedded = true\ntls = false\nevent_delay = \"20ms\"\n\
-    max_concurrent_runs = 4\ncontention = \"4ms\"\ncoherency = \"600us\"\n\
+    max_concurrent_runs = 4\ncontention = \"4ms\"\ncoherency = \"0.6ms\"\n\
     [[target.metrics]]\nurl = \"/metrics\"\ninterval = \"1s\"\n\
     [[target.metrics.series]]\nname = \"agent_lock_busy_seconds_total\"\n";
 

@@ -77,6 +77,18 @@ pub struct ResourceTrend {
     pub binds_at: Option<u32>,
 }
 
+impl ResourceTrend {
+    /// Runs per second it allows at `size` replicas: its servers there over its demand there.
+    pub fn bound_at(&self, size: u32) -> f64 {
+        let n = f64::from(size);
+        let servers = match self.per_replica {
+            true => self.servers * n,
+            false => self.servers,
+        };
+        servers / (self.demand_secs + self.growth_secs * (n - 1.0)).max(1e-9)
+    }
+}
+
 /// What the study says of a size, measured or not.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {

@@ -176,17 +176,6 @@ fn bound_at(setup: &Setup, name: &str, d0: f64, d1: f64, n: f64) -> f64 {
     setup.servers(name, n.round() as u32) / demand
 }
 
-/// Runs/s resource `name` of study `s` allows at size `size` (`None`: no such resource).
-pub fn bound_of(s: &ScalingStudy, name: &str, size: u32) -> Option<f64> {
-    let r = s.resources.iter().find(|r| r.name == name)?;
-    let n = f64::from(size);
-    let servers = match r.per_replica {
-        true => r.servers * n,
-        false => r.servers,
-    };
-    Some(servers / (r.demand_secs + r.growth_secs * (n - 1.0)).max(1e-9))
-}
-
 /// What one replica completes at most, from the sizes measured (their ceilings, else what
 /// their answers completed), per replica.
 fn per_replica(sizes: &[SizeResult]) -> Option<f64> {

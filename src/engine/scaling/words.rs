@@ -13,9 +13,7 @@ pub fn conclusion(s: &ScalingStudy) -> String {
     let runs_per_unit = s.sizes.iter().rev().find_map(|z| z.runs_per_unit);
     for r in &s.resources {
         let last = s.predictions.last();
-        let bound = |p: &Prediction| {
-            crate::engine::scaling::study::bound_of(s, &r.name, p.size).map(|b| (p.size, b))
-        };
+        let bound = |p: &Prediction| Some((p.size, r.bound_at(p.size)));
         text.push_str(&format!(
             " Resource `{}`: {:.1} ms a run, {:+.2} ms a replica",
             r.name,

@@ -251,8 +251,11 @@ fn the_simulation_of_the_replicas_agrees_with_a_search_at_size_2() {
     let dir = tempfile::tempdir().unwrap();
     let out = capacity(&study_plan(dir.path(), LOCK_TARGET, "[2]", true));
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let (_, s) = study(dir.path());
+    let (folder, s) = study(dir.path());
     let found = s["sizes"][0]["answer"].as_f64().unwrap();
+    let size_dir = folder.join(s["sizes"][0]["folder"].as_str().unwrap());
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(size_dir.join("capacity.json")).unwrap()).unwrap();
     // The client's overhead, measured: one user's mean run less its delays and lock hold.
     let target = LOCK_TARGET.replacen("[[target.metrics]]", "replicas = 2\n[[target.metrics]]", 1);
     let plan = format!(
@@ -274,7 +277,34 @@ fn the_simulation_of_the_replicas_agrees_with_a_search_at_size_2() {
         overhead: (mean_ms / 1000.0 - service - hold).max(0.0),
     };
     let truth = replicas::limit(d, SESSIONS, 0.4, 2000.0);
-    let context = format!("found {found:.2}/s, the simulation {truth:.2}/s\n{s}");
+    // The simulation against the target, step by step: at each held step's carried rate
+    // below the knee, the simulated steady P95 lies in the step's interval, give or take
+    // 15% (a hold's transient, the interval's own 10% misses).
+    let mut context = format!("found {found:.2}/s, the simulation's limit {truth:.2}/s\n");
+    let mut compared = 0;
+    for step in report["steps"].as_array().unwrap() {
+        let (Some(rate), Some(low), Some(high)) = (
+            step["carried_rate"].as_f64().or(step["rate"].as_f64()),
+            step["p95_interval"]["low_ms"].as_f64(),
+            step["p95_interval"]["high_ms"].as_f64(),
+        ) else {
+            continue;
+        };
+        if step["skipped"] == true || rate > 0.9 * truth {
+            continue;
+        }
+        let (p95, _) = replicas::run(d, SESSIONS, rate, 2000.0, 500.0, 7);
+        let sim = p95 * 1000.0;
+        context.push_str(&format!(
+            "  {rate:.2}/s: measured {low:.0}–{high:.0} ms, simulated {sim:.0} ms\n"
+        ));
+        assert!(sim >= low * 0.85 && sim <= high * 1.15, "{context}");
+        compared += 1;
+    }
     eprintln!("{context}");
-    assert!((found / truth - 1.0).abs() <= 0.10, "{context}");
+    assert!(compared >= 2, "{context}{report}");
+    // The search never answers above the truth; its margin (an interval shown under the SLA
+    // near a gentle knee) costs it at most a quarter.
+    assert!(found <= truth * 1.05, "{context}");
+    assert!(found >= truth * 0.75, "{context}");
 }

@@ -5,8 +5,8 @@
 //!
 //!     cargo run --release --example reading_cost
 
-use agentload::engine::collector::Collector;
-use agentload::engine::outcome::{RunOutcome, RunTrace, ToolSpan};
+use agentload::client::outcome::{RunOutcome, RunTrace, ToolSpan};
+use agentload::measure::collector::Collector;
 use std::borrow::Cow;
 use std::time::Duration;
 

@@ -11,15 +11,19 @@
 //! `reference` is the embedded reference platform (`agentload target`), a separate tree that
 //! imports nothing of the client side but `wire`.
 
+pub mod capacity;
+pub mod client;
 pub mod commands;
-pub mod engine;
 pub mod errors;
 pub mod files;
+pub mod load;
+pub mod measure;
 pub mod model;
+pub mod onboarding;
 pub mod plan;
 pub mod reference;
 pub mod report;
 pub mod wire;
 
 // Paths the integration tests and the README's examples use.
-pub use engine::tls;
+pub use client::tls;

@@ -227,7 +227,7 @@ fn main() {
     agentload::wire::install_tls_provider();
     // Every user holds a socket: raise the open-file limit before anything (the embedded
     // target, a child, inherits it).
-    agentload::engine::nofile::raise_to_hard_limit();
+    agentload::load::nofile::raise_to_hard_limit();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

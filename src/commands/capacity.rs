@@ -3,13 +3,13 @@
 //! live load runs the whole search: the controller moves it from step to step (warm) and
 //! judges each step on its own hold once it is steady; the limiting rule; a projection for
 //! an enterprise's user count. With `[capacity.scaling]`, a search at each deployment size
-//! and the study of them (`engine::scaling`).
+//! and the study of them (`capacity::scaling`).
 
 use super::shard::ShardArgs;
 use super::{exit_code, stopped_while_reporting};
-use crate::engine::load::{RunOptions, SetupError};
-use crate::engine::{capacity, scaling};
+use crate::capacity::{self, scaling};
 use crate::errors::Exit;
+use crate::load::drive::{RunOptions, SetupError};
 use crate::plan::Plan;
 use std::path::Path;
 
@@ -55,7 +55,8 @@ async fn run_inner(
     let sharding = shard_args.resolve(std::env::var("JOB_COMPLETION_INDEX").ok().as_deref())?;
     if sharding.is_sharded() {
         let plan_text = std::fs::read(plan_path).unwrap_or_default();
-        let dir = capacity::ladder::walk(&plan, &plan_text, &sharding, between, options).await?;
+        let dir =
+            capacity::ladder::walk_in_step(&plan, &plan_text, &sharding, between, options).await?;
         let shard = sharding.shard;
         println!(
             "agentload capacity: shard {shard}: report in {}",

@@ -7,8 +7,8 @@ use super::report::read_summary;
 use super::run::print_verdict;
 use super::write_junit;
 use super::{write_file, write_summary};
-use crate::engine::load::SetupError;
 use crate::errors::Exit;
+use crate::load::drive::SetupError;
 use crate::model::merge::{check, merge, ShardReport};
 use crate::model::summary::Summary;
 use crate::plan::Sla;
@@ -29,12 +29,12 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
     match capacity {
         0 => {}
         n if n == shards.len() => {
-            let to = crate::engine::capacity::merge::MergeTo {
+            let to = crate::capacity::merge::MergeTo {
                 out: args.out,
                 allow_partial: args.allow_partial,
                 junit: args.junit,
             };
-            let (out, whole) = crate::engine::capacity::merge::merge(&to, &shards)?;
+            let (out, whole) = crate::capacity::merge::merge(&to, &shards)?;
             println!("agentload capacity: merged report in {}", out.display());
             return Ok(match whole {
                 true => Exit::Pass,
@@ -52,7 +52,7 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
     let missing = check(&shards, args.allow_partial)?;
     // `check` refused an empty list: there is a first shard.
     let first = Path::new(&shards[0].folder);
-    let (plan_path, plan_text) = crate::engine::folder::shard_plan(first, "judge the SLA")?;
+    let (plan_path, plan_text) = crate::load::folder::shard_plan(first, "judge the SLA")?;
     let sla = read_sla(&plan_path, &plan_text)?;
     let mut merged = merge(&shards, missing)?;
     let by_shard: Vec<&Summary> = shards.iter().map(|s| &s.summary).collect();
@@ -68,13 +68,8 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
     let info = merged.merge.as_ref().expect("merge sets it");
     // A partial merge is never a pass: part of the load is not in the figures.
     merged.passed = merged.sla.iter().all(|r| r.passed) && !info.partial;
-    let out = crate::engine::folder::merged_folder(
-        args.out,
-        first,
-        &merged.plan,
-        "merged",
-        &info.run_id,
-    )?;
+    let out =
+        crate::load::folder::merged_folder(args.out, first, &merged.plan, "merged", &info.run_id)?;
     write_summary(&out, &merged)?;
     write_file(&out.join("plan.toml"), plan_text.as_bytes())?;
     crate::report::write(&out, &merged).map_err(|e| SetupError::Report {
@@ -99,9 +94,7 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
 /// A report folder: its summary, or the checkpoint of a shard that ended before it.
 fn has_summary(dir: &Path) -> bool {
     dir.join("summary.json").is_file()
-        || dir
-            .join(crate::engine::watch::checkpoint::PARTIAL)
-            .is_file()
+        || dir.join(crate::load::watch::checkpoint::PARTIAL).is_file()
 }
 
 /// Each DIR is a shard's report folder, or a folder of them (every subfolder with a

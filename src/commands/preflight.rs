@@ -2,10 +2,10 @@
 //! TLS, CORS, env vars, one agent run — one verdict line each, `preflight.json`, exit 0/1/2.
 
 use super::{exit_code, report_folder};
-use crate::engine::load::{client_credential, resolve_target, SetupError};
-use crate::engine::preflight::checks;
 use crate::errors::Exit;
+use crate::load::drive::{client_credential, resolve_target, SetupError};
 use crate::model::preflight::Verdict;
+use crate::onboarding::preflight::checks;
 use crate::plan::Plan;
 use std::path::Path;
 

@@ -6,11 +6,11 @@
 //! `agentload record PLAN --runs N --out FILE.jsonl`: N runs' frames with their times.
 
 use super::{exit_code, report_folder};
-use crate::engine::load::{client_credential, resolve_target, Clients, SetupError};
-use crate::engine::probe::analyze::Frame;
-use crate::engine::probe::choose::choose;
-use crate::engine::probe::redact::Redactor;
 use crate::errors::Exit;
+use crate::load::drive::{client_credential, resolve_target, Clients, SetupError};
+use crate::onboarding::probe::analyze::Frame;
+use crate::onboarding::probe::choose::choose;
+use crate::onboarding::probe::redact::Redactor;
 use crate::plan::Plan;
 use std::path::{Path, PathBuf};
 
@@ -36,7 +36,8 @@ async fn probe_inner(
     let resolved = resolve_target(&plan, &credential, &dir).await?;
     let clients = Clients::new(&plan, &resolved, credential.clone())?;
     let message = message.unwrap_or(&plan.scenario.user_request);
-    let outcome = crate::engine::probe::probe(&plan, &clients, &credential, message, runs).await;
+    let outcome =
+        crate::onboarding::probe::probe(&plan, &clients, &credential, message, runs).await;
     if let Some(child) = resolved.embedded {
         child.stop().await;
     }
@@ -198,7 +199,7 @@ async fn record_inner(plan_path: &Path, runs: usize, out: PathBuf) -> Result<Exi
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &dir).await?;
     let clients = Clients::new(&plan, &resolved, credential.clone())?;
-    let recording = crate::engine::probe::record(&plan, &clients, &credential, runs).await;
+    let recording = crate::onboarding::probe::record(&plan, &clients, &credential, runs).await;
     if let Some(child) = resolved.embedded {
         child.stop().await;
     }

@@ -3,8 +3,8 @@
 //! regression past the tolerance). `run --baseline` uses the same comparison.
 
 use super::exit_code;
-use crate::engine::load::SetupError;
 use crate::errors::Exit;
+use crate::load::drive::SetupError;
 use crate::model::compare::{compare, Comparison};
 use crate::model::summary::Summary;
 use std::path::Path;
@@ -28,10 +28,12 @@ fn render_inner(dir: &Path) -> Result<Exit, SetupError> {
 /// `agentload report scale DIR... --out DIR`: a scaling study from capacity folders measured
 /// separately (each naming its size).
 pub fn scale(dirs: &[std::path::PathBuf], out: &Path) -> Exit {
-    exit_code(crate::engine::scaling::run::rebuild(dirs, out).map(|dir| {
-        println!("agentload: study in {}", dir.display());
-        Exit::Pass
-    }))
+    exit_code(
+        crate::capacity::scaling::run::rebuild(dirs, out).map(|dir| {
+            println!("agentload: study in {}", dir.display());
+            Exit::Pass
+        }),
+    )
 }
 
 pub fn compare_dirs(
@@ -72,7 +74,7 @@ fn compare_inner(
 /// (`summary.partial.json`) of a test whose generator ended before it (marked partial).
 pub(crate) fn read_summary(dir: &Path) -> Result<Summary, SetupError> {
     let mut path = dir.join("summary.json");
-    let partial = dir.join(crate::engine::watch::checkpoint::PARTIAL);
+    let partial = dir.join(crate::load::watch::checkpoint::PARTIAL);
     if !path.is_file() && partial.is_file() {
         path = partial;
     }

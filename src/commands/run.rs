@@ -4,9 +4,9 @@ use super::report::{print_comparison, read_summary};
 use super::shard::{self, ShardArgs};
 use super::write_junit;
 use super::{exit_code, report_folder};
-pub use crate::engine::load::RunOptions;
-use crate::engine::load::{client_credential, fetch_stats, load, resolve_target, SetupError};
 use crate::errors::Exit;
+pub use crate::load::drive::RunOptions;
+use crate::load::drive::{client_credential, fetch_stats, load, resolve_target, SetupError};
 use crate::model::compare::compare;
 use crate::model::summary::Summary;
 use crate::plan::Plan;
@@ -52,7 +52,7 @@ async fn run_inner(
     let credential = client_credential(&plan)?;
     let resolved = resolve_target(&plan, &credential, &report_dir).await?;
     let preflight = match options.preflight {
-        true => Some(crate::engine::preflight::checks(&plan, &resolved, &credential).await),
+        true => Some(crate::onboarding::preflight::checks(&plan, &resolved, &credential).await),
         false => None,
     };
     let preflight = match preflight {
@@ -114,7 +114,7 @@ async fn run_inner(
     }
     super::write_summary(&report_dir, &summary)?;
     // The final summary is in place: the last checkpoint has served.
-    let _ = std::fs::remove_file(report_dir.join(crate::engine::watch::checkpoint::PARTIAL));
+    let _ = std::fs::remove_file(report_dir.join(crate::load::watch::checkpoint::PARTIAL));
     // The plan beside its figures: `report merge` judges the SLA with it.
     super::write_file(&report_dir.join("plan.toml"), &plan_text)?;
     crate::report::write(&report_dir, &summary).map_err(|e| SetupError::Report {

@@ -2,8 +2,8 @@
 //! and the instant they all start at. Flags, or env vars as a Kubernetes Indexed Job sets
 //! them (`JOB_COMPLETION_INDEX` with `--shards N`).
 
-use crate::engine::load::SetupError;
-pub use crate::engine::sharding::{info, plan_digest, Sharding};
+use crate::load::drive::SetupError;
+pub use crate::load::sharding::{info, plan_digest, Sharding};
 use crate::plan::{Plan, Shard};
 
 /// The command line's shard options, before they are checked.

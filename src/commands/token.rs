@@ -1,7 +1,7 @@
 //! `agentload token mint|inspect`: a token exactly as a plan's users get it, and what a token
 //! says. Secrets are never printed.
 
-use crate::engine::auth::{unverified_claims, Identity, TokenSource};
+use crate::client::auth::{unverified_claims, Identity, TokenSource};
 use crate::errors::{chain, Exit};
 use crate::plan::{AuthMode, Plan};
 use std::path::Path;
@@ -15,14 +15,14 @@ pub async fn mint(plan_path: &Path, user: usize) -> Exit {
             AuthMode::Mint => &plan.auth.secret_env,
             AuthMode::Login => &plan.auth.bypass_key_env,
         };
-        let credential = crate::engine::auth::secret_from_env(var, "the plan's credential")
+        let credential = crate::client::auth::secret_from_env(var, "the plan's credential")
             .map_err(|e| e.to_string())?;
-        let tls = crate::engine::tls::client_config(
+        let tls = crate::client::tls::client_config(
             plan.target.ca_file.as_deref(),
             plan.target.tls_resumption,
         )
         .map_err(|e| e.to_string())?;
-        let http = crate::engine::tls::http_client(&tls, Duration::from_secs(20))
+        let http = crate::client::tls::http_client(&tls, Duration::from_secs(20))
             .map_err(|e| e.to_string())?;
         let base = plan
             .target
@@ -85,7 +85,7 @@ pub fn inspect(jwt: &str, secret_env: Option<&str>) -> Exit {
     let Some(var) = secret_env else {
         return Exit::Pass;
     };
-    let secret = match crate::engine::auth::secret_from_env(var, "the HS256 JWT secret") {
+    let secret = match crate::client::auth::secret_from_env(var, "the HS256 JWT secret") {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -313,7 +313,7 @@ impl super::Plan {
     }
 
     /// The ramp between capacity steps: the plan's `step_ramp`; else none for an open plan
-    /// (its rate moves at once, its sessions with it: `engine::live::Population`), a
+    /// (its rate moves at once, its sessions with it: `load::level::Population`), a
     /// session's mean length for closed seats that hold sessions (`session`: as measured so
     /// far, else the plan's estimate), else `DEFAULT_RAMP`.
     pub fn capacity_ramp(&self, session: Option<Duration>) -> Duration {

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// The built-in profile names (`engine::protocol::Profile::builtin` knows each).
+/// The built-in profile names (`client::protocol::Profile::builtin` knows each).
 pub const PROFILES: [&str; 2] = ["reference", "netra"];
 
 /// How the token travels on the WebSocket upgrade.

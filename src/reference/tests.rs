@@ -48,7 +48,7 @@ fn token(secret: &str, exp_offset: i64) -> String {
     .unwrap()
 }
 
-async fn next_json(ws: &mut crate::engine::scenarios::ws::WsStream) -> Value {
+async fn next_json(ws: &mut crate::client::ws::WsStream) -> Value {
     loop {
         match ws.next().await.unwrap().unwrap() {
             Message::Text(t) => return serde_json::from_str(&t).unwrap(),
@@ -57,10 +57,7 @@ async fn next_json(ws: &mut crate::engine::scenarios::ws::WsStream) -> Value {
     }
 }
 
-async fn connect(
-    url: &str,
-    bearer: Option<&str>,
-) -> Result<crate::engine::scenarios::ws::WsStream, u16> {
+async fn connect(url: &str, bearer: Option<&str>) -> Result<crate::client::ws::WsStream, u16> {
     let mut request = url.into_client_request().unwrap();
     if let Some(t) = bearer {
         request
@@ -79,13 +76,13 @@ async fn open(
     request: tokio_tungstenite::tungstenite::handshake::client::Request,
 ) -> Result<
     (
-        crate::engine::scenarios::ws::WsStream,
+        crate::client::ws::WsStream,
         tokio_tungstenite::tungstenite::handshake::client::Response,
     ),
     tokio_tungstenite::tungstenite::Error,
 > {
-    let tls = crate::engine::tls::client_config(None, false).unwrap();
-    crate::engine::scenarios::socket::connect(request, &tls, Default::default()).await
+    let tls = crate::client::tls::client_config(None, false).unwrap();
+    crate::client::socket::connect(request, &tls, Default::default()).await
 }
 
 /// Polls the counters until `done` holds, bounded at 5 s.
@@ -191,8 +188,8 @@ async fn subprotocol_and_query_carriers_authenticate() {
 async fn tls_serves_with_a_ca_the_client_trusts() {
     let t = start(args(true)).await.unwrap();
     assert!(t.base_url.starts_with("https://127.0.0.1:"));
-    let tls = crate::engine::tls::client_config(t.ca_file.as_deref(), false).unwrap();
-    let http = crate::engine::tls::http_client(&tls, Duration::from_secs(5)).unwrap();
+    let tls = crate::client::tls::client_config(t.ca_file.as_deref(), false).unwrap();
+    let http = crate::client::tls::http_client(&tls, Duration::from_secs(5)).unwrap();
     let health: Value = http
         .get(format!("{}/health", t.base_url))
         .send()
@@ -203,8 +200,8 @@ async fn tls_serves_with_a_ca_the_client_trusts() {
         .unwrap();
     assert_eq!(health["status"], "healthy");
     // Without the CA the handshake fails.
-    let untrusted = crate::engine::tls::http_client(
-        &crate::engine::tls::client_config(None, false).unwrap(),
+    let untrusted = crate::client::tls::http_client(
+        &crate::client::tls::client_config(None, false).unwrap(),
         Duration::from_secs(5),
     )
     .unwrap();
@@ -305,7 +302,7 @@ fn tls_server(dir: &std::path::Path, tag: &str, days: i64) -> tokio_rustls::TlsA
 }
 
 fn tls_client(ca: &std::path::Path, resume: bool) -> tokio_rustls::TlsConnector {
-    tokio_rustls::TlsConnector::from(crate::engine::tls::client_config(Some(ca), resume).unwrap())
+    tokio_rustls::TlsConnector::from(crate::client::tls::client_config(Some(ca), resume).unwrap())
 }
 
 /// Two connections to one server with the client's config: how each handshake went.

@@ -1,0 +1,99 @@
+//! What the steps held so far showed the controller: every step as the ceiling reads it, the
+//! levels that held (what a cool-down returns to), whether the last step failed, the last mean
+//! run time; and the steps' levels as people read them.
+
+use crate::capacity::ceiling::{self, Held};
+use crate::model::capacity::{round3, StepResult};
+
+#[derive(Default)]
+pub(crate) struct Record {
+    /// Every step held, as the ceiling reads it.
+    pub seen: Vec<Held>,
+    /// The steps that held and no step at or below failed since: each one's level (this
+    /// shard's), and its hold's means of runs in flight and sessions open.
+    pub passes: Vec<(f64, f64, f64)>,
+    pub failed_last: bool,
+    /// The last step's mean run time (s): what sessions started part-way are drawn with.
+    pub run_secs: Option<f64>,
+}
+
+impl Record {
+    /// Whether `step` is saturated among the steps so far and it: found so, it stays so.
+    pub fn saturated(&self, step: &StepResult) -> bool {
+        Held::of(step).is_some_and(|held| {
+            let mut all = self.seen.clone();
+            all.push(held.clone());
+            ceiling::saturated(&held, &all)
+        })
+    }
+
+    /// A step judged, at this shard's `local` level.
+    pub fn remember(&mut self, step: &StepResult, local: f64) {
+        if let Some(mean) = step.mean_ms {
+            self.run_secs = Some(mean / 1000.0);
+        }
+        self.seen.extend(Held::of(step));
+        self.failed_last = !step.passed;
+        // A level that failed (held again, say) takes the passes at or above it with it.
+        self.passes.retain(|p| p.0 < local);
+        if step.passed {
+            let st = step.steadiness.clone().unwrap_or_default();
+            let mean = |h: [f64; 2]| (h[0] + h[1]) / 2.0;
+            self.passes
+                .push((local, mean(st.in_flight), mean(st.sessions_open)));
+        }
+    }
+
+    /// A rate step not run (at this shard's `local` level): why, as its failure.
+    pub fn not_run(&mut self, level: f64, local: f64, offered: f64, why: String) -> StepResult {
+        self.failed_last = true;
+        self.passes.retain(|p| p.0 < local);
+        StepResult {
+            rate: Some(level),
+            offered_runs_per_sec: Some(offered),
+            skipped: true,
+            not_sustainable: true,
+            failed_rule: Some(format!("not sustainable: {why}")),
+            ..Default::default()
+        }
+    }
+
+    /// The highest level below `next` that held, with its means of runs in flight and
+    /// sessions open (none: zeros).
+    pub fn held_below(&self, next: f64) -> (f64, f64, f64) {
+        self.passes
+            .iter()
+            .copied()
+            .filter(|p| p.0 < next)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap_or_default()
+    }
+}
+
+/// Each step's runs started: from its start to the next step's, the last one's to `total`
+/// (the runs begun by the load's end). `spans` are `finish`'s, in the order the steps ran.
+/// A level held twice (the answer held again) counts both spans.
+pub fn runs_started(steps: &mut [StepResult], spans: &[(f64, u64)], total: u64) {
+    steps.iter_mut().for_each(|s| s.runs_started = 0);
+    for (i, (level, begun)) in spans.iter().enumerate() {
+        let next = spans.get(i + 1).map_or(total, |s| s.1);
+        if let Some(step) = steps.iter_mut().find(|s| s.level() == *level) {
+            step.runs_started += next.saturating_sub(*begun);
+        }
+    }
+}
+
+pub(crate) fn level_text(level: f64, rate: bool) -> String {
+    match rate {
+        true => format!("{}/s", round3(level)),
+        false => format!("{} users", level.round()),
+    }
+}
+
+/// A level as a rate step's rate, or a user step's users.
+pub(crate) fn level_of(level: f64, rate: bool) -> (Option<f64>, usize) {
+    match rate {
+        true => (Some(level), 0),
+        false => (None, level.round() as usize),
+    }
+}

@@ -12,9 +12,10 @@ pub(super) use window::{mean, quantile};
 
 use super::ceiling;
 use super::interval::HoldRuns;
+use super::judge::{judge, Judged};
 use super::steady::{self, Approach, Decision, Expect, Look};
-use super::{judge, Judged, StepResult};
 use crate::load::level::{Attached, Knob, Live};
+use crate::model::capacity::StepResult;
 use crate::plan::{Plan, Shard};
 use record::{level_of, level_text, Record};
 use std::sync::Arc;

@@ -4,8 +4,9 @@
 use super::ceiling::{self, Held};
 use super::controller::{mean, quantile};
 use super::interval::HoldRuns;
+use super::judge::judge;
 use super::steady::{self, Approach, Decision, Expect, Look};
-use super::{judge, StepResult};
+use crate::model::capacity::StepResult;
 use crate::model::hold::HoldFigures;
 use crate::plan::{Plan, Sla};
 

@@ -9,10 +9,10 @@
 use super::controller::{runs_started, Holding};
 use super::one_load::{self, launch_time};
 use super::output::{capacity_summary, print_steps, write_capacity};
-use super::CapacityReport;
 use crate::load::drive::{client_credential, resolve_target, RunOptions, SetupError};
 use crate::load::folder::{report_folder, write_file};
 use crate::load::sharding::{self as shard, Sharding};
+use crate::model::capacity::CapacityReport;
 use crate::plan::Plan;
 use std::path::PathBuf;
 use std::time::Duration;

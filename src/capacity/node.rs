@@ -3,8 +3,9 @@
 //! them, and the report written.
 
 use super::controller::{runs_started, Holding};
+use super::one_load;
 use super::output::{capacity_summary, print_steps, step_line, write_capacity};
-use super::{one_load, search, search_rates};
+use super::search::{search, search_rates};
 use crate::load::drive::{client_credential, resolve_target, RunOptions, SetupError};
 use crate::load::folder::report_folder;
 use crate::plan::Plan;

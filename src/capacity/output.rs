@@ -1,9 +1,9 @@
 //! A capacity search's output: the steps and the conclusion on the console, and the report
 //! folder (`capacity.json`, `summary.json`, `index.html`, JUnit).
 
-use super::{CapacityReport, StepResult};
 use crate::load::drive::{RunOptions, SetupError};
 use crate::load::folder::{write_file, write_junit, write_summary};
+use crate::model::capacity::{CapacityReport, StepResult};
 use crate::model::summary::{RuleVerdict, Summary};
 use crate::plan::Plan;
 use std::path::Path;

@@ -11,8 +11,9 @@
 //! on below it if it fails.
 
 use super::ceiling;
+use super::judge::judge;
 use super::place;
-use super::{judge, CapacityReport, StepResult};
+use crate::model::capacity::{CapacityReport, StepResult};
 use crate::plan::Sla;
 
 /// Most times the answer is held again.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::capacity::judge::judge;
 
 fn plan(text: &str) -> CapacityPlan {
     toml::from_str(text).unwrap()

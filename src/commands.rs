@@ -42,4 +42,4 @@ pub struct MergeArgs<'a> {
     pub junit: Option<&'a Path>,
 }
 
-pub(crate) use crate::load::folder::{report_folder, write_file, write_junit, write_summary};
+pub(crate) use crate::load::folder::{report_folder, write_file};

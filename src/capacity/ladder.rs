@@ -10,7 +10,7 @@ use super::controller::{runs_started, Holding};
 use super::one_load::{self, launch_time};
 use super::output::{capacity_summary, print_steps, write_capacity};
 use crate::load::drive::{client_credential, resolve_target, RunOptions, SetupError};
-use crate::load::folder::{report_folder, write_file};
+use crate::load::folder::report_folder;
 use crate::load::sharding::{self as shard, Sharding};
 use crate::model::capacity::CapacityReport;
 use crate::plan::Plan;
@@ -118,7 +118,6 @@ pub async fn walk_in_step(
     let mut summary = capacity_summary(plan, started_at, &resolved.ws_url, report);
     summary.shard = Some(shard::info(sharding, plan_text, summary.peak_users));
     summary.sla.clear();
-    write_capacity(&dir, summary, &options)?;
-    write_file(&dir.join("plan.toml"), plan_text)?;
+    write_capacity(&dir, summary, Some(plan_text), &options)?;
     Ok(dir.to_path_buf())
 }

@@ -5,7 +5,7 @@
 use super::ladder_report;
 use super::output::{capacity_summary, print_steps, write_capacity};
 use crate::load::drive::{RunOptions, SetupError};
-use crate::load::folder::{merged_folder, shard_plan, write_file};
+use crate::load::folder::{merged_folder, shard_plan};
 use crate::model::capacity::merge_steps;
 use crate::model::merge::{check, ShardReport};
 use crate::plan::Plan;
@@ -66,7 +66,6 @@ pub fn merge(args: &MergeTo, shards: &[ShardReport]) -> Result<(PathBuf, bool), 
         junit: args.junit.map(Path::to_path_buf),
         ..RunOptions::default()
     };
-    write_capacity(&out, summary, &options)?;
-    write_file(&out.join("plan.toml"), plan_text.as_bytes())?;
+    write_capacity(&out, summary, Some(plan_text.as_bytes()), &options)?;
     Ok((out, missing.is_empty()))
 }

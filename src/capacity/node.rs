@@ -74,6 +74,6 @@ pub async fn run(
         .or(plan.target.replicas.map(|r| r as u32));
     print_steps(&report);
     let summary = capacity_summary(plan, started_at, &resolved.ws_url, report);
-    write_capacity(&dir, summary, options)?;
+    write_capacity(&dir, summary, None, options)?;
     Ok(dir.to_path_buf())
 }

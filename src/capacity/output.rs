@@ -2,10 +2,10 @@
 //! folder (`capacity.json`, `summary.json`, `index.html`, JUnit).
 
 use crate::load::drive::{RunOptions, SetupError};
-use crate::load::folder::{write_file, write_junit, write_summary};
 use crate::model::capacity::{CapacityReport, StepResult};
 use crate::model::summary::{RuleVerdict, Summary};
 use crate::plan::Plan;
+use crate::report::folder;
 use std::path::Path;
 
 /// The steps in user order, and the conclusion.
@@ -48,24 +48,16 @@ pub fn capacity_summary(
     }
 }
 
-/// `capacity.json`, `summary.json` and `index.html` (and JUnit when asked), each whole.
+/// `capacity.json`, `summary.json`, the plan when given (a shard's, a merge's), `index.html`
+/// (and JUnit when asked), each whole.
 pub fn write_capacity(
     dir: &Path,
     summary: Summary,
+    plan_text: Option<&[u8]>,
     options: &RunOptions,
 ) -> Result<(), SetupError> {
     let report = summary.capacity.as_ref().expect("a capacity summary");
-    let json = serde_json::to_string_pretty(report).expect("the report serializes");
-    write_file(&dir.join("capacity.json"), json.as_bytes())?;
-    write_summary(dir, &summary)?;
-    crate::report::write(dir, &summary).map_err(|e| SetupError::Report {
-        path: dir.join("index.html"),
-        message: e.to_string(),
-    })?;
-    if let Some(path) = &options.junit {
-        let xml = crate::report::junit::junit(&summary.plan, &summary.sla, None);
-        write_junit(path, &xml)?;
-    }
+    folder::write_capacity(dir, &summary, report, plan_text, options.junit.as_deref())?;
     Ok(())
 }
 

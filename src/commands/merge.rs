@@ -5,13 +5,12 @@
 use super::exit_code;
 use super::report::read_summary;
 use super::run::print_verdict;
-use super::write_junit;
-use super::{write_file, write_summary};
 use crate::errors::Exit;
 use crate::load::drive::SetupError;
 use crate::model::merge::{check, merge, ShardReport};
 use crate::model::summary::Summary;
 use crate::plan::Sla;
+use crate::report::folder::{self, has_summary};
 use std::path::{Path, PathBuf};
 
 pub use super::MergeArgs;
@@ -70,18 +69,7 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
     merged.passed = merged.sla.iter().all(|r| r.passed) && !info.partial;
     let out =
         crate::load::folder::merged_folder(args.out, first, &merged.plan, "merged", &info.run_id)?;
-    write_summary(&out, &merged)?;
-    write_file(&out.join("plan.toml"), plan_text.as_bytes())?;
-    crate::report::write(&out, &merged).map_err(|e| SetupError::Report {
-        path: out.join("index.html"),
-        message: e.to_string(),
-    })?;
-    if let Some(path) = args.junit {
-        write_junit(
-            path,
-            &crate::report::junit::junit(&merged.plan, &merged.sla, None),
-        )?;
-    }
+    folder::write_report(&out, &merged, Some(plan_text.as_bytes()), args.junit)?;
     print_shards(&merged);
     print_verdict(&merged, &out);
     Ok(if merged.passed {
@@ -89,12 +77,6 @@ fn merge_inner(args: &MergeArgs) -> Result<Exit, SetupError> {
     } else {
         Exit::SlaFailed
     })
-}
-
-/// A report folder: its summary, or the checkpoint of a shard that ended before it.
-fn has_summary(dir: &Path) -> bool {
-    dir.join("summary.json").is_file()
-        || dir.join(crate::load::watch::checkpoint::PARTIAL).is_file()
 }
 
 /// Each DIR is a shard's report folder, or a folder of them (every subfolder with a

@@ -7,6 +7,7 @@ use crate::errors::Exit;
 use crate::load::drive::SetupError;
 use crate::model::compare::{compare, Comparison};
 use crate::model::summary::Summary;
+use crate::report::folder;
 use std::path::Path;
 
 /// Re-renders `DIR/index.html` from `DIR/summary.json`.
@@ -16,10 +17,7 @@ pub fn render(dir: &Path) -> Exit {
 
 fn render_inner(dir: &Path) -> Result<Exit, SetupError> {
     let summary = read_summary(dir)?;
-    let path = crate::report::write(dir, &summary).map_err(|e| SetupError::Report {
-        path: dir.join("index.html"),
-        message: e.to_string(),
-    })?;
+    let path = folder::write_page(dir, &summary)?;
     println!("agentload: rendered {}", path.display());
     Ok(Exit::Pass)
 }
@@ -61,8 +59,7 @@ fn compare_inner(
     );
     print_comparison(&c);
     if let Some(path) = junit {
-        let xml = crate::report::junit::junit(&cur.plan, &[], Some(&c));
-        super::write_junit(path, &xml)?;
+        folder::write_junit(path, &cur.plan, &[], Some(&c))?;
     }
     Ok(match c.regressions().count() {
         0 => Exit::Pass,
@@ -73,17 +70,7 @@ fn compare_inner(
 /// The summary a report folder holds: `summary.json`, or the last checkpoint
 /// (`summary.partial.json`) of a test whose generator ended before it (marked partial).
 pub(crate) fn read_summary(dir: &Path) -> Result<Summary, SetupError> {
-    let mut path = dir.join("summary.json");
-    let partial = dir.join(crate::load::watch::checkpoint::PARTIAL);
-    if !path.is_file() && partial.is_file() {
-        path = partial;
-    }
-    let bad = |message: String| SetupError::ReadReport {
-        path: path.clone(),
-        message,
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-    serde_json::from_str(&text).map_err(|e| bad(format!("not an agentload summary: {e}")))
+    Ok(folder::read_summary(dir)?)
 }
 
 /// The comparison table: figure, baseline, current, change, verdict.

@@ -2,7 +2,6 @@
 
 use super::report::{print_comparison, read_summary};
 use super::shard::{self, ShardArgs};
-use super::write_junit;
 use super::{exit_code, report_folder};
 use crate::errors::Exit;
 pub use crate::load::drive::RunOptions;
@@ -10,7 +9,7 @@ use crate::load::drive::{client_credential, fetch_stats, load, resolve_target, S
 use crate::model::compare::compare;
 use crate::model::summary::Summary;
 use crate::plan::Plan;
-use crate::report::junit::junit;
+use crate::report::folder;
 use std::path::Path;
 
 /// Runs a plan end to end; prints progress and the verdict; returns the exit code.
@@ -112,19 +111,14 @@ async fn run_inner(
         }
         summary.comparison = Some(c);
     }
-    super::write_summary(&report_dir, &summary)?;
+    folder::write_report(
+        &report_dir,
+        &summary,
+        Some(&plan_text),
+        options.junit.as_deref(),
+    )?;
     // The final summary is in place: the last checkpoint has served.
-    let _ = std::fs::remove_file(report_dir.join(crate::load::watch::checkpoint::PARTIAL));
-    // The plan beside its figures: `report merge` judges the SLA with it.
-    super::write_file(&report_dir.join("plan.toml"), &plan_text)?;
-    crate::report::write(&report_dir, &summary).map_err(|e| SetupError::Report {
-        path: report_dir.join("index.html"),
-        message: e.to_string(),
-    })?;
-    if let Some(path) = &options.junit {
-        let xml = junit(&summary.plan, &summary.sla, summary.comparison.as_ref());
-        write_junit(path, &xml)?;
-    }
+    let _ = std::fs::remove_file(report_dir.join(folder::PARTIAL));
     if let Some(c) = &summary.comparison {
         print_comparison(c);
     }

@@ -2,7 +2,6 @@
 //! what `run`, `capacity` and `report` write with.
 
 use crate::load::drive::SetupError;
-use crate::model::summary::Summary;
 use crate::plan::Plan;
 use std::path::{Path, PathBuf};
 
@@ -54,11 +53,6 @@ pub fn report_folder(
     Ok(ReportFolder(dir))
 }
 
-pub fn write_summary(dir: &Path, summary: &Summary) -> Result<(), SetupError> {
-    let text = serde_json::to_string_pretty(summary).expect("the summary serializes");
-    write_file(&dir.join("summary.json"), text.as_bytes())
-}
-
 /// Writes a report file whole (a temporary name, then a rename).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
     crate::files::write_whole(path, bytes).map_err(|e| SetupError::Report {
@@ -67,17 +61,10 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
     })
 }
 
-pub fn write_junit(path: &Path, xml: &str) -> Result<(), SetupError> {
-    crate::report::write_junit(path, xml).map_err(|e| SetupError::Report {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
 /// The plan the shards ran, as the first shard's folder keeps it (`plan.toml`): its path and
 /// text. `needed` says what for, in the error when it cannot be read.
 pub fn shard_plan(first: &Path, needed: &str) -> Result<(PathBuf, String), SetupError> {
-    let path = first.join("plan.toml");
+    let path = first.join(crate::report::folder::PLAN);
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok((path, text)),
         Err(e) => Err(SetupError::ReadReport {

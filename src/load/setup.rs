@@ -37,3 +37,17 @@ pub enum SetupError {
     #[error("{0}")]
     Scaling(String),
 }
+
+impl From<crate::report::ReportError> for SetupError {
+    fn from(e: crate::report::ReportError) -> Self {
+        use crate::report::ReportError as R;
+        match e {
+            R::Write { path, message } => SetupError::Report { path, message },
+            R::Read { path, message } => SetupError::ReadReport { path, message },
+            R::Render(message) => SetupError::Report {
+                path: PathBuf::from(crate::report::folder::PAGE),
+                message,
+            },
+        }
+    }
+}

@@ -5,7 +5,7 @@
 //! bounds). Rendered from the study alone.
 
 use super::charts::{line_chart_with_marks, Series, BLUE, GREEN, ORANGE, PURPLE, RED};
-use super::ReportError;
+use super::error::ReportError;
 use crate::model::scaling::ScalingStudy;
 use minijinja::{context, Environment};
 use std::collections::BTreeMap;
@@ -102,14 +102,4 @@ fn charts(s: &ScalingStudy) -> (String, String) {
         &[line("most completed (a step's)", GREEN, ceilings)],
     );
     (answers, throughput)
-}
-
-/// Writes the page into `dir`.
-pub fn write(dir: &std::path::Path, s: &ScalingStudy) -> Result<(), ReportError> {
-    let html = render(s)?;
-    let path = dir.join("index.html");
-    crate::files::write_whole(&path, html.as_bytes()).map_err(|e| ReportError::Write {
-        path,
-        message: e.to_string(),
-    })
 }

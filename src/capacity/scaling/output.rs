@@ -2,17 +2,11 @@
 //! page), each written whole; and its conclusion on the console.
 
 use crate::load::drive::SetupError;
-use crate::load::folder::write_file;
 use crate::model::scaling::ScalingStudy;
 use std::path::Path;
 
 pub fn write(dir: &Path, study: &ScalingStudy) -> Result<(), SetupError> {
-    let json = serde_json::to_string_pretty(study).expect("the study serializes");
-    write_file(&dir.join("study.json"), json.as_bytes())?;
-    crate::report::scaling::write(dir, study).map_err(|e| SetupError::Report {
-        path: dir.join("index.html"),
-        message: e.to_string(),
-    })
+    Ok(crate::report::folder::write_study(dir, study)?)
 }
 
 /// The sizes, then the conclusion.

@@ -12,6 +12,7 @@ use crate::load::drive::{client_credential, resolve_target, RunOptions, SetupErr
 use crate::load::folder::report_folder;
 use crate::model::capacity::CapacityReport;
 use crate::plan::{Plan, Scaling};
+use crate::report::folder::CAPACITY;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -161,7 +162,7 @@ async fn scale(command: &str, timeout: Duration) -> Result<(), String> {
 
 /// A size's `capacity.json`.
 pub fn read(folder: &Path) -> Result<CapacityReport, SetupError> {
-    let path = folder.join("capacity.json");
+    let path = folder.join(CAPACITY);
     let bytes = std::fs::read(&path).map_err(|e| SetupError::ReadReport {
         path: path.clone(),
         message: e.to_string(),
@@ -187,7 +188,7 @@ fn relative(folder: &Path, dir: &Path) -> String {
 pub fn rebuild(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, SetupError> {
     let mut measured = Vec::new();
     for dir in dirs {
-        let folders = match dir.join("capacity.json").exists() {
+        let folders = match dir.join(CAPACITY).exists() {
             true => vec![dir.clone()],
             false => {
                 let mut inner: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -196,7 +197,7 @@ pub fn rebuild(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, SetupError> {
                         message: e.to_string(),
                     })?
                     .filter_map(|e| Some(e.ok()?.path()))
-                    .filter(|p| p.join("capacity.json").exists())
+                    .filter(|p| p.join(CAPACITY).exists())
                     .collect();
                 inner.sort();
                 inner
@@ -205,7 +206,7 @@ pub fn rebuild(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, SetupError> {
         for folder in folders {
             let report = read(&folder)?;
             let size = report.size.ok_or_else(|| SetupError::ReadReport {
-                path: folder.join("capacity.json"),
+                path: folder.join(CAPACITY),
                 message: "names no deployment size: measure it with `capacity --size N` (or a \
                           study)"
                     .into(),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The checkpoint's file name in the report folder.
-pub const PARTIAL: &str = "summary.partial.json";
+pub use crate::report::folder::PARTIAL;
 
 /// What a checkpoint writes: the collector's figures with the test's name, start and target.
 #[derive(Clone)]

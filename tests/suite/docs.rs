@@ -247,3 +247,47 @@ fn a_repeated_paragraph_is_found_and_a_short_line_may_repeat() {
     assert_eq!(found[0].0, 2);
     assert!(repeated_paragraphs("[capacity]\n\nx\n\n[capacity]\n").is_empty());
 }
+
+/// ARCHITECTURE.md holds: every file or folder it names (`src/…`, `tests/…`, `examples/…`)
+/// exists, and every room of `src/` has its row in the rooms table.
+#[test]
+fn the_architecture_page_names_what_is_there() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let mut missing = Vec::new();
+    for chunk in page.split('`') {
+        let named = chunk.trim_end_matches('/');
+        let is_path = ["src/", "tests/", "examples/"]
+            .iter()
+            .any(|p| named.starts_with(p))
+            && !named.contains(' ');
+        if is_path && !root.join(named).exists() {
+            missing.push(named.to_string());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names what is not there: {missing:?}"
+    );
+    let mut unlisted = Vec::new();
+    for entry in std::fs::read_dir(root.join("src")).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let room = name.trim_end_matches(".rs");
+        if matches!(room, "lib" | "main") {
+            continue;
+        }
+        let row = match entry.path().is_dir() {
+            true => format!("`src/{room}/`"),
+            false => format!("`src/{room}.rs`"),
+        };
+        // A room is a folder, or a file beside its folder (`capacity.rs` + `capacity/`).
+        let folder = format!("`src/{room}/`");
+        if !page.contains(&row) && !page.contains(&folder) {
+            unlisted.push(row);
+        }
+    }
+    assert!(
+        unlisted.is_empty(),
+        "rooms ARCHITECTURE.md does not list: {unlisted:?}"
+    );
+}

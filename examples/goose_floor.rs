@@ -117,7 +117,7 @@ async fn main() -> Result<(), GooseError> {
         .register_transaction(transaction(&floor, connect).set_on_start())
         .register_transaction(transaction(&floor, agent_run).set_name("agent_run"))
         .register_transaction(transaction(&floor, close).set_on_stop());
-    // As `agentload run` configures Goose (engine/load.rs).
+    // As `agentload run` configures Goose (load/drive.rs, load/attack.rs).
     let mut config = goose::config::GooseConfiguration::default();
     config.quiet = 1;
     config.no_print_metrics = true;

@@ -1,7 +1,8 @@
-//! The capacity search: steps up a ladder of levels (users, or arrival rates) until one is
-//! not shown to hold the SLA, then steps placed between the highest shown to hold and the
-//! lowest not; each step judged on its own hold, its run-time rules on intervals; a
-//! projection with headroom.
+//! Capacity, one room: the search (a controller of one live load) steps up a ladder of levels
+//! (users, or arrival rates) until one is not shown to hold the SLA, then steps placed between
+//! the highest shown to hold and the lowest not, each judged on its own hold, its run-time
+//! rules on intervals; a projection with headroom. `scaling` runs a search at each deployment
+//! size and studies them.
 
 pub mod ceiling;
 pub mod controller;

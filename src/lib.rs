@@ -1,9 +1,12 @@
 //! agentload: load tests for AI-agent platforms that stream agent events over WebSocket.
 //!
-//! Layers, top to bottom; each imports only from layers below it (ARCHITECTURE.md):
-//! - `commands`: `run`, `capacity`, `preflight`, `token` — thin wiring of the layers below;
-//! - `engine`: Goose glue and the WebSocket client, auth, protocol and sequence checker,
-//!   collector, sampler, preflight checks; and `report`, which renders the result model;
+//! Rooms, top to bottom; each imports only from rooms below it (ARCHITECTURE.md):
+//! - `commands`: one verb each, thin wiring of the rooms below;
+//! - `capacity` (the capacity search, scaling studies) and `onboarding` (probe, preflight);
+//! - `load`: drives the load (one load test end to end, Goose's attack, arrivals, watchers);
+//! - `measure` (the collector, the sampler) and `report` (the report folder's files, rendered
+//!   from the result model alone);
+//! - `client`: the agent platform's client (tokens, TLS, WebSocket, one run checked);
 //! - `plan` (the parsed, validated load plan) and `model` (the result model: `summary.json`
 //!   and every type a report shows), plain data;
 //! - `wire`, `errors` and `files` (reports written whole): what everything shares.

@@ -333,3 +333,23 @@ fn no_file_imports_its_siblings_in_a_circle() {
         cycles.join("\n")
     );
 }
+
+/// Tests start the binary through `common::agentload()` (and the helpers built on it), so a
+/// change to how it is started is made once.
+#[test]
+fn tests_start_the_binary_in_one_place() {
+    let mut files = Vec::new();
+    rust_files(Path::new("tests"), &mut files);
+    let starts: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            let n = text.matches(concat!("Command::new(", "BIN)")).count();
+            std::iter::repeat_n(f.display().to_string(), n)
+        })
+        .collect();
+    assert!(
+        starts.len() <= 1,
+        "the binary started directly in: {starts:?}"
+    );
+}

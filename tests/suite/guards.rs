@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use serde_json::Value;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 fn plan(t: &TargetProc, users: usize, hold: &str, extra: &str) -> String {
     format!(
@@ -103,7 +103,7 @@ fn max_runs_is_shared_by_the_shards() {
     std::fs::write(&path, text).unwrap();
     let shards: Vec<_> = (0..2)
         .map(|i| {
-            Command::new(BIN)
+            agentload()
                 .arg("run")
                 .arg(&path)
                 .args([

@@ -19,7 +19,7 @@ fn ctrl_c_still_writes_the_reports() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(BIN)
+    let mut child = agentload()
         .arg("run")
         .arg(&path)
         // Goose's log (-v) says when every user has started.

@@ -278,11 +278,7 @@ fn scenario_errors_name_file_line_and_key() {
     ] {
         let plan = dir.path().join("plan.toml");
         std::fs::write(&plan, format!("{head}[[scenarios]]\n{entry}")).unwrap();
-        let out = std::process::Command::new(BIN)
-            .arg("run")
-            .arg(&plan)
-            .output()
-            .unwrap();
+        let out = agentload().arg("run").arg(&plan).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{entry}: {err}");
         let at = format!("plan.toml:{line}: {key}:");

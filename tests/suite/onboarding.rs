@@ -7,14 +7,14 @@ use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const BYPASS: &str = "it-bypass-key";
 const RENAMES: &str =
     "started=run_begin,thinking=reasoning_step,executing=tool_call,executed=tool_result,completed=run_finished";
 
-fn agentload(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
+fn agentload_in(dir: &Path, args: &[&str]) -> Output {
+    crate::common::agentload()
         .args(args)
         .current_dir(dir)
         .env("IT_CLIENT_SECRET", SECRET)
@@ -77,7 +77,7 @@ fn probe_then_run_with(
     let t = TargetProc::start(dir.path(), &flags);
     let bare = bare_plan(dir.path(), &t, login);
     let written = dir.path().join("onboard.toml");
-    let probe = agentload(
+    let probe = agentload_in(
         dir.path(),
         &[
             "probe",

@@ -3,7 +3,6 @@
 
 use crate::common::*;
 use std::path::Path;
-use std::process::Command;
 
 fn plan(event_delay: &str, sla: &str) -> String {
     format!(
@@ -33,7 +32,7 @@ fn live_lines(stderr: &str) -> Vec<(u64, u64)> {
 }
 
 fn agentload(args: &[&str]) -> std::process::Output {
-    Command::new(BIN).args(args).output().unwrap()
+    crate::common::agentload().args(args).output().unwrap()
 }
 
 fn text(out: &[u8]) -> String {

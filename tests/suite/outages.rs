@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use serde_json::Value;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn plain_plan(
@@ -40,7 +40,7 @@ fn a_target_killed_and_restarted_is_one_measured_outage_and_fails_the_plan() {
     let port = first.port();
     let plan = plain_plan(&first, dir.path(), users, "14s");
     let launched = Instant::now();
-    let run = Command::new(BIN)
+    let run = agentload()
         .arg("run")
         .arg(&plan)
         .env("IT_CLIENT_SECRET", SECRET)

@@ -2,9 +2,9 @@
 //! or cut), read by `agentload token mint`: each exits 0 or 2, never panics, and a refused
 //! plan is one line naming `file:line`.
 
-use crate::common::BIN;
+use crate::common::agentload;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// Mutants per run of the test: a few hundred, split over the shipped plans.
 const MUTANTS: usize = 320;
@@ -122,7 +122,7 @@ fn mutated_plans_exit_0_or_2_and_name_file_and_line() {
         let children: Vec<_> = pair
             .iter()
             .map(|(i, path)| {
-                let child = Command::new(BIN)
+                let child = agentload()
                     .args(["token", "mint"])
                     .arg(path)
                     .env(

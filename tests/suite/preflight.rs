@@ -3,7 +3,6 @@
 
 use crate::common::*;
 use serde_json::Value;
-use std::process::Command;
 
 const DB_PASSWORD: &str = "hunter2-never-print-me";
 
@@ -36,7 +35,7 @@ fn preflight(flags: &[&str], extra: &str, client_secret: &str) -> Preflight {
     );
     let path = dir.path().join("plan.toml");
     std::fs::write(&path, plan).unwrap();
-    let out = Command::new(BIN)
+    let out = agentload()
         .arg("preflight")
         .arg(&path)
         .env("IT_CLIENT_SECRET", client_secret)
@@ -198,7 +197,7 @@ fn run_with_preflight_checks_first_and_reports_it() {
         ),
     )
     .unwrap();
-    let out = Command::new(BIN)
+    let out = agentload()
         .args(["run", "--preflight"])
         .arg(&path)
         .output()
@@ -237,7 +236,7 @@ fn a_failing_preflight_sends_no_load() {
     );
     let path = dir.path().join("p.toml");
     std::fs::write(&path, plan).unwrap();
-    let out = Command::new(BIN)
+    let out = agentload()
         .args(["run", "--preflight"])
         .arg(&path)
         .env("IT_CLIENT_SECRET", SECRET)

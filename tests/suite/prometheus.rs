@@ -180,7 +180,7 @@ fn a_real_prometheus_reads_the_run_rate_p95_and_the_target_memory() {
     );
     let plan_path = dir.path().join("plan.toml");
     std::fs::write(&plan_path, plan).unwrap();
-    let mut run = Command::new(BIN)
+    let mut run = agentload()
         .args([
             "run",
             plan_path.to_str().unwrap(),

@@ -185,7 +185,7 @@ fn the_capacity_page_fits_a_1300_px_window_and_its_legends_leave_the_data_alone(
             .into();
     }
     std::fs::write(&summary_path, summary.to_string()).unwrap();
-    let out = std::process::Command::new(BIN)
+    let out = agentload()
         .args(["report", "render"])
         .arg(&report)
         .output()

@@ -6,7 +6,7 @@ use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn plan(t: &TargetProc, users: usize, hold: &str, extra: &str) -> String {
@@ -238,7 +238,7 @@ fn the_generator_serves_its_own_figures_to_prometheus() {
         dir.path().join("reports").display()
     );
     std::fs::write(&path, text).unwrap();
-    let mut child = Command::new(BIN)
+    let mut child = agentload()
         .args([
             "run",
             path.to_str().unwrap(),

@@ -2,11 +2,11 @@
 //! the test), merged with `agentload report merge`; the merged figures are checked against the
 //! target's own counters and against the shards' histograms added by hand.
 
-use crate::common::{explain, TargetProc, BIN, SECRET};
+use crate::common::{explain, TargetProc, SECRET};
 use agentload::model::metrics::Latency;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 /// A plan whose target comes from env vars, so shards pointed at different targets still run
 /// the same plan file (one digest).
@@ -54,7 +54,7 @@ fn spawn_shard(
     at: &str,
     env_style: bool,
 ) -> std::process::Child {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = crate::common::agentload();
     cmd.arg("run").arg(plan).args(["--start-at", at, "-q"]);
     if env_style {
         cmd.env("JOB_COMPLETION_INDEX", index.to_string())
@@ -75,7 +75,7 @@ fn spawn_shard(
 }
 
 fn agentload(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
+    crate::common::agentload().args(args).output().unwrap()
 }
 
 fn summary(dir: &Path) -> Value {
@@ -333,7 +333,7 @@ fn bad_shard_options_are_one_line_each() {
     ] {
         let mut all = vec!["run", plan];
         all.extend(args.iter());
-        let out = Command::new(BIN)
+        let out = crate::common::agentload()
             .args(&all)
             .env_remove("JOB_COMPLETION_INDEX")
             .output()
@@ -344,7 +344,7 @@ fn bad_shard_options_are_one_line_each() {
         assert!(err.contains(words), "{args:?}: {err}");
     }
     // A capacity shard needs the run id its shards share, as a run shard does.
-    let out = Command::new(BIN)
+    let out = crate::common::agentload()
         .args(["capacity", plan])
         .env("AGENTLOAD_SHARD", "0/2")
         .env_remove("AGENTLOAD_RUN_ID")

@@ -26,7 +26,7 @@ fn plan(t: &TargetProc, dir: &Path, extra: &str) -> PathBuf {
 }
 
 fn spawn(plan: &Path, args: &[&str]) -> Child {
-    Command::new(BIN)
+    agentload()
         .arg("run")
         .arg(plan)
         .args(args)
@@ -120,7 +120,7 @@ fn a_shard_stopped_by_sigterm_is_refused_by_merge_unless_partial_is_allowed() {
     assert_eq!(s["runs"]["started"], stats["runs_started"], "{s}\n{stats}");
     let shard = report_dir(dir.path());
     let merge = |extra: &[&str]| {
-        Command::new(BIN)
+        agentload()
             .args(["report", "merge"])
             .arg(&shard)
             .arg("--out")
@@ -180,7 +180,7 @@ fn sigkill_leaves_the_last_checkpoint_and_render_marks_it_partial() {
         completed <= stats["runs_completed"].as_u64().unwrap(),
         "{s}\n{stats}"
     );
-    let render = Command::new(BIN)
+    let render = agentload()
         .args(["report", "render"])
         .arg(&report)
         .output()

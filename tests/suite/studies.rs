@@ -10,7 +10,6 @@ use crate::common::serial;
 use crate::common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 /// A plan on `t` whose size-1 search is short (one user, runs of ~40 ms, an SLA far above):
 /// `[capacity.scaling]` sizes 1 and 2 with `command`.
@@ -33,7 +32,7 @@ fn quick_plan(t: &TargetProc, dir: &Path, command: &str, extra: &str) -> std::pa
 }
 
 fn capacity(plan: &Path) -> std::process::Output {
-    Command::new(BIN)
+    agentload()
         .arg("capacity")
         .arg(plan)
         .arg("--quiet")
@@ -99,7 +98,7 @@ fn a_study_is_rebuilt_from_sizes_measured_apart() {
     let t = TargetProc::start(dir.path(), &["--event-delay-ms", "5"]);
     let plan = quick_plan(&t, dir.path(), "true", "");
     for size in ["1", "2"] {
-        let out = Command::new(BIN)
+        let out = agentload()
             .args(["capacity", "--quiet", "--size", size])
             .arg(&plan)
             .env("IT_CLIENT_SECRET", SECRET)
@@ -107,7 +106,7 @@ fn a_study_is_rebuilt_from_sizes_measured_apart() {
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     }
-    let out = Command::new(BIN)
+    let out = agentload()
         .args(["report", "scale"])
         .arg(dir.path().join("r"))
         .arg("--out")
@@ -130,7 +129,7 @@ fn a_study_is_rebuilt_from_sizes_measured_apart() {
     let plain = dir.path().join("plain");
     std::fs::create_dir_all(&plain).unwrap();
     std::fs::write(plain.join("capacity.json"), "{\"steps\": [], \"ceiling\": 1, \"no_limit_up_to_ceiling\": false, \"headroom_percent\": 20.0, \"generator_saturated_steps\": [], \"conclusion\": \"\"}").unwrap();
-    let out = Command::new(BIN)
+    let out = agentload()
         .args(["report", "scale"])
         .arg(&plain)
         .arg("--out")

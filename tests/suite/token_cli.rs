@@ -1,7 +1,6 @@
 //! `agentload token mint|inspect`: the token a plan's user gets, and what it says.
 
 use crate::common::*;
-use std::process::Command;
 
 #[test]
 fn mint_then_inspect_verifies_and_never_prints_the_secret() {
@@ -13,7 +12,7 @@ fn mint_then_inspect_verifies_and_never_prints_the_secret() {
          [[stages]]\nusers = 1\nduration = \"1s\"\n",
     )
     .unwrap();
-    let minted = Command::new(BIN)
+    let minted = agentload()
         .args(["token", "mint"])
         .arg(&plan)
         .args(["--user", "7"])
@@ -30,7 +29,7 @@ fn mint_then_inspect_verifies_and_never_prints_the_secret() {
     assert!(claims.contains("\"sub\": \"u7-al"), "{claims}");
 
     let inspect = |secret: &str| {
-        Command::new(BIN)
+        agentload()
             .args(["token", "inspect", &jwt, "--secret-env", "IT_TOKEN_SECRET"])
             .env("IT_TOKEN_SECRET", secret)
             .output()
@@ -54,7 +53,7 @@ fn mint_then_inspect_verifies_and_never_prints_the_secret() {
         );
         assert!(!all.contains(SECRET));
     }
-    let not_jwt = Command::new(BIN)
+    let not_jwt = agentload()
         .args(["token", "inspect", "nope"])
         .output()
         .unwrap();

@@ -2,7 +2,6 @@
 
 use crate::common::*;
 use serde_json::Value;
-use std::process::Command;
 
 fn capacity(flags: &[&str], sla: &str, capacity: &str) -> (i32, String, Value, String) {
     capacity_with(flags, "", sla, capacity)
@@ -33,7 +32,7 @@ fn capacity_with(
     );
     let path = dir.path().join("cap.toml");
     std::fs::write(&path, plan).unwrap();
-    let out = Command::new(BIN)
+    let out = agentload()
         .arg("capacity")
         .arg(&path)
         .env("IT_CLIENT_SECRET", SECRET)

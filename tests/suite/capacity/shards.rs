@@ -6,7 +6,7 @@
 use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 /// A plan whose SLA breaks above 6 users (the target's 6 run slots of ~130 ms: run times grow
 /// as users/6 × 130 ms past them). Runs that short give a step of 10 s a few hundred runs,
@@ -35,7 +35,7 @@ fn shards(plan: &Path, run_id: &str, extra: &[&str]) {
     let start_at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
     let children: Vec<_> = (0..2)
         .map(|i| {
-            let mut cmd = Command::new(BIN);
+            let mut cmd = agentload();
             cmd.arg("capacity").arg(plan).args(extra).arg("--quiet");
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
             cmd.env("IT_CLIENT_SECRET", SECRET)
@@ -57,7 +57,7 @@ fn shards(plan: &Path, run_id: &str, extra: &[&str]) {
 }
 
 fn merge(dirs: &[PathBuf], out: &Path) -> Output {
-    Command::new(BIN)
+    agentload()
         .args(["report", "merge"])
         .args(dirs)
         .arg("--out")

@@ -15,6 +15,12 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_agentload");
 
+/// The binary under test, as every test starts it: the one place tests/ starts it (a plan's
+/// run: `run_plan`; a search: `capacity_search`; a target: `TargetProc`).
+pub fn agentload() -> Command {
+    Command::new(BIN)
+}
+
 /// A secret long enough for any check; tests pass it through env vars of child processes only.
 pub const SECRET: &str = "it-secret-0123456789abcdef0123456789abcdef";
 
@@ -43,7 +49,7 @@ impl TargetProc {
     }
 
     fn launch(port: u16, extra: &[&str], ca: PathBuf) -> TargetProc {
-        let mut child = Command::new(BIN)
+        let mut child = agentload()
             .args(["target", "--exit-on-stdin-eof", "--port", &port.to_string()])
             .args(["--jwt-secret-env", "IT_TARGET_SECRET"])
             .args(["--bypass-key-env", "IT_TARGET_BYPASS"])
@@ -166,7 +172,7 @@ pub fn run_plan_file_with(
     env: &[(&str, &str)],
     args: &[&str],
 ) -> RunOutput {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = agentload();
     cmd.arg("run")
         .arg(path)
         .args(args)
@@ -235,7 +241,7 @@ pub fn capacity_search(
     dir: &Path,
     sub: &str,
 ) -> (std::process::Output, PathBuf, Value) {
-    let out = Command::new(BIN)
+    let out = agentload()
         .arg("capacity")
         .arg(plan)
         .args(args)
@@ -271,7 +277,7 @@ pub fn run_shards_and_merge(
     let at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
     let children: Vec<Child> = (0..count)
         .map(|i| {
-            Command::new(BIN)
+            agentload()
                 .arg("run")
                 .arg(plan)
                 .args(["--start-at", &at, "-q", "--shard", &format!("{i}/{count}")])
@@ -297,7 +303,7 @@ pub fn run_shards_and_merge(
         .unwrap()
         .map(|e| json(e.unwrap().path().join("summary.json")))
         .collect();
-    let out = Command::new(BIN)
+    let out = agentload()
         .args(["report", "merge"])
         .arg(reports)
         .arg("--out")

@@ -33,7 +33,7 @@ fn a_recording_replays_as_a_faithful_stand_in() {
     );
     let bare = bare_plan(dir.path(), &t, false);
     let plan = dir.path().join("onboard.toml");
-    let probe = agentload(
+    let probe = agentload_in(
         dir.path(),
         &[
             "probe",
@@ -140,7 +140,7 @@ fn a_recording_keeps_every_layout_a_platform_mixes_and_replays_it() {
         "--write",
         plan.to_str().unwrap(),
     ];
-    let probe = agentload(dir.path(), &args);
+    let probe = agentload_in(dir.path(), &args);
     assert_eq!(probe.status.code(), Some(0), "{}", explain(&probe));
     let recording = record(dir.path(), &plan);
     let text = std::fs::read_to_string(&recording).unwrap();
@@ -178,7 +178,7 @@ fn record(dir: &Path, plan: &Path) -> std::path::PathBuf {
         "--out",
         recording.to_str().unwrap(),
     ];
-    let rec = agentload(dir, &args);
+    let rec = agentload_in(dir, &args);
     assert_eq!(rec.status.code(), Some(0), "{}", explain(&rec));
     recording
 }

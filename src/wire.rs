@@ -2,6 +2,8 @@
 //! reads, the process-wide TLS crypto provider, and a recording's format (`agentload record`
 //! writes it, `agentload target --replay` serves it).
 
+pub mod recording;
+
 use base64::Engine;
 
 /// Installs the one crypto provider compiled in (aws-lc-rs). Safe to call many times.
@@ -18,5 +20,3 @@ pub fn unverified_claims(jwt: &str) -> Option<serde_json::Value> {
         .ok()?;
     serde_json::from_slice(&bytes).ok()
 }
-
-pub mod recording;

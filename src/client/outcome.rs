@@ -1,6 +1,8 @@
 //! What one agent run or connect produced, as the engine hands it to the collector: a typed
 //! failure, the run's events and timings.
 
+mod errors;
+
 use crate::client::protocol::{AgentEvent, EventKind};
 
 use std::collections::BTreeSet;
@@ -129,5 +131,3 @@ impl std::fmt::Display for Failure {
         write!(f, "{}: {}", self.kind, self.message)
     }
 }
-
-mod errors;

@@ -1,6 +1,9 @@
 //! One agent run on an open socket: send the start message, read the run's events through the
 //! sequence checker, renew the token when it nears expiry, time everything from the send.
 
+mod ending;
+mod trace;
+
 use super::continuity::Continuity;
 pub use super::refresh::Refresher;
 use super::ws::WsStream;
@@ -381,6 +384,3 @@ impl<'a> Run<'a> {
         }
     }
 }
-
-mod ending;
-mod trace;

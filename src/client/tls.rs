@@ -1,5 +1,9 @@
 //! TLS client settings shared by the WebSocket client and the HTTP client.
 
+mod verifier;
+
+pub use crate::wire::install_tls_provider as install_provider;
+
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::path::{Path, PathBuf};
@@ -12,10 +16,6 @@ pub enum TlsError {
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
 }
-
-pub use crate::wire::install_tls_provider as install_provider;
-
-mod verifier;
 
 /// A client config trusting the public web roots plus the certificates in `ca_file`; with
 /// `resume`, connections resume earlier TLS sessions (tickets), else each one is a full

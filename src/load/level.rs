@@ -4,6 +4,8 @@
 //! arrivals on the live rate; a closed user begins work only while its seat is admitted.
 //! The load shows its controller what it runs on (`Attached`) once its attack starts.
 
+mod population;
+
 use crate::load::stop::Stop;
 use crate::measure::collector::Collector;
 use crate::model::resources::Sample;
@@ -265,8 +267,6 @@ impl Live {
         self.attached.get().cloned()
     }
 }
-
-mod population;
 
 #[cfg(test)]
 mod tests {

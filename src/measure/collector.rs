@@ -1,6 +1,28 @@
 //! Collects run outcomes from every user while the load runs, into the result model.
 //! Outcomes go to one of several shards by user, so users never wait on one global lock.
 
+mod breakdown;
+mod folded;
+mod live_view;
+mod mix;
+mod outages;
+mod reading;
+mod sessions;
+mod stripe;
+mod throttle;
+mod timed;
+mod timeline;
+
+pub use breakdown::ToolBuckets;
+use folded::Folded;
+pub use live_view::LiveStats;
+pub use mix::ScenarioMeta;
+use outages::Outages;
+pub use sessions::SessionEnd;
+use stripe::{add_failure, merge, slot, Shard};
+pub use timeline::Slicing;
+use timeline::{timeline, value_stats, window_stats, Gathered};
+
 use crate::client::outcome::{Failure, RunOutcome};
 use crate::client::protocol::REQUIRED;
 use crate::model::summary::*;
@@ -359,28 +381,6 @@ impl Collector {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
-
-mod breakdown;
-mod folded;
-mod live_view;
-mod mix;
-mod outages;
-mod reading;
-mod sessions;
-mod stripe;
-mod throttle;
-mod timed;
-mod timeline;
-pub use breakdown::ToolBuckets;
-pub use live_view::LiveStats;
-pub use mix::ScenarioMeta;
-pub use sessions::SessionEnd;
-pub use timeline::Slicing;
-
-use folded::Folded;
-use outages::Outages;
-use stripe::{add_failure, merge, slot, Shard};
-use timeline::{timeline, value_stats, window_stats, Gathered};
 
 #[cfg(test)]
 mod tests;

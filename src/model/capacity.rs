@@ -1,6 +1,10 @@
 //! Capacity search results: each step's own figures and verdicts, the most users held within
 //! the SLA, the limiting rule, the projection.
 
+mod merge;
+
+pub use merge::merge_steps;
+
 use serde::{Deserialize, Serialize};
 
 /// A step's own figures, from its hold window only.
@@ -223,9 +227,6 @@ impl StepResult {
 pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
-
-mod merge;
-pub use merge::merge_steps;
 
 /// A hold shorter than a session's length sees one state of the sessions open (a Poisson
 /// count drifting over a session's length), where the long run averages over all of them,

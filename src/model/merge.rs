@@ -2,6 +2,8 @@
 //! P95 is the P95 of every recorded value), timelines add by wall-clock bucket, findings and
 //! failures by kind add up. The SLA is judged afterwards, on the merged figures.
 
+mod parts;
+
 use super::metrics::{Latency, SerializedLatency};
 use super::resources::Resources;
 use super::shard::{MergeInfo, ShardInfo, ShardRow};
@@ -362,7 +364,6 @@ fn merge_timeline(
     Ok((width, points))
 }
 
-mod parts;
 use parts::{
     merge_breakdowns, merge_checks, merge_isolation, merge_scenarios, merge_security,
     merge_sessions,

@@ -7,6 +7,7 @@ mod live_view;
 mod mix;
 mod outages;
 mod reading;
+mod record;
 mod sessions;
 mod stripe;
 mod throttle;
@@ -18,10 +19,14 @@ use folded::Folded;
 pub use live_view::LiveStats;
 pub use mix::ScenarioMeta;
 use outages::Outages;
+use record::lock;
+pub(crate) use record::RunRecord;
+pub use record::WindowStats;
+use record::{add_failure, slot};
 pub use sessions::SessionEnd;
-use stripe::{add_failure, merge, slot, Shard};
+use stripe::{merge, Shard};
 pub use timeline::Slicing;
-use timeline::{timeline, value_stats, window_stats, Gathered};
+use timeline::{timeline, value_stats};
 
 use crate::client::outcome::{Failure, RunOutcome};
 use crate::client::protocol::REQUIRED;
@@ -41,36 +46,6 @@ const MAX_SHARDS: usize = 16;
 fn shard_count() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     (2 * cpus).clamp(2, MAX_SHARDS)
-}
-
-/// One run as the timeline needs it: 12 bytes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RunRecord {
-    /// When the run ended, seconds since the collector was made.
-    pub ended_secs: f32,
-    pub elapsed_ms: f32,
-    pub ok: bool,
-}
-
-impl RunRecord {
-    /// The run's time, as the histograms take it.
-    pub(crate) fn elapsed(&self) -> Duration {
-        Duration::from_secs_f64(f64::from(self.elapsed_ms) / 1000.0)
-    }
-}
-
-/// What happened in a time window: the figures an SLA step is judged on.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct WindowStats {
-    pub runs: u64,
-    pub completed: u64,
-    pub failed: u64,
-    pub mean_ms: Option<f64>,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    pub error_rate_percent: f64,
-    pub runs_per_sec: f64,
 }
 
 /// Collects outcomes from every user while the load runs.
@@ -375,11 +350,6 @@ impl Collector {
     fn shard(&self, user: usize) -> MutexGuard<'_, Shard> {
         lock(&self.shards[user % self.shards.len()])
     }
-}
-
-/// A lock a panicking user left poisoned still holds every other user's figures.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! fall in, besides the records of the last [`KEEP_SECS`] (measured at 900 runs/s with run
 //! times spread over 60–460 ms: 11–14 MB after 1, 8 or 24 hours, against 12 bytes a run).
 
-use super::RunRecord;
+use super::record::RunRecord;
 use crate::model::metrics::Latency;
 use std::sync::OnceLock;
 

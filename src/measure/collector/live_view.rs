@@ -2,7 +2,10 @@
 //! figures, read without stopping the users for long (each shard is locked in turn).
 
 use super::folded::KEEP_SECS;
-use super::{window_stats, Collector, Gathered, Shard, WindowStats};
+use super::record::WindowStats;
+use super::stripe::Shard;
+use super::timeline::{window_stats, Gathered};
+use super::Collector;
 use std::sync::atomic::Ordering;
 
 /// A moment of a running load test.

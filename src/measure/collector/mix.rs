@@ -1,6 +1,7 @@
 //! Per-scenario figures of a workload mix, kept in each collector shard beside the totals.
 
-use super::{add_failure, slot, Collector};
+use super::record::{add_failure, slot};
+use super::Collector;
 use crate::client::outcome::{Failure, RunOutcome};
 use crate::client::protocol::REQUIRED;
 use crate::model::metrics::{Latency, SerializedLatency};

@@ -1,9 +1,9 @@
 //! A shard's share of the figures (the users whose number falls to it), and how shards add up.
 
-use super::{mix, sessions, RunRecord};
-use crate::client::outcome::Failure;
+use super::record::RunRecord;
+use super::{mix, sessions};
 use crate::model::metrics::{Latency, SerializedLatency};
-use crate::model::summary::{CheckSummary, FailureBucket, LatencySection, Summary};
+use crate::model::summary::{CheckSummary, LatencySection, Summary};
 use std::collections::BTreeMap;
 
 #[derive(Default, Clone)]
@@ -81,21 +81,4 @@ pub(super) fn merge(total: &mut Shard, sh: &Shard, first: bool) {
             tv.extend_from_slice(sv);
         }
     }
-}
-
-pub(super) fn add_failure(failures: &mut BTreeMap<String, FailureBucket>, f: &Failure) {
-    let bucket = failures.entry(f.kind.clone()).or_default();
-    if bucket.count == 0 {
-        bucket.example = f.message.clone();
-    }
-    bucket.count += 1;
-}
-
-/// The entry for `key`, made on first use; the key is copied only then (this runs for every
-/// event of every run).
-pub(super) fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
-    if !map.contains_key(key) {
-        map.insert(key.to_string(), V::default());
-    }
-    map.get_mut(key).expect("inserted above")
 }

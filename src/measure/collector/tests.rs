@@ -1,3 +1,4 @@
+use super::timeline::{window_stats, Gathered};
 use super::*;
 use crate::client::protocol::EventKind;
 use crate::model::metrics::Latency;

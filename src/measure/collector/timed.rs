@@ -3,7 +3,7 @@
 //! window of the test reads them from, in memory that grows with time, not with their count.
 
 use super::folded::{Folded, FOLD_AT, KEEP_SECS};
-use super::RunRecord;
+use super::record::RunRecord;
 use crate::model::metrics::Latency;
 use std::time::Duration;
 

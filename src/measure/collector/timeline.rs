@@ -2,7 +2,7 @@
 //! distributions of result checks.
 
 use super::folded::{Folded, Tally};
-use super::{RunRecord, WindowStats};
+use super::record::{RunRecord, WindowStats};
 use crate::model::metrics::Latency;
 use crate::model::summary::{TimelinePoint, ValueStats};
 use std::time::Duration;

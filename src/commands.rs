@@ -1,5 +1,5 @@
-//! The commands: each wires the engine, the plan, the result model and the reports for one
-//! verb of the command line, and turns the outcome into an exit code.
+//! The commands: each wires its room (the load, capacity, onboarding), the plan and the report
+//! for one verb of the command line, and turns the outcome into an exit code.
 
 pub mod capacity;
 pub mod merge;

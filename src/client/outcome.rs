@@ -1,4 +1,4 @@
-//! What one agent run or connect produced, as the engine hands it to the collector: a typed
+//! What one agent run or connect produced, as the client hands it to the collector: a typed
 //! failure, the run's events and timings.
 
 mod errors;

@@ -19,7 +19,7 @@ pub struct RunOptions {
     /// The live line on stderr, every this often (`None`: `--quiet`).
     pub progress: Option<std::time::Duration>,
     /// Compare the run with this earlier run's report folder (`--baseline`); read by the
-    /// command, not the engine.
+    /// command, not the load.
     pub baseline: Option<PathBuf>,
     /// How far a figure may move the worse way before it is a regression, in percent.
     pub tolerance_percent: f64,

@@ -162,3 +162,29 @@ fn the_mean_has_an_interval_too() {
         "{low} {mean} {high}"
     );
 }
+
+#[test]
+fn runs_far_under_the_limit_with_their_slowest_in_one_burst_are_bounded_by_their_largest() {
+    // 30 slices of 8 runs of 311 ms ± 1 ms, a busy machine's hiccup making every run of one
+    // slice 313 ms: at the point (312 ms) the slowest runs are one burst, a handful of
+    // independent runs; at 313 ms every run is under, which 240 runs show.
+    let slices: Vec<Vec<f64>> = (0..30)
+        .map(|i| {
+            (0..8)
+                .map(|j| match i {
+                    14 => 313.0,
+                    _ => 310.0 + f64::from(j % 3),
+                })
+                .collect()
+        })
+        .collect();
+    let q = quantile(&slices, 0.95).unwrap();
+    assert!(
+        q.effective_runs < 59.0,
+        "{q:?}: the point's own ranks cannot bound it"
+    );
+    assert_eq!(q.high_ms, Some(313.0), "{q:?}");
+    // Fewer than 59 runs bound no P95, at any run time.
+    let s = quantile(&slices[..5], 0.95).unwrap();
+    assert!(s.runs < 59 && s.high_ms.is_none(), "{s:?}");
+}

@@ -49,15 +49,18 @@ fn capacity_with(
 #[test]
 fn finds_the_targets_concurrency_limit_and_names_run_time() {
     // Unloaded, a run takes ~310 ms (6 events 50 ms apart). Beyond 6 users the target's 6
-    // slots are shared, so run time grows as users/6 × 310 ms: 350 ms breaks above 6 users.
+    // slots are shared, so run time grows as users/6 × 310 ms: 362 ms at 7, 413 ms at 8. A
+    // limit of 390 ms breaks at 8, and leaves room for what a loaded machine adds to every run
+    // (~40 ms in CI: 4 users' P95 read 343–370 ms against a limit of 350 ms).
     let (code, stdout, report, html) = capacity(
         &["--max-concurrent-runs", "6"],
-        "agent_run_p95 = \"350ms\"\nerror_rate = \"1%\"",
-        "start_users = 2\nstep_ramp = \"1s\"\nstep_hold = \"10s\"\nceiling = 32\nresolution = 1\nprojection_users = 2000",
+        "agent_run_p95 = \"390ms\"\nerror_rate = \"1%\"",
+        "start_users = 4\nstep_ramp = \"1s\"\nstep_hold = \"10s\"\nceiling = 32\nresolution = 1\nprojection_users = 2000",
     );
     assert_eq!(code, 0, "{stdout}");
     let max = report["max_users"].as_u64().expect("a limit") as i64;
-    assert!((max - 6).abs() <= 1, "found {max}, knob 6\n{stdout}");
+    // 7 unloaded; 6 when the machine adds its ~40 ms to 7 users' runs.
+    assert!((6..=7).contains(&max), "found {max}, knob 6\n{stdout}");
     let rule = report["limiting_rule"].as_str().unwrap();
     assert!(rule.starts_with("agent run p95"), "{rule}");
     assert_eq!(report["no_limit_up_to_ceiling"], false);

@@ -8,15 +8,17 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-/// A plan whose SLA breaks above 6 users (the target's 6 run slots of ~130 ms: run times grow
-/// as users/6 × 130 ms past them). Runs that short give a step of 10 s a few hundred runs,
-/// what a P95 within 170 ms needs to be shown, a hold's worst runs included.
+/// A plan whose SLA breaks at 9 users (the target's 6 run slots of ~130 ms: run times grow as
+/// users/6 × 130 ms past them, 173 ms at 8, 195 ms at 9). A limit of 185 ms leaves room for
+/// what a loaded machine adds to every run (~40 ms in CI, which pushed 6 users' P95 past a
+/// limit of 170 ms); runs that short give a step of 10 s the few hundred runs a P95 needs to
+/// be shown, which a shard cannot hold longer for.
 fn plan(t: &TargetProc, dir: &Path, reports: &str) -> PathBuf {
     let text = format!(
         "name = \"cap\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
          [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"20ms\"\n\
          [[stages]]\nusers = 1\nduration = \"1s\"\n\
-         [sla]\nagent_run_p95 = \"170ms\"\nerror_rate = \"1%\"\n\
+         [sla]\nagent_run_p95 = \"185ms\"\nerror_rate = \"1%\"\n\
          [capacity]\nsteps = [3, 6, 9, 12]\nstep_ramp = \"1s\"\nstep_hold = \"10s\"\nceiling = 12\nresolution = 2\n\
          [sampler]\nenabled = false\n[report]\ndir = \"{}\"\n",
         t.base_url,

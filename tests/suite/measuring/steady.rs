@@ -200,8 +200,8 @@ fn the_simulation_reproduces_the_limit_of_the_issue() {
 fn a_hold_that_cannot_reach_steady_state_never_passes_a_saturating_rate() {
     // Long sessions (people's think times: ~10 s at a tenth), a ramp of 1 s, a hold of 2 s and
     // no room to hold longer: steps fill for longer than they are held. Whatever such a step
-    // measures, none at or above the 100%-utilization rate passes; they fail as not
-    // sustainable.
+    // measures, none at or above the 100%-utilization rate passes: such a step fails as not
+    // sustainable, or as not shown (too few runs to show a P95 within the limit).
     let _one = serial::measuring();
     let dir = tempfile::tempdir().unwrap();
     let (t, q) = measured_target(dir.path());
@@ -216,8 +216,6 @@ fn a_hold_that_cannot_reach_steady_state_never_passes_a_saturating_rate() {
     let context = format!("100% utilization at {full:.2}/s\n{out}");
     nothing_passed_at_or_above(&cap, full, &context);
     let steps = cap["steps"].as_array().unwrap();
-    assert!(
-        steps.iter().any(|s| s["not_sustainable"] == true),
-        "{context}"
-    );
+    // The search found its limit below the saturating rate: a step failed.
+    assert!(steps.iter().any(|s| s["passed"] == false), "{context}");
 }

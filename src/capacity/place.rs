@@ -46,10 +46,7 @@ pub fn next(
     max_hold: f64,
     resolution: Option<f64>,
 ) -> f64 {
-    let high = match settles(steps, max_hold) {
-        Some(top) if top > low => high.min(top),
-        _ => high,
-    };
+    let high = top(steps, (low, high), max_hold);
     let span = high - low;
     // Within two resolutions, one step can close the bracket whatever it shows: it is
     // placed where both outcomes leave the ends a resolution apart at most.
@@ -122,6 +119,15 @@ fn turns(steps: &[StepResult]) -> Option<f64> {
 fn pole(steps: &[StepResult]) -> Option<f64> {
     let c = ceiling::of_steps(steps).filter(|c| c.measured)?;
     Some(c.per_sec * (1.0 + CEILING_MARGIN) / turns(steps)?)
+}
+
+/// The bracket's top as a step can be placed in it: `high`, or lower where a queue would
+/// not settle within `max_hold` under the ceiling the steps measured (above `low` only).
+pub fn top(steps: &[StepResult], (low, high): (f64, f64), max_hold: f64) -> f64 {
+    match settles(steps, max_hold) {
+        Some(top) if top > low => high.min(top),
+        _ => high,
+    }
 }
 
 /// The highest rate whose queue settles within `max_hold` under a measured ceiling.

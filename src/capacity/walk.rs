@@ -69,10 +69,19 @@ pub(super) async fn walk<E>(
         let high = fail.as_ref().map_or(f64::INFINITY, StepResult::level);
         let low = below(&passes, high);
         let low_shown = low.map_or(0.0, |l| l.1);
-        if fail.is_some() && apart(low_shown, high) {
+        // The next step goes above every level that passed, whatever it was credited with (a
+        // pass credited under its level, placed again, would pass again: no progress), and
+        // under the top a step can be placed at (`place::top`).
+        let floor = passes
+            .iter()
+            .map(|p| p.0)
+            .filter(|level| *level < high)
+            .fold(low_shown, f64::max);
+        let top = place::top(&report.steps, (floor, high), max_hold);
+        if fail.is_some() && apart(floor, top) {
             let next = place::next(
                 &report.steps,
-                (low_shown, high),
+                (floor, high),
                 sla,
                 integral,
                 max_hold,

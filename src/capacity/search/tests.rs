@@ -129,3 +129,61 @@ fn an_interrupted_search_keeps_its_steps_and_claims_no_limit() {
         report.conclusion
     );
 }
+
+/// A rate step on a queue of 26 runs/s (sessions of 5 turns), its P95 300 ms / (1 − ρ), each
+/// pass carrying 3% less than its rate asked.
+fn rate_step(rate: f64) -> StepResult {
+    let offered = 5.0 * rate;
+    let rho = offered / 26.0;
+    let p95 = if rho < 1.0 {
+        300.0 / (1.0 - rho)
+    } else {
+        30_000.0
+    };
+    let completed = offered.min(26.0) * 60.0;
+    StepResult {
+        rate: Some(rate),
+        runs: completed as u64,
+        completed: completed as u64,
+        window_secs: 60.0,
+        held_secs: 1_000.0,
+        offered_runs_per_sec: Some(offered),
+        carried_rate: Some(0.97 * rate),
+        saturated: rho >= 1.0,
+        p50_ms: Some(p95 * 0.6),
+        p95_ms: Some(p95),
+        p95_interval: Some(crate::model::capacity::Interval {
+            point_ms: p95,
+            low_ms: p95 * 0.95,
+            high_ms: Some(p95 * 1.05),
+            effective_runs: 500.0,
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn passes_credited_under_their_rate_still_close_the_bracket() {
+    // Under a measured ceiling the top a step can be placed at is where a queue settles within
+    // max_hold; a pass credited under its rate left the bracket's bottom where it was, and the
+    // same rate was placed again and again (a people's-think search held 4.36/s eleven times).
+    let p =
+        plan("start_rate = \"1/s\"\nfactor = 2\nmax_rate = \"16/s\"\nrate_resolution = \"0.25/s\"");
+    let mut tried = Vec::new();
+    let report = block_on(search_rates(
+        &p,
+        &sla_p95(1000),
+        180.0,
+        async |rate, _answer| {
+            tried.push(rate);
+            // A walk that does not close stops here, and the test says so.
+            Ok::<_, ()>((tried.len() <= 40).then(|| rate_step(rate)))
+        },
+    ))
+    .unwrap();
+    assert!(!report.interrupted, "tried {tried:?}");
+    assert!(tried.len() <= 15, "tried {tried:?}");
+    // 1000 ms is reached at ρ = 0.7, 3.64/s; the answer is what its hold carried.
+    let found = report.max_rate.unwrap();
+    assert!(found <= 3.64 && found > 3.0, "{found}, tried {tried:?}");
+}

@@ -18,6 +18,11 @@ use crate::plan::Sla;
 
 /// Most times the answer is held again.
 const MAX_RETRIES: usize = 3;
+/// The share of `resolution` left between the highest level that passed and the bracket's
+/// top under which no step is placed: a step squeezed in there tells nothing a resolution
+/// can see, and each step placed shrinks that room by a fifth at least (`place::GUARD`), so
+/// the walk ends.
+const FLOOR_ROOM: f64 = 0.25;
 
 /// Walks `ladder` (levels ascending); whole levels when `integral`; a step is held
 /// `max_hold` seconds at most. The limit and the first
@@ -69,16 +74,18 @@ pub(super) async fn walk<E>(
         let high = fail.as_ref().map_or(f64::INFINITY, StepResult::level);
         let low = below(&passes, high);
         let low_shown = low.map_or(0.0, |l| l.1);
-        // The next step goes above every level that passed, whatever it was credited with (a
-        // pass credited under its level, placed again, would pass again: no progress), and
-        // under the top a step can be placed at (`place::top`).
+        // The bracket is closed on the levels shown to hold; the next step goes above every
+        // level that passed, whatever it was credited with (a pass credited under its level,
+        // placed again, passes again: no progress), and under the top a step can be placed
+        // at (`place::top`). A bracket with no room left above that floor is closed too.
         let floor = passes
             .iter()
             .map(|p| p.0)
             .filter(|level| *level < high)
             .fold(low_shown, f64::max);
         let top = place::top(&report.steps, (floor, high), max_hold);
-        if fail.is_some() && apart(floor, top) {
+        let room = top - floor > resolution * FLOOR_ROOM && (!integral || top - floor > 1.0);
+        if fail.is_some() && apart(low_shown, top) && room {
             let next = place::next(
                 &report.steps,
                 (floor, high),

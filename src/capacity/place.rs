@@ -51,7 +51,10 @@ pub fn next(
     // Within two resolutions, one step can close the bracket whatever it shows: it is
     // placed where both outcomes leave the ends a resolution apart at most.
     let (lo, hi) = match resolution {
-        Some(r) if span <= 2.0 * r => ((high - r).max(low + GUARD * span), low + r),
+        Some(r) if span <= 2.0 * r => (
+            (high - r).max(low + GUARD * span),
+            (low + r).min(high - GUARD * span),
+        ),
         _ => (low + GUARD * span, high - GUARD * span),
     };
     let guarded = |x: f64| x.clamp(lo.min(hi), hi.max(lo));

@@ -18,6 +18,9 @@ use crate::plan::Sla;
 
 /// Most times the answer is held again.
 const MAX_RETRIES: usize = 3;
+/// Most steps a search holds: a bound on the walk whatever its steps show (a step refused
+/// at once, beyond the ceiling, takes no time).
+const MAX_STEPS: usize = 64;
 /// The share of `resolution` left between the highest level that passed and the bracket's
 /// top under which no step is placed: a step squeezed in there tells nothing a resolution
 /// can see, and each step placed shrinks that room by a fifth at least (`place::GUARD`), so
@@ -96,8 +99,12 @@ pub(super) async fn walk<E>(
             );
             match step(next, false, &mut report).await? {
                 Some(s) if s.passed => passes.push((next, s.shown_level())),
-                Some(s) => fail = Some(s),
+                Some(s) if s.level() < high => fail = Some(s),
+                Some(_) => {}
                 None => break,
+            }
+            if report.steps.len() >= MAX_STEPS {
+                break;
             }
             continue;
         }

@@ -133,6 +133,11 @@ fn an_interrupted_search_keeps_its_steps_and_claims_no_limit() {
 /// A rate step on a queue of 26 runs/s (sessions of 5 turns), its P95 300 ms / (1 − ρ), each
 /// pass carrying 3% less than its rate asked.
 fn rate_step(rate: f64) -> StepResult {
+    carrying(rate, 0.97)
+}
+
+/// As `rate_step`, each pass carrying `carry` of its rate.
+fn carrying(rate: f64, carry: f64) -> StepResult {
     let offered = 5.0 * rate;
     let rho = offered / 26.0;
     let p95 = if rho < 1.0 {
@@ -148,7 +153,7 @@ fn rate_step(rate: f64) -> StepResult {
         window_secs: 60.0,
         held_secs: 1_000.0,
         offered_runs_per_sec: Some(offered),
-        carried_rate: Some(0.97 * rate),
+        carried_rate: Some(carry * rate),
         saturated: rho >= 1.0,
         p50_ms: Some(p95 * 0.6),
         p95_ms: Some(p95),
@@ -186,4 +191,40 @@ fn passes_credited_under_their_rate_still_close_the_bracket() {
     // 1000 ms is reached at ρ = 0.7, 3.64/s; the answer is what its hold carried.
     let found = report.max_rate.unwrap();
     assert!(found <= 3.64 && found > 3.0, "{found}, tried {tried:?}");
+}
+
+#[test]
+fn no_step_is_placed_above_the_lowest_that_failed() {
+    // Passes carrying a fifth less than asked: the floor (the highest rate that passed) runs
+    // far ahead of what was shown, and a step placed to close the bracket in one went past
+    // the failing rate, failed there, and moved the bracket up (a rate search spun on steps
+    // refused at once beyond the ceiling).
+    let p =
+        plan("start_rate = \"1/s\"\nfactor = 2\nmax_rate = \"16/s\"\nrate_resolution = \"1/s\"");
+    let mut tried = Vec::new();
+    let report = block_on(search_rates(
+        &p,
+        &sla_p95(1000),
+        180.0,
+        async |rate, _answer| {
+            tried.push(rate);
+            Ok::<_, ()>((tried.len() <= 40).then(|| carrying(rate, 0.8)))
+        },
+    ))
+    .unwrap();
+    assert!(!report.interrupted, "tried {tried:?}");
+    let first_fail = report.first_failing_rate.unwrap();
+    // A step fails where its interval's top passes 1 s: 300 / (1 − ρ) × 1.05.
+    let fails = |rate: f64| 1.05 * 300.0 / (1.0 - 5.0 * rate / 26.0).max(1e-9) > 1000.0;
+    let mut lowest_failed = f64::INFINITY;
+    for rate in &tried {
+        assert!(
+            *rate < lowest_failed,
+            "{rate} after a failure at {lowest_failed}: {tried:?}"
+        );
+        if fails(*rate) {
+            lowest_failed = lowest_failed.min(*rate);
+        }
+    }
+    assert!(first_fail <= 4.0, "{first_fail}: {tried:?}");
 }

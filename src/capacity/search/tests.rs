@@ -131,12 +131,7 @@ fn an_interrupted_search_keeps_its_steps_and_claims_no_limit() {
 }
 
 /// A rate step on a queue of 26 runs/s (sessions of 5 turns), its P95 300 ms / (1 − ρ), each
-/// pass carrying 3% less than its rate asked.
-fn rate_step(rate: f64) -> StepResult {
-    carrying(rate, 0.97)
-}
-
-/// As `rate_step`, each pass carrying `carry` of its rate.
+/// pass carrying `carry` of the rate it asked.
 fn carrying(rate: f64, carry: f64) -> StepResult {
     let offered = 5.0 * rate;
     let rho = offered / 26.0;
@@ -167,13 +162,13 @@ fn carrying(rate: f64, carry: f64) -> StepResult {
     }
 }
 
-#[test]
-fn passes_credited_under_their_rate_still_close_the_bracket() {
-    // Under a measured ceiling the top a step can be placed at is where a queue settles within
-    // max_hold; a pass credited under its rate left the bracket's bottom where it was, and the
-    // same rate was placed again and again (a people's-think search held 4.36/s eleven times).
-    let p =
-        plan("start_rate = \"1/s\"\nfactor = 2\nmax_rate = \"16/s\"\nrate_resolution = \"0.25/s\"");
+/// A rate search from 1/s (×2 up to 16/s, `resolution` apart) against SLA P95 1 s on steps
+/// carrying `carry` of their rate: its report and the rates it tried. A walk that does not
+/// close is stopped after 40 steps, and the report says it was interrupted.
+fn search_carrying(resolution: &str, carry: f64) -> (CapacityReport, Vec<f64>) {
+    let p = plan(&format!(
+        "start_rate = \"1/s\"\nfactor = 2\nmax_rate = \"16/s\"\nrate_resolution = \"{resolution}\""
+    ));
     let mut tried = Vec::new();
     let report = block_on(search_rates(
         &p,
@@ -181,11 +176,19 @@ fn passes_credited_under_their_rate_still_close_the_bracket() {
         180.0,
         async |rate, _answer| {
             tried.push(rate);
-            // A walk that does not close stops here, and the test says so.
-            Ok::<_, ()>((tried.len() <= 40).then(|| rate_step(rate)))
+            Ok::<_, ()>((tried.len() <= 40).then(|| carrying(rate, carry)))
         },
     ))
     .unwrap();
+    (report, tried)
+}
+
+#[test]
+fn passes_credited_under_their_rate_still_close_the_bracket() {
+    // Under a measured ceiling the top a step can be placed at is where a queue settles within
+    // max_hold; a pass credited under its rate left the bracket's bottom where it was, and the
+    // same rate was placed again and again (a people's-think search held 4.36/s eleven times).
+    let (report, tried) = search_carrying("0.25/s", 0.97);
     assert!(!report.interrupted, "tried {tried:?}");
     assert!(tried.len() <= 15, "tried {tried:?}");
     // 1000 ms is reached at ρ = 0.7, 3.64/s; the answer is what its hold carried.
@@ -199,19 +202,7 @@ fn no_step_is_placed_above_the_lowest_that_failed() {
     // far ahead of what was shown, and a step placed to close the bracket in one went past
     // the failing rate, failed there, and moved the bracket up (a rate search spun on steps
     // refused at once beyond the ceiling).
-    let p =
-        plan("start_rate = \"1/s\"\nfactor = 2\nmax_rate = \"16/s\"\nrate_resolution = \"1/s\"");
-    let mut tried = Vec::new();
-    let report = block_on(search_rates(
-        &p,
-        &sla_p95(1000),
-        180.0,
-        async |rate, _answer| {
-            tried.push(rate);
-            Ok::<_, ()>((tried.len() <= 40).then(|| carrying(rate, 0.8)))
-        },
-    ))
-    .unwrap();
+    let (report, tried) = search_carrying("1/s", 0.8);
     assert!(!report.interrupted, "tried {tried:?}");
     let first_fail = report.first_failing_rate.unwrap();
     // A step fails where its interval's top passes 1 s: 300 / (1 − ρ) × 1.05.

@@ -8,7 +8,7 @@
 //! thinks a fixed time, runs again). A run's time adds the client's own overhead (what an
 //! unloaded run takes beyond its delays). Run long enough, the P95 is the steady state's.
 
-use super::queue::{Next, Plan, Sessions};
+use super::queue::{self, Next, Plan, Sessions};
 use rand::{Rng, SeedableRng};
 use std::collections::VecDeque;
 
@@ -90,8 +90,7 @@ impl Sim {
 /// The steady state's run-time P95 (seconds) under `load`: `secs` of simulated time after
 /// `warm` seconds, with `seed`.
 pub fn run_p95(b: Backend, load: Load, secs: f64, warm: f64, seed: u64) -> f64 {
-    let times = run_times(b, load, secs, warm, seed);
-    times[((times.len() - 1) as f64 * 0.95).round() as usize]
+    queue::p95_of(&run_times(b, load, secs, warm, seed))
 }
 
 /// The run times (seconds, sorted) of `secs` of simulated time after `warm` seconds.
@@ -174,19 +173,10 @@ fn run_times(b: Backend, load: Load, secs: f64, warm: f64, seed: u64) -> Vec<f64
 pub fn rate_limit(b: Backend, sessions: Sessions, sla: f64, secs: f64) -> f64 {
     let mean_turns = f64::from(sessions.turns.0 + sessions.turns.1) / 2.0;
     let full = b.capacity as f64 / (b.delay * f64::from(b.events)) / mean_turns;
-    let (mut low, mut high) = (0.0, 2.0 * full);
-    while high - low > full * 0.002 {
-        let mid = (low + high) / 2.0;
-        let load = Load::Open {
-            rate: mid,
-            sessions,
-        };
-        match run_p95(b, load, secs, secs / 4.0, 7) <= sla {
-            true => low = mid,
-            false => high = mid,
-        }
-    }
-    (low + high) / 2.0
+    queue::crossing(2.0 * full, full, |rate| {
+        let load = Load::Open { rate, sessions };
+        run_p95(b, load, secs, secs / 4.0, 7) <= sla
+    })
 }
 
 /// The most users of a closed plan whose steady run P95 stays within `sla` seconds.

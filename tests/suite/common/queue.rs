@@ -145,7 +145,28 @@ pub fn run_p95(q: Queue, s: Sessions, rate: f64, secs: f64, warm: f64, seed: u64
         }
     }
     times.sort_by(f64::total_cmp);
-    times[((times.len() - 1) as f64 * 0.95).round() as usize]
+    p95_of(&times)
+}
+
+/// The P95 of sorted run `times` (nearest rank): what the simulations compare with an SLA; no
+/// run at all is within no limit.
+pub fn p95_of(sorted: &[f64]) -> f64 {
+    let rank = ((sorted.len().max(1) - 1) as f64 * 0.95).round() as usize;
+    sorted.get(rank).copied().unwrap_or(f64::INFINITY)
+}
+
+/// The rate in `[0, top]` where `within(rate)` stops holding, by bisection to a 500th of
+/// `scale` (the 100%-utilization rate).
+pub fn crossing(top: f64, scale: f64, within: impl Fn(f64) -> bool) -> f64 {
+    let (mut low, mut high) = (0.0, top);
+    while high - low > scale * 0.002 {
+        let mid = (low + high) / 2.0;
+        match within(mid) {
+            true => low = mid,
+            false => high = mid,
+        }
+    }
+    (low + high) / 2.0
 }
 
 /// The rate (sessions per second) at which the steady state's run P95 reaches `sla` seconds,
@@ -153,13 +174,7 @@ pub fn run_p95(q: Queue, s: Sessions, rate: f64, secs: f64, warm: f64, seed: u64
 pub fn limit(q: Queue, s: Sessions, sla: f64, secs: f64) -> f64 {
     let mean_turns = f64::from(s.turns.0 + s.turns.1) / 2.0;
     let full = q.slots as f64 / q.service / mean_turns;
-    let (mut low, mut high) = (0.0, full);
-    while high - low > full * 0.002 {
-        let mid = (low + high) / 2.0;
-        match run_p95(q, s, mid, secs, secs / 4.0, 7) <= sla {
-            true => low = mid,
-            false => high = mid,
-        }
-    }
-    (low + high) / 2.0
+    crossing(full, full, |rate| {
+        run_p95(q, s, rate, secs, secs / 4.0, 7) <= sla
+    })
 }

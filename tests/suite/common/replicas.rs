@@ -7,7 +7,7 @@
 //! served) and holds it D + C × (R − 1), its slot still held; then it ends and the session
 //! thinks (log-normal) before its next turn. A run's time adds the client's overhead.
 
-use super::queue::{Next, Plan, Sessions};
+use super::queue::{self, Next, Plan, Sessions};
 use rand::{Rng, SeedableRng};
 use std::collections::VecDeque;
 
@@ -192,11 +192,7 @@ pub fn run(d: Deployment, s: Sessions, rate: f64, secs: f64, warm: f64, seed: u6
         }
     }
     times.sort_by(f64::total_cmp);
-    let p95 = times
-        .get(((times.len().max(1) - 1) as f64 * 0.95).round() as usize)
-        .copied()
-        .unwrap_or(f64::INFINITY);
-    (p95, times.len() as f64 / secs)
+    (queue::p95_of(&times), times.len() as f64 / secs)
 }
 
 /// The rate (sessions/s) at which the steady state's run P95 reaches `sla` s, by bisection up
@@ -204,13 +200,7 @@ pub fn run(d: Deployment, s: Sessions, rate: f64, secs: f64, warm: f64, seed: u6
 pub fn limit(d: Deployment, s: Sessions, sla: f64, secs: f64) -> f64 {
     let mean_turns = f64::from(s.turns.0 + s.turns.1) / 2.0;
     let full = (d.replicas * d.slots) as f64 / d.service / mean_turns;
-    let (mut low, mut high) = (0.0, full);
-    while high - low > full * 0.002 {
-        let mid = (low + high) / 2.0;
-        match run(d, s, mid, secs, secs / 4.0, 7).0 <= sla {
-            true => low = mid,
-            false => high = mid,
-        }
-    }
-    (low + high) / 2.0
+    queue::crossing(full, full, |rate| {
+        run(d, s, rate, secs, secs / 4.0, 7).0 <= sla
+    })
 }

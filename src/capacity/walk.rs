@@ -18,8 +18,6 @@ use crate::plan::Sla;
 
 /// Most times the answer is held again.
 const MAX_RETRIES: usize = 3;
-/// Most steps placed under a level that passed, over what was shown to hold.
-const BELOW_ASKED: usize = 2;
 /// Most steps a search holds: a bound on the walk whatever its steps show (a step refused
 /// at once, beyond the ceiling, takes no time).
 const MAX_STEPS: usize = 64;
@@ -75,7 +73,6 @@ pub(super) async fn walk<E>(
             .max_by(|a, b| a.1.total_cmp(&b.1))
     };
     let mut retries = 0;
-    let mut below_asked = 0;
     while !report.interrupted {
         let high = fail.as_ref().map_or(f64::INFINITY, StepResult::level);
         let low = below(&passes, high);
@@ -83,25 +80,14 @@ pub(super) async fn walk<E>(
         // The bracket is closed on the levels shown to hold; the next step goes above every
         // level that passed, whatever it was credited with (a pass credited under its level,
         // placed again, passes again: no progress), and under the top a step can be placed
-        // at (`place::top`). With no room left above that, a step may go between what was
-        // shown and what passed (a step that carried far less than it asked), `BELOW_ASKED`
-        // times at most; then the bracket is closed.
-        let asked = passes
+        // at (`place::top`). A bracket with no room left above that floor is closed too.
+        let floor = passes
             .iter()
             .map(|p| p.0)
             .filter(|level| *level < high)
             .fold(low_shown, f64::max);
-        let has_room = |floor: f64| {
-            let top = place::top(&report.steps, (floor, high), max_hold);
-            let room = top - floor > resolution * FLOOR_ROOM && (!integral || top - floor > 1.0);
-            (top, room)
-        };
-        let (mut floor, (mut top, mut room)) = (asked, has_room(asked));
-        if !room && below_asked < BELOW_ASKED && asked > low_shown {
-            below_asked += 1;
-            floor = low_shown;
-            (top, room) = has_room(low_shown);
-        }
+        let top = place::top(&report.steps, (floor, high), max_hold);
+        let room = top - floor > resolution * FLOOR_ROOM && (!integral || top - floor > 1.0);
         if fail.is_some() && apart(low_shown, top) && room {
             let next = place::next(
                 &report.steps,

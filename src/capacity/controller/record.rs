@@ -1,6 +1,6 @@
 //! What the steps held so far showed the controller: every step as the ceiling reads it, the
-//! levels that held (what a cool-down returns to), whether the last step failed, the last mean
-//! run time; and the steps' levels as people read them.
+//! levels that held (what a cool-down returns to), whether the last step failed, the mean run
+//! time at each level held; and the steps' levels as people read them.
 
 use crate::capacity::ceiling::{self, Held};
 use crate::model::capacity::{round3, StepResult};
@@ -13,8 +13,9 @@ pub(crate) struct Record {
     /// shard's), and its hold's means of runs in flight and sessions open.
     pub passes: Vec<(f64, f64, f64)>,
     pub failed_last: bool,
-    /// The last step's mean run time (s): what sessions started part-way are drawn with.
-    pub run_secs: Option<f64>,
+    /// Each step's level (this shard's), whether it passed, and its mean run time (s): what
+    /// sessions started part-way at a new level are drawn with (`run_secs_at`).
+    pub runs: Vec<(f64, bool, f64)>,
 }
 
 impl Record {
@@ -30,7 +31,7 @@ impl Record {
     /// A step judged, at this shard's `local` level.
     pub fn remember(&mut self, step: &StepResult, local: f64) {
         if let Some(mean) = step.mean_ms {
-            self.run_secs = Some(mean / 1000.0);
+            self.runs.push((local, step.passed, mean / 1000.0));
         }
         self.seen.extend(Held::of(step));
         self.failed_last = !step.passed;
@@ -56,6 +57,21 @@ impl Record {
             failed_rule: Some(format!("not sustainable: {why}")),
             ..Default::default()
         }
+    }
+
+    /// The mean run time to draw sessions started part-way at `level` with: the one measured
+    /// at the highest level at or under it that passed (the next level's is near it), else
+    /// at the lowest level held. Never the last step's as such: after a saturated step, runs
+    /// of its length (a CI search's were 15 times the unloaded one) made the warm start at
+    /// the next, lower level ask twice the sessions it holds, and the step failed on the burst.
+    pub fn run_secs_at(&self, level: f64) -> Option<f64> {
+        let passed_under = self
+            .runs
+            .iter()
+            .filter(|r| r.1 && r.0 <= level)
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let lowest = || self.runs.iter().min_by(|a, b| a.0.total_cmp(&b.0));
+        passed_under.or_else(lowest).map(|r| r.2)
     }
 
     /// The highest level below `next` that held, with its means of runs in flight and
@@ -95,5 +111,35 @@ pub(crate) fn level_of(level: f64, rate: bool) -> (Option<f64>, usize) {
     match rate {
         true => (Some(level), 0),
         false => (None, level.round() as usize),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(rate: f64, passed: bool, mean_ms: f64) -> StepResult {
+        StepResult {
+            rate: Some(rate),
+            passed,
+            mean_ms: Some(mean_ms),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_warm_start_after_a_saturated_step_draws_the_runs_of_a_level_that_held() {
+        // The CI search's order: 25/s held (45 ms runs), 56.25/s saturated (600 ms), then
+        // the next step placed at 30.9/s.
+        let mut record = Record::default();
+        record.remember(&step(25.0, true, 45.0), 25.0);
+        record.remember(&step(37.5, true, 52.0), 37.5);
+        record.remember(&step(56.25, false, 600.0), 56.25);
+        assert_eq!(record.run_secs_at(30.9), Some(0.045));
+        // Above every level held: the highest one's.
+        assert_eq!(record.run_secs_at(40.0), Some(0.052));
+        // Under every level held: the lowest level's.
+        assert_eq!(record.run_secs_at(10.0), Some(0.045));
+        assert_eq!(Record::default().run_secs_at(10.0), None);
     }
 }

@@ -46,7 +46,7 @@ pub fn next(
     max_hold: f64,
     resolution: Option<f64>,
 ) -> f64 {
-    let high = top(steps, (low, high), max_hold);
+    let high = top(steps, high, max_hold).max(low);
     let span = high - low;
     // Within two resolutions, one step can close the bracket whatever it shows: it is
     // placed where both outcomes leave the ends a resolution apart at most.
@@ -125,12 +125,11 @@ fn pole(steps: &[StepResult]) -> Option<f64> {
 }
 
 /// The bracket's top as a step can be placed in it: `high`, or lower where a queue would
-/// not settle within `max_hold` under the ceiling the steps measured (above `low` only).
-pub fn top(steps: &[StepResult], (low, high): (f64, f64), max_hold: f64) -> f64 {
-    match settles(steps, max_hold) {
-        Some(top) if top > low => high.min(top),
-        _ => high,
-    }
+/// not settle within `max_hold` under the ceiling the steps measured (a step there is
+/// refused at once). It may be at or under `low`: the pass there was held before the
+/// ceiling was known, and is held again before it can be the answer.
+pub fn top(steps: &[StepResult], high: f64, max_hold: f64) -> f64 {
+    settles(steps, max_hold).map_or(high, |top| high.min(top))
 }
 
 /// The highest rate whose queue settles within `max_hold` under a measured ceiling.

@@ -86,7 +86,7 @@ pub(super) async fn walk<E>(
             .map(|p| p.0)
             .filter(|level| *level < high)
             .fold(low_shown, f64::max);
-        let top = place::top(&report.steps, (floor, high), max_hold);
+        let top = place::top(&report.steps, high, max_hold);
         let room = top - floor > resolution * FLOOR_ROOM && (!integral || top - floor > 1.0);
         if fail.is_some() && apart(low_shown, top) && room {
             let next = place::next(
@@ -105,6 +105,17 @@ pub(super) async fn walk<E>(
             }
             if report.steps.len() >= MAX_STEPS {
                 break;
+            }
+            continue;
+        }
+        // Closed under the top a queue settles at, above the floor: that top bounds the
+        // answer, not the step that failed far above it. A step there is refused at once, and
+        // says why (a rate search answered 3.68/s "at 6/s … broke first", 4.67/s the top).
+        if fail.is_some() && top > floor && top < high {
+            match step(top, false, &mut report).await? {
+                Some(s) if s.passed => passes.push((top, s.shown_level())),
+                Some(s) => fail = Some(s),
+                None => break,
             }
             continue;
         }

@@ -35,15 +35,29 @@ fn the_rate_search_finds_the_targets_session_rate_and_sizes_the_seats() {
     // utilization, which no steady answer reaches.
     let analytic = 8.0 / 0.3 / 5.0;
     let found = cap["max_rate"].as_f64().expect("a limit");
+    let steps = cap["steps"].as_array().unwrap();
+    let failing = cap["first_failing_rate"].as_f64().unwrap();
+    // The steps bracket the limit within the resolution: the highest rate that passed under
+    // the lowest that failed (or was refused: a queue there would not settle in a step).
+    let passed = steps
+        .iter()
+        .filter(|s| s["passed"] == true)
+        .filter_map(|s| s["rate"].as_f64())
+        .filter(|r| *r < failing)
+        .fold(0.0, f64::max);
     assert!(
-        found >= 0.6 * analytic && found < analytic,
-        "found {found}/s, analytic {analytic:.2}/s: {}",
+        failing - passed <= 1.0 + 1e-9,
+        "{passed} .. {failing}: {cap}"
+    );
+    // The answer is what that pass's hold was shown to carry: at most its rate. A generator
+    // starved of CPU (CI runs this search beside other tests) carries less than it asks, so
+    // the floor is loose; `measuring::` checks the answer against a simulation, alone.
+    assert!(
+        found <= passed + 1e-9 && found >= 0.5 * analytic && found < analytic,
+        "found {found}/s, analytic {analytic:.2}/s: {}\n{cap}",
         explain(&out)
     );
-    let failing = cap["first_failing_rate"].as_f64().unwrap();
-    assert!(failing > found && failing - found <= 1.0 + 1e-9, "{cap}");
     // Every step is a rate step with its arrivals, judged on its own hold.
-    let steps = cap["steps"].as_array().unwrap();
     assert!(steps.len() >= 4, "{cap}");
     for step in steps.iter().filter(|s| s["skipped"] != true) {
         assert!(

@@ -17,10 +17,11 @@ mod shard;
 mod sla;
 pub mod think;
 mod values;
+mod whole;
 pub mod workload;
 
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use capacity::{
     CapacityBy, CapacityPlan, Enterprise, Resource, ResourceKind, Scaling, RUN_GUESS_SECS,
@@ -32,6 +33,7 @@ pub use shard::Shard;
 pub use sla::Sla;
 pub use think::{Think, Turns};
 pub use values::{parse_duration, Bytes, Dur, Percent};
+pub use whole::{Plan, POOL_LAUNCH, POOL_MARGIN};
 pub use workload::{Arrival, Distribution, Model, Rate, SessionPlan, Workload};
 
 /// A load plan that failed to read, parse or validate.
@@ -49,60 +51,6 @@ pub enum PlanError {
         key: String,
         message: String,
     },
-}
-
-/// A whole load plan, as written in `loadplans/*.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Plan {
-    /// Used in report folder names; defaults to the file name without `.toml`.
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(deserialize_with = "values::target_or_embedded")]
-    pub target: Target,
-    #[serde(default)]
-    pub auth: Auth,
-    #[serde(default)]
-    pub protocol: Protocol,
-    #[serde(default)]
-    pub scenario: Scenario,
-    /// A workload mix: kinds of users with weights (empty: every user is `[scenario]`'s).
-    #[serde(default)]
-    pub scenarios: Vec<mix::MixEntry>,
-    /// Closed model: the ramp of users (Goose's test plan).
-    #[serde(default)]
-    pub stages: Vec<Stage>,
-    /// Closed or open model, and the open model's pool and arrival distribution.
-    #[serde(default)]
-    pub workload: Workload,
-    /// A user's conversation: turns in one thread, then it leaves (unset: users never leave).
-    #[serde(default)]
-    pub session: Option<SessionPlan>,
-    /// Open model: sessions arriving at a rate, phase after phase.
-    #[serde(default)]
-    pub arrivals: Vec<Arrival>,
-    /// Result checks on each completed run's `agent_completed` data.
-    #[serde(default)]
-    pub checks: Vec<crate::plan::checks::ResultCheck>,
-    #[serde(default)]
-    pub sla: Sla,
-    #[serde(default)]
-    pub sampler: SamplerPlan,
-    #[serde(default)]
-    pub security: SecurityPlan,
-    #[serde(default)]
-    pub preflight: PreflightPlan,
-    #[serde(default)]
-    pub capacity: CapacityPlan,
-    #[serde(default)]
-    pub report: Report,
-    #[serde(default)]
-    pub limits: Limits,
-    /// Where the plan was read from (not a TOML key).
-    #[serde(skip)]
-    pub source: PathBuf,
 }
 
 impl Plan {
@@ -170,29 +118,6 @@ impl Plan {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         mix::prepare_all(&mut self.scenarios, &self.scenario.user_request, &dir)
-    }
-
-    /// The user kinds this plan runs: its `[[scenarios]]`, or `[scenario]` as the only one.
-    pub fn mix(&self) -> Vec<mix::MixEntry> {
-        match self.scenarios.is_empty() {
-            true => vec![mix::MixEntry::from_scenario(&self.scenario)],
-            false => self.scenarios.clone(),
-        }
-    }
-
-    /// Whether request names carry the scenario (`WS agent_run [name]`): a `[[scenarios]]` mix.
-    pub fn is_mix(&self) -> bool {
-        !self.scenarios.is_empty()
-    }
-
-    /// The plan's name, for folders and reports.
-    pub fn name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| {
-            self.source
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "plan".into())
-        })
     }
 
     /// Checks what serde cannot: (table, key, message) of the first problem.
@@ -296,82 +221,7 @@ impl Plan {
         }
         Ok(())
     }
-
-    /// The load's stages as Goose's `--test-plan` string, e.g. `5,10;5,30;0,5`. A plan that
-    /// does not end at 0 users gets a last `0,0` step: stop every user when the stages are done.
-    pub fn goose_test_plan(&self) -> String {
-        let stages = self.load_stages();
-        let mut steps: Vec<String> = stages
-            .iter()
-            .map(|s| format!("{},{}", s.users, s.duration.0.as_secs_f64().ceil() as u64))
-            .collect();
-        if stages.last().is_some_and(|s| s.users > 0) {
-            steps.push("0,0".into());
-        }
-        steps.join(";")
-    }
-
-    /// The Goose users the load holds over time: the closed model's `[[stages]]`; the open
-    /// model's pool of `max_sessions`, launched over `POOL_LAUNCH` and held while sessions
-    /// arrive and drain (and a margin: the arrivals start once the pool is up).
-    pub fn load_stages(&self) -> Vec<Stage> {
-        match self.workload.model {
-            Model::Closed => self.stages.clone(),
-            Model::Open => {
-                let pool = self.workload.max_sessions;
-                let hold = self.arrivals_duration() + self.workload.drain.0 + POOL_MARGIN;
-                vec![
-                    Stage {
-                        users: pool,
-                        duration: Dur(POOL_LAUNCH),
-                    },
-                    Stage {
-                        users: pool,
-                        duration: Dur(hold),
-                    },
-                ]
-            }
-        }
-    }
-
-    /// How long the load is planned to last (a wait never outlasts it).
-    pub fn planned_duration(&self) -> std::time::Duration {
-        match self.workload.model {
-            Model::Closed => self.stages.iter().map(|s| s.duration.0).sum(),
-            Model::Open => POOL_LAUNCH + self.arrivals_duration() + self.workload.drain.0,
-        }
-    }
-
-    /// The open model's arrival phases, end to end.
-    pub fn arrivals_duration(&self) -> std::time::Duration {
-        workload::arrivals_duration(&self.arrivals)
-    }
-
-    /// Sessions arrive on a schedule (`[workload] model = "open"`).
-    pub fn is_open(&self) -> bool {
-        self.workload.model == Model::Open
-    }
-
-    /// Users hold sessions of turns: the open model, or a `[session]` in the closed one.
-    pub fn has_sessions(&self) -> bool {
-        self.is_open() || self.session.is_some()
-    }
-
-    /// The largest user count of any stage (the open model: its pool).
-    pub fn peak_users(&self) -> usize {
-        self.load_stages()
-            .iter()
-            .map(|s| s.users)
-            .max()
-            .unwrap_or(0)
-    }
 }
-
-/// The open model's pool is launched over this long before the first arrival.
-pub const POOL_LAUNCH: std::time::Duration = std::time::Duration::from_secs(1);
-/// Beyond the arrivals and the drain, the pool is held this much longer: arrivals start once
-/// every pool user is up, which may take longer than `POOL_LAUNCH`.
-pub const POOL_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! `[capacity]`: the stepped search of `agentload capacity`.
 
+use super::values::{Dur, Percent};
 use super::workload::Rate;
-use super::{Dur, Percent};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -292,54 +292,10 @@ impl CapacityPlan {
     }
 }
 
-impl super::Plan {
-    /// The deployment's size a capacity search measures: the study's (or `--size`), else an
-    /// embedded target's replicas, else 1.
-    pub fn deployment_size(&self) -> u32 {
-        self.capacity
-            .size
-            .or(self.target.replicas.map(|r| r as u32))
-            .unwrap_or(1)
-    }
-
-    /// A session's mean length as the plan describes it: its think times between turns, and
-    /// half a second a run (`None`: users hold no sessions).
-    pub fn session_estimate(&self) -> Option<Duration> {
-        self.has_sessions().then(|| {
-            let turns = self.session.unwrap_or_default().turns.mean();
-            let think = self.scenario.think_time.mean().as_secs_f64();
-            Duration::from_secs_f64((turns - 1.0).max(0.0) * think + turns * RUN_GUESS_SECS)
-        })
-    }
-
-    /// The ramp between capacity steps: the plan's `step_ramp`; else none for an open plan
-    /// (its rate moves at once, its sessions with it: `load::level::Population`), a
-    /// session's mean length for closed seats that hold sessions (`session`: as measured so
-    /// far, else the plan's estimate), else `DEFAULT_RAMP`.
-    pub fn capacity_ramp(&self, session: Option<Duration>) -> Duration {
-        match (self.capacity.step_ramp, session.or(self.session_estimate())) {
-            (Some(ramp), _) => ramp.0,
-            (None, _) if self.is_open() => Duration::ZERO,
-            (None, Some(session)) => session.max(DEFAULT_RAMP),
-            (None, None) => DEFAULT_RAMP,
-        }
-    }
-
-    /// The most a capacity step is held: the plan's `max_hold`, else three holds or a hold
-    /// and two sessions' length, whichever is longer.
-    pub fn capacity_max_hold(&self, session: Option<Duration>) -> Duration {
-        let hold = self.capacity.step_hold.0;
-        let sessions = session.or(self.session_estimate()).unwrap_or_default();
-        self.capacity
-            .max_hold
-            .map_or((3 * hold).max(hold + 2 * sessions), |m| m.0)
-    }
-}
-
 /// What `session_estimate` takes a run to last before any was measured.
 pub const RUN_GUESS_SECS: f64 = 0.5;
 /// The ramp between steps of a plan without sessions (users loop over runs).
-const DEFAULT_RAMP: Duration = Duration::from_secs(2);
+pub(super) const DEFAULT_RAMP: Duration = Duration::from_secs(2);
 
 fn default_scale_timeout() -> Dur {
     Dur::from_secs(600)

@@ -109,7 +109,7 @@ fn ok() -> u16 {
 
 impl MixEntry {
     /// The one entry of a plan without `[[scenarios]]`: its `[scenario]`.
-    pub fn from_scenario(s: &super::Scenario) -> MixEntry {
+    pub fn from_scenario(s: &super::sections::Scenario) -> MixEntry {
         MixEntry {
             name: "agent_user".into(),
             weight: 1,

@@ -67,7 +67,7 @@ pub struct HandshakePlan {
     pub reply: Option<serde_json::Value>,
     pub complete: Option<String>,
     #[serde(default = "default_handshake_timeout")]
-    pub timeout: super::Dur,
+    pub timeout: super::values::Dur,
 }
 
 impl Default for Protocol {
@@ -85,6 +85,6 @@ fn default_profile() -> String {
 fn default_carriers() -> Vec<Carrier> {
     vec![Carrier::Header]
 }
-fn default_handshake_timeout() -> super::Dur {
-    super::Dur::from_secs(10)
+fn default_handshake_timeout() -> super::values::Dur {
+    super::values::Dur::from_secs(10)
 }

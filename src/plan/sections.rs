@@ -347,3 +347,32 @@ impl Target {
         }
     }
 }
+
+/// `target = "embedded"` or a `[target]` table.
+pub fn target_or_embedded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Target, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Target;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("\"embedded\" or a [target] table")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Target, E> {
+            if v == "embedded" {
+                Ok(Target {
+                    embedded: true,
+                    ..Default::default()
+                })
+            } else {
+                Err(E::custom(format!(
+                    "`{v}`: write target = \"embedded\", or a [target] table with base_url and ws_url"
+                )))
+            }
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Target, A::Error> {
+            <Target as serde::Deserialize>::deserialize(
+                serde::de::value::MapAccessDeserializer::new(map),
+            )
+        }
+    }
+    d.deserialize_any(V)
+}

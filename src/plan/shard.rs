@@ -67,19 +67,6 @@ impl fmt::Display for Shard {
     }
 }
 
-impl super::Plan {
-    /// The plan as shard `shard` runs it: its share of every stage's users, and of the open
-    /// model's pool (each shard takes its share of the arrival rate where it schedules them).
-    pub fn for_shard(&self, shard: Shard) -> super::Plan {
-        let mut plan = self.clone();
-        for stage in &mut plan.stages {
-            stage.users = shard.share(stage.users);
-        }
-        plan.workload.max_sessions = shard.share(plan.workload.max_sessions).max(1);
-        plan
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -252,33 +252,6 @@ pub fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
     }
 }
 
-/// `target = "embedded"` or a `[target]` table.
-pub fn target_or_embedded<'de, D: Deserializer<'de>>(d: D) -> Result<super::Target, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = super::Target;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("\"embedded\" or a [target] table")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<super::Target, E> {
-            if v == "embedded" {
-                Ok(super::Target {
-                    embedded: true,
-                    ..Default::default()
-                })
-            } else {
-                Err(E::custom(format!(
-                    "`{v}`: write target = \"embedded\", or a [target] table with base_url and ws_url"
-                )))
-            }
-        }
-        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<super::Target, A::Error> {
-            super::Target::deserialize(de::value::MapAccessDeserializer::new(map))
-        }
-    }
-    d.deserialize_any(V)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -163,7 +163,7 @@ pub fn arrivals_problem(arrivals: &[Arrival]) -> Option<(&'static str, String)> 
 /// What a plan's load is made of, for its checks.
 pub struct Load<'a> {
     pub workload: &'a Workload,
-    pub stages: &'a [super::Stage],
+    pub stages: &'a [super::sections::Stage],
     pub arrivals: &'a [Arrival],
     pub kinds: &'a [super::mix::Kind],
 }

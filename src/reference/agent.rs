@@ -5,8 +5,8 @@ use super::faults::{self, RunFault};
 use super::layouts::{self, Ids};
 use super::runs::{Delivery, RunSlot};
 use super::sink::send;
+use super::state::State;
 use super::stats::bump;
-use super::State;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -306,11 +306,6 @@ fn retool(events: &mut Vec<(&'static str, Value)>, agent: &super::agents::AgentD
     }
     let last = events.len() - 1;
     events[last].1["result"] = done;
-}
-
-/// A fresh run id when the client names none.
-pub fn new_run_id() -> String {
-    format!("run-{:08x}", rand::random::<u32>())
 }
 
 /// The events of one run, in order: started, thinking × n, (executing, completed) × k, completed.

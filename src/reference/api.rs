@@ -1,7 +1,7 @@
 //! The platform's HTTP API as api users call it: the user's threads and the agents' config,
 //! each behind the bearer token; every call counted by path in `/stats`.
 
-use super::State;
+use super::state::State;
 use axum::extract::State as Shared;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};

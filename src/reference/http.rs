@@ -1,8 +1,8 @@
 //! HTTP routes of the reference target: health, stats, frontend, auth service, WS upgrade.
 
+use super::state::State;
 use super::stats::bump;
 use super::tokens::{self, Refusal};
-use super::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State as Shared};
 use axum::http::{HeaderMap, StatusCode};
@@ -104,7 +104,7 @@ async fn frontend() -> Html<&'static str> {
     )
 }
 
-async fn stats(Shared(state): Shared<Arc<State>>) -> Json<super::TargetStats> {
+async fn stats(Shared(state): Shared<Arc<State>>) -> Json<super::stats::TargetStats> {
     Json(state.stats())
 }
 
@@ -249,7 +249,7 @@ async fn upgrade(
         }
         (Err(e), false) => {
             bump(&state.counters.auth_rejections);
-            if state.args.profile == super::TargetProfile::Netra {
+            if state.args.profile == super::layouts::TargetProfile::Netra {
                 let upgrade = match subprotocol {
                     Some(p) => upgrade.protocols([p.clone()]),
                     None => upgrade,
@@ -272,12 +272,12 @@ async fn upgrade(
     // Small buffers, as the client's: the target's cost per connection is then mostly what
     // `--ballast-kb-per-connection` says (tungstenite reserves 128 KiB each way by default).
     let upgrade = upgrade.read_buffer_size(4 * 1024).write_buffer_size(0);
-    let Some(admitted) = super::shedding::Shedding::admit(&state, &user_id) else {
+    let Some(admitted) = state.shedding.admit(state.args.max_connections, &user_id) else {
         return match state.args.profile {
-            super::TargetProfile::Netra => {
+            super::layouts::TargetProfile::Netra => {
                 upgrade.on_upgrade(move |socket| super::ws::throttle_socket(state, socket))
             }
-            super::TargetProfile::Reference => {
+            super::layouts::TargetProfile::Reference => {
                 let retry = super::shedding::RETRY_AFTER_SECS.to_string();
                 let mut refused = refuse(StatusCode::TOO_MANY_REQUESTS, "too many connections");
                 if let Ok(value) = retry.parse() {
@@ -289,7 +289,7 @@ async fn upgrade(
     };
     if let Some(replay) = state.replay.clone() {
         return upgrade.on_upgrade(move |socket| async move {
-            super::replay::serve(state, replay, socket, user_id).await;
+            super::replay::serve(&state.counters, replay, socket, user_id).await;
             drop(admitted);
         });
     }

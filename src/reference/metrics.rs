@@ -3,7 +3,7 @@
 //! and CPU (the names every official client library writes), open connections, runs started
 //! and completed, events sent. Tests read it by URL, as a remote deployment is read.
 
-use super::State;
+use super::state::State;
 use std::fmt::Write;
 
 /// The exposition, text format 0.0.4.

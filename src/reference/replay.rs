@@ -6,8 +6,7 @@
 //! the canary. `/stats` counts as for any run.
 
 use super::sink::{send_text, Sink};
-use super::stats::bump;
-use super::State;
+use super::stats::{bump, Counters};
 use crate::wire::recording::{Line, Recording};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
@@ -105,8 +104,7 @@ fn short(id: &str) -> Option<String> {
 }
 
 /// Serves one socket from the recording until the client goes.
-pub async fn serve(state: Arc<State>, replay: Arc<Replay>, socket: WebSocket, user_id: String) {
-    let counters = &state.counters;
+pub async fn serve(counters: &Counters, replay: Arc<Replay>, socket: WebSocket, user_id: String) {
     counters.connections_open.fetch_add(1, Ordering::Relaxed);
     bump(&counters.connections_total);
     counters.saw_user(&user_id);
@@ -154,20 +152,19 @@ pub async fn serve(state: Arc<State>, replay: Arc<Replay>, socket: WebSocket, us
         ) {
             continue;
         }
-        open = run(&state, &replay, &sink, &ids, &parsed).await;
+        open = run(counters, &replay, &sink, &ids, &parsed).await;
     }
     counters.connections_open.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// One start message: the next recorded run, its ids the live ones.
-async fn run(state: &State, replay: &Replay, sink: &Sink, ids: &Ids, start: &Value) -> bool {
-    let counters = &state.counters;
+async fn run(counters: &Counters, replay: &Replay, sink: &Sink, ids: &Ids, start: &Value) -> bool {
     let count = replay.recording.run_count();
     let n = replay.next_run.fetch_add(1, Ordering::Relaxed) % count + 1;
     let lines: Vec<&Line> = replay.recording.run(n).collect();
     let recorded_start = lines.iter().find(|l| l.dir == "out").map(|l| &l.frame);
     let mut ids = Ids(ids.0.clone());
-    let live_run = find(start, "run_id").map_or_else(super::agent::new_run_id, String::from);
+    let live_run = find(start, "run_id").map_or_else(super::runs::new_run_id, String::from);
     let recorded_run = recorded_start.and_then(|f| find(f, "run_id"));
     ids.put(recorded_run, &live_run);
     if let Some(canary) = find(start, "canary") {
@@ -180,7 +177,7 @@ async fn run(state: &State, replay: &Replay, sink: &Sink, ids: &Ids, start: &Val
     // Runs the platform named itself: fresh names, so no two replays share one.
     for line in lines.iter().filter(|l| l.dir == "in") {
         if let Some(id) = find(&line.frame, "run_id").filter(|id| Some(*id) != recorded_run) {
-            ids.put(Some(id), &super::agent::new_run_id());
+            ids.put(Some(id), &super::runs::new_run_id());
         }
     }
     bump(&counters.runs_started);

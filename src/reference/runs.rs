@@ -6,6 +6,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A fresh run id when the client names none.
+pub fn new_run_id() -> String {
+    format!("run-{:08x}", rand::random::<u32>())
+}
+
 /// One run's delivery state.
 pub struct RunSlot {
     pub user_id: String,

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The wait a refusal asks for, in seconds.
@@ -17,7 +17,7 @@ pub const RETRY_AFTER_SECS: u64 = 1;
 pub struct Shedding {
     /// Sockets admitted and still open (reserved before the upgrade, so concurrent upgrades
     /// can not pass the cap together).
-    admitted: AtomicU64,
+    admitted: Arc<AtomicU64>,
     pub connections_refused: AtomicU64,
     pub runs_shed: AtomicU64,
     /// When each user was last refused; the shortest gap before its next try.
@@ -27,31 +27,30 @@ pub struct Shedding {
 
 /// A socket's place under the cap, given back when dropped (the socket ended, or its
 /// upgrade never completed).
-pub struct Admitted(pub std::sync::Arc<super::State>);
+pub struct Admitted(Arc<AtomicU64>);
 
 impl Drop for Admitted {
     fn drop(&mut self) {
-        self.0.shedding.admitted.fetch_sub(1, Ordering::SeqCst);
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 impl Shedding {
     /// A socket of `user` asks to be admitted under `max` open sockets; `None`: refused
     /// (counted). Every try after a refusal is timed from it.
-    pub fn admit(state: &std::sync::Arc<super::State>, user: &str) -> Option<Admitted> {
-        let this = &state.shedding;
-        this.note_retry(user);
-        let max = state.args.max_connections.map_or(u64::MAX, |m| m as u64);
-        let taken = this
+    pub fn admit(&self, max: Option<usize>, user: &str) -> Option<Admitted> {
+        self.note_retry(user);
+        let max = max.map_or(u64::MAX, |m| m as u64);
+        let taken = self
             .admitted
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
                 (n < max).then_some(n + 1)
             });
         match taken {
-            Ok(_) => Some(Admitted(state.clone())),
+            Ok(_) => Some(Admitted(self.admitted.clone())),
             Err(_) => {
-                this.connections_refused.fetch_add(1, Ordering::Relaxed);
-                this.lock_refused().insert(user.to_string(), Instant::now());
+                self.connections_refused.fetch_add(1, Ordering::Relaxed);
+                self.lock_refused().insert(user.to_string(), Instant::now());
                 None
             }
         }

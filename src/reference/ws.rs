@@ -1,10 +1,11 @@
 //! The agent backend's WebSocket: welcome, `start_agent` → the five-event stream, `ping`.
 
-use super::agent::{new_run_id, AgentRun};
+use super::agent::AgentRun;
 use super::layouts;
+use super::runs::new_run_id;
 use super::runs::RunSlot;
+use super::state::State;
 use super::stats::bump;
-use super::State;
 use axum::extract::ws::{close_code, CloseFrame};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};

@@ -13,30 +13,13 @@ pub mod progress;
 pub mod server;
 pub mod signals;
 pub mod stages;
+mod watcher;
+
+pub use watcher::{Look, Watcher};
 
 use crate::measure::collector::Collector;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A look that waits on something (an HTTP poll).
-pub type Look<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
-
-/// Something that runs beside the attack.
-pub trait Watcher: Send + 'static {
-    /// How often `tick` runs.
-    fn every(&self) -> Duration;
-    /// One look at the test while the attack runs.
-    fn tick(&mut self, collector: &Collector);
-    /// As `tick`, for a watcher whose look waits (a poll of a server): `tick` by default.
-    fn look<'a>(&'a mut self, collector: &'a Collector) -> Look<'a> {
-        self.tick(collector);
-        Box::pin(std::future::ready(()))
-    }
-    /// The last look, once the attack has ended.
-    fn finish(&mut self, _collector: &Collector) {}
-}
 
 /// What a load test runs beside its attack, and what they read.
 pub struct Beside<'a> {

@@ -6,134 +6,42 @@ mod folded;
 mod live_view;
 mod mix;
 mod outages;
+mod parts;
 mod reading;
 mod record;
 mod sessions;
+mod slices;
+mod state;
 mod stripe;
 mod throttle;
 mod timed;
 mod timeline;
 
-pub use breakdown::ToolBuckets;
 use folded::Folded;
 pub use live_view::LiveStats;
-pub use mix::ScenarioMeta;
-use outages::Outages;
+pub use parts::breakdown::ToolBuckets;
+pub use parts::mix::ScenarioMeta;
+pub use parts::sessions::SessionEnd;
 use record::lock;
 pub(crate) use record::RunRecord;
 pub use record::WindowStats;
 use record::{add_failure, slot};
-pub use sessions::SessionEnd;
+pub use slices::Slicing;
+pub use state::Collector;
 use stripe::{merge, Shard};
-pub use timeline::Slicing;
 use timeline::{timeline, value_stats};
 
 use crate::client::outcome::{Failure, RunOutcome};
 use crate::client::protocol::REQUIRED;
 use crate::model::summary::*;
 use crate::plan::checks::ResultCheck;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 /// Most values kept per check, to bound memory on long runs.
 const MAX_VALUES: usize = 100_000;
-/// Outcomes go to one of (at most) this many shards by user, so users never wait on one
-/// global lock: two per CPU the process may run on. Fewer shards keep the histograms a run
-/// feeds in cache.
-const MAX_SHARDS: usize = 16;
-
-fn shard_count() -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (2 * cpus).clamp(2, MAX_SHARDS)
-}
-
-/// Collects outcomes from every user while the load runs.
-pub struct Collector {
-    shards: Vec<Mutex<Shard>>,
-    /// Runs older than the shards' logs keep, folded into tallies (for all shards: one
-    /// tally per span, however many shards). Locked after a shard, never before.
-    folded: Mutex<Folded>,
-    checks: Vec<ResultCheck>,
-    /// Sockets open right now (the sampler reads it).
-    open: Arc<AtomicI64>,
-    /// Runs whose start message was sent, and runs ended (every outcome): what is in flight.
-    runs_begun: AtomicU64,
-    runs_ended: AtomicU64,
-    started: std::time::Instant,
-    /// The scenarios of the mix, by index (empty: no per-scenario figures).
-    mix: Vec<ScenarioMeta>,
-    /// `started` on the wall clock, Unix milliseconds (shards' timelines line up on it).
-    origin_unix_ms: i64,
-    /// Windows in which the target could not be reached; `outage_watch` says when a success
-    /// needs to look at them (so a healthy test never takes this lock).
-    outages: Mutex<Outages>,
-    outage_watch: AtomicBool,
-    /// Attempts the platform shed.
-    throttle: Mutex<throttle::Throttle>,
-    /// Sessions, when users hold them.
-    session_figures: Mutex<sessions::SessionFigures>,
-    /// The last cheap reading (the guard's, the exporter's).
-    reading: Mutex<reading::Cached>,
-    /// Where the time goes: tools, agents, phases, delivery lag.
-    breakdown: Mutex<breakdown::Breakdowns>,
-}
-
-impl std::fmt::Debug for Collector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Collector")
-    }
-}
-
-impl Default for Collector {
-    fn default() -> Self {
-        Collector::new(Vec::new())
-    }
-}
-
 impl Collector {
-    pub fn new(checks: Vec<ResultCheck>) -> Collector {
-        Collector::with_mix(checks, Vec::new())
-    }
-
-    /// A collector that also breaks figures down by the scenarios of `mix`.
-    pub fn with_mix(checks: Vec<ResultCheck>, mix: Vec<ScenarioMeta>) -> Collector {
-        let blank = Shard {
-            checks: checks
-                .iter()
-                .map(|c| {
-                    let summary = CheckSummary {
-                        name: c.name.clone(),
-                        rule: c.rule(),
-                        required: c.required,
-                        ..Default::default()
-                    };
-                    (summary, Vec::new())
-                })
-                .collect(),
-            ..Default::default()
-        };
-        Collector {
-            shards: (0..shard_count())
-                .map(|_| Mutex::new(blank.clone()))
-                .collect(),
-            folded: Mutex::default(),
-            checks,
-            open: Arc::new(AtomicI64::new(0)),
-            runs_begun: AtomicU64::new(0),
-            runs_ended: AtomicU64::new(0),
-            started: std::time::Instant::now(),
-            mix,
-            origin_unix_ms: chrono::Utc::now().timestamp_millis(),
-            outages: Mutex::default(),
-            outage_watch: AtomicBool::new(false),
-            throttle: Mutex::default(),
-            session_figures: Mutex::default(),
-            reading: Mutex::default(),
-            breakdown: Mutex::default(),
-        }
-    }
-
     /// The gauge of sockets open right now.
     pub fn open_gauge(&self) -> Arc<AtomicI64> {
         self.open.clone()
@@ -169,15 +77,15 @@ impl Collector {
         }
         self.outage_run(outcome.failure.is_none(), ended_secs);
         if let Some(f) = &outcome.failure {
-            self.note_throttle(f, throttle::Attempt::Run);
+            self.note_throttle(f, parts::throttle::Attempt::Run);
         }
         lock(&self.breakdown).run(&outcome);
         let mut shard = self.shard(user);
         let sh = &mut *shard;
         if !self.mix.is_empty() {
-            mix::scenario_run(&mut sh.mix, &outcome);
+            parts::mix::scenario_run(&mut sh.mix, &outcome);
         }
-        sessions::record_turn(&mut sh.by_turn, &outcome);
+        parts::sessions::record_turn(&mut sh.by_turn, &outcome);
         sh.log.push(RunRecord {
             ended_secs,
             elapsed_ms: outcome.elapsed.as_secs_f32() * 1000.0,
@@ -247,7 +155,7 @@ impl Collector {
     pub fn connect_attempted(&self, user: usize, elapsed: Duration, failure: Option<&Failure>) {
         match failure {
             // A refusal by the platform's throttler is no outage: it answered.
-            Some(f) if f.is_throttled() => self.note_throttle(f, throttle::Attempt::Connect),
+            Some(f) if f.is_throttled() => self.note_throttle(f, parts::throttle::Attempt::Connect),
             _ => self.outage_connect(failure.is_none()),
         }
         let mut shard = self.shard(user);
@@ -273,7 +181,7 @@ impl Collector {
 
     /// A failure that belongs to no run or connect (an isolation leak, a security probe).
     pub fn note_failure(&self, user: usize, failure: &Failure) {
-        self.note_throttle(failure, throttle::Attempt::Other);
+        self.note_throttle(failure, parts::throttle::Attempt::Other);
         add_failure(&mut self.shard(user).counts.failures, failure);
     }
 

@@ -90,7 +90,7 @@ pub struct Writer {
     failing: bool,
 }
 
-impl super::Watcher for Writer {
+impl super::watcher::Watcher for Writer {
     fn every(&self) -> Duration {
         self.every
     }

@@ -74,7 +74,7 @@ impl Exporter {
     }
 }
 
-impl super::Watcher for Exporter {
+impl super::watcher::Watcher for Exporter {
     fn every(&self) -> Duration {
         Duration::from_secs(3600)
     }

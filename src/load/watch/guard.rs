@@ -52,7 +52,7 @@ impl Guard {
     }
 }
 
-impl super::Watcher for Guard {
+impl super::watcher::Watcher for Guard {
     fn every(&self) -> Duration {
         EVERY
     }

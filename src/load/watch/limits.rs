@@ -12,7 +12,7 @@ pub struct MaxDuration {
     pub stop: Arc<Stop>,
 }
 
-impl super::Watcher for MaxDuration {
+impl super::watcher::Watcher for MaxDuration {
     fn every(&self) -> Duration {
         Duration::from_millis(100)
     }

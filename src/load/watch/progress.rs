@@ -48,7 +48,7 @@ impl Progress {
     }
 }
 
-impl super::Watcher for Progress {
+impl super::watcher::Watcher for Progress {
     fn every(&self) -> Duration {
         self.plan.every
     }

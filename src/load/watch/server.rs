@@ -195,14 +195,14 @@ fn read_json(
     Ok(out)
 }
 
-impl super::Watcher for Poller {
+impl super::watcher::Watcher for Poller {
     fn every(&self) -> Duration {
         self.source.interval.0
     }
 
     fn tick(&mut self, _: &Collector) {}
 
-    fn look<'a>(&'a mut self, collector: &'a Collector) -> super::Look<'a> {
+    fn look<'a>(&'a mut self, collector: &'a Collector) -> super::watcher::Look<'a> {
         Box::pin(self.poll(collector))
     }
 

@@ -163,7 +163,7 @@ fn listen(
     }))
 }
 
-impl super::Watcher for Signals {
+impl super::watcher::Watcher for Signals {
     fn every(&self) -> Duration {
         EVERY
     }

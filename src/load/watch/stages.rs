@@ -24,7 +24,7 @@ impl StageMarks {
     }
 }
 
-impl super::Watcher for StageMarks {
+impl super::watcher::Watcher for StageMarks {
     fn every(&self) -> Duration {
         Duration::from_millis(250)
     }

@@ -3,9 +3,9 @@
 
 use super::folded::KEEP_SECS;
 use super::record::WindowStats;
+use super::state::Collector;
 use super::stripe::Shard;
 use super::timeline::{window_stats, Gathered};
-use super::Collector;
 use std::sync::atomic::Ordering;
 
 /// A moment of a running load test.

@@ -5,7 +5,7 @@
 //! distributions: those are the snapshot's (checkpoints, the end). One reading serves every
 //! reader for `FRESH`.
 
-use super::Collector;
+use super::state::Collector;
 use crate::model::metrics::{Latency, SerializedLatency};
 use crate::model::summary::{LatencySection, Summary};
 use std::sync::Arc;
@@ -13,10 +13,6 @@ use std::time::{Duration, Instant};
 
 /// How long one reading serves (a scrape and the guard's tick in the same moment share it).
 const FRESH: Duration = Duration::from_millis(250);
-
-/// The last reading and when it was made.
-#[derive(Default)]
-pub(super) struct Cached(Option<(Instant, Arc<Summary>)>);
 
 impl Collector {
     /// The figures so far, cheaply (see the module); shared, not copied.

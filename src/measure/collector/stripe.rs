@@ -1,7 +1,6 @@
 //! A shard's share of the figures (the users whose number falls to it), and how shards add up.
 
 use super::record::RunRecord;
-use super::{mix, sessions};
 use crate::model::metrics::{Latency, SerializedLatency};
 use crate::model::summary::{CheckSummary, LatencySection, Summary};
 use std::collections::BTreeMap;
@@ -22,9 +21,9 @@ pub(super) struct Shard {
     /// The log's length that folds it next (at least `FOLD_AT`).
     pub(super) fold_at: usize,
     /// Per-scenario figures of a mix, by scenario index.
-    pub(super) mix: Vec<mix::ScenarioPart>,
+    pub(super) mix: Vec<super::parts::mix::ScenarioPart>,
     /// Sessions' runs by turn.
-    pub(super) by_turn: Vec<sessions::TurnPart>,
+    pub(super) by_turn: Vec<super::parts::sessions::TurnPart>,
 }
 
 impl Shard {
@@ -70,7 +69,7 @@ pub(super) fn merge(total: &mut Shard, sh: &Shard, first: bool) {
         t.gap_before.add(&f.gap_before);
     }
     total.log.extend_from_slice(&sh.log);
-    sessions::add_turns(&mut total.by_turn, &sh.by_turn);
+    super::parts::sessions::add_turns(&mut total.by_turn, &sh.by_turn);
     if first {
         total.checks = sh.checks.clone();
     } else {

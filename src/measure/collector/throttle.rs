@@ -1,25 +1,11 @@
 //! Shed attempts as the platform's throttler made them: how many, of what (connects, runs,
 //! cuts), the first one and the users open then, the reasons, and their count per second.
 
-use super::Collector;
+use super::parts::throttle::Attempt;
+use super::state::Collector;
 use crate::client::outcome::Failure;
 use crate::model::incidents::Throttled;
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-
-/// What a shed attempt was.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Attempt {
-    Connect,
-    Run,
-    Other,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Throttle {
-    seen: Option<Throttled>,
-    per_second: BTreeMap<u32, u64>,
-}
 
 impl Collector {
     /// Notes `failure` when the platform shed it.

@@ -48,7 +48,7 @@ impl Timed {
 
     /// The times (ms) taken in `[from, to)` by time slice (at most `max`).
     pub fn slices(&self, from: f64, to: f64, max: usize) -> Vec<Vec<f64>> {
-        super::timeline::sliced(self.log.iter(), &self.folded, from, to, max).1
+        super::slices::sliced(self.log.iter(), &self.folded, from, to, max).1
     }
 }
 

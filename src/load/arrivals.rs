@@ -5,88 +5,22 @@
 //! session has ended, the attack ends (Goose's test plan only bounds it).
 
 mod moving_rate;
+mod of_plan;
 pub mod pool;
 pub mod schedule;
 pub mod warm;
 
+pub use of_plan::Arrivals;
+
 use crate::load::stop::Stop;
 use crate::measure::collector::Collector;
-use crate::plan::{Plan, Shard, Turns};
-use pool::{Pool, Ticket};
-use rand::{Rng, SeedableRng};
-use schedule::Schedule;
+use pool::Pool;
+use rand::SeedableRng;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the feeder waits for the pool's users to be up before the first arrival.
 const LAUNCH_LIMIT: Duration = Duration::from_secs(60);
-
-/// What the feeder needs of the plan, for this shard.
-pub struct Arrivals {
-    pub schedule: Schedule,
-    pub distribution: crate::plan::Distribution,
-    /// Constant arrivals sit at Λ = k + offset: shards interleave.
-    pub offset: f64,
-    pub seed: u64,
-    pub turns: Turns,
-    /// How sessions go (turns, pauses): what a session started part-way is drawn from.
-    pub warm: warm::Warm,
-    /// The mix's weights: each arrival's scenario is drawn by them.
-    pub weights: Vec<u64>,
-    pub drain: Duration,
-    /// A live load: arrivals follow this level (test-wide sessions per second, `share` of it
-    /// here) instead of the schedule, until the load is stopped.
-    pub live: Option<(Arc<crate::load::level::Level>, f64)>,
-}
-
-impl Arrivals {
-    /// The plan's arrivals as `shard` runs them: its share of every rate.
-    pub fn of(plan: &Plan, shard: Shard) -> Arrivals {
-        let share = 1.0 / shard.count as f64;
-        // A given seed gives each shard its own (still repeatable) arrivals.
-        let seed = plan.workload.seed.map_or_else(rand::random, |s| {
-            s ^ (shard.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        });
-        Arrivals {
-            schedule: Schedule::new(&plan.arrivals, share),
-            distribution: plan.workload.distribution,
-            offset: (shard.index as f64 + 0.5) / shard.count as f64,
-            seed,
-            turns: plan.session.unwrap_or_default().turns,
-            warm: warm::Warm {
-                turns: plan.session.unwrap_or_default().turns,
-                think: plan.scenario.think_time,
-            },
-            weights: plan.mix().iter().map(|e| e.weight.max(1) as u64).collect(),
-            drain: plan.workload.drain.0,
-            live: None,
-        }
-    }
-
-    /// The next arrival's ticket, drawn with `draws`.
-    fn ticket(&self, number: usize, due: tokio::time::Instant, draws: &mut impl Rng) -> Ticket {
-        Ticket {
-            number,
-            scenario: self.scenario_at(draws.random()),
-            turns: self.turns.draw_with(draws.random()),
-            scheduled: due,
-            resume: None,
-        }
-    }
-
-    /// The index of a weight picked at `u` in `[0, 1)`.
-    fn scenario_at(&self, u: f64) -> usize {
-        let total: u64 = self.weights.iter().sum();
-        let mut at = (u * total as f64) as u64;
-        for (i, w) in self.weights.iter().enumerate() {
-            if at < *w {
-                return i;
-            }
-            at -= w;
-        }
-        self.weights.len().saturating_sub(1)
-    }
-}
 
 /// The feeder task.
 pub struct Feeder {
@@ -155,6 +89,8 @@ async fn feed(arrivals: Arrivals, pool: Arc<Pool>, collector: Arc<Collector>, st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Turns;
+    use schedule::Schedule;
 
     #[test]
     fn scenarios_are_drawn_by_weight() {

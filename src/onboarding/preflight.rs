@@ -11,7 +11,6 @@ pub use config::env_verdict;
 use crate::load::drive::{Clients, Resolved, SetupError};
 use crate::model::preflight::PreflightReport;
 use crate::plan::Plan;
-use std::time::Duration;
 
 /// Runs every check against a resolved target.
 pub async fn checks(
@@ -47,25 +46,4 @@ pub async fn backend_health(plan: &Plan, resolved: &Resolved) -> Result<(), Stri
         Some(c) => Err(c.reason),
         None => Err("no backend health check".into()),
     }
-}
-
-/// The seed's API budget: average ≤ 10 s, P95 ≤ 20 s.
-pub(super) const AVG_BUDGET: Duration = Duration::from_secs(10);
-pub(super) const P95_BUDGET: Duration = Duration::from_secs(20);
-/// A foreign origin the CORS policy must not allow.
-pub(super) const FOREIGN_ORIGIN: &str = "https://malicious-site.example";
-
-pub(super) fn url(base: &str, path: &str) -> String {
-    if path.starts_with("http://") || path.starts_with("https://") {
-        path.to_string()
-    } else {
-        format!("{}{path}", base.trim_end_matches('/'))
-    }
-}
-
-pub(super) fn auth_base(plan: &Plan, resolved: &Resolved) -> String {
-    plan.target
-        .auth_url
-        .clone()
-        .unwrap_or_else(|| resolved.base_url.clone())
 }

@@ -6,7 +6,7 @@
 //! result), and exactly one `agent_completed` (status + result) last. Thinking may interleave
 //! with tool calls, as real agents reason between tools.
 
-use super::{AgentEvent, EventKind};
+use super::event::{AgentEvent, EventKind};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 

@@ -3,8 +3,8 @@
 //! the level moves, the step under way is re-timed from that moment on the new ramp, so the
 //! arrivals follow the level however often it moves. They end when the load is stopped.
 
+use super::of_plan::Arrivals;
 use super::pool::{Pool, Ticket};
-use super::Arrivals;
 use crate::load::level::Level;
 use crate::load::stop::Stop;
 use crate::measure::collector::Collector;
@@ -137,7 +137,7 @@ mod tests {
 
     fn arrivals(distribution: Distribution) -> Arrivals {
         Arrivals {
-            schedule: super::super::Schedule::new(&[], 1.0),
+            schedule: super::super::schedule::Schedule::new(&[], 1.0),
             distribution,
             offset: 0.5,
             seed: 3,

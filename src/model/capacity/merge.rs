@@ -1,7 +1,7 @@
 //! Capacity shards' steps added: each step's counts, hold-window histograms and sampled hold
 //! exactly, the target's figures from the first shard that sampled it. Judged afterwards.
 
-use super::StepResult;
+use super::step::StepResult;
 use crate::model::hold::HoldFigures;
 
 /// The shards' runs of each step of one ladder, added: counts, exact histograms (so the merged

@@ -1,6 +1,6 @@
 //! Result checks and findings of shards, added up.
 
-use super::{MergeError, ShardReport};
+use super::input::{MergeError, ShardReport};
 use crate::model::breakdown::Breakdown;
 use crate::model::findings::{IsolationSummary, SecuritySummary};
 use crate::model::mix::{set_shares, ScenarioSummary};

@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::metrics::Latency;
+use crate::model::shard::ShardInfo;
 use std::time::Duration;
 
 fn latency(ms: impl IntoIterator<Item = u64>) -> Latency {

@@ -1,6 +1,5 @@
 //! Preflight over HTTP: health of backend, auth and frontend, API timings, CORS.
 
-use super::{auth_base, url, AVG_BUDGET, FOREIGN_ORIGIN, P95_BUDGET};
 use crate::load::drive::Resolved;
 use crate::model::preflight::{Check, Verdict};
 use crate::plan::Plan;
@@ -185,4 +184,25 @@ pub async fn cors(plan: &Plan, resolved: &Resolved, http: &reqwest::Client) -> V
         }
     };
     vec![own, foreign]
+}
+
+/// The seed's API budget: average ≤ 10 s, P95 ≤ 20 s.
+const AVG_BUDGET: Duration = Duration::from_secs(10);
+const P95_BUDGET: Duration = Duration::from_secs(20);
+/// A foreign origin the CORS policy must not allow.
+const FOREIGN_ORIGIN: &str = "https://malicious-site.example";
+
+fn url(base: &str, path: &str) -> String {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        path.to_string()
+    } else {
+        format!("{}{path}", base.trim_end_matches('/'))
+    }
+}
+
+fn auth_base(plan: &Plan, resolved: &Resolved) -> String {
+    plan.target
+        .auth_url
+        .clone()
+        .unwrap_or_else(|| resolved.base_url.clone())
 }

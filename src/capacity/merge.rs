@@ -2,8 +2,8 @@
 //! exactly, every step judged on the merged figures with one-node capacity's rules, and one
 //! `capacity.json` and report with the limit, the rule that broke first and the projection.
 
-use super::ladder_report;
 use super::output::{capacity_summary, print_steps, write_capacity};
+use super::search::ladder_report;
 use crate::load::drive::{RunOptions, SetupError};
 use crate::load::folder::{merged_folder, shard_plan};
 use crate::model::capacity::merge_steps;

@@ -14,7 +14,7 @@ pub use template::StartTemplate;
 pub use event::*;
 pub use fields::{Fields, Val};
 #[cfg(test)]
-mod netra_layouts;
+mod netra_layouts_tests;
 
 #[cfg(test)]
 mod tests {

@@ -5,8 +5,8 @@
 //! an enterprise's user count. With `[capacity.scaling]`, a search at each deployment size
 //! and the study of them (`capacity::scaling`).
 
+use super::exit::{exit_code, stopped_while_reporting};
 use super::shard::ShardArgs;
-use super::{exit_code, stopped_while_reporting};
 use crate::capacity::{self, scaling};
 use crate::errors::Exit;
 use crate::load::drive::{RunOptions, SetupError};

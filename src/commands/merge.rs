@@ -2,7 +2,7 @@
 //! distributed load test into one report, judged on the merged figures, with `run`'s exit
 //! codes (0 pass, 1 SLA failed, 2 refused).
 
-use super::exit_code;
+use super::exit::exit_code;
 use super::report::read_summary;
 use super::run::print_verdict;
 use crate::errors::Exit;
@@ -13,7 +13,13 @@ use crate::plan::Sla;
 use crate::report::folder::{self, has_summary};
 use std::path::{Path, PathBuf};
 
-pub use super::MergeArgs;
+/// What `report merge` was asked.
+pub struct MergeArgs<'a> {
+    pub dirs: &'a [PathBuf],
+    pub out: Option<&'a Path>,
+    pub allow_partial: bool,
+    pub junit: Option<&'a Path>,
+}
 
 pub fn merge_dirs(args: &MergeArgs) -> Exit {
     exit_code(merge_inner(args))

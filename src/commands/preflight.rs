@@ -1,9 +1,10 @@
 //! `agentload preflight PLAN.toml`: validate a deployment before loading it — health, auth,
 //! TLS, CORS, env vars, one agent run — one verdict line each, `preflight.json`, exit 0/1/2.
 
-use super::{exit_code, report_folder};
+use super::exit::exit_code;
 use crate::errors::Exit;
 use crate::load::drive::{client_credential, resolve_target, SetupError};
+use crate::load::folder::report_folder;
 use crate::model::preflight::Verdict;
 use crate::onboarding::preflight::checks;
 use crate::plan::Plan;

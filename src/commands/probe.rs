@@ -5,9 +5,10 @@
 //! section in it.
 //! `agentload record PLAN --runs N --out FILE.jsonl`: N runs' frames with their times.
 
-use super::{exit_code, report_folder};
+use super::exit::exit_code;
 use crate::errors::Exit;
 use crate::load::drive::{client_credential, resolve_target, Clients, SetupError};
+use crate::load::folder::report_folder;
 use crate::onboarding::probe::analyze::Frame;
 use crate::onboarding::probe::choose::choose;
 use crate::onboarding::probe::redact::Redactor;
@@ -130,13 +131,13 @@ async fn probe_inner(
     };
     print!("{text}");
     let text = outcome.redactor.text(&text);
-    super::write_file(&dir.join("probe.txt"), text.as_bytes())?;
-    super::write_file(&dir.join("protocol.toml"), section.as_bytes())?;
+    crate::load::folder::write_file(&dir.join("probe.txt"), text.as_bytes())?;
+    crate::load::folder::write_file(&dir.join("protocol.toml"), section.as_bytes())?;
     if let Some(path) = write {
         let original = std::fs::read_to_string(plan_path).unwrap_or_default();
         let written = with_section(&original, &section);
         Plan::parse(&written, path)?;
-        super::write_file(path, written.as_bytes())?;
+        crate::load::folder::write_file(path, written.as_bytes())?;
         println!("agentload probe: a runnable plan in {}", path.display());
     }
     println!(
@@ -205,7 +206,7 @@ async fn record_inner(plan_path: &Path, runs: usize, out: PathBuf) -> Result<Exi
     }
     let _ = std::fs::remove_dir_all(&dir);
     let recording = recording?;
-    super::write_file(&out, recording.to_jsonl().as_bytes())?;
+    crate::load::folder::write_file(&out, recording.to_jsonl().as_bytes())?;
     println!(
         "agentload record: {runs} run(s), {} frames, in {} (replay it: agentload target --replay {})",
         recording.lines.len(),

@@ -2,7 +2,7 @@
 //! compare BASELINE CURRENT` (every figure that matters, with its change; exit 1 on a
 //! regression past the tolerance). `run --baseline` uses the same comparison.
 
-use super::exit_code;
+use super::exit::exit_code;
 use crate::errors::Exit;
 use crate::load::drive::SetupError;
 use crate::model::compare::{compare, Comparison};

@@ -1,11 +1,12 @@
 //! `agentload run PLAN.toml`: plan → target → Goose → summary → reports → exit code.
 
+use super::exit::exit_code;
 use super::report::{print_comparison, read_summary};
 use super::shard::{self, ShardArgs};
-use super::{exit_code, report_folder};
 use crate::errors::Exit;
 pub use crate::load::drive::RunOptions;
 use crate::load::drive::{client_credential, fetch_stats, load, resolve_target, SetupError};
+use crate::load::folder::report_folder;
 use crate::model::compare::compare;
 use crate::model::summary::Summary;
 use crate::plan::Plan;
@@ -129,7 +130,7 @@ async fn run_inner(
         println!("agentload: what degraded first: {what}");
     }
     print_verdict(&summary, &report_dir);
-    Ok(super::stopped_while_reporting(exit))
+    Ok(super::exit::stopped_while_reporting(exit))
 }
 
 pub(crate) fn print_verdict(s: &Summary, dir: &Path) {

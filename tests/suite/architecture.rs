@@ -5,6 +5,8 @@
 //! children (`load::scenarios`, …); an edge is any `crate::…` path in a module's non-test
 //! code.
 
+mod folders;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -233,105 +235,6 @@ fn every_source_file_fits_in_a_head() {
         })
         .collect();
     assert!(long.is_empty(), "files over {MAX_LINES} lines: {long:?}");
-}
-
-/// The files of one folder (its `mod.rs` aside: the folder's root may use every file in it),
-/// and which of them each file names: `super::sibling`, or the sibling by its `crate::` path.
-fn sibling_graph(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let crate_path = dir
-        .strip_prefix("src")
-        .unwrap()
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("::");
-    let files: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
-        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
-        .filter(|(name, _)| name != "mod" && name != "tests")
-        .collect();
-    let names: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    let mut edges = BTreeMap::new();
-    for (name, path) in &files {
-        let text = std::fs::read_to_string(path).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-        let mut to = BTreeSet::new();
-        for prefix in ["super::".to_string(), format!("crate::{crate_path}::")] {
-            let mut rest = code;
-            while let Some(at) = rest.find(&prefix) {
-                rest = &rest[at + prefix.len()..];
-                // `super::{a, b::c}` names several.
-                let group = match rest.strip_prefix('{') {
-                    Some(inner) => &inner[..inner.find('}').unwrap_or(inner.len())],
-                    None => rest,
-                };
-                for item in group.split(',') {
-                    let first: String = item
-                        .trim()
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                        .collect();
-                    if names.contains(first.as_str()) && first != *name {
-                        to.insert(first);
-                    }
-                    if !rest.starts_with('{') {
-                        break;
-                    }
-                }
-            }
-        }
-        edges.insert(name.clone(), to);
-    }
-    edges
-}
-
-#[test]
-fn no_file_imports_its_siblings_in_a_circle() {
-    let mut dirs = Vec::new();
-    fn folders(dir: &Path, out: &mut Vec<PathBuf>) {
-        out.push(dir.to_path_buf());
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            if entry.path().is_dir() {
-                folders(&entry.path(), out);
-            }
-        }
-    }
-    folders(Path::new("src"), &mut dirs);
-    let mut cycles = Vec::new();
-    for dir in dirs {
-        let edges = sibling_graph(&dir);
-        for start in edges.keys() {
-            // A path back to `start`, breadth first.
-            let mut seen = BTreeSet::new();
-            let mut queue = vec![vec![start.clone()]];
-            while let Some(path) = queue.pop() {
-                let last = path.last().unwrap();
-                for next in edges.get(last).into_iter().flatten() {
-                    if next == start {
-                        cycles.push(format!(
-                            "{}: {} -> {start}",
-                            dir.display(),
-                            path.join(" -> ")
-                        ));
-                    } else if seen.insert(next.clone()) {
-                        let mut longer = path.clone();
-                        longer.push(next.clone());
-                        queue.push(longer);
-                    }
-                }
-            }
-        }
-    }
-    cycles.sort();
-    cycles.dedup();
-    assert!(
-        cycles.is_empty(),
-        "files importing each other in a circle:\n{}",
-        cycles.join("\n")
-    );
 }
 
 /// Tests start the binary through `common::agentload()` (and the helpers built on it), so a

@@ -1,7 +1,7 @@
 //! An error event sorted into a failure kind: shed load, an auth failure, a resume the
 //! server can not make, or the agent's own error.
 
-use super::Failure;
+use super::failure::Failure;
 use crate::client::protocol::{AgentEvent, Profile};
 use std::time::{Duration, SystemTime};
 

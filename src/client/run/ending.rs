@@ -1,7 +1,7 @@
 //! How a run ends early: a verdict found while draining comes first, frames after the verdict
 //! are set aside, a socket gone mid-run is resumed when it can be.
 
-use super::{Run, Step};
+use super::spec::{Run, Step};
 use crate::client::outcome::Failure;
 use crate::client::protocol::AgentEvent;
 

@@ -2,7 +2,7 @@
 //! Goose's own requests (so they land in Goose's tables as real HTTP requests), each checked
 //! for its status and the numbers its JSON body must hold.
 
-use super::Context;
+use super::context::Context;
 use crate::client::auth::{Identity, Token};
 use crate::client::outcome::Failure;
 use crate::plan::mix::Endpoint;

@@ -1,7 +1,7 @@
 //! A user's socket: connect (with a fresh token when needed), probe with bad tokens, settle
 //! what waits on it between runs, drop it.
 
-use super::{record, record_leaks, Context, Session};
+use super::context::{record, record_leaks, Context, Session};
 use crate::client::outcome::Failure;
 use crate::client::{idle, security, ws};
 use goose::prelude::*;

@@ -3,7 +3,8 @@
 //! seed's "WebSocket connection scaling" (open sockets with no runs).
 
 use super::connect::{drop_socket, ensure_connected};
-use super::{record_leaks, users, Context, Shared};
+use super::context::{record_leaks, Context, Shared};
+use super::users;
 use futures_util::{SinkExt, StreamExt};
 use goose::prelude::*;
 use std::sync::Arc;

@@ -4,21 +4,15 @@
 //! arrival schedule, each session a new user. Every turn is an ordinary run (`turn::one_run`),
 //! collected on the same path as an immortal user's runs.
 
+pub use super::context::Sessions;
+use super::context::{record, Context, Session, Shared};
 use super::turn::{one_run, TurnEnd};
-use super::{record, users, Context, Session, Shared};
+use super::users;
 use crate::load::arrivals::pool::{Pool, Ticket};
 use crate::measure::collector::SessionEnd;
-use crate::plan::Turns;
 use goose::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// What the users of a plan with `[session]` share.
-pub struct Sessions {
-    pub turns: Turns,
-    /// Open model: the pool the arrivals feed (closed: `None`).
-    pub pool: Option<Arc<Pool>>,
-}
 
 /// A session to hold: its number in the whole test, turns, and when it was due.
 struct Plan {

@@ -4,7 +4,7 @@
 
 use super::connect::settle_idle_socket;
 use super::connect::{await_lapse, drop_socket, ensure_connected, probe_bad_token};
-use super::{record, record_leaks, Context, Session, RETIRED_RUN_IDS};
+use super::context::{record, record_leaks, Context, Session, RETIRED_RUN_IDS};
 use crate::client::auth::{Identity, Token};
 use crate::client::outcome::Failure;
 use crate::client::protocol::{SequenceRules, StartTemplate};

@@ -2,7 +2,7 @@
 //! user's identity and canary, the first connect, and a clean close.
 
 use super::connect::ensure_connected;
-use super::{Context, Session, Shared};
+use super::context::{Context, Names, Session, Shared};
 use crate::client::auth::Identity;
 use crate::client::ws;
 use goose::prelude::*;
@@ -115,24 +115,4 @@ pub(super) fn disconnect_on_stop(ctx: Arc<Context>) -> Transaction {
         })
     });
     Transaction::new(f).set_name("disconnect").set_on_stop()
-}
-
-/// A user's names, the same in each of its runs.
-pub(crate) struct Names {
-    /// The token's subject.
-    pub(super) sub: String,
-    /// A secret-shaped marker this user sends with every run (isolation checks).
-    pub(super) canary: String,
-    /// The thread its runs go to when the server names none: `<sub>-thread`.
-    pub(super) thread: String,
-}
-
-impl Names {
-    pub(crate) fn new(sub: &str, canary: String) -> Names {
-        Names {
-            sub: sub.to_string(),
-            thread: format!("{sub}-thread"),
-            canary,
-        }
-    }
 }

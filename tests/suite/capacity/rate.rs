@@ -4,6 +4,7 @@
 //! saturated; `capacity_steady` checks the figure against a simulation), and sizes an
 //! enterprise's seats from it.
 
+use crate::common::plan::Plan;
 use crate::common::*;
 
 #[test]
@@ -13,23 +14,16 @@ fn the_rate_search_finds_the_targets_session_rate_and_sizes_the_seats() {
         dir.path(),
         &["--event-delay-ms", "50", "--max-concurrent-runs", "8"],
     );
-    let plan = format!(
-        "name = \"cap-rate\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
-         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"exp(1s)\"\n\
+    let plan = Plan::against(&t, "cap-rate").with(
+        "[scenario]\nthink_time = \"exp(1s)\"\n\
          [workload]\nmodel = \"open\"\nseed = 11\n[session]\nturns = 5\n\
          [[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"\n\
          [capacity]\nstart_rate = \"1.5/s\"\nfactor = 2\nmax_rate = \"12/s\"\nrate_resolution = \"1/s\"\n\
          step_hold = \"10s\"\nmax_hold = \"30s\"\n\
          [capacity.enterprise]\nseats = 2000\nactive_share = \"15%\"\nsessions_per_active_hour = 4\n\
-         [sla]\nagent_run_p95 = \"1s\"\nerror_rate = \"1%\"\n\
-         [sampler]\nenabled = false\n[report]\ndir = \"{}\"\n",
-        t.base_url,
-        t.ws_url,
-        t.ca_file.display(),
-        dir.path().join("r").display()
+         [sla]\nagent_run_p95 = \"1s\"\nerror_rate = \"1%\"\n",
     );
-    let path = dir.path().join("cap.toml");
-    std::fs::write(&path, plan).unwrap();
+    let path = plan.write(dir.path(), &dir.path().join("r"));
     let (out, report, cap) = capacity_search(&path, &["--quiet"], dir.path(), "r");
     // 8 slots × (1 / 0.3 s) = 26.7 runs/s; 5 runs a session: 5.33 sessions/s at 100%
     // utilization, which no steady answer reaches.

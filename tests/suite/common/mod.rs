@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod batch;
+pub mod plan;
 pub mod queue;
 pub mod replicas;
 pub mod serial;

@@ -9,8 +9,9 @@
 //! handshake each in the test build, grows with the load beside it (10 ms unloaded, ~20 at
 //! 30/s), which the simulation's constant overhead does not model.
 
-use super::steady::{closed, target_section};
+use super::steady::closed;
 use crate::common::batch::{self, Backend, Load};
+use crate::common::plan::Plan;
 use crate::common::queue::Sessions;
 use crate::common::serial;
 use crate::common::*;
@@ -76,11 +77,11 @@ fn loaded_overhead(t: &TargetProc, dir: &Path, load: Load, unloaded: f64) -> f64
     };
     let dir = dir.join("loaded");
     std::fs::create_dir_all(&dir).unwrap();
-    let plan = format!(
-        "name = \"loaded\"\n{}[scenario]\nthink_time = \"{THINK_MS}ms\"\n{workload}\n",
-        target_section(t)
-    );
-    let out = run_plan(&dir, &plan, &[("IT_CLIENT_SECRET", SECRET)]);
+    let plan = Plan::against(t, "loaded").with(&format!(
+        "[scenario]\nthink_time = \"{THINK_MS}ms\"\n{workload}\n"
+    ));
+    let path = plan.write(&dir, &dir.join("reports"));
+    let out = run_plan_file(&dir, &path, &[("IT_CLIENT_SECRET", SECRET)]);
     let measured = out.summary()["latency"]["agent_run"]["p95_ms"]
         .as_f64()
         .unwrap()
@@ -91,15 +92,12 @@ fn loaded_overhead(t: &TargetProc, dir: &Path, load: Load, unloaded: f64) -> f64
 
 /// `agentload capacity` on a plan with `workload` lines and the `[capacity]` lines.
 fn search(t: &TargetProc, dir: &Path, workload: &str, capacity: &str) -> (Value, String) {
-    let plan = format!(
-        "name = \"batch\"\n{}[scenario]\nthink_time = \"{THINK_MS}ms\"\nrun_timeout = \"10s\"\n\
+    let plan = Plan::against(t, "batch").with(&format!(
+        "[scenario]\nthink_time = \"{THINK_MS}ms\"\nrun_timeout = \"10s\"\n\
          {workload}\n[sla]\nagent_run_p95 = \"{SLA_MS}ms\"\nerror_rate = \"1%\"\n\
-         [capacity]\n{capacity}\n[report]\ndir = \"{}\"\n",
-        target_section(t),
-        dir.join("r").display()
-    );
-    let path = dir.join("batch.toml");
-    std::fs::write(&path, plan).unwrap();
+         [capacity]\n{capacity}\n"
+    ));
+    let path = plan.write(dir, &dir.join("r"));
     let (out, _, cap) = capacity_search(&path, &[], dir, "r");
     (cap, explain(&out))
 }

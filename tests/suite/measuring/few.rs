@@ -8,8 +8,9 @@
 //! Minutes each: `just bench` runs them (`cargo test --test suite measuring::few --
 //! --ignored`).
 
-use super::steady::{closed, target_section};
+use super::steady::closed;
 use crate::common::batch::{self, Backend};
+use crate::common::plan::Plan;
 use crate::common::queue::Sessions;
 use crate::common::serial;
 use crate::common::*;
@@ -67,19 +68,16 @@ fn measured_target(dir: &Path, shared: bool) -> (TargetProc, f64) {
 
 /// `agentload capacity` on a plan with `workload` lines and the `[capacity]` lines.
 fn search(t: &TargetProc, dir: &Path, workload: &str, capacity: &str) -> (Value, String) {
-    let plan = format!(
-        "name = \"few\"\n{}[scenario]\nthink_time = \"{workload_think}\"\nrun_timeout = \"30s\"\n\
+    let think = match workload.contains("open") {
+        true => "lognormal(2s, p95=6s)".to_string(),
+        false => format!("{THINK_MS}ms"),
+    };
+    let plan = Plan::against(t, "few").with(&format!(
+        "[scenario]\nthink_time = \"{think}\"\nrun_timeout = \"30s\"\n\
          {workload}\n[sla]\nagent_run_p95 = \"{SLA_MS}ms\"\nerror_rate = \"1%\"\n\
-         [capacity]\n{capacity}\n[report]\ndir = \"{}\"\n",
-        target_section(t),
-        dir.join("r").display(),
-        workload_think = match workload.contains("open") {
-            true => "lognormal(2s, p95=6s)".to_string(),
-            false => format!("{THINK_MS}ms"),
-        },
-    );
-    let path = dir.join("few.toml");
-    std::fs::write(&path, plan).unwrap();
+         [capacity]\n{capacity}\n"
+    ));
+    let path = plan.write(dir, &dir.join("r"));
     let (out, _, cap) = capacity_search(&path, &[], dir, "r");
     (cap, explain(&out))
 }

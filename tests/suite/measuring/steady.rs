@@ -9,6 +9,7 @@
 //! saturating load before the search and one after), the overhead from an unloaded run less
 //! the service.
 
+use crate::common::plan::Plan;
 use crate::common::queue::{self, Queue, Sessions};
 use crate::common::serial;
 use crate::common::*;
@@ -18,26 +19,16 @@ use std::path::Path;
 const SLOTS: usize = 8;
 const SLA_MS: f64 = 140.0;
 
-pub(super) fn target_section(t: &TargetProc) -> String {
-    format!(
-        "[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
-         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[sampler]\nenabled = false\n",
-        t.base_url,
-        t.ws_url,
-        t.ca_file.display()
-    )
-}
-
 /// A closed load of `users` (think 20 ms) for `secs` s after a 1 s ramp: its summary.
 pub(super) fn closed(t: &TargetProc, dir: &Path, users: usize, secs: u32) -> Value {
     let dir = dir.join(format!("closed-{users}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let plan = format!(
-        "name = \"measure\"\n{}[scenario]\nthink_time = \"20ms\"\n\
-         [[stages]]\nusers = {users}\nduration = \"1s\"\n[[stages]]\nusers = {users}\nduration = \"{secs}s\"\n",
-        target_section(t)
-    );
-    let out = run_plan(&dir, &plan, &[("IT_CLIENT_SECRET", SECRET)]);
+    let plan = Plan::against(t, "measure").with(&format!(
+        "[scenario]\nthink_time = \"20ms\"\n\
+         [[stages]]\nusers = {users}\nduration = \"1s\"\n[[stages]]\nusers = {users}\nduration = \"{secs}s\"\n"
+    ));
+    let path = plan.write(&dir, &dir.join("reports"));
+    let out = run_plan_file(&dir, &path, &[("IT_CLIENT_SECRET", SECRET)]);
     out.summary().clone()
 }
 
@@ -97,17 +88,14 @@ fn measured_target(dir: &Path) -> (TargetProc, Queue) {
 /// Runs `agentload capacity` on an open plan of sessions of 3..8 turns with `think` and the
 /// plan's `[capacity]` lines: its exit, output and `capacity.json`.
 fn search(t: &TargetProc, dir: &Path, think: &str, capacity: &str) -> (Value, String) {
-    let plan = format!(
-        "name = \"steady\"\n{}[scenario]\nthink_time = \"{think}\"\nrun_timeout = \"10s\"\n\
+    let plan = Plan::against(t, "steady").with(&format!(
+        "[scenario]\nthink_time = \"{think}\"\nrun_timeout = \"10s\"\n\
          [workload]\nmodel = \"open\"\nmax_sessions = 2000\nseed = 5\n\
          [session]\nturns = \"3..8\"\n[[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"\n\
          [sla]\nagent_run_p95 = \"{SLA_MS}ms\"\nerror_rate = \"1%\"\n\
-         [capacity]\n{capacity}\n[report]\ndir = \"{}\"\n",
-        target_section(t),
-        dir.join("r").display()
-    );
-    let path = dir.join("steady.toml");
-    std::fs::write(&path, plan).unwrap();
+         [capacity]\n{capacity}\n"
+    ));
+    let path = plan.write(dir, &dir.join("r"));
     let (out, _, cap) = capacity_search(&path, &[], dir, "r");
     (cap, explain(&out))
 }

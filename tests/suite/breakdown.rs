@@ -2,6 +2,7 @@
 //! slowed (both dialects), a backed-up send path, a tool that slows down with load in a
 //! capacity search, and shards whose per-tool histograms add up exactly.
 
+use crate::common::plan::Plan;
 use crate::common::*;
 use agentload::model::metrics::Latency;
 use serde_json::Value;
@@ -17,16 +18,12 @@ fn run(profile: &str, flags: &[&str], users: usize, hold: &str) -> Traced {
     let mut all = vec!["--profile", profile, "--event-delay-ms", "20"];
     all.extend_from_slice(flags);
     let t = TargetProc::start(dir.path(), &all);
-    let plan = format!(
-        "name = \"breakdown\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
-         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[protocol]\nprofile = \"{profile}\"\n\
-         [scenario]\nthink_time = \"50ms\"\n[sampler]\nenabled = false\n\
-         [[stages]]\nusers = {users}\nduration = \"1s\"\n[[stages]]\nusers = {users}\nduration = \"{hold}\"\n",
-        t.base_url,
-        t.ws_url,
-        t.ca_file.display(),
-    );
-    let out = run_plan(dir.path(), &plan, &[("IT_CLIENT_SECRET", SECRET)]);
+    let out = Plan::against(&t, "breakdown")
+        .with(&format!(
+            "[protocol]\nprofile = \"{profile}\"\n[scenario]\nthink_time = \"50ms\"\n\
+             [[stages]]\nusers = {users}\nduration = \"1s\"\n[[stages]]\nusers = {users}\nduration = \"{hold}\"\n"
+        ))
+        .run(dir.path(), &[("IT_CLIENT_SECRET", SECRET)]);
     let stats = t.stats_until(|s| s["connections_open"] == 0);
     Traced {
         out,
@@ -154,19 +151,13 @@ fn slowing_tool(dir: &std::path::Path) -> TargetProc {
 fn a_capacity_search_names_the_tool_that_slowed_with_load() {
     let dir = tempfile::tempdir().unwrap();
     let t = slowing_tool(dir.path());
-    let plan = format!(
-        "name = \"cap\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
-         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"20ms\"\n\
-         [[stages]]\nusers = 1\nduration = \"1s\"\n[sla]\nagent_run_p95 = \"600ms\"\nerror_rate = \"1%\"\n\
-         [capacity]\nstart_users = 2\nfactor = 4\nstep_ramp = \"1s\"\nstep_hold = \"3s\"\nceiling = 32\nresolution = 8\n\
-         [sampler]\nenabled = false\n[report]\ndir = \"{}\"\n",
-        t.base_url,
-        t.ws_url,
-        t.ca_file.display(),
-        dir.path().join("r").display()
-    );
-    let path = dir.path().join("cap.toml");
-    std::fs::write(&path, plan).unwrap();
+    let path = Plan::against(&t, "cap")
+        .with(
+            "[scenario]\nthink_time = \"20ms\"\n\
+             [[stages]]\nusers = 1\nduration = \"1s\"\n[sla]\nagent_run_p95 = \"600ms\"\nerror_rate = \"1%\"\n\
+             [capacity]\nstart_users = 2\nfactor = 4\nstep_ramp = \"1s\"\nstep_hold = \"3s\"\nceiling = 32\nresolution = 8\n",
+        )
+        .write(dir.path(), &dir.path().join("r"));
     let (_, _, cap) = capacity_search(&path, &["--quiet"], dir.path(), "r");
     let degraded = cap["degraded_first"]
         .as_str()
@@ -235,17 +226,14 @@ fn shards_per_tool_histograms_add_up_exactly() {
 fn a_run_that_fails_names_what_degraded_from_its_first_stage_to_its_peak() {
     let dir = tempfile::tempdir().unwrap();
     let t = slowing_tool(dir.path());
-    let plan = format!(
-        "name = \"stages\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
-         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"20ms\"\n[sampler]\nenabled = false\n\
-         [[stages]]\nusers = 2\nduration = \"2s\"\n[[stages]]\nusers = 2\nduration = \"2s\"\n\
-         [[stages]]\nusers = 24\nduration = \"1s\"\n[[stages]]\nusers = 24\nduration = \"4s\"\n\
-         [sla]\nagent_run_p95 = \"400ms\"\n",
-        t.base_url,
-        t.ws_url,
-        t.ca_file.display(),
-    );
-    let out = run_plan(dir.path(), &plan, &[("IT_CLIENT_SECRET", SECRET)]);
+    let out = Plan::against(&t, "stages")
+        .with(
+            "[scenario]\nthink_time = \"20ms\"\n\
+             [[stages]]\nusers = 2\nduration = \"2s\"\n[[stages]]\nusers = 2\nduration = \"2s\"\n\
+             [[stages]]\nusers = 24\nduration = \"1s\"\n[[stages]]\nusers = 24\nduration = \"4s\"\n\
+             [sla]\nagent_run_p95 = \"400ms\"\n",
+        )
+        .run(dir.path(), &[("IT_CLIENT_SECRET", SECRET)]);
     assert_eq!(out.code, 1, "the SLA breaks at the peak: {}", out.explain());
     let what = out.summary()["degraded_first"]
         .as_str()

@@ -3,6 +3,7 @@
 //! in both wire dialects); the open model over capacity (arrivals dropped and counted, first
 //! turns growing from when they were due) beside the closed model on the same target (flat).
 
+use crate::common::plan::Plan;
 use crate::common::*;
 use serde_json::Value;
 
@@ -18,15 +19,9 @@ fn run(profile: &str, flags: &[&str], load: &str) -> Sessions {
     let mut all = vec!["--profile", profile];
     all.extend_from_slice(flags);
     let t = TargetProc::start(dir.path(), &all);
-    let plan = format!(
-        "name = \"sessions\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
-         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[protocol]\nprofile = \"{profile}\"\n\
-         [sampler]\nenabled = false\n{load}\n",
-        t.base_url,
-        t.ws_url,
-        t.ca_file.display(),
-    );
-    let out = run_plan(dir.path(), &plan, &[("IT_CLIENT_SECRET", SECRET)]);
+    let out = Plan::against(&t, "sessions")
+        .with(&format!("[protocol]\nprofile = \"{profile}\"\n{load}"))
+        .run(dir.path(), &[("IT_CLIENT_SECRET", SECRET)]);
     let stats = t.stats_until(|s| s["connections_open"] == 0);
     Sessions {
         out,

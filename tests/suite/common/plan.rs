@@ -37,6 +37,12 @@ impl Plan {
         )
     }
 
+    /// Runs the plan (`agentload run`) from `dir`, its reports under `dir/reports`, with `env`.
+    pub fn run(&self, dir: &Path, env: &[(&str, &str)]) -> super::RunOutput {
+        let path = self.write(dir, &dir.join("reports"));
+        super::run_plan_file(dir, &path, env)
+    }
+
     /// Writes the plan to `dir/<name>.toml`, its reports under `reports`: the plan's path.
     pub fn write(&self, dir: &Path, reports: &Path) -> PathBuf {
         let path = dir.join(format!("{}.toml", self.name));

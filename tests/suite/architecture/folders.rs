@@ -14,9 +14,10 @@ fn folders(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The files of one folder (its `mod.rs` aside: the folder's root may use every file in it),
-/// and which of them each file names: `super::sibling`, or the sibling by its `crate::` path.
-fn sibling_graph(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+/// The first name of each path the non-test code of `file` (in folder `dir`) reaches through
+/// `super::` or `crate::<dir>::`: `super::{a, b::c}` names `a` and `b`; the second `super::` of
+/// `super::super::x` is the grandparent's, so that path names `super` alone.
+fn names_through(dir: &Path, file: &Path) -> Vec<String> {
     let crate_path = dir
         .strip_prefix("src")
         .unwrap()
@@ -24,6 +25,43 @@ fn sibling_graph(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
         .map(|p| p.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join("::");
+    let text = std::fs::read_to_string(file).unwrap();
+    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let mut names = Vec::new();
+    for prefix in ["super::".to_string(), format!("crate::{crate_path}::")] {
+        let mut from = 0;
+        while let Some(at) = code[from..].find(&prefix) {
+            let start = from + at;
+            from = start + prefix.len();
+            if code[..start].ends_with("super::") {
+                continue;
+            }
+            let rest = &code[from..];
+            let group = match rest.strip_prefix('{') {
+                Some(inner) => &inner[..inner.find('}').unwrap_or(inner.len())],
+                None => rest,
+            };
+            for item in group.split(',') {
+                let first: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '*')
+                    .collect();
+                if !first.is_empty() {
+                    names.push(first);
+                }
+                if !rest.starts_with('{') {
+                    break;
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The files of one folder (its `mod.rs` aside: the folder's root may use every file in it),
+/// and which of them each file names: `super::sibling`, or the sibling by its `crate::` path.
+fn sibling_graph(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let files: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
@@ -35,33 +73,10 @@ fn sibling_graph(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let names: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     let mut edges = BTreeMap::new();
     for (name, path) in &files {
-        let text = std::fs::read_to_string(path).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-        let mut to = BTreeSet::new();
-        for prefix in ["super::".to_string(), format!("crate::{crate_path}::")] {
-            let mut rest = code;
-            while let Some(at) = rest.find(&prefix) {
-                rest = &rest[at + prefix.len()..];
-                // `super::{a, b::c}` names several.
-                let group = match rest.strip_prefix('{') {
-                    Some(inner) => &inner[..inner.find('}').unwrap_or(inner.len())],
-                    None => rest,
-                };
-                for item in group.split(',') {
-                    let first: String = item
-                        .trim()
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                        .collect();
-                    if names.contains(first.as_str()) && first != *name {
-                        to.insert(first);
-                    }
-                    if !rest.starts_with('{') {
-                        break;
-                    }
-                }
-            }
-        }
+        let to = names_through(dir, path)
+            .into_iter()
+            .filter(|first| names.contains(first.as_str()) && first != name)
+            .collect();
         edges.insert(name.clone(), to);
     }
     edges
@@ -105,50 +120,14 @@ fn no_file_imports_its_siblings_in_a_circle() {
     );
 }
 
-/// What a file of folder `dir` takes from the folder's own file (`dir.rs`): the first name
-/// of each `super::name` and `crate::<dir>::name` that is not a file or folder of `dir` (a
+/// What a file of folder `dir` takes from the folder's own file (`dir.rs`): each name it
+/// reaches through `super::` or `crate::<dir>::` that is not a file or folder of `dir` (a
 /// sibling), outside tests.
 fn taken_from_parent(dir: &Path, file: &Path, siblings: &BTreeSet<String>) -> BTreeSet<String> {
-    let crate_path = dir
-        .strip_prefix("src")
-        .unwrap()
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("::");
-    let text = std::fs::read_to_string(file).unwrap();
-    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-    let mut taken = BTreeSet::new();
-    for prefix in ["super::".to_string(), format!("crate::{crate_path}::")] {
-        let mut from = 0;
-        while let Some(at) = code[from..].find(&prefix) {
-            let start = from + at;
-            from = start + prefix.len();
-            // The second `super::` of `super::super::x` is the grandparent's, not ours.
-            if code[..start].ends_with("super::") {
-                continue;
-            }
-            let rest = &code[from..];
-            let group = match rest.strip_prefix('{') {
-                Some(inner) => &inner[..inner.find('}').unwrap_or(inner.len())],
-                None => rest,
-            };
-            for item in group.split(',') {
-                let first: String = item
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '*')
-                    .collect();
-                if !first.is_empty() && first != "super" && !siblings.contains(&first) {
-                    taken.insert(first);
-                }
-                if !rest.starts_with('{') {
-                    break;
-                }
-            }
-        }
-    }
-    taken
+    names_through(dir, file)
+        .into_iter()
+        .filter(|first| first != "super" && !siblings.contains(first))
+        .collect()
 }
 
 #[test]

@@ -80,8 +80,7 @@ fn loaded_overhead(t: &TargetProc, dir: &Path, load: Load, unloaded: f64) -> f64
     let plan = Plan::against(t, "loaded").with(&format!(
         "[scenario]\nthink_time = \"{THINK_MS}ms\"\n{workload}\n"
     ));
-    let path = plan.write(&dir, &dir.join("reports"));
-    let out = run_plan_file(&dir, &path, &[("IT_CLIENT_SECRET", SECRET)]);
+    let out = plan.run(&dir, &[("IT_CLIENT_SECRET", SECRET)]);
     let measured = out.summary()["latency"]["agent_run"]["p95_ms"]
         .as_f64()
         .unwrap()

@@ -27,8 +27,7 @@ pub(super) fn closed(t: &TargetProc, dir: &Path, users: usize, secs: u32) -> Val
         "[scenario]\nthink_time = \"20ms\"\n\
          [[stages]]\nusers = {users}\nduration = \"1s\"\n[[stages]]\nusers = {users}\nduration = \"{secs}s\"\n"
     ));
-    let path = plan.write(&dir, &dir.join("reports"));
-    let out = run_plan_file(&dir, &path, &[("IT_CLIENT_SECRET", SECRET)]);
+    let out = plan.run(&dir, &[("IT_CLIENT_SECRET", SECRET)]);
     out.summary().clone()
 }
 

@@ -345,7 +345,8 @@ impl<'a> Controller<'a> {
         let level = &self.live.level;
         let from = level.now();
         if level.knob() == Knob::Rate {
-            let run_secs = (self.record)
+            let run_secs = self
+                .record
                 .run_secs_at(to)
                 .unwrap_or(crate::plan::RUN_GUESS_SECS);
             let warm = crate::load::arrivals::warm::Warm {

@@ -208,6 +208,10 @@ impl<'a> Controller<'a> {
                 futile: held + 1e-6 >= hold
                     && steady::futile(&self.plan.sla, &step, held, max_hold),
                 provisional: judged.provisional && matches!(holding, Holding::Extend),
+                carried: step
+                    .carried_rate
+                    .zip(expect.rate)
+                    .map(|(carried, rate)| carried / rate.max(1e-12)),
             };
             let decision = steady::decide(&look);
             match decision {

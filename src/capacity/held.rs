@@ -42,6 +42,7 @@ pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
                 min_pass: 0.0,
                 futile: false,
                 provisional: false,
+                carried: None,
             };
             let why = match steady::decide(&look) {
                 Decision::NotSustainable(why) => Some(why),

@@ -61,18 +61,18 @@ fn measured_target(dir: &Path) -> (TargetProc, f64) {
     (t, overhead)
 }
 
-/// The overhead of a run under `load` (s): a load held 30 s on the target, its run-time P95
+/// The overhead of a run under `load` (s): a load held 20 s on the target, its run-time P95
 /// less the simulation's at that load without overhead (the tail is what the SLA reads, and
 /// what the CPU's hiccups widen); never less than `unloaded`.
 fn loaded_overhead(t: &TargetProc, dir: &Path, load: Load, unloaded: f64) -> f64 {
     let workload = match load {
         Load::Open { rate, .. } => format!(
             "[workload]\nmodel = \"open\"\nmax_sessions = 2000\nseed = 3\n[session]\nturns = 1\n\
-             [[arrivals]]\nrate = \"{rate}/s\"\nduration = \"30s\""
+             [[arrivals]]\nrate = \"{rate}/s\"\nduration = \"20s\""
         ),
         Load::Closed { users, .. } => format!(
             "[[stages]]\nusers = {users}\nduration = \"1s\"\n\
-             [[stages]]\nusers = {users}\nduration = \"30s\""
+             [[stages]]\nusers = {users}\nduration = \"20s\""
         ),
     };
     let dir = dir.join("loaded");
@@ -102,13 +102,21 @@ fn search(t: &TargetProc, dir: &Path, workload: &str, capacity: &str) -> (Value,
 }
 
 /// What every search against the batching target must show: runs did batch past the
-/// capacity (the target's high-water mark), and no utilization above 100% is claimed.
+/// capacity (the target's high-water mark), and no utilization above 100% is claimed: a
+/// share of a throughput the steps measured at its most, or, with none measured, only what
+/// is known ("completes at least …").
 fn batched_and_never_over_full(t: &TargetProc, cap: &Value, context: &str) {
     let peak = t.stats()["runs_in_flight_peak"].as_u64().unwrap();
     assert!(peak > CAPACITY as u64, "peak {peak}\n{context}");
-    if let Some(share) = cap["utilization_percent"].as_f64() {
-        assert!(share <= 100.0, "{context}");
-        assert_eq!(cap["max_throughput_measured"], true, "{context}");
+    match cap["utilization_percent"].as_f64() {
+        Some(share) => {
+            assert!(share <= 100.0, "{context}");
+            assert_eq!(cap["max_throughput_measured"], true, "{context}");
+        }
+        None => {
+            assert_ne!(cap["max_throughput_measured"], true, "{context}");
+            assert!(context.contains("completes at least"), "{context}");
+        }
     }
 }
 
@@ -177,9 +185,11 @@ fn the_rate_search_finds_the_steady_limit_of_a_backend_that_batches() {
     batched_and_never_over_full(&t, &cap, &context);
 }
 
-/// In `just bench`, as the rate search.
+/// In CI's measuring phase (#49): a closed search has no arrivals' noise to credit, and its
+/// seats climb to the knee in whole users, so it lands within 10% in ~2 minutes (29 users
+/// against the simulation's 30). It starts near the knee (24 users, then 30): the steps far
+/// under it tell nothing this test checks.
 #[test]
-#[ignore = "minutes; `just bench` runs it (cargo test --test suite measuring:: -- --ignored)"]
 fn the_users_search_finds_the_steady_limit_of_a_backend_that_batches() {
     let _one = serial::measuring();
     let dir = tempfile::tempdir().unwrap();
@@ -188,7 +198,7 @@ fn the_users_search_finds_the_steady_limit_of_a_backend_that_batches() {
         &t,
         dir.path(),
         "[[stages]]\nusers = 1\nduration = \"1s\"",
-        "start_users = 20\nfactor = 1.5\nstep_ramp = \"1s\"\nstep_hold = \"30s\"\nmax_hold = \"90s\"\n\
+        "start_users = 24\nfactor = 1.25\nstep_ramp = \"1s\"\nstep_hold = \"20s\"\nmax_hold = \"90s\"\n\
          ceiling = 80\nresolution = 1",
     );
     let sla = SLA_MS / 1000.0;

@@ -4,8 +4,9 @@
 //! target's service time, the client's overhead), so each takes `serial::measuring`, and CI
 //! runs them in a phase of their own after the rest (`.ci/run`): beside a dozen other tests
 //! on two cores they measure the other tests. The tenth-scale searches of a queue (`steady`)
-//! run in CI; those of a backend that batches (`batch`) and at a few runs a second (`few`)
-//! hold for minutes and run in `just bench`.
+//! and the users search of a backend that batches (`batch`) run in CI; the rate search of
+//! that backend and those at a few runs a second (`few`) hold for minutes and run in
+//! `just bench`.
 
 mod batch;
 mod few;

@@ -45,13 +45,16 @@ impl RunSlot {
         self.current().is_some()
     }
 
-    /// Buffers the frame and sends it on the run's socket, if it has one.
+    /// Buffers the frame and sends it on the run's socket, if it has one. The frame is
+    /// buffered and the socket read under the buffer's lock, as `attach` replays and attaches:
+    /// a frame is either replayed by a resume or sent on the socket it attached.
     pub async fn deliver(&self, seq: u64, frame: String) -> Delivery {
-        self.buffer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((seq, frame.clone()));
-        let Some(sink) = self.current() else {
+        let sink = {
+            let mut buffer = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
+            buffer.push((seq, frame.clone()));
+            self.current()
+        };
+        let Some(sink) = sink else {
             return Delivery::Buffered;
         };
         if send_text(&sink, frame).await {
@@ -79,22 +82,33 @@ impl RunSlot {
     }
 
     /// A resumed socket: replays every buffered frame after `after_seq`, then carries on.
+    /// Frames the run delivers while the replay is sent are replayed too: the socket is
+    /// attached only once the buffer holds none it has not replayed (a frame buffered between
+    /// a snapshot and the attach was once lost: "events 4..4 never arrived").
     pub async fn attach(&self, sink: Sink, after_seq: u64) -> u64 {
-        let replay: Vec<String> = self
-            .buffer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .filter(|(seq, _)| *seq > after_seq)
-            .map(|(_, frame)| frame.clone())
-            .collect();
         let mut replayed = 0;
-        for frame in replay {
-            if send_text(&sink, frame).await {
-                replayed += 1;
+        let mut after = after_seq;
+        loop {
+            let replay: Vec<(u64, String)> = {
+                let buffer = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
+                let replay: Vec<(u64, String)> = buffer
+                    .iter()
+                    .filter(|(seq, _)| *seq > after)
+                    .cloned()
+                    .collect();
+                if replay.is_empty() {
+                    *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+                    break;
+                }
+                replay
+            };
+            for (seq, frame) in replay {
+                after = after.max(seq);
+                if send_text(&sink, frame).await {
+                    replayed += 1;
+                }
             }
         }
-        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
         self.attached.notify_waiters();
         replayed
     }

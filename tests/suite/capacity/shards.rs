@@ -77,8 +77,11 @@ fn folders(dir: &Path) -> Vec<PathBuf> {
     all
 }
 
+/// Measures the machine (one node's search against its shards'): it takes the measuring lock,
+/// and CI runs it in the measuring phase.
 #[test]
 fn sharded_passes_merge_to_the_limit_one_node_finds() {
+    let _one = crate::common::serial::measuring();
     let dir = tempfile::tempdir().unwrap();
     let flags = ["--max-concurrent-runs", "6", "--event-delay-ms", "20"];
     // One node, on a target of its own.

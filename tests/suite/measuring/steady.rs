@@ -160,9 +160,9 @@ fn the_answer_is_the_steady_state_limit_with_short_think_times() {
 }
 
 /// In `just bench`: CI's measuring phase holds the short-think search, the users search of a
-/// backend that batches and the sharded search, and stays under 12 minutes on a fresh clone;
-/// the full-size people's-think search (`loadplans/enterprise-onboarding.toml` with its think
-/// times) is run by hand for #49's figures. Its transient check stays in CI
+/// backend that batches and the sharded search, and stays under 12 minutes on a fresh clone.
+/// The full-size people's-think search (`loadplans/enterprise-onboarding.toml` with these
+/// think times) is run by hand for #49's figures; the transient check stays in CI
 /// (`a_hold_that_cannot_reach_steady_state_never_passes_a_saturating_rate`).
 #[test]
 #[ignore = "minutes; `just bench` runs it (cargo test --test suite measuring:: -- --ignored)"]

@@ -87,15 +87,21 @@ pub struct Look<'a> {
     pub carried: Option<f64>,
 }
 
+impl Look<'_> {
+    /// Whether the hold may go on to its next look.
+    fn room(&self) -> bool {
+        self.held + self.next <= self.max_hold + 1e-9
+    }
+}
+
 /// Decides on a look at a hold. A verdict is taken as soon as it is sure: shown over the SLA
 /// while the load rose to its level (or steady); shown within it once steady and settled (or
 /// while a heavier level's queue drains: its run times only fall). Otherwise the hold goes
 /// on while there is room; without room, a hold still not steady is not sustainable, one
 /// still straddling a limit is not shown to hold (`Judge`: its verdict says so).
 pub fn decide(look: &Look) -> Decision {
-    let room = look.held + look.next <= look.max_hold + 1e-9;
     match (verdict(look), look.shown) {
-        (Decision::Judge, Shown::Within) if room => match carried_short(look) {
+        (Decision::Judge, Shown::Within) if look.room() => match carried_short(look) {
             Some(why) => Decision::Extend(why),
             None => Decision::Judge,
         },
@@ -103,10 +109,10 @@ pub fn decide(look: &Look) -> Decision {
     }
 }
 
-/// `decide` but for the load its hold carried.
+/// What `decide` says before it weighs the load the hold carried (`carried_short`).
 fn verdict(look: &Look) -> Decision {
     let st = look.steadiness;
-    let room = look.held + look.next <= look.max_hold + 1e-9;
+    let room = look.room();
     let moved = st.moved.join(", ");
     // A queue still growing that already breaks the SLA only gets worse at this level.
     if let (false, true, false, Some(rule)) = (st.steady, st.worsening, look.near, look.broken) {
@@ -248,7 +254,7 @@ pub fn hold_end(decision: &Decision, look: &Look) -> String {
         ),
         (_, Shown::Within) => format!("shown within the SLA after {held:.0} s"),
         (_, Shown::Over(_)) => format!("shown over the SLA after {held:.0} s"),
-        (_, Shown::Unsure(_)) if look.futile && held + look.next <= look.max_hold + 1e-9 => {
+        (_, Shown::Unsure(_)) if look.futile && look.room() => {
             format!(
                 "not shown either way after {held:.0} s (held to {:.0} s, its interval would \
                  still straddle the limit)",

@@ -89,7 +89,7 @@ impl RunSlot {
         let mut replayed = 0;
         let mut after = after_seq;
         loop {
-            let replay: Vec<(u64, String)> = {
+            let replay = {
                 let buffer = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
                 let replay: Vec<(u64, String)> = buffer
                     .iter()

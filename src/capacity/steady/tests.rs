@@ -26,8 +26,27 @@ pub(super) fn sliced(slices: usize, per_slice: usize, ms: f64, ms2: f64) -> Vec<
     HoldFigures::encode(&all)
 }
 
-/// Decides on `st` held `held` of at most `max_hold` seconds (looks every 15 s), the load
-/// having risen to its level.
+/// A look at `st` held `held` of at most `max_hold` seconds (looks every 15 s), the load
+/// having risen to its level: nothing broken, near, settling, futile or provisional.
+fn look<'a>(st: &'a Steadiness, shown: &'a Shown, held: f64, max_hold: f64) -> Look<'a> {
+    Look {
+        steadiness: st,
+        shown,
+        broken: None,
+        near: false,
+        approach: Approach::Rising,
+        held,
+        next: 15.0,
+        max_hold,
+        settle: None,
+        min_pass: 0.0,
+        futile: false,
+        provisional: false,
+        carried: None,
+    }
+}
+
+/// Decides on `look` with `broken`, `near` and `settle` as given.
 fn decide_on(
     st: &Steadiness,
     shown: &Shown,
@@ -38,19 +57,10 @@ fn decide_on(
     settle: Option<(f64, &str)>,
 ) -> Decision {
     decide(&Look {
-        steadiness: st,
-        shown,
         broken,
         near,
-        approach: Approach::Rising,
-        held,
-        next: 15.0,
-        max_hold,
         settle,
-        min_pass: 0.0,
-        futile: false,
-        provisional: false,
-        carried: None,
+        ..look(st, shown, held, max_hold)
     })
 }
 
@@ -111,19 +121,8 @@ fn a_steady_hold_is_judged_on_its_sla() {
     // Shown within, but held less than half a step_hold: held on (a queue not yet filled
     // reads short).
     let early = Look {
-        steadiness: &s,
-        shown: &Shown::Within,
-        broken: None,
-        near: false,
-        approach: Approach::Rising,
-        held: 20.0,
-        next: 15.0,
-        max_hold: 180.0,
-        settle: None,
         min_pass: 30.0,
-        futile: false,
-        provisional: false,
-        carried: None,
+        ..look(&s, &Shown::Within, 20.0, 180.0)
     };
     assert!(matches!(decide(&early), Decision::Extend(_)));
     // Shown over the SLA: the SLA decides (a fail, not an extension), however early.
@@ -165,19 +164,10 @@ fn a_rising_load_shown_over_the_sla_fails_even_before_it_is_steady() {
     );
     // Falling to this level (a heavier level's queue draining), not yet: it may still hold.
     let falling = Look {
-        steadiness: &s,
-        shown: &over,
-        broken: None,
         near: true,
         approach: Approach::Falling,
-        held: 20.0,
-        next: 15.0,
-        max_hold: 180.0,
-        settle: None,
         min_pass: 30.0,
-        futile: false,
-        provisional: false,
-        carried: None,
+        ..look(&s, &over, 20.0, 180.0)
     };
     assert!(matches!(decide(&falling), Decision::Extend(_)));
     // And a draining queue shown within the SLA passes at once: its run times only fall.
@@ -346,48 +336,39 @@ fn a_pass_whose_hold_carried_short_of_its_rate_is_held_on_until_it_carries_it() 
     let s = steadiness(&h, &open_expect(4.27, 5.5));
     let sd = s.offered_sd.unwrap();
     assert!(s.steady && sd > 0.02, "{s:?}");
-    let look = |carried: f64, held: f64| Look {
-        steadiness: &s,
-        shown: &Shown::Within,
-        broken: None,
-        near: false,
-        approach: Approach::Rising,
-        held,
+    let carrying = |carried: f64, held: f64| Look {
         next: 10.0,
-        max_hold: 130.0,
-        settle: None,
         min_pass: 30.0,
-        futile: false,
-        provisional: false,
         carried: Some(carried),
+        ..look(&s, &Shown::Within, held, 130.0)
     };
     let short = 1.0 - 1.5 * CARRIED_SIGMAS * sd;
-    match decide(&look(short, 30.0)) {
+    match decide(&carrying(short, 30.0)) {
         Decision::Extend(why) => assert!(why.contains("carried"), "{why}"),
         other => panic!("{other:?}"),
     }
     // Carrying its rate within the noise allowed, or more than it: passed at once.
     assert_eq!(
-        decide(&look(1.0 - 0.5 * CARRIED_SIGMAS * sd, 30.0)),
+        decide(&carrying(1.0 - 0.5 * CARRIED_SIGMAS * sd, 30.0)),
         Decision::Judge
     );
-    assert_eq!(decide(&look(1.04, 30.0)), Decision::Judge);
+    assert_eq!(decide(&carrying(1.04, 30.0)), Decision::Judge);
     // No room left: the pass stands, for what it carried.
-    assert_eq!(decide(&look(short, 125.0)), Decision::Judge);
+    assert_eq!(decide(&carrying(short, 125.0)), Decision::Judge);
     // Nor when a rest of the hold carrying its full rate could not lift it enough: 60% after
     // 60 s of 130 ends at 82% at best.
-    assert_eq!(decide(&look(0.6, 60.0)), Decision::Judge);
+    assert_eq!(decide(&carrying(0.6, 60.0)), Decision::Judge);
     // Falling to its level (a queue draining, its run times only falling): the same.
     let falling = Look {
         approach: Approach::Falling,
-        ..look(short, 30.0)
+        ..carrying(short, 30.0)
     };
     assert!(matches!(decide(&falling), Decision::Extend(_)));
     // Only a pass is held on for its credit: a hold shown over the SLA fails as it did.
     let over = Shown::Over("agent run p95: 1,180–1,240 ms > 1,000 ms".into());
     let failing = Look {
         shown: &over,
-        ..look(short, 30.0)
+        ..carrying(short, 30.0)
     };
     assert_eq!(decide(&failing), Decision::Judge);
 }

@@ -16,6 +16,7 @@ pub mod node;
 mod one_load;
 pub mod output;
 mod place;
+mod pool;
 mod rates;
 pub mod resources;
 pub mod scaling;

@@ -4,10 +4,19 @@
 //! asked, and how the first step above was not shown to hold.
 
 use super::interval::CONFIDENCE;
-use crate::model::capacity::{round3, thousands_ms, CapacityReport, StepResult};
+use crate::model::capacity::{round3, thousands_ms, CapacityReport, StepResult, MIXTURE_SIGMAS};
 
-/// The step the answer stands on: a pass whose shown level is the answer.
+/// The step the answer stands on: a pass whose shown level is the answer, or, when it is
+/// passes' together (`pooled`), the one of them whose P95 reached highest.
 pub fn answer_step(r: &CapacityReport) -> Option<&StepResult> {
+    if let Some(pool) = &r.pooled {
+        let top = |s: &StepResult| s.p95_interval.and_then(|i| i.high_ms).or(s.p95_ms);
+        return r
+            .steps
+            .iter()
+            .filter(|s| s.passed && pool.rates.iter().any(|r| (s.level() - r).abs() < 1e-9))
+            .max_by(|a, b| top(a).unwrap_or(0.0).total_cmp(&top(b).unwrap_or(0.0)));
+    }
     let answer = match r.max_rate {
         Some(rate) => rate,
         None => r.max_users? as f64,
@@ -36,6 +45,26 @@ pub fn sentence(r: &CapacityReport) -> String {
         return String::new();
     };
     let rate = step.rate.is_some();
+    if let Some(pool) = &r.pooled {
+        return format!(
+            " It stands on {} holds at {}–{} together, each shown within the SLA: {:.0} s in \
+             all, carrying {} of the {} they asked (less {:.1}% for the sessions' slow \
+             swing); the highest run-time P95 of them, at {}: {} ms, {:.0}% interval {}, \
+             limit {} ms.",
+            pool.rates.len(),
+            level_text(pool.rates[0], rate),
+            level_text(pool.rates[pool.rates.len() - 1], rate),
+            pool.held_secs,
+            level_text(pool.carried_rate, rate),
+            level_text(pool.asked_rate, rate),
+            MIXTURE_SIGMAS * pool.slow_sd * 100.0,
+            level_text(step.level(), rate),
+            thousands_ms(i.point_ms),
+            CONFIDENCE * 100.0,
+            i.text(),
+            thousands_ms(limit)
+        );
+    }
     let mut text = format!(
         " Run-time P95 at {}: {} ms, {:.0}% interval {}, limit {} ms",
         level_text(step.shown_level(), rate),
@@ -93,6 +122,41 @@ mod tests {
             sentence(&report),
             " Run-time P95 at 4.12/s: 880 ms, 90% interval 820–950 ms, limit 1,000 ms (the \
              4.25/s step's hold carried 4.12/s)."
+        );
+        // Passes pooled: the sentence names them, and the highest P95 among them.
+        let pooled = CapacityReport {
+            max_rate: Some(4.05),
+            pooled: Some(crate::model::capacity::Pooled {
+                rates: vec![4.0, 4.25],
+                held_secs: 120.0,
+                carried_rate: 4.2,
+                asked_rate: 4.125,
+                slow_sd: 0.05,
+                shown_rate: 4.05,
+            }),
+            steps: vec![
+                StepResult {
+                    rate: Some(4.0),
+                    passed: true,
+                    p95_interval: Some(Interval {
+                        point_ms: 700.0,
+                        low_ms: 650.0,
+                        high_ms: Some(760.0),
+                        effective_runs: 300.0,
+                    }),
+                    ..Default::default()
+                },
+                report.steps[0].clone(),
+            ],
+            ..report
+        };
+        assert_eq!(answer_step(&pooled).and_then(|s| s.rate), Some(4.25));
+        assert_eq!(
+            sentence(&pooled),
+            " It stands on 2 holds at 4/s–4.25/s together, each shown within the SLA: 120 s \
+             in all, carrying 4.2/s of the 4.125/s they asked (less 3.5% for the sessions' \
+             slow swing); the highest run-time P95 of them, at 4.25/s: 880 ms, 90% interval \
+             820–950 ms, limit 1,000 ms."
         );
         let undecided = StepResult {
             users: 56,

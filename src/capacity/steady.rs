@@ -20,7 +20,7 @@ use crate::model::capacity::StepResult;
 use crate::model::hold::Steadiness;
 
 mod moved;
-pub use moved::{steadiness, Expect};
+pub use moved::{slow_swing, steadiness, Expect};
 
 /// What the search does with a hold.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,6 +13,7 @@
 use super::ceiling;
 use super::judge::judge;
 use super::place;
+use super::pool;
 use crate::model::capacity::{CapacityReport, StepResult};
 use crate::plan::Sla;
 
@@ -64,18 +65,25 @@ pub(super) async fn walk<E>(
         passes.push((level, s.shown_level()));
     }
     let apart = |low: f64, high: f64| high - low > resolution && (!integral || high - low > 1.0);
-    // The highest pass shown below `high`: (its level, the level it was shown to hold).
-    let below = |passes: &[(f64, f64)], high: f64| {
-        passes
+    // The highest pass shown below `high`, (its level, the level it was shown to hold), or
+    // passes pooled (`pool`: their lowest level, the level they showed together).
+    let below = |passes: &[(f64, f64)], steps: &[StepResult], high: f64| {
+        let one = passes
             .iter()
             .copied()
             .filter(|p| p.1 < high)
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        let together = pool::best(steps, high, |s| !unshown(steps, s.level()))
+            .filter(|p| one.is_none_or(|one| p.shown_rate > one.1));
+        match together {
+            Some(p) => (Some((p.rates[0], p.shown_rate)), Some(p)),
+            None => (one, None),
+        }
     };
     let mut retries = 0;
     while !report.interrupted {
         let high = fail.as_ref().map_or(f64::INFINITY, StepResult::level);
-        let low = below(&passes, high);
+        let (low, _) = below(&passes, &report.steps, high);
         let low_shown = low.map_or(0.0, |l| l.1);
         // The bracket is closed on the levels shown to hold; the next step goes above every
         // level that passed, whatever it was credited with (a pass credited under its level,
@@ -133,7 +141,9 @@ pub(super) async fn walk<E>(
         }
     }
     let high = fail.as_ref().map_or(f64::INFINITY, StepResult::level);
-    report.max_rate = below(&passes, high).map(|p| p.1);
+    let (answer, pooled) = below(&passes, &report.steps, high);
+    report.max_rate = answer.map(|p| p.1);
+    report.pooled = pooled;
     report.first_failing_rate = fail.as_ref().map(StepResult::level);
     report.limiting_rule = fail.as_ref().and_then(|s| s.failed_rule.clone());
     report.no_limit_up_to_ceiling = fail.is_none() && !report.interrupted;

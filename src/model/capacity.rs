@@ -82,8 +82,31 @@ pub struct CapacityReport {
     /// `--size`) says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u32>,
+    /// The passes the rate answer stands on when it is theirs together (`capacity::pool`);
+    /// `None`: it stands on one step's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooled: Option<Pooled>,
     /// One sentence for people.
     pub conclusion: String,
+}
+
+/// Passes at neighbouring rates, each shown within the SLA, taken together: the load their
+/// holds carried over all their seconds, less the slow swing of that many seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pooled {
+    /// The rates the pooled steps asked, ascending.
+    pub rates: Vec<f64>,
+    /// Their holds' seconds, in all.
+    pub held_secs: f64,
+    /// The sessions per second their holds carried together, and the rate they asked
+    /// together (each weighted by its hold).
+    pub carried_rate: f64,
+    pub asked_rate: f64,
+    /// The sessions open's slow swing over `held_secs` (one standard deviation, a share).
+    pub slow_sd: f64,
+    /// The rate the answer stands for: `carried_rate` less `MIXTURE_SIGMAS` of `slow_sd`,
+    /// never above `asked_rate`.
+    pub shown_rate: f64,
 }
 
 /// Seats turned into a peak arrival rate, and the deployments that hold it.

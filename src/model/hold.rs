@@ -166,4 +166,8 @@ pub struct Steadiness {
     /// deviation): what a hold shorter than sessions sees of the load's long-run states.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slow_sd: Option<f64>,
+    /// A session's mean length the hold was judged with, seconds (how long the sessions
+    /// open stay correlated): what holds pooled are judged with (`capacity::pool`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_secs: Option<f64>,
 }

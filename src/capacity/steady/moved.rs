@@ -126,12 +126,7 @@ pub fn steadiness(hold: &HoldFigures, runs: &interval::HoldRuns, expect: &Expect
             (expect.turns_dispersion.max(1.0) / sessions + 1.0 / (offered * secs).max(1.0)).sqrt();
         let tolerance = COUNT_SIGMAS * relative;
         offered_sd = Some(relative);
-        // Sessions open are a Poisson count of rate × a session's length, drifting over a
-        // session's length: a hold shorter than two of them sees one state of that drift.
-        if session > 0.0 {
-            let average = (2.0 * session / secs).sqrt().min(1.0);
-            slow_sd = Some(average / (rate * session).max(1.0).sqrt());
-        }
+        slow_sd = slow_swing(rate, session, secs);
         let off = begun_rate / offered.max(1e-9) - 1.0;
         if off.abs() > tolerance {
             moved.push(format!(
@@ -147,6 +142,7 @@ pub fn steadiness(hold: &HoldFigures, runs: &interval::HoldRuns, expect: &Expect
         flattened,
         offered_sd,
         slow_sd,
+        session_secs: expect.session_secs.filter(|w| *w > 0.0),
         moved,
         worsening,
         in_flight,
@@ -204,4 +200,16 @@ pub(super) fn p95_moved(
     let floor = limit_ms.map_or(0.0, |l| P95_LIMIT_SHARE * l);
     let text = (differ && (b - a).abs() > floor).then(|| format!("{what} {a:.0} → {b:.0} ms"));
     ([Some(a), Some(b)], text)
+}
+
+/// The sessions open's slow swing over `secs` of load at `rate` sessions a second, each
+/// `session` seconds long (a share of their mean, one standard deviation): they are a
+/// Poisson count of rate × a session's length, drifting over a session's length, so a hold
+/// shorter than two of them sees one state of that drift, and a longer one averages over
+/// `secs / 2·session` of them. `None` when the session's length is not known.
+pub fn slow_swing(rate: f64, session: f64, secs: f64) -> Option<f64> {
+    (session > 0.0).then(|| {
+        let average = (2.0 * session / secs.max(1e-9)).sqrt().min(1.0);
+        average / (rate * session).max(1.0).sqrt()
+    })
 }

@@ -246,3 +246,50 @@ fn the_top_a_queue_settles_at_bounds_the_answer_when_it_binds() {
     );
     assert!((4.6..4.7).contains(&failing), "{failing}: {tried:?}");
 }
+
+#[test]
+fn passes_near_the_knee_are_answered_together_never_past_what_they_show() {
+    // Holds of 60 s on sessions of 10 s: each pass is credited ~7% under what it carried
+    // (the sessions' slow swing over 60 s); the walk's passes at the top of the bracket,
+    // taken together, show more than any one of them, and never a rate that failed.
+    let p =
+        plan("start_rate = \"1/s\"\nfactor = 2\nmax_rate = \"16/s\"\nrate_resolution = \"0.05/s\"");
+    let mut tried = Vec::new();
+    let report = block_on(search_rates(&p, &sla_p95(1000), 180.0, async |rate, _| {
+        tried.push(rate);
+        let mut s = carrying(rate, 0.98);
+        s.held_secs = 60.0;
+        s.steadiness = Some(crate::model::hold::Steadiness {
+            steady: true,
+            slow_sd: crate::capacity::steady::slow_swing(rate, 10.0, 60.0),
+            session_secs: Some(10.0),
+            ..Default::default()
+        });
+        Ok::<_, ()>((tried.len() <= 40).then_some(s))
+    }))
+    .unwrap();
+    assert!(!report.interrupted, "tried {tried:?}");
+    let pool = report.pooled.clone().expect("passes pooled");
+    let found = report.max_rate.unwrap();
+    assert!((found - pool.shown_rate).abs() < 1e-12);
+    let best_single = report
+        .steps
+        .iter()
+        .filter(|s| s.passed)
+        .map(StepResult::shown_level)
+        .fold(0.0, f64::max);
+    assert!(found > best_single, "{found} vs {best_single}: {tried:?}");
+    // A step is shown within while 1.05 × 300 / (1 − ρ) < 1 s: up to 3.562/s.
+    assert!(found < 3.562 * 0.98, "{found}: {tried:?}");
+    assert!(pool
+        .rates
+        .iter()
+        .all(|r| *r < report.first_failing_rate.unwrap()));
+    assert!(
+        report
+            .conclusion
+            .contains(&format!("It stands on {} holds", pool.rates.len())),
+        "{}",
+        report.conclusion
+    );
+}

@@ -119,13 +119,16 @@ fn search_against_the_simulation(median_ms: u64, p95_ms: u64, resolution: &str) 
     // The deployment's throughput saturated, before the search and after it: the service
     // time is read from both (the machine's pace over the whole test).
     let before = saturated_seconds(&t, dir.path(), "before");
+    // Holds of 10 s: a pass is credited less 0.7 of the sessions' slow swing over its hold
+    // (7% on 6-s holds at ~32/s, 5% on 10-s ones), and the machine's own knee moves a few %
+    // from run to run; on 6-s holds one CI run in seven answered just past 10% under.
     let (cap, out) = search(
         &t,
         dir.path(),
         &format!("lognormal({median_ms}ms, p95={p95_ms}ms)"),
         &format!(
             "start_rate = \"25/s\"\nfactor = 1.5\nmax_rate = \"60/s\"\n\
-             rate_resolution = \"{resolution}\"\nstep_hold = \"6s\""
+             rate_resolution = \"{resolution}\"\nstep_hold = \"10s\""
         ),
     );
     let after = saturated_seconds(&t, dir.path(), "after");

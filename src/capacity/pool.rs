@@ -26,7 +26,7 @@
 //! not provisional) are pooled: the rest are held again first, as a single answer would be.
 
 use super::steady::slow_swing;
-use crate::model::capacity::{Pooled, StepResult, MIXTURE_SIGMAS};
+use crate::model::capacity::{credited, Pooled, StepResult};
 
 /// The pool credited the most among the passes in `steps` under `high` that `shown`
 /// admits, and what it is credited with; `None` with fewer than two such passes.
@@ -68,7 +68,7 @@ fn pooled(passes: &[&StepResult]) -> Pooled {
         carried_rate,
         asked_rate,
         slow_sd,
-        shown_rate: asked_rate.min(carried_rate * (1.0 - MIXTURE_SIGMAS * slow_sd)),
+        shown_rate: credited(asked_rate, carried_rate, slow_sd),
     }
 }
 

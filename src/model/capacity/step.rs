@@ -204,7 +204,7 @@ impl StepResult {
             .and_then(|s| s.slow_sd)
             .unwrap_or(0.0);
         match (self.carried_rate, self.passed && !self.provisional) {
-            (Some(carried), true) => self.level().min(carried * (1.0 - MIXTURE_SIGMAS * slow)),
+            (Some(carried), true) => credited(self.level(), carried, slow),
             _ => self.level(),
         }
     }
@@ -232,6 +232,13 @@ pub fn round3(x: f64) -> f64 {
 /// deviations of the slow swing under what its hold carried. (Without it, a search once
 /// passed 4.404/s, where the long-run P95 is ~1.1 s, on a 90-s hold reading 665 ms.)
 pub const MIXTURE_SIGMAS: f64 = 0.7;
+
+/// The rate a pass (or passes together) stands for, having asked `asked` and carried
+/// `carried` with the sessions' slow swing `slow` over the hold: what it carried less
+/// `MIXTURE_SIGMAS` of that swing, never more than it asked.
+pub fn credited(asked: f64, carried: f64, slow: f64) -> f64 {
+    asked.min(carried * (1.0 - MIXTURE_SIGMAS * slow))
+}
 
 /// Generator CPU above which a step's figures may be the generator's, not the target's.
 pub const GENERATOR_CPU_LIMIT: f64 = 80.0;

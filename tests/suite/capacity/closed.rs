@@ -138,3 +138,43 @@ fn a_server_rule_on_the_deployments_metrics_can_be_the_limit() {
         "{report}"
     );
 }
+
+#[test]
+fn a_first_step_that_fails_is_held_again_warm_and_a_load_it_cannot_hold_fails_again() {
+    // Runs of ~350 ms against a 100 ms P95: the first step fails from its cold start, is held
+    // again at once, warm (a cold start's failure is not the deployment's), and fails again.
+    let (code, stdout, report, _) = capacity(
+        &["--max-concurrent-runs", "2"],
+        "agent_run_p95 = \"100ms\"",
+        "steps = [4, 8]\nstep_ramp = \"1s\"\nstep_hold = \"2s\"\nmax_hold = \"4s\"\nceiling = 8",
+    );
+    assert_ne!(code, -1, "{stdout}");
+    assert!(report["max_users"].is_null(), "{report}");
+    // The first step (4 users) was held again; the walk then went below it (2 users), warm:
+    // only a cold step is held again.
+    let again: Vec<(u64, &str)> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["users"].as_u64().unwrap(),
+                s["hold_end"].as_str().unwrap(),
+            )
+        })
+        .filter(|(_, end)| end.contains("held again warm"))
+        .collect();
+    assert_eq!(again.len(), 1, "{report}");
+    assert_eq!(again[0].0, 4, "{report}");
+    assert!(
+        again[0]
+            .1
+            .contains("(its first hold, from a cold start: agent run p95"),
+        "{again:?}"
+    );
+    let conclusion = report["conclusion"].as_str().unwrap();
+    assert!(
+        conclusion.starts_with("Even the first step failed"),
+        "{conclusion}"
+    );
+}

@@ -158,7 +158,7 @@ fn the_rate_search_finds_the_steady_limit_of_a_backend_that_batches() {
     let (cap, out) = search(
         &t,
         dir.path(),
-        "[workload]\nmodel = \"open\"\nmax_sessions = 2000\nseed = 5\n[session]\nturns = 1\n\
+        "[workload]\nmodel = \"open\"\nmax_sessions = 2000\n[session]\nturns = 1\n\
          [[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"",
         "start_rate = \"24/s\"\nfactor = 1.5\nmax_rate = \"90/s\"\nrate_resolution = \"3/s\"\n\
          step_hold = \"30s\"\nmax_hold = \"90s\"",

@@ -82,7 +82,7 @@ fn search(t: &TargetProc, dir: &Path, workload: &str, capacity: &str) -> (Value,
     (cap, explain(&out))
 }
 
-const OPEN: &str = "[workload]\nmodel = \"open\"\nmax_sessions = 2000\nseed = 5\n\
+const OPEN: &str = "[workload]\nmodel = \"open\"\nmax_sessions = 2000\n\
     [session]\nturns = \"2..4\"\n[[arrivals]]\nrate = \"1/s\"\nduration = \"10s\"";
 const OPEN_CAPACITY: &str = "start_rate = \"0.5/s\"\nfactor = 2\nmax_rate = \"8/s\"\n\
     rate_resolution = \"0.1/s\"\nstep_hold = \"60s\"";

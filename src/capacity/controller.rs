@@ -4,6 +4,7 @@
 //! collector's windows (steady, or held longer, or not sustainable; then the SLA), and keeps
 //! what the steps measured (the deployment's ceiling, the last level that held).
 
+mod cold;
 mod record;
 mod window;
 
@@ -17,6 +18,7 @@ use super::steady::{self, Approach, Decision, Expect, Look};
 use crate::load::level::{Attached, Knob, Live};
 use crate::model::capacity::StepResult;
 use crate::plan::{Plan, Shard};
+use cold::{decided, fails, held_again};
 use record::{level_of, level_text, Record};
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,25 +126,18 @@ impl<'a> Controller<'a> {
         let (mut step, mut decision) = self
             .hold(&text, began, &expect, measured, holding, approach)
             .await?;
-        // The first step starts the load from nothing: its failure may be the cold start's
-        // (sessions still filling, connections still opening), not the deployment's. Read as
-        // the deployment's, it bounds the walk and the ceiling from below the knee (a
-        // short-think search answered 21.9/s of ~34: its first step, 25/s, failed "sessions
-        // open 78 → 131" from cold). So it is held again, warm, at once (no cool-down), and
-        // only that hold is judged and remembered; a load it truly cannot hold fails again.
+        // A first step that fails is held again, warm (`cold`).
+        decided(&mut step, &decision);
         let cold = node && self.record.seen.is_empty();
-        if let Some(why) = cold.then(|| self.fails(&step, &decision)).flatten() {
+        if let Some(why) = cold.then(|| fails(&self.plan.sla, &step)).flatten() {
             self.say(format!(
                 "{text}: from a cold start, {why}: held again, warm"
             ));
-            let began = self.now();
             (step, decision) = self
                 .hold(&text, began, &expect, measured, holding, Approach::Rising)
                 .await?;
-            let end = step.hold_end.take().unwrap_or_default();
-            step.hold_end = Some(format!(
-                "{end}, held again warm (its first hold, from a cold start: {why})"
-            ));
+            decided(&mut step, &decision);
+            held_again(&mut step, &why);
         }
         step.ramp_secs = ramp.as_secs_f64();
         step.offered_runs_per_sec = offered;
@@ -154,14 +149,6 @@ impl<'a> Controller<'a> {
                 step.shard_users = (!self.shard.is_whole()).then(|| self.shard.share(users));
             }
         }
-        match &decision {
-            Some(Decision::NotSustainable(why)) => {
-                step.not_sustainable = true;
-                step.failed_rule = Some(format!("not sustainable: {why}"));
-            }
-            Some(Decision::Provisional) => step.provisional = true,
-            _ => {}
-        }
         if decision.is_some() {
             judge(&self.plan.sla, &mut step);
             // Saturated among the steps so far: it stays so, whatever later steps show.
@@ -170,20 +157,6 @@ impl<'a> Controller<'a> {
             self.record.remember(&step, local);
         }
         Some(step)
-    }
-
-    /// Why a step just held (not yet judged) fails on `decision` and the SLA; `None`: it
-    /// passes.
-    fn fails(&self, step: &StepResult, decision: &Option<Decision>) -> Option<String> {
-        if let Some(Decision::NotSustainable(why)) = decision {
-            return Some(format!("not sustainable: {why}"));
-        }
-        let mut judged = step.clone();
-        judge(&self.plan.sla, &mut judged);
-        (!judged.passed).then(|| {
-            let why = judged.failed_rule.or(judged.hold_end);
-            why.unwrap_or_else(|| "not shown within the SLA".into())
-        })
     }
 
     /// Holds the step from now, looking at it every `tick` from its first look on, until a
@@ -327,20 +300,9 @@ impl<'a> Controller<'a> {
     }
 
     fn look(&mut self) {
-        let c = &self.on.collector;
-        let (begun, ended) = c.runs_begun_ended();
-        let look = Sample {
-            at: c.now_secs(),
-            begun,
-            ended,
-            sessions_open: c.sessions_now().1,
-        };
         // What a step needs goes back at most its longest hold: older looks are dropped.
         let keep = 4.0 * self.plan.capacity_max_hold(None).as_secs_f64() + 60.0;
-        if self.looks.first().is_some_and(|l| l.at < look.at - keep) {
-            self.looks.retain(|l| l.at >= look.at - keep / 2.0);
-        }
-        self.looks.push(look);
+        window::keep_look(&mut self.looks, Sample::now(&self.on), keep);
     }
 
     /// After a failed step, the load goes where the next, lower step can start from a state

@@ -23,6 +23,29 @@ pub(super) struct Sample {
     pub sessions_open: u64,
 }
 
+impl Sample {
+    /// The live load now.
+    pub fn now(on: &Attached) -> Sample {
+        let c = &on.collector;
+        let (begun, ended) = c.runs_begun_ended();
+        Sample {
+            at: c.now_secs(),
+            begun,
+            ended,
+            sessions_open: c.sessions_now().1,
+        }
+    }
+}
+
+/// `looks` with `look` after them, those older than `keep` seconds dropped (half of them at
+/// a time, not one a look).
+pub(super) fn keep_look(looks: &mut Vec<Sample>, look: Sample, keep: f64) {
+    if looks.first().is_some_and(|l| l.at < look.at - keep) {
+        looks.retain(|l| l.at >= look.at - keep / 2.0);
+    }
+    looks.push(look);
+}
+
 /// The looks of `[from, to]` as the hold's samples: counts since `from` (the last look at or
 /// before it is the base), seconds from `from`.
 pub(super) fn hold_samples(looks: &[Sample], from: f64, to: f64) -> Vec<HoldSample> {

@@ -74,10 +74,20 @@ pub fn sentence(r: &CapacityReport) -> String {
         thousands_ms(limit)
     );
     if step.shown_level() < step.level() - 1e-9 {
+        // What the hold carried, and what was taken off it (the level it stands for).
+        let carried = step.carried_rate.unwrap_or(step.shown_level());
+        let slow = step.steadiness.as_ref().and_then(|s| s.slow_sd);
+        let less = match carried > step.shown_level() + 1e-9 {
+            true => format!(
+                ", less {:.1}% for the sessions' slow swing",
+                MIXTURE_SIGMAS * slow.unwrap_or(0.0) * 100.0
+            ),
+            false => String::new(),
+        };
         text.push_str(&format!(
-            " (the {} step's hold carried {})",
+            " (the {} step's hold carried {}{less})",
             level_text(step.level(), rate),
-            level_text(step.shown_level(), rate)
+            level_text(carried, rate)
         ));
     }
     text.push('.');
@@ -122,6 +132,24 @@ mod tests {
             sentence(&report),
             " Run-time P95 at 4.12/s: 880 ms, 90% interval 820–950 ms, limit 1,000 ms (the \
              4.25/s step's hold carried 4.12/s)."
+        );
+        // A hold's slow swing taken off: the sentence gives what it carried, and what was
+        // taken off (never the level it stands for as what it carried).
+        let mut swung = report.clone();
+        swung.steps[0].carried_rate = Some(1.57);
+        swung.steps[0].rate = Some(1.856);
+        swung.steps[0].steadiness = Some(crate::model::hold::Steadiness {
+            slow_sd: Some(0.1),
+            ..Default::default()
+        });
+        swung.max_rate = Some(swung.steps[0].shown_level());
+        assert!(
+            sentence(&swung).ends_with(
+                "Run-time P95 at 1.46/s: 880 ms, 90% interval 820–950 ms, limit 1,000 ms (the \
+                 1.856/s step's hold carried 1.57/s, less 7.0% for the sessions' slow swing)."
+            ),
+            "{}",
+            sentence(&swung)
         );
         // Passes pooled: the sentence names them, and the highest P95 among them.
         let pooled = CapacityReport {

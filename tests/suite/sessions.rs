@@ -47,12 +47,13 @@ fn healthy(profile: &str) {
     let rate = arrived / window;
     assert!((rate / 3.0 - 1.0).abs() <= 0.15, "measured {rate}/s: {ss}");
     // Nothing was late or dropped on a healthy target: every arrival started, every session
-    // completed, within milliseconds of when it was due.
+    // completed, within a fraction of a run of when it was due (a generator behind its
+    // schedule lags by seconds; CI's suite, 12 threads on 2 cores, once read a p99 of 120 ms).
     assert_eq!(ss["dropped"], 0, "{ss}");
     assert_eq!(ss["started"], ss["arrived"], "{ss}");
     assert_eq!(ss["completed"], ss["started"], "{ss}");
     let lag_p99 = ss["start_lag"]["p99_ms"].as_f64().unwrap();
-    assert!(lag_p99 < 100.0, "start lag p99 {lag_p99} ms");
+    assert!(lag_p99 < 250.0, "start lag p99 {lag_p99} ms");
     // Little's law: sessions in progress = arrival rate × mean length, within 20%.
     let law = &ss["littles_law"];
     let (measured, predicted) = (

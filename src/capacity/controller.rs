@@ -18,8 +18,8 @@ use super::steady::{self, Approach, Decision, Expect, Look};
 use crate::load::level::{Attached, Knob, Live};
 use crate::model::capacity::StepResult;
 use crate::plan::{Plan, Shard};
-use cold::{decided, fails, held_again};
-use record::{level_of, level_text, Record};
+use cold::{decided, held_again};
+use record::{level_text, Record};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -82,13 +82,11 @@ impl<'a> Controller<'a> {
         let node = !matches!(holding, Holding::Until { .. });
         if let (Some(offered), true) = (offered, node) {
             let ceiling = ceiling::ceiling(&self.record.seen);
-            let max_hold = self.max_hold();
             let why = ceiling::beyond(offered, ceiling.as_ref())
-                .or_else(|| ceiling::unsettled(offered, ceiling.as_ref(), max_hold));
+                .or_else(|| ceiling::unsettled(offered, ceiling.as_ref(), self.max_hold()));
             if let Some(why) = why {
                 self.say(format!("{text}: not run: {why}"));
-                let local = self.local(level);
-                return Some(self.record.not_run(level, local, offered, why));
+                return Some(self.record.not_run(level, self.local(level), offered, why));
             }
         }
         if self.record.failed_last && node {
@@ -126,37 +124,43 @@ impl<'a> Controller<'a> {
         let (mut step, mut decision) = self
             .hold(&text, began, &expect, measured, holding, approach)
             .await?;
+        self.settle(&mut step, &decision, level, ramp, offered);
         // A first step that fails is held again, warm (`cold`).
-        decided(&mut step, &decision);
-        let cold = node && self.record.seen.is_empty();
-        if let Some(why) = cold.then(|| fails(&self.plan.sla, &step)).flatten() {
+        if node && self.record.seen.is_empty() && !step.passed {
+            let why = step.failed_rule.clone().unwrap_or_default();
             self.say(format!(
                 "{text}: from a cold start, {why}: held again, warm"
             ));
             (step, decision) = self
                 .hold(&text, began, &expect, measured, holding, Approach::Rising)
                 .await?;
-            decided(&mut step, &decision);
+            self.settle(&mut step, &decision, level, ramp, offered);
             held_again(&mut step, &why);
         }
-        step.ramp_secs = ramp.as_secs_f64();
-        step.offered_runs_per_sec = offered;
-        step.interrupted = self.on.stop.interrupted().is_some();
-        match level_of(level, rate_step) {
-            (Some(rate), _) => step.rate = Some(rate),
-            (None, users) => {
-                step.users = users;
-                step.shard_users = (!self.shard.is_whole()).then(|| self.shard.share(users));
-            }
-        }
         if decision.is_some() {
-            judge(&self.plan.sla, &mut step);
             // Saturated among the steps so far: it stays so, whatever later steps show.
             step.saturated = self.record.saturated(&step);
             let local = self.local(level);
             self.record.remember(&step, local);
         }
         Some(step)
+    }
+
+    /// A step held at `level`: its level, ramp and offer, its look's decision, its verdict.
+    fn settle(
+        &self,
+        step: &mut StepResult,
+        decision: &Option<Decision>,
+        level: f64,
+        ramp: Duration,
+        offered: Option<f64>,
+    ) {
+        record::at_level(step, level, offered, ramp, self.shard);
+        step.interrupted = self.on.stop.interrupted().is_some();
+        decided(step, decision);
+        if decision.is_some() {
+            judge(&self.plan.sla, step);
+        }
     }
 
     /// Holds the step from now, looking at it every `tick` from its first look on, until a

@@ -76,11 +76,10 @@ pub fn sentence(r: &CapacityReport) -> String {
     if step.shown_level() < step.level() - 1e-9 {
         // What the hold carried, and what was taken off it (the level it stands for).
         let carried = step.carried_rate.unwrap_or(step.shown_level());
-        let slow = step.steadiness.as_ref().and_then(|s| s.slow_sd);
         let less = match carried > step.shown_level() + 1e-9 {
             true => format!(
                 ", less {:.1}% for the sessions' slow swing",
-                MIXTURE_SIGMAS * slow.unwrap_or(0.0) * 100.0
+                MIXTURE_SIGMAS * step.slow_sd() * 100.0
             ),
             false => String::new(),
         };

@@ -8,10 +8,8 @@
 //! deployment truly cannot hold fails again. A first step that passed on its figures
 //! (`Provisional`) has not failed: it is not held again.
 
-use crate::capacity::judge::judge;
 use crate::capacity::steady::Decision;
 use crate::model::capacity::StepResult;
-use crate::plan::Sla;
 
 /// What a look's `decision` makes of the step it ended: not sustainable (its failure, why), or
 /// a pass on its figures (provisional).
@@ -26,16 +24,6 @@ pub(super) fn decided(step: &mut StepResult, decision: &Option<Decision>) {
     }
 }
 
-/// Why a step held and `decided` (not yet judged) fails `sla`; `None`: it passes.
-pub(super) fn fails(sla: &Sla, step: &StepResult) -> Option<String> {
-    let mut judged = step.clone();
-    judge(sla, &mut judged);
-    (!judged.passed).then(|| {
-        let why = judged.failed_rule.or(judged.hold_end);
-        why.unwrap_or_else(|| "not shown within the SLA".into())
-    })
-}
-
 /// The hold that judged a first step held again says so, and why its first hold failed.
 pub(super) fn held_again(step: &mut StepResult, why: &str) {
     let end = step.hold_end.take().unwrap_or_default();
@@ -47,8 +35,16 @@ pub(super) fn held_again(step: &mut StepResult, why: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capacity::judge::judge;
     use crate::model::capacity::Interval;
-    use crate::plan::Dur;
+    use crate::plan::{Dur, Sla};
+
+    /// Why `step`, judged on a 2 s P95, fails; `None`: it passes.
+    fn fails(step: &StepResult) -> Option<String> {
+        let mut judged = step.clone();
+        judge(&sla(), &mut judged);
+        (!judged.passed).then(|| judged.failed_rule.unwrap_or_default())
+    }
 
     fn sla() -> Sla {
         Sla {
@@ -84,10 +80,10 @@ mod tests {
     fn a_first_step_that_passed_on_its_figures_is_not_held_again() {
         let mut step = few_fast_runs();
         // Its interval alone does not show it within: judged as it stands, it fails ...
-        assert!(fails(&sla(), &step).is_some());
+        assert!(fails(&step).is_some());
         // ... but its look passed it on its figures.
         decided(&mut step, &Some(Decision::Provisional));
-        assert_eq!(fails(&sla(), &step), None);
+        assert_eq!(fails(&step), None);
     }
 
     #[test]
@@ -97,7 +93,7 @@ mod tests {
             &mut step,
             &Some(Decision::NotSustainable("sessions open 78 → 131".into())),
         );
-        let why = fails(&sla(), &step).unwrap();
+        let why = fails(&step).unwrap();
         assert_eq!(why, "not sustainable: sessions open 78 → 131");
     }
 }

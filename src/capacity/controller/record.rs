@@ -4,6 +4,8 @@
 
 use crate::capacity::ceiling::{self, Held};
 use crate::model::capacity::{round3, StepResult};
+use crate::plan::Shard;
+use std::time::Duration;
 
 #[derive(Default)]
 pub(crate) struct Record {
@@ -106,11 +108,24 @@ pub(crate) fn level_text(level: f64, rate: bool) -> String {
     }
 }
 
-/// A level as a rate step's rate, or a user step's users.
-pub(crate) fn level_of(level: f64, rate: bool) -> (Option<f64>, usize) {
-    match rate {
-        true => (Some(level), 0),
-        false => (None, level.round() as usize),
+/// A step held at `level` (test-wide), as the report reads it: a rate step's rate and the runs
+/// it offers, or a user step's users (and this shard's); the ramp before its hold.
+pub(crate) fn at_level(
+    step: &mut StepResult,
+    level: f64,
+    offered: Option<f64>,
+    ramp: Duration,
+    shard: Shard,
+) {
+    step.ramp_secs = ramp.as_secs_f64();
+    step.offered_runs_per_sec = offered;
+    match offered {
+        Some(_) => step.rate = Some(level),
+        None => {
+            let users = level.round() as usize;
+            step.users = users;
+            step.shard_users = (!shard.is_whole()).then(|| shard.share(users));
+        }
     }
 }
 

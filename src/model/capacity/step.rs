@@ -198,15 +198,18 @@ impl StepResult {
     /// more than its rate); a provisional pass, a failure, and a user step stand for their
     /// level.
     pub fn shown_level(&self) -> f64 {
-        let slow = self
-            .steadiness
-            .as_ref()
-            .and_then(|s| s.slow_sd)
-            .unwrap_or(0.0);
         match (self.carried_rate, self.passed && !self.provisional) {
-            (Some(carried), true) => credited(self.level(), carried, slow),
+            (Some(carried), true) => credited(self.level(), carried, self.slow_sd()),
             _ => self.level(),
         }
+    }
+
+    /// The sessions' slow swing over its hold, as a share of its rate (0 when not known).
+    pub fn slow_sd(&self) -> f64 {
+        self.steadiness
+            .as_ref()
+            .and_then(|s| s.slow_sd)
+            .unwrap_or(0.0)
     }
 
     /// The step's level as people read it: `40 users`, `2.5/s`.

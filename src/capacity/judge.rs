@@ -15,45 +15,62 @@ type Rule<'a> = (&'a str, Option<f64>, Option<f64>, Option<Interval>);
 /// straddles it) and says what the rules show, and which rule its point figures break (what
 /// a queue still growing is failed on at once).
 pub fn judge(sla: &Sla, step: &mut StepResult) -> Judged {
-    let ms = |d: &Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
     step.generator_saturated = step
         .generator_cpu_percent
         .is_some_and(|c| c > GENERATOR_CPU_LIMIT);
     step.undecided = false;
-    let over = |step: &mut StepResult, rule: String| {
-        step.passed = false;
-        step.failed_rule = Some(rule.clone());
-        Judged {
-            broken: Some(rule.clone()),
-            shown: Shown::Over(rule),
-            provisional: false,
-        }
-    };
-    // A load the step could not hold fails whatever its window's figures say.
+    if let Some(rule) = failed_outright(sla, step) {
+        return over(step, rule, None);
+    }
+    match read(&rules(sla, step)) {
+        Ok(reading) => verdict(step, reading),
+        Err((rule, broken)) => over(step, rule, broken),
+    }
+}
+
+/// The step fails `rule` (shown over it); `broken`: the rule its point figures broke first,
+/// if another.
+fn over(step: &mut StepResult, rule: String, broken: Option<String>) -> Judged {
+    step.passed = false;
+    step.failed_rule = Some(rule.clone());
+    Judged {
+        broken: broken.or(Some(rule.clone())),
+        shown: Shown::Over(rule),
+        provisional: false,
+    }
+}
+
+/// What fails the step before any rule is read: a load it could not hold (whatever its
+/// window's figures say), no run completed, a server rule broken, arrivals dropped.
+fn failed_outright(sla: &Sla, step: &StepResult) -> Option<String> {
     if step.not_sustainable {
-        let rule = step.failed_rule.clone().unwrap_or_default();
-        return over(step, rule);
+        return Some(step.failed_rule.clone().unwrap_or_default());
     }
     if step.completed == 0 {
-        return over(step, "no completed runs in the hold".into());
+        return Some("no completed runs in the hold".into());
     }
     if let Some(rule) = step.server_failed.clone() {
-        return over(step, rule);
+        return Some(rule);
     }
     // An open step whose pool was full: sessions piled up faster than the platform served.
     if step.rate.is_some() && step.sessions_dropped > 0 {
         let limit = sla.dropped.map_or(0.0, |p| p.0);
         let share = 100.0 * step.sessions_dropped as f64 / step.sessions_arrived.max(1) as f64;
         if share > limit {
-            let rule = format!(
+            return Some(format!(
                 "arrivals dropped: {} of {} (the pool of max_sessions was full)",
                 step.sessions_dropped, step.sessions_arrived
-            );
-            return over(step, rule);
+            ));
         }
     }
-    // As in a run: a plan that names no error rate gets 0%.
-    let rules: [Rule; 7] = [
+    None
+}
+
+/// The SLA's rules as the step is judged on them. As in a run: a plan that names no error
+/// rate gets 0%.
+fn rules(sla: &Sla, step: &StepResult) -> [Rule<'static>; 7] {
+    let ms = |d: &Option<crate::plan::Dur>| d.map(|d| d.0.as_secs_f64() * 1000.0);
+    [
         (
             "agent run avg",
             ms(&sla.agent_run_avg),
@@ -96,14 +113,29 @@ pub fn judge(sla: &Sla, step: &mut StepResult) -> Judged {
             step.first_turn_p95_ms,
             step.first_turn_interval,
         ),
-    ];
+    ]
+}
+
+/// What the rules show together, none shown over its limit.
+struct Reading {
+    /// The first rule whose point figure is over its limit.
+    broken: Option<String>,
+    /// The first rule whose interval straddles its limit (or reaches past it, unbounded).
+    unsure: Option<String>,
+    /// Every figure under `PROVISIONAL_SHARE` of its limit.
+    far_below: bool,
+}
+
+/// Reads the rules in order: what they show, or the first one shown over its limit (or with
+/// no samples) with the rule the point figures broke before it.
+fn read(rules: &[Rule]) -> Result<Reading, (String, Option<String>)> {
     let mut broken = None;
     let mut unsure = None;
     let mut far_below = true;
-    for (name, limit, observed, interval) in rules {
+    for &(name, limit, observed, interval) in rules {
         let Some(limit) = limit else { continue };
         let Some(v) = observed else {
-            return over(step, format!("{name}: no samples"));
+            return Err((format!("{name}: no samples"), None));
         };
         if v > limit && broken.is_none() {
             broken = Some(format!("{name}: {v:.1} > {limit:.1}"));
@@ -118,9 +150,7 @@ pub fn judge(sla: &Sla, step: &mut StepResult) -> Judged {
         };
         if low > limit {
             let seen = interval.map_or(format!("{v:.1}"), |i| i.text());
-            let mut judged = over(step, format!("{name}: {seen} > {limit_text}"));
-            judged.broken = broken.or(judged.broken);
-            return judged;
+            return Err((format!("{name}: {seen} > {limit_text}"), broken));
         }
         far_below &= v <= PROVISIONAL_SHARE * limit;
         if high.is_none_or(|h| h > limit) && unsure.is_none() {
@@ -128,7 +158,22 @@ pub fn judge(sla: &Sla, step: &mut StepResult) -> Judged {
             unsure = Some(format!("{name}: {seen}, not shown within {limit_text}"));
         }
     }
-    let provisional = far_below;
+    Ok(Reading {
+        broken,
+        unsure,
+        far_below,
+    })
+}
+
+/// The step's verdict on what its rules show: a pass when every one is shown within, or when
+/// its look passed it on its figures (`provisional`) and each is far below its limit; else
+/// not shown to hold (`undecided`).
+fn verdict(step: &mut StepResult, r: Reading) -> Judged {
+    let Reading {
+        broken,
+        unsure,
+        far_below: provisional,
+    } = r;
     match unsure {
         Some(_) if provisional && step.provisional => {
             step.passed = true;

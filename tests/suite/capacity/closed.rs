@@ -125,9 +125,12 @@ fn a_server_rule_on_the_deployments_metrics_can_be_the_limit() {
     );
     assert_eq!(code, 0, "{stdout}");
     assert_eq!(report["max_users"], 4, "{report}");
+    // The rule leads the reason, or follows the queue it broke while still growing (on CI's
+    // loaded suite, once: "not sustainable: run-time P95 323 → 333 ms over the hold, and
+    // server.agent_connections_open <= 5: peak 8.0").
     let rule = report["limiting_rule"].as_str().unwrap();
     assert!(
-        rule.starts_with("server.agent_connections_open <= 5: peak 8"),
+        rule.contains("server.agent_connections_open <= 5: peak 8"),
         "{rule}"
     );
     assert!(

@@ -8,18 +8,20 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-/// A plan whose SLA breaks at 9 users (the target's 6 run slots of ~130 ms: run times grow as
-/// users/6 × 130 ms past them, 173 ms at 8, 195 ms at 9). A limit of 185 ms leaves room for
-/// what a loaded machine adds to every run (~40 ms in CI, which pushed 6 users' P95 past a
-/// limit of 170 ms); runs that short give a step of 10 s the few hundred runs a P95 needs to
-/// be shown, which a shard cannot hold longer for.
+/// A plan whose SLA breaks past 6 users: the target's 6 run slots of ~130 ms hold 6 users
+/// (thinking ~20 ms) without a wait, and a seventh waits for a slot (9 users read a P95 of
+/// ~220 ms). Thinking is drawn (log-normal): a fixed 20 ms let users lock into a rhythm in
+/// which 9 of them waited alike (P95 ~180 ms, a pass) on one node while the shards' 9 read
+/// 221 ms. A limit of 185 ms leaves room for what a loaded machine adds to every run (~40
+/// ms in CI, which pushed 6 users' P95 past a limit of 170 ms); runs that short give a step
+/// of 7 s the ~300 runs a P95 needs to be shown, which a shard cannot hold longer for.
 fn plan(t: &TargetProc, dir: &Path, reports: &str) -> PathBuf {
     let text = format!(
         "name = \"cap\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
-         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"20ms\"\n\
+         [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"lognormal(20ms, p95=40ms)\"\n\
          [[stages]]\nusers = 1\nduration = \"1s\"\n\
          [sla]\nagent_run_p95 = \"185ms\"\nerror_rate = \"1%\"\n\
-         [capacity]\nsteps = [3, 6, 9, 12]\nstep_ramp = \"1s\"\nstep_hold = \"10s\"\nceiling = 12\nresolution = 2\n\
+         [capacity]\nsteps = [3, 6, 9, 12]\nstep_ramp = \"1s\"\nstep_hold = \"7s\"\nceiling = 12\nresolution = 2\n\
          [sampler]\nenabled = false\n[report]\ndir = \"{}\"\n",
         t.base_url,
         t.ws_url,
@@ -78,26 +80,14 @@ fn folders(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Measures the machine (one node's search against its shards'): it takes the measuring lock,
-/// and CI runs it in the measuring phase.
+/// and CI runs it in the measuring phase. One node searches between the rungs the coarse
+/// shards found, as the shards' second pass does: both answer within those rungs, and within
+/// a user of each other (the whole search on one node, first, took CI 40 s more).
 #[test]
 fn sharded_passes_merge_to_the_limit_one_node_finds() {
     let _one = crate::common::serial::measuring();
     let dir = tempfile::tempdir().unwrap();
     let flags = ["--max-concurrent-runs", "6", "--event-delay-ms", "20"];
-    // One node, on a target of its own.
-    std::fs::create_dir_all(dir.path().join("one")).unwrap();
-    let one = TargetProc::start(&dir.path().join("one"), &flags);
-    let one_plan = plan(&one, dir.path(), "one-node");
-    let (_, one_node, one_cap) = capacity_search(&one_plan, &["--quiet"], dir.path(), "one-node");
-    let single = one_cap["max_users"].as_u64().unwrap();
-    let html = std::fs::read_to_string(one_node.join("index.html")).unwrap();
-    assert!(!html.contains("id=\"runs\"") && !html.contains("The sampler was off"));
-    let summary: Value =
-        serde_json::from_slice(&std::fs::read(one_node.join("summary.json")).unwrap()).unwrap();
-    assert!(
-        summary["duration_secs"].as_f64().unwrap() > 10.0,
-        "{summary}"
-    );
 
     // The coarse ladder on two shards, one target.
     let t = TargetProc::start(dir.path(), &flags);
@@ -123,14 +113,27 @@ fn sharded_passes_merge_to_the_limit_one_node_finds() {
         assert!(samples.len() >= 8, "{step}");
         assert!(step["steadiness"]["steady"].is_boolean(), "{step}");
     }
+    let between = ["--between", &low.to_string(), &high.to_string()];
 
-    // A second pass between the two rungs.
-    let fine = plan(&t, dir.path(), "fine");
-    shards(
-        &fine,
-        "fine",
-        &["--between", &low.to_string(), &high.to_string()],
+    // One node between the two rungs, on a target of its own.
+    std::fs::create_dir_all(dir.path().join("one")).unwrap();
+    let one = TargetProc::start(&dir.path().join("one"), &flags);
+    let one_plan = plan(&one, dir.path(), "one-node");
+    let args = [&["--quiet"][..], &between[..]].concat();
+    let (_, one_node, one_cap) = capacity_search(&one_plan, &args, dir.path(), "one-node");
+    let single = one_cap["max_users"].as_u64().unwrap();
+    let html = std::fs::read_to_string(one_node.join("index.html")).unwrap();
+    assert!(!html.contains("id=\"runs\"") && !html.contains("The sampler was off"));
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(one_node.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["duration_secs"].as_f64().unwrap() > 10.0,
+        "{summary}"
     );
+
+    // The shards' second pass between the same rungs.
+    let fine = plan(&t, dir.path(), "fine");
+    shards(&fine, "fine", &between);
     let out = merge(
         &folders(&dir.path().join("fine")),
         &dir.path().join("fine-merged"),
@@ -141,7 +144,7 @@ fn sharded_passes_merge_to_the_limit_one_node_finds() {
         .as_u64()
         .unwrap_or_else(|| panic!("a fine limit ({low}..{high}): {}", second["conclusion"]));
     assert!(
-        merged.abs_diff(single) <= 2,
+        merged.abs_diff(single) <= 1,
         "sharded {merged} (coarse {low}..{high}), one node {single}\n{second}"
     );
     assert_eq!(second["between"], serde_json::json!([low, high]));

@@ -8,19 +8,21 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-/// A plan whose SLA breaks past 6 users: the target's 6 run slots of ~130 ms hold 6 users
-/// (thinking ~20 ms) without a wait, and a seventh waits for a slot (9 users read a P95 of
-/// ~220 ms). Thinking is drawn (log-normal): a fixed 20 ms let users lock into a rhythm in
-/// which 9 of them waited alike (P95 ~180 ms, a pass) on one node while the shards' 9 read
-/// 221 ms. A limit of 185 ms leaves room for what a loaded machine adds to every run (~40
-/// ms in CI, which pushed 6 users' P95 past a limit of 170 ms); runs that short give a step
-/// of 7 s the ~300 runs a P95 needs to be shown, which a shard cannot hold longer for.
+/// A plan whose SLA breaks past 6 or 7 users: the target's 6 run slots of ~130 ms hold 6
+/// users (thinking ~20 ms) without a wait (P95 ~133 ms, in the measuring phase), and from
+/// the seventh on runs wait for a slot (8 users read ~176 ms, 9 ~200 ms). A limit of 160 ms
+/// lies between: 6 users pass and 8 fail on one node and on shards, and 7, near the limit,
+/// may go either way. A limit of 185 ms lay on the knee itself: one node passed 9 users
+/// where the shards' 8 were not shown within it (169–186 ms). Thinking is drawn
+/// (log-normal): a fixed 20 ms let users lock into a rhythm in which 9 of them waited alike.
+/// Runs that short give a step of 7 s the ~300 runs a P95 needs to be shown, which a shard
+/// cannot hold longer for.
 fn plan(t: &TargetProc, dir: &Path, reports: &str) -> PathBuf {
     let text = format!(
         "name = \"cap\"\n[target]\nbase_url = \"{}\"\nws_url = \"{}\"\nca_file = \"{}\"\n\
          [auth]\nsecret_env = \"IT_CLIENT_SECRET\"\n[scenario]\nthink_time = \"lognormal(20ms, p95=40ms)\"\n\
          [[stages]]\nusers = 1\nduration = \"1s\"\n\
-         [sla]\nagent_run_p95 = \"185ms\"\nerror_rate = \"1%\"\n\
+         [sla]\nagent_run_p95 = \"160ms\"\nerror_rate = \"1%\"\n\
          [capacity]\nsteps = [3, 6, 9, 12]\nstep_ramp = \"1s\"\nstep_hold = \"7s\"\nceiling = 12\nresolution = 2\n\
          [sampler]\nenabled = false\n[report]\ndir = \"{}\"\n",
         t.base_url,

@@ -51,8 +51,7 @@ pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
             step.steadiness = Some(st);
             let beyond = offered.and_then(|o| ceiling::beyond(o, ceiling.as_ref()));
             if let Some(why) = why.or(beyond) {
-                step.not_sustainable = true;
-                step.failed_rule = Some(format!("not sustainable: {why}"));
+                step.not_sustainable_because(&why);
             }
         }
         judge(sla, step);

@@ -8,21 +8,7 @@
 //! deployment truly cannot hold fails again. A first step that passed on its figures
 //! (`Provisional`) has not failed: it is not held again.
 
-use crate::capacity::steady::Decision;
 use crate::model::capacity::StepResult;
-
-/// What a look's `decision` makes of the step it ended: not sustainable (its failure, why), or
-/// a pass on its figures (provisional).
-pub(super) fn decided(step: &mut StepResult, decision: &Option<Decision>) {
-    match decision {
-        Some(Decision::NotSustainable(why)) => {
-            step.not_sustainable = true;
-            step.failed_rule = Some(format!("not sustainable: {why}"));
-        }
-        Some(Decision::Provisional) => step.provisional = true,
-        _ => {}
-    }
-}
 
 /// The hold that judged a first step held again says so, and why its first hold failed.
 pub(super) fn held_again(step: &mut StepResult, why: &str) {
@@ -35,7 +21,9 @@ pub(super) fn held_again(step: &mut StepResult, why: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capacity::controller::record::decided;
     use crate::capacity::judge::judge;
+    use crate::capacity::steady::Decision;
     use crate::model::capacity::Interval;
     use crate::plan::{Dur, Sla};
 

@@ -3,6 +3,7 @@
 //! time at each level held; and the steps' levels as people read them.
 
 use crate::capacity::ceiling::{self, Held};
+use crate::capacity::steady::Decision;
 use crate::model::capacity::{round3, StepResult};
 use crate::plan::Shard;
 use std::time::Duration;
@@ -51,14 +52,14 @@ impl Record {
     pub fn not_run(&mut self, level: f64, local: f64, offered: f64, why: String) -> StepResult {
         self.failed_last = true;
         self.passes.retain(|p| p.0 < local);
-        StepResult {
+        let mut step = StepResult {
             rate: Some(level),
             offered_runs_per_sec: Some(offered),
             skipped: true,
-            not_sustainable: true,
-            failed_rule: Some(format!("not sustainable: {why}")),
             ..Default::default()
-        }
+        };
+        step.not_sustainable_because(&why);
+        step
     }
 
     /// The mean run time to draw sessions started part-way at `level` with: the one measured
@@ -105,6 +106,16 @@ pub(crate) fn level_text(level: f64, rate: bool) -> String {
     match rate {
         true => format!("{}/s", round3(level)),
         false => format!("{} users", level.round()),
+    }
+}
+
+/// What a look's `decision` makes of the step it ended: not sustainable (its failure, why), or
+/// a pass on its figures (provisional).
+pub(crate) fn decided(step: &mut StepResult, decision: &Option<Decision>) {
+    match decision {
+        Some(Decision::NotSustainable(why)) => step.not_sustainable_because(why),
+        Some(Decision::Provisional) => step.provisional = true,
+        _ => {}
     }
 }
 

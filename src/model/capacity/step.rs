@@ -188,6 +188,12 @@ impl StepResult {
         figures
     }
 
+    /// The step's load could not be held (why): it fails on that, whatever its figures.
+    pub fn not_sustainable_because(&mut self, why: &str) {
+        self.not_sustainable = true;
+        self.failed_rule = Some(format!("not sustainable: {why}"));
+    }
+
     /// What the step stepped: its rate, or its users.
     pub fn level(&self) -> f64 {
         self.rate.unwrap_or(self.users as f64)

@@ -83,28 +83,26 @@ fn loaded_overhead(t: &TargetProc, dir: &Path, load: Load, unloaded: f64) -> f64
     let out = plan.run(&dir, &[("IT_CLIENT_SECRET", SECRET)]);
     let measured = out.summary()["latency"]["agent_run"]["p95_ms"]
         .as_f64()
-        .unwrap()
-        / 1000.0;
+        .unwrap();
+    beyond_the_model(measured, load, unloaded)
+}
+
+/// The overhead a run-time P95 of `measured` ms under `load` shows: what it takes beyond the
+/// simulation's P95 there without overhead (s), never less than `unloaded`.
+fn beyond_the_model(measured: f64, load: Load, unloaded: f64) -> f64 {
     let model = batch::run_p95(backend(true, 0.0), load, 600.0, 60.0, 7);
-    (measured - model).max(unloaded)
+    (measured / 1000.0 - model).max(unloaded)
 }
 
 /// The overhead of a run at a closed search's `step` (its users, and the overhead in s), as
-/// `loaded_overhead` reads it from a load of its own: the step's run-time P95 less the
-/// simulation's at its users without overhead, never less than `unloaded`. The users
-/// search's first step is held at ~80% of the limit, where `loaded_overhead` held a load
-/// of 20 s of its own after the search.
+/// `loaded_overhead` reads it from a load of its own. The users search's first step is held
+/// at ~80% of the limit, where `loaded_overhead` held a load of 20 s of its own after the
+/// search.
 fn step_overhead(step: &Value, think: f64, unloaded: f64) -> (usize, f64) {
     let users = step["users"].as_u64().expect("a step's users") as usize;
-    let measured = step["p95_ms"].as_f64().expect("a step's P95") / 1000.0;
-    let model = batch::run_p95(
-        backend(true, 0.0),
-        Load::Closed { users, think },
-        600.0,
-        60.0,
-        7,
-    );
-    (users, (measured - model).max(unloaded))
+    let measured = step["p95_ms"].as_f64().expect("a step's P95");
+    let load = Load::Closed { users, think };
+    (users, beyond_the_model(measured, load, unloaded))
 }
 
 /// `agentload capacity` on a plan with `workload` lines and the `[capacity]` lines.

@@ -215,7 +215,22 @@ enum TokenCommand {
 
 fn main() {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Report(_)) {
+    prepare_process(&cli.command);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(Exit::Setup as i32);
+        }
+    };
+    let exit = runtime.block_on(dispatch(cli.command));
+    std::process::exit(exit as i32);
+}
+
+/// What the process sets before any thread exists: SIGPIPE for the report commands, the TLS
+/// provider, the open-file limit.
+fn prepare_process(command: &Command) {
+    if matches!(command, Command::Report(_)) {
         // `agentload report compare A B | head` ends quietly, as Unix tools do, not with a
         // panic. Only for commands without sockets: a peer closing a socket mid-write (vectored
         // writes carry no MSG_NOSIGNAL) must stay an error, never kill a load test or the target.
@@ -228,112 +243,104 @@ fn main() {
     // Every user holds a socket: raise the open-file limit before anything (the embedded
     // target, a child, inherits it).
     agentload::load::nofile::raise_to_hard_limit();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            std::process::exit(Exit::Setup as i32);
-        }
-    };
-    let exit = runtime.block_on(async {
-        match cli.command {
-            Command::Run {
-                plan,
+}
+
+/// Runs the command: its exit.
+async fn dispatch(command: Command) -> Exit {
+    match command {
+        Command::Run {
+            plan,
+            dashboard,
+            preflight,
+            baseline,
+            tolerance,
+            junit,
+            grace,
+            metrics_addr,
+            shard,
+            console,
+        } => {
+            let options = agentload::commands::run::RunOptions {
                 dashboard,
                 preflight,
                 baseline,
-                tolerance,
+                tolerance_percent: tolerance,
                 junit,
-                grace,
+                grace: Some(grace),
                 metrics_addr,
-                shard,
-                console,
-            } => {
-                let options = agentload::commands::run::RunOptions {
-                    dashboard,
-                    preflight,
-                    baseline,
-                    tolerance_percent: tolerance,
-                    junit,
-                    grace: Some(grace),
-                    metrics_addr,
-                    ..console.options()
-                };
-                agentload::commands::run::run(&plan, &options, &shard).await
-            }
-            Command::Capacity {
-                plan,
-                junit,
-                metrics_addr,
-                between,
-                size,
-                shard,
-                console,
-            } => {
-                let options = agentload::commands::run::RunOptions {
-                    junit,
-                    metrics_addr,
-                    ..console.options()
-                };
-                let between = between.map(|b| (b[0], b[1]));
-                agentload::commands::capacity::run(&plan, &options, &shard, between, size).await
-            }
-            Command::Report(ReportCommand::Render { dir }) => {
-                agentload::commands::report::render(&dir)
-            }
-            Command::Report(ReportCommand::Merge {
-                dirs,
-                out,
-                allow_partial,
-                junit,
-            }) => agentload::commands::merge::merge_dirs(&agentload::commands::merge::MergeArgs {
-                dirs: &dirs,
-                out: out.as_deref(),
-                allow_partial,
-                junit: junit.as_deref(),
-            }),
-            Command::Report(ReportCommand::Scale { dirs, out }) => {
-                agentload::commands::report::scale(&dirs, &out)
-            }
-            Command::Report(ReportCommand::Compare {
-                baseline,
-                current,
-                tolerance,
-                junit,
-            }) => agentload::commands::report::compare_dirs(
-                &baseline,
-                &current,
-                tolerance,
-                junit.as_deref(),
-            ),
-            Command::Preflight { plan } => agentload::commands::preflight::run(&plan).await,
-            Command::Probe {
-                plan,
-                message,
-                runs,
-                write,
-            } => {
-                let runs = usize::from(runs);
-                agentload::commands::probe::probe(&plan, message.as_deref(), runs, write.as_deref())
-                    .await
-            }
-            Command::Record { plan, runs, out } => {
-                agentload::commands::probe::record(&plan, runs, &out).await
-            }
-            Command::Token(TokenCommand::Mint { plan, user }) => {
-                agentload::commands::token::mint(&plan, user).await
-            }
-            Command::Token(TokenCommand::Inspect { jwt, secret_env }) => {
-                agentload::commands::token::inspect(&jwt, secret_env.as_deref())
-            }
-            Command::Target(args) => match agentload::reference::serve(*args).await {
-                Ok(()) => Exit::Pass,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    Exit::Setup
-                }
-            },
+                ..console.options()
+            };
+            agentload::commands::run::run(&plan, &options, &shard).await
         }
-    });
-    std::process::exit(exit as i32);
+        Command::Capacity {
+            plan,
+            junit,
+            metrics_addr,
+            between,
+            size,
+            shard,
+            console,
+        } => {
+            let options = agentload::commands::run::RunOptions {
+                junit,
+                metrics_addr,
+                ..console.options()
+            };
+            let between = between.map(|b| (b[0], b[1]));
+            agentload::commands::capacity::run(&plan, &options, &shard, between, size).await
+        }
+        Command::Report(ReportCommand::Render { dir }) => agentload::commands::report::render(&dir),
+        Command::Report(ReportCommand::Merge {
+            dirs,
+            out,
+            allow_partial,
+            junit,
+        }) => agentload::commands::merge::merge_dirs(&agentload::commands::merge::MergeArgs {
+            dirs: &dirs,
+            out: out.as_deref(),
+            allow_partial,
+            junit: junit.as_deref(),
+        }),
+        Command::Report(ReportCommand::Scale { dirs, out }) => {
+            agentload::commands::report::scale(&dirs, &out)
+        }
+        Command::Report(ReportCommand::Compare {
+            baseline,
+            current,
+            tolerance,
+            junit,
+        }) => agentload::commands::report::compare_dirs(
+            &baseline,
+            &current,
+            tolerance,
+            junit.as_deref(),
+        ),
+        Command::Preflight { plan } => agentload::commands::preflight::run(&plan).await,
+        Command::Probe {
+            plan,
+            message,
+            runs,
+            write,
+        } => {
+            let runs = usize::from(runs);
+            agentload::commands::probe::probe(&plan, message.as_deref(), runs, write.as_deref())
+                .await
+        }
+        Command::Record { plan, runs, out } => {
+            agentload::commands::probe::record(&plan, runs, &out).await
+        }
+        Command::Token(TokenCommand::Mint { plan, user }) => {
+            agentload::commands::token::mint(&plan, user).await
+        }
+        Command::Token(TokenCommand::Inspect { jwt, secret_env }) => {
+            agentload::commands::token::inspect(&jwt, secret_env.as_deref())
+        }
+        Command::Target(args) => match agentload::reference::serve(*args).await {
+            Ok(()) => Exit::Pass,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                Exit::Setup
+            }
+        },
+    }
 }

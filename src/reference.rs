@@ -8,6 +8,7 @@ mod api;
 mod args;
 mod batch;
 pub mod certs;
+mod conversation;
 pub mod faults;
 mod http;
 mod layouts;

@@ -1,6 +1,7 @@
 //! One agent run of the reference target: its script of events, the faults it may carry, and
 //! delivery through its run slot (so a dropped client can resume it).
 
+use super::agents::AgentDef;
 use super::faults::{self, RunFault};
 use super::layouts::{self, Ids};
 use super::runs::{Delivery, RunSlot};
@@ -64,16 +65,9 @@ impl AgentRun {
         let args = &self.state.args;
         let counters = &self.state.counters;
         let asked = field("agent").or_else(|| field("agent_type"));
-        let agent = match super::agents::find(asked.as_deref()) {
+        let agent = match self.agent(asked.as_deref()).await {
             Ok(agent) => agent,
-            Err(message) => {
-                let error = json!({"type": "agent_error", "run_id": run_id,
-                    "data": {"message": message, "run_id": run_id}});
-                if self.slot.deliver(0, error.to_string()).await == Delivery::Sent {
-                    bump(&counters.events_sent);
-                }
-                return Outcome::Errored;
-            }
+            Err(errored) => return errored,
         };
         counters.agent_run(agent.name, false);
         let mut events = self.script(agent, &request, field("canary"));
@@ -95,13 +89,7 @@ impl AgentRun {
             user_id: &self.user_id,
         };
         let mut seen: std::collections::HashMap<&str, u32> = Default::default();
-        // Layouts drawn per event (`--random-layouts`): the same seed, the same runs.
-        let mut draws = args.dialect.random_layouts.map(|seed| {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::hash::DefaultHasher::new();
-            run_id.hash(&mut h);
-            <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed ^ h.finish())
-        });
+        let mut draws = self.layout_draws();
         let tools = &self.state.tools;
         // The tool executing now, and its slot while it runs.
         let mut running: Option<(String, super::tools::Running)> = None;
@@ -138,18 +126,9 @@ impl AgentRun {
             if !tools.send_lag().is_zero() {
                 tokio::time::sleep(tools.send_lag()).await;
             }
-            // The duplicate fault: the first thought goes out twice (the platform's emitter
-            // retrying a send marks the copy `attempt: 2`).
-            let copy = (fault == Some(RunFault::Duplicate)
-                && kind == "agent_thinking"
-                && *nth == 1)
-                .then(|| {
-                    let mut copy = frame.clone();
-                    if args.profile == layouts::TargetProfile::Netra {
-                        copy["attempt"] = json!(2);
-                    }
-                    copy
-                });
+            let first_thought = kind == "agent_thinking" && *nth == 1;
+            let copy = (fault == Some(RunFault::Duplicate) && first_thought)
+                .then(|| duplicate(&frame, args.profile));
             if let Err(ended) = self.deliver(seq, frame, copy).await {
                 return ended;
             }
@@ -177,6 +156,32 @@ impl AgentRun {
 }
 
 impl AgentRun {
+    /// The agent the start message asks for; a name the platform does not know ends the run
+    /// with an `agent_error` (`Err`: the run's outcome).
+    async fn agent(&self, asked: Option<&str>) -> Result<&'static AgentDef, Outcome> {
+        let message = match super::agents::find(asked) {
+            Ok(agent) => return Ok(agent),
+            Err(message) => message,
+        };
+        let run_id = &self.run_id;
+        let error = json!({"type": "agent_error", "run_id": run_id,
+            "data": {"message": message, "run_id": run_id}});
+        if self.slot.deliver(0, error.to_string()).await == Delivery::Sent {
+            bump(&self.state.counters.events_sent);
+        }
+        Err(Outcome::Errored)
+    }
+
+    /// Layouts drawn per event (`--random-layouts`): the same seed, the same runs.
+    fn layout_draws(&self) -> Option<rand::rngs::StdRng> {
+        self.state.args.dialect.random_layouts.map(|seed| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            self.run_id.hash(&mut h);
+            <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed ^ h.finish())
+        })
+    }
+
     /// The events `agent` sends for `request`: the default agent's with its next tools, or the
     /// agent's own chain; the user's canary echoed in the first, as a platform echoes a user's
     /// data back to that user.
@@ -287,7 +292,7 @@ enum Outcome {
 }
 
 /// Gives a run of `agent` its own tool chain and results (the script is cost_optimizer's).
-fn retool(events: &mut Vec<(&'static str, Value)>, agent: &super::agents::AgentDef, request: &str) {
+fn retool(events: &mut Vec<(&'static str, Value)>, agent: &AgentDef, request: &str) {
     let figure = events
         .iter()
         .find_map(|(_, d)| d.pointer("/result/monthly_savings").and_then(Value::as_f64))
@@ -362,6 +367,16 @@ fn script(
                           "efficiency_gain_percent": efficiency}}),
     ));
     events
+}
+
+/// The duplicate fault's copy of the first thought (the platform's emitter retrying a send
+/// marks the copy `attempt: 2`).
+fn duplicate(frame: &Value, profile: layouts::TargetProfile) -> Value {
+    let mut copy = frame.clone();
+    if profile == layouts::TargetProfile::Netra {
+        copy["attempt"] = json!(2);
+    }
+    copy
 }
 
 #[cfg(test)]

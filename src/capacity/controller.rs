@@ -223,6 +223,10 @@ impl<'a> Controller<'a> {
                     .carried_rate
                     .zip(expect.rate)
                     .map(|(carried, rate)| carried / rate.max(1e-12)),
+                knee_resolution: expect
+                    .rate
+                    .filter(|rate| self.record.failed_above(*rate))
+                    .map(|rate| self.plan.capacity.rate_step() / rate.max(1e-12)),
             };
             let decision = steady::decide(&look);
             match decision {

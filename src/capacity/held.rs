@@ -43,6 +43,7 @@ pub fn judge_merged(steps: &mut [StepResult], plan: &Plan, sla: &Sla) {
                 futile: false,
                 provisional: false,
                 carried: None,
+                knee_resolution: None,
             };
             let why = match steady::decide(&look) {
                 Decision::NotSustainable(why) => Some(why),

@@ -19,6 +19,8 @@ pub(crate) struct Record {
     /// Each step's level (this shard's), whether it passed, and its mean run time (s): what
     /// sessions started part-way at a new level are drawn with (`run_secs_at`).
     pub runs: Vec<(f64, bool, f64)>,
+    /// The levels (this shard's) of the steps that failed, run or refused.
+    pub failed: Vec<f64>,
 }
 
 impl Record {
@@ -38,6 +40,9 @@ impl Record {
         }
         self.seen.extend(Held::of(step));
         self.failed_last = !step.passed;
+        if !step.passed {
+            self.failed.push(local);
+        }
         // A level that failed (held again, say) takes the passes at or above it with it.
         self.passes.retain(|p| p.0 < local);
         if step.passed {
@@ -51,6 +56,7 @@ impl Record {
     /// A rate step not run (at this shard's `local` level): why, as its failure.
     pub fn not_run(&mut self, level: f64, local: f64, offered: f64, why: String) -> StepResult {
         self.failed_last = true;
+        self.failed.push(local);
         self.passes.retain(|p| p.0 < local);
         let mut step = StepResult {
             rate: Some(level),
@@ -75,6 +81,11 @@ impl Record {
             .max_by(|a, b| a.0.total_cmp(&b.0));
         let lowest = || self.runs.iter().min_by(|a, b| a.0.total_cmp(&b.0));
         passed_under.or_else(lowest).map(|r| r.2)
+    }
+
+    /// Whether a step above `level` (this shard's) failed: a step there is near the knee.
+    pub fn failed_above(&self, level: f64) -> bool {
+        self.failed.iter().any(|f| *f > level + 1e-9)
     }
 
     /// The highest level below `next` that held, with its means of runs in flight and

@@ -5,8 +5,8 @@
 //! simulation (`common::batch`): a queue of 4 slots (`--max-concurrent-runs 4`) and a backend
 //! that batches (`--shared-capacity 4`). At a few runs a second a P95 of a minute's hold
 //! rests on ~150 runs: this is where verdicts on point figures read noise as a verdict.
-//! Ten to twenty minutes each (passes near the knee are held minutes): `just bench` runs them (`cargo test --test suite measuring::few --
-//! --ignored`).
+//! Ten to twenty minutes each (passes near the knee are held for minutes): `just bench` runs
+//! them (`cargo test --test suite measuring::few -- --ignored`).
 
 use super::steady::closed;
 use crate::common::batch::{self, Backend};

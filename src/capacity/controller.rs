@@ -163,9 +163,8 @@ impl<'a> Controller<'a> {
         }
     }
 
-    /// Holds the step from now, looking at it every `tick` from its first look on, until a
-    /// look decides (`steady::decide`: a verdict as soon as it is sure). A shard's step is
-    /// held until its slot ends and kept as measured (`None`).
+    /// Holds the step from now, looking every `tick`, until a look decides (`steady::decide`: a
+    /// verdict as soon as it is sure); a shard's step is held to its slot's end (`None`).
     async fn hold(
         &mut self,
         text: &str,
@@ -189,6 +188,7 @@ impl<'a> Controller<'a> {
             .capacity_max_hold(session.map(Duration::from_secs_f64))
             .as_secs_f64();
         let tick = steady::tick(hold);
+        let knee = self.record.knee(expect.rate, &self.plan.capacity);
         let mut look_at = match holding {
             Holding::Extend | Holding::Answer => start + steady::first_look(hold),
             Holding::Until { hold_end, .. } => start + (hold_end - Instant::now()).as_secs_f64(),
@@ -223,10 +223,7 @@ impl<'a> Controller<'a> {
                     .carried_rate
                     .zip(expect.rate)
                     .map(|(carried, rate)| carried / rate.max(1e-12)),
-                knee_resolution: expect
-                    .rate
-                    .filter(|rate| self.record.failed_above(*rate))
-                    .map(|rate| self.plan.capacity.rate_step() / rate.max(1e-12)),
+                knee_resolution: knee,
             };
             let decision = steady::decide(&look);
             match decision {
@@ -279,8 +276,7 @@ impl<'a> Controller<'a> {
     }
 
     /// The load ends: the search has its answer (runs in flight get the grace). The runs each
-    /// step began, from its start to the next step's (the last's to the load's end), are
-    /// filled in once the load has ended, by `runs_started`.
+    /// step began (to the next step's start, or the load's end) are filled in by `runs_started`.
     pub fn finish(&self) -> Vec<(f64, u64)> {
         self.live.level.move_to(0.0, Duration::ZERO);
         let at = self.on.collector.now_secs();

@@ -5,7 +5,7 @@
 use crate::capacity::ceiling::{self, Held};
 use crate::capacity::steady::Decision;
 use crate::model::capacity::{round3, StepResult};
-use crate::plan::Shard;
+use crate::plan::{CapacityPlan, Shard};
 use std::time::Duration;
 
 #[derive(Default)]
@@ -83,9 +83,11 @@ impl Record {
         passed_under.or_else(lowest).map(|r| r.2)
     }
 
-    /// Whether a step above `level` (this shard's) failed: a step there is near the knee.
-    pub fn failed_above(&self, level: f64) -> bool {
-        self.failed.iter().any(|f| *f > level + 1e-9)
+    /// A rate step at `rate` near the knee (a step above it failed): the search's resolution as
+    /// a share of its rate (`steady::Look::knee_resolution`).
+    pub fn knee(&self, rate: Option<f64>, plan: &CapacityPlan) -> Option<f64> {
+        rate.filter(|r| self.failed.iter().any(|f| *f > r + 1e-9))
+            .map(|r| plan.rate_step() / r.max(1e-12))
     }
 
     /// The highest level below `next` that held, with its means of runs in flight and
@@ -178,5 +180,22 @@ mod tests {
         // Under every level held: the lowest level's.
         assert_eq!(record.run_secs_at(10.0), Some(0.045));
         assert_eq!(Record::default().run_secs_at(10.0), None);
+    }
+
+    #[test]
+    fn a_rate_step_under_a_failure_is_near_the_knee() {
+        let plan: CapacityPlan = toml::from_str("rate_resolution = \"0.1/s\"").unwrap();
+        let mut record = Record::default();
+        record.remember(&step(1.0, true, 700.0), 1.0);
+        // On the ladder, no failure yet: no step is near the knee.
+        assert_eq!(record.knee(Some(1.8), &plan), None);
+        record.remember(&step(4.0, false, 3000.0), 4.0);
+        let knee = record.knee(Some(2.0), &plan).unwrap();
+        assert!((knee - 0.05).abs() < 1e-12, "{knee}");
+        // A rate refused unrun bounds it too; a users step (no rate) never is.
+        record.not_run(1.9, 1.9, 5.7, "beyond the ceiling".into());
+        assert!(record.knee(Some(1.85), &plan).is_some());
+        assert_eq!(record.knee(Some(4.0), &plan), None);
+        assert_eq!(record.knee(None, &plan), None);
     }
 }

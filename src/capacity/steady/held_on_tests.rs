@@ -54,7 +54,8 @@ fn a_pass_whose_hold_carried_short_of_its_rate_is_held_on_until_it_carries_it() 
 #[test]
 fn a_pass_near_the_knee_is_held_on_while_the_sessions_swing_takes_more_than_the_resolution() {
     // An open search at a few runs a second: 1.864/s, sessions of ~6.8 s, resolution 0.1/s
-    // (5.4% of its rate), at most 180 s held. After 35 s the swing takes 12.3% off.
+    // (5.4% of its rate, under `SWING_TOLERATED`), at most 180 s held. After 35 s the swing
+    // takes 12.3% off.
     let at_rate = |rate: f64, held: f64, session: f64| Steadiness {
         steady: true,
         slow_sd: slow_swing(rate, session, held),
@@ -92,14 +93,22 @@ fn a_pass_near_the_knee_is_held_on_while_the_sessions_swing_takes_more_than_the_
         knee(&short, 8.0, Some(1.0 / 32.0)),
         Decision::Extend(_)
     ));
-    // Still over it at 175 s, with room for a look: held on; no room left, it stands.
-    let late = at(175.0, 6.8);
+    // Still over `SWING_TOLERATED` at 120 s, with room for a look: held on. With no room
+    // left it stands; past 165 s the swing takes less than 6% off: it ends.
+    let late = at(120.0, 6.8);
+    assert!(MIXTURE_SIGMAS * late.slow_sd.unwrap() > SWING_TOLERATED);
     assert!(matches!(
-        knee(&late, 175.0, Some(resolution)),
+        knee(&late, 120.0, Some(resolution)),
         Decision::Extend(_)
     ));
+    let no_room = Look {
+        next: 5.0,
+        knee_resolution: Some(resolution),
+        ..look(&late, &Shown::Within, 120.0, 122.0)
+    };
+    assert_eq!(decide(&no_room), Decision::Judge);
     assert_eq!(
-        knee(&at(178.0, 6.8), 178.0, Some(resolution)),
+        knee(&at(170.0, 6.8), 170.0, Some(resolution)),
         Decision::Judge
     );
     // Sessions of ~2 min: a hold to 180 s sees one state of them however long it is; holding

@@ -216,7 +216,9 @@ fn swing_short(look: &Look) -> Option<String> {
     let (slow, session) = (st.slow_sd?, st.session_secs?);
     let off = MIXTURE_SIGMAS * slow;
     let tolerated = resolution.max(SWING_TOLERATED);
-    let shrinks = look.max_hold > (2.0 * session).max(look.held) + 1e-6;
+    // Whether `slow_swing` is smaller at `max_hold` than now (its rate factor cancels).
+    let swing = |secs: f64| slow_swing(1.0, session, secs).unwrap_or(0.0);
+    let shrinks = swing(look.max_hold) < swing(look.held) - 1e-12;
     (st.steady && off > tolerated && shrinks).then(|| {
         format!(
             "shown within, near the limit: the sessions' slow swing over its hold takes {:.1}% \
